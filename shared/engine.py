@@ -1,0 +1,395 @@
+"""The queue engine: every state change of tickets and windows, each one Lua script.
+
+Ticket states and transitions (anything else is a :class:`ConflictError` with code ``invalid_transition`` or a
+more precise code)::
+
+    waiting ──call──▶ called ──finish(handled|consulted)──▶ done
+       │                │ ├──no-show──▶ no_show
+       │                │ └──transfer──▶ waiting (head of the target service or window, same number)
+       └──cancel──▶ cancelled             recall: called ──▶ called (announced again)
+
+Call-next order for a window: tickets transferred to that window; then priority band (transferred into the service,
+then 绿色通道 priority, then normal); within a band, the window's service order; within a service, the longest wait.
+Numbers are per service per business day (A001 …), so numbering restarts at local midnight; queues are per day,
+so yesterday's tickets are never called.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+
+from shared import events
+from shared.clock import Clock
+from shared.config import Config, Service
+from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
+from shared.keys import HallKeys, day_key
+from shared.schedule import Availability, availability
+from shared.scripts import RetryScript, Scripts
+
+logger = logging.getLogger(__name__)
+
+TICKET_ID = re.compile(r"^(\d{8})-([A-Z])(\d{3,4})$")
+NUMBER = re.compile(r"^([A-Z])(\d{3,4})$")
+TOKEN = re.compile(r"^(\d{8})[A-Za-z0-9_-]{22}$")
+OUTCOMES = ("handled", "consulted")
+
+
+@dataclass(frozen=True)
+class Issued:
+    """Result of an issue: the public ticket and whether this request created it (False = idempotent replay)."""
+
+    ticket: dict
+    created: bool
+
+
+class Engine:
+    """The hall's live queues on Redis."""
+
+    def __init__(self, client: redis.Redis, config: Config, clock: Clock | None = None) -> None:
+        self.redis = client
+        self.config = config
+        self.clock = clock or Clock(config.timezone)
+        self.keys = HallKeys(config.hall_id)
+        self.scripts = Scripts(client)
+        self._services_by_prefix = {s.prefix: s for s in config.services.values()}
+
+    # ------------------------------------------------------------------------------------------- helpers
+    def today(self) -> str:
+        return day_key(self.clock.business_date())
+
+    def service(self, code: str) -> Service:
+        try:
+            return self.config.services[code]
+        except (KeyError, TypeError):
+            raise UnprocessableError(f"unknown service '{code}'", code="unknown_service") from None
+
+    def _window(self, number: int):
+        try:
+            return self.config.windows[number]
+        except (KeyError, TypeError):
+            raise NotFoundError(f"no window {number}", code="unknown_window") from None
+
+    def _base_keys(self) -> list[str]:
+        return [self.keys.seq, self.keys.events]
+
+    def _run(self, name: str, keys: list[str], args: list) -> dict:
+        return self.scripts.run(name, self._base_keys() + keys, args)
+
+    def availability(self, service: Service, now: datetime | None = None) -> Availability:
+        """Opening hours and quota: can ``service`` issue a ticket now?"""
+        now = now or self.clock.now()
+        opening = availability(self.config, service, now)
+        if not opening.open:
+            return opening
+        issued = int(self.redis.get(self.keys.counter(day_key(now.date()), service.code)) or 0)
+        if issued >= service.daily_quota:
+            return Availability(False, "quota_reached", None)
+        return opening
+
+    # ------------------------------------------------------------------------------------------- issuing
+    def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
+              kiosk: str = "") -> Issued:
+        """Issue a ticket; the same ``request_id`` again returns the same ticket (``created`` False)."""
+        svc = self.service(service)
+        now = self.clock.now()
+        day = day_key(now.date())
+        opening = availability(self.config, svc, now)
+        if not opening.open and not (request_id and self.redis.exists(self.keys.request(request_id))):
+            raise ServiceClosedError(_closed_message(svc, opening), code="service_closed", reason=opening.reason,
+                                     opens_at=opening.opens_at.isoformat() if opening.opens_at else None)
+        keys = [
+            self.keys.counter(day, svc.code), self.keys.queue(day, svc.code), self.keys.tickets(day),
+            self.keys.tokens(day), self.keys.request(request_id or "-"),
+        ]
+        args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000),
+                secrets.token_urlsafe(16)[:22], lang, request_id or "", kiosk]
+        result = self._run("issue", keys, args)
+        return Issued(self.public_ticket(result["ticket"], with_token=True), result["created"])
+
+    # ------------------------------------------------------------------------------------------- windows
+    def _window_keys(self, day: str, number: int) -> list[str]:
+        return [self.keys.tickets(day), self.keys.window(number)]
+
+    def call_next(self, window: int, clerk: str = "") -> dict:
+        """Call the next ticket for ``window`` (see the module doc for the order)."""
+        w = self._window(window)
+        day, now_ms = self.today(), self.clock.now_ms()
+        keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
+        keys += [self.keys.queue(day, s) for s in w.services]
+        result = self._run("call_next", keys, [window, now_ms, clerk, self.config.display.recent_calls])
+        return self.public_ticket(result["ticket"])
+
+    def call_number(self, window: int, number: str, clerk: str = "") -> dict:
+        """Call one waiting ticket of today by its number (``A012``), out of order."""
+        w = self._window(window)
+        self.service_for_number(number)
+        day, now_ms = self.today(), self.clock.now_ms()
+        ticket_id = f"{day}-{number}"
+        current = self._load(day, ticket_id)
+        if current is None:
+            raise NotFoundError(f"no ticket {number} today", code="not_found")
+        service = current["service"]  # a transfer may have moved it to another service
+        keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.queue(day, service),
+                                                 self.keys.window_queue(day, window)]
+        args = [window, now_ms, clerk, self.config.display.recent_calls, ticket_id, service in w.services]
+        result = self._run("call_number", keys, args)
+        return self.public_ticket(result["ticket"])
+
+    def recall(self, window: int, clerk: str = "") -> dict:
+        """Announce the window's current ticket again."""
+        self._window(window)
+        keys = self._window_keys(self.today(), window) + [self.keys.recent_calls]
+        result = self._run("recall", keys, [window, self.clock.now_ms(), clerk, self.config.display.recent_calls])
+        return self.public_ticket(result["ticket"])
+
+    def finish(self, window: int, outcome: str, clerk: str = "") -> dict:
+        """Finish the current ticket as ``handled`` (办件) or ``consulted`` (咨询)."""
+        if outcome not in OUTCOMES:
+            raise ValidationError("outcome must be 'handled' (办件) or 'consulted' (咨询)", code="invalid_outcome")
+        return self._close(window, "finish", outcome, clerk)
+
+    def no_show(self, window: int, clerk: str = "") -> dict:
+        """The called citizen did not come: the ticket ends as no_show (过号)."""
+        return self._close(window, "no_show", "", clerk)
+
+    def _close(self, window: int, action: str, outcome: str, clerk: str) -> dict:
+        self._window(window)
+        keys = self._window_keys(self.today(), window) + [self.keys.service_times]
+        result = self._run("close_current", keys, [window, self.clock.now_ms(), clerk, action, outcome])
+        return self.public_ticket(result["ticket"])
+
+    def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "") -> dict:
+        """Send the current ticket to the head of another service's queue or of another window."""
+        if (service is None) == (to_window is None):
+            raise ValidationError("give exactly one of 'service' or 'window'", code="invalid_transfer")
+        self._window(window)
+        day = self.today()
+        if service is not None:
+            self.service(service)
+            target, kind, value = self.keys.queue(day, service), "service", service
+        else:
+            self._window(to_window)
+            target, kind, value = self.keys.window_queue(day, to_window), "window", to_window
+        keys = self._window_keys(day, window) + [target]
+        result = self._run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value])
+        return self.public_ticket(result["ticket"])
+
+    def pause(self, window: int, reason: str = "", clerk: str = "") -> None:
+        """Pause a window (no calls until resumed)."""
+        self._window(window)
+        self._run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, True, reason])
+
+    def resume(self, window: int, clerk: str = "") -> None:
+        self._window(window)
+        self._run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, False, ""])
+
+    def cancel(self, ticket_id: str, actor: str = "citizen") -> dict:
+        """Withdraw a waiting ticket."""
+        day = self._day_of(ticket_id)
+        for _attempt in range(5):
+            t = self._load(day, ticket_id)
+            if t is None:
+                raise NotFoundError("no such ticket", code="not_found")
+            target = t.get("target_window")
+            keys = [self.keys.tickets(day), self.keys.queue(day, t["service"]), self.keys.window_queue(day, target or 0)]
+            try:
+                result = self._run("cancel", keys, [self.clock.now_ms(), ticket_id, t["service"], target or "", actor])
+            except RetryScript:
+                continue
+            return self.public_ticket(result["ticket"])
+        raise ConflictError("the ticket keeps changing; try again", code="busy")
+
+    def record_event(self, event_type: str, payload: dict, *, hash_key: str | None = None, field: str = "",
+                     value: str = "") -> int:
+        """Append an event that changes no queue, optionally setting one hash field atomically; returns its seq."""
+        keys = [hash_key or self.keys.seq]
+        result = self._run("record_event", keys, [event_type, self.clock.now_ms(),
+                                                  json.dumps(payload, ensure_ascii=False), field, value])
+        return result["seq"]
+
+    # ------------------------------------------------------------------------------------------- reads
+    def _day_of(self, ticket_id: str) -> str:
+        m = TICKET_ID.match(ticket_id or "")
+        if not m:
+            raise NotFoundError("no such ticket", code="not_found")
+        return m.group(1)
+
+    def _load(self, day: str, ticket_id: str) -> dict | None:
+        raw = self.redis.hget(self.keys.tickets(day), ticket_id)
+        return json.loads(raw) if raw else None
+
+    def service_for_number(self, number: str) -> Service:
+        m = NUMBER.match(number or "")
+        if not m or int(m.group(2)) == 0:
+            raise ValidationError("a ticket number is one capital letter and three digits, like A012", code="invalid_number")
+        svc = self._services_by_prefix.get(m.group(1))
+        if svc is None:
+            raise UnprocessableError(f"no service uses the letter {m.group(1)}", code="unknown_prefix")
+        return svc
+
+    def get_ticket(self, ticket_id: str) -> dict:
+        """A ticket's public view by id (``20261127-A012``)."""
+        t = self._load(self._day_of(ticket_id), ticket_id)
+        if t is None:
+            raise NotFoundError("no such ticket", code="not_found")
+        return self.public_ticket(t)
+
+    def ticket_by_token(self, token: str) -> dict:
+        """The ticket a tracking token belongs to (the token reveals that ticket only)."""
+        if not TOKEN.match(token or ""):
+            raise NotFoundError("no such ticket", code="not_found")
+        ticket_id = self.redis.hget(self.keys.tokens(token[:8]), token)
+        if not ticket_id:
+            raise NotFoundError("no such ticket", code="not_found")
+        return self.get_ticket(ticket_id)
+
+    def service_minutes(self, code: str) -> float:
+        """Moving average of service time (minutes), or the configured estimate before any finish."""
+        ms = self.redis.hget(self.keys.service_times, code)
+        return int(ms) / 60000 if ms else self.service(code).avg_service_minutes
+
+    def estimate_wait(self, code: str, ahead: int) -> int:
+        """Minutes until a ticket with ``ahead`` people before it is likely called."""
+        windows = max(1, len(self.config.windows_serving(code)))
+        return math.ceil(ahead * self.service_minutes(code) / windows)
+
+    def public_ticket(self, t: dict, *, with_token: bool = False) -> dict:
+        """The ticket as the API shows it; the tracking token only for its issuer (``with_token``)."""
+        svc = self.config.services[t["service"]]
+        day = t["day"]
+        out = {
+            "id": t["id"], "number": t["number"], "service": svc.code, "service_name": svc.name,
+            "service_name_en": svc.name_en, "status": t["status"], "priority": bool(t.get("priority")),
+            "issued_at": self.clock.from_ms(t["issued_ms"]).isoformat(),
+            "windows": [t["target_window"]] if t.get("target_window") else self.config.windows_serving(svc.code),
+            "window": t.get("window"), "calls": t.get("calls", 0), "transfers": t.get("transfers", 0),
+            "outcome": t.get("outcome"), "ahead": None, "estimated_wait_minutes": None,
+        }
+        if t.get("called_ms"):
+            out["called_at"] = self.clock.from_ms(t["called_ms"]).isoformat()
+        if t["status"] == "waiting":
+            key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
+            rank = self.redis.zrank(key, t["id"])
+            out["ahead"] = rank if rank is not None else 0
+            out["estimated_wait_minutes"] = self.estimate_wait(svc.code, out["ahead"])
+        if with_token:
+            out["token"] = t["token"]
+        return out
+
+    def window_state(self, number: int) -> dict:
+        """A window's live state: current ticket, paused, clerk, and the queue it draws from."""
+        w = self._window(number)
+        day = self.today()
+        h = self.redis.hgetall(self.keys.window(number))
+        current = None
+        if h.get("current"):
+            t = self._load(day, h["current"])
+            if t and t["status"] == "called":
+                current = self.public_ticket(t)
+        waiting = {s: self.redis.zcard(self.keys.queue(day, s)) for s in w.services}
+        return {
+            "number": number, "name": w.name, "services": list(w.services), "current": current,
+            "paused": h.get("paused") == "1", "pause_reason": h.get("pause_reason") or None,
+            "waiting": waiting, "transferred_in": self.redis.zcard(self.keys.window_queue(day, number)),
+        }
+
+    def snapshot(self) -> dict:
+        """What screens show, consistent at one ``seq``: current calls, recent calls, waiting per service."""
+        day = self.today()
+        windows = sorted(self.config.windows)
+        services = list(self.config.services)
+        keys = [self.keys.recent_calls, self.keys.tickets(day)]
+        keys += [self.keys.window(n) for n in windows]
+        keys += [self.keys.queue(day, s) for s in services]
+        keys += [self.keys.window_queue(day, n) for n in windows]
+        r = self._run("snapshot", keys, [len(windows), len(services)])
+        current = []
+        for n, w in zip(windows, _as_list(r["windows"])):
+            t = json.loads(w["current"]) if w["current"] else None
+            current.append({
+                "window": n, "name": self.config.windows[n].name, "paused": w["paused"],
+                "pause_reason": w["reason"] or None,
+                "ticket": _call_view(t, self.config) if t and t["status"] == "called" else None,
+            })
+        recent = [json.loads(x) for x in _as_list(r["recent"])]
+        today_recent = [c for c in recent if self.clock.business_date(self.clock.from_ms(c["at"])) == self.clock.business_date()]
+        waiting = dict(zip(services, _as_list(r["waiting"])))
+        return {
+            "seq": r["seq"], "day": day, "now": self.clock.now().isoformat(),
+            "windows": current,
+            "recent_calls": [_recent_view(c, self.config) for c in today_recent],
+            "waiting": waiting,
+            "window_waiting": dict(zip((str(n) for n in windows), _as_list(r["window_waiting"]))),
+        }
+
+    def services_overview(self) -> list[dict]:
+        """Every service: names, prefix, open now (and why not), waiting, estimated wait."""
+        now = self.clock.now()
+        day = day_key(now.date())
+        pipe = self.redis.pipeline(transaction=False)
+        for code in self.config.services:
+            pipe.zcard(self.keys.queue(day, code))
+            pipe.get(self.keys.counter(day, code))
+        counts = pipe.execute()
+        out = []
+        for i, svc in enumerate(self.config.services.values()):
+            waiting, issued = counts[2 * i], int(counts[2 * i + 1] or 0)
+            opening = availability(self.config, svc, now)
+            if opening.open and issued >= svc.daily_quota:
+                opening = Availability(False, "quota_reached", None)
+            out.append({
+                "code": svc.code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix,
+                "open": opening.open, "closed_reason": opening.reason,
+                "opens_at": opening.opens_at.isoformat() if opening.opens_at else None,
+                "waiting": waiting, "estimated_wait_minutes": self.estimate_wait(svc.code, waiting),
+                "windows": self.config.windows_serving(svc.code),
+                "issued_today": issued, "daily_quota": svc.daily_quota,
+            })
+        return out
+
+    def last_seq(self) -> int:
+        return int(self.redis.get(self.keys.seq) or 0)
+
+    def events_since(self, start: str = "-") -> list[events.Event]:
+        return list(events.read_range(self.redis, self.keys.events, start))
+
+
+def _as_list(value) -> list:
+    """cjson encodes an empty Lua table as {}: read it as an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def _call_view(t: dict, config: Config) -> dict:
+    svc = config.services[t["service"]]
+    return {"id": t["id"], "number": t["number"], "service": svc.code, "service_name": svc.name,
+            "service_name_en": svc.name_en, "window": t.get("window"), "calls": t.get("calls", 1),
+            "called_ms": t.get("called_ms")}
+
+
+def _recent_view(c: dict, config: Config) -> dict:
+    svc = config.services.get(c["service"])
+    return {**c, "service_name": svc.name if svc else c["service"], "service_name_en": svc.name_en if svc else ""}
+
+
+_REASONS_ZH = {
+    "holiday": "今日为节假日，暂停取号", "closed_today": "今日不开放", "not_yet_open": "尚未开始办理",
+    "closed_for_break": "午间休息", "closed_for_day": "今日已停止取号", "quota_reached": "今日号源已取完",
+}
+
+
+def _closed_message(svc: Service, opening: Availability) -> str:
+    when = f"; opens {opening.opens_at:%Y-%m-%d %H:%M}" if opening.opens_at else ""
+    return f"{svc.name} ({svc.name_en}) is not issuing tickets now: {opening.reason}{when}"
+
+
+def closed_reason_zh(reason: str | None) -> str:
+    """A citizen-facing Chinese sentence for a closed reason code."""
+    return _REASONS_ZH.get(reason or "", "暂停取号")

@@ -1,0 +1,80 @@
+"""The event stream: every state change, in ``seq`` order — the audit log, and the source for screens and statistics.
+
+Event names are past-tense constants; each stream entry holds ``seq``, ``type``, ``ts`` (ms) and ``data`` (JSON,
+which repeats seq/type/ts and carries the ticket and window involved).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+TICKET_ISSUED = "ticket_issued"
+TICKET_CALLED = "ticket_called"
+TICKET_RECALLED = "ticket_recalled"
+TICKET_FINISHED = "ticket_finished"
+TICKET_MARKED_NO_SHOW = "ticket_marked_no_show"
+TICKET_TRANSFERRED = "ticket_transferred"
+TICKET_CANCELLED = "ticket_cancelled"
+WINDOW_PAUSED = "window_paused"
+WINDOW_RESUMED = "window_resumed"
+PRINTER_FAULTED = "printer_faulted"
+PRINTER_RECOVERED = "printer_recovered"
+
+ALL_EVENTS = (
+    TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_FINISHED, TICKET_MARKED_NO_SHOW, TICKET_TRANSFERRED,
+    TICKET_CANCELLED, WINDOW_PAUSED, WINDOW_RESUMED, PRINTER_FAULTED, PRINTER_RECOVERED,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stream entry."""
+
+    id: str  # stream id
+    seq: int
+    type: str
+    ts: int  # ms since the epoch
+    data: dict
+
+    @classmethod
+    def from_entry(cls, entry_id: str, fields: dict) -> Event:
+        return cls(entry_id, int(fields["seq"]), fields["type"], int(fields["ts"]), json.loads(fields["data"]))
+
+
+def read_range(client: redis.Redis, stream: str, start: str = "-", end: str = "+", count: int = 1000) -> Iterator[Event]:
+    """All events between two stream ids, oldest first, read in pages."""
+    lower = start
+    while True:
+        batch = client.xrange(stream, min=lower, max=end, count=count)
+        for entry_id, fields in batch:
+            yield Event.from_entry(entry_id, fields)
+        if len(batch) < count:
+            return
+        lower = "(" + batch[-1][0]
+
+
+def follow(client: redis.Redis, stream: str, last_id: str = "$", block_ms: int = 5000) -> Iterator[list[Event]]:
+    """Yield batches of new events forever (an empty batch on each idle ``block_ms``).
+
+    ``client`` must have no socket timeout (see :func:`shared.store.connect`). Connection errors propagate; the
+    caller decides how to back off and resume from the last id it handled.
+    """
+    if last_id == "$":
+        newest = client.xrevrange(stream, count=1)
+        last_id = newest[0][0] if newest else "0-0"
+    while True:
+        answer = client.xread({stream: last_id}, block=block_ms, count=500)
+        batch: list[Event] = []
+        streams = answer.items() if isinstance(answer, dict) else (answer or [])
+        for _stream, entries in streams:
+            for entry_id, fields in entries:
+                batch.append(Event.from_entry(entry_id, fields))
+                last_id = entry_id
+        yield batch

@@ -1,0 +1,76 @@
+"""The one place Redis keys are built.
+
+Every key of a hall starts with ``ow:{<hall id>}`` — the braces are a Redis Cluster hash tag, so all of a hall's
+keys live in one slot and every Lua script may touch any of them. Per-day keys carry the business date
+(``YYYYMMDD``), which is how numbering restarts each day without a cron job.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def day_key(day: date) -> str:
+    """The compact business-date form used in keys and ticket ids: 20261127."""
+    return day.strftime("%Y%m%d")
+
+
+class HallKeys:
+    """Key builder for one hall."""
+
+    def __init__(self, hall_id: str) -> None:
+        self.base = f"ow:{{{hall_id}}}"
+
+    # hall-wide
+    @property
+    def seq(self) -> str:
+        """INCR counter: the sequence number of the last event."""
+        return f"{self.base}:seq"
+
+    @property
+    def events(self) -> str:
+        """Stream: every state change, in ``seq`` order (the audit log)."""
+        return f"{self.base}:events"
+
+    @property
+    def recent_calls(self) -> str:
+        """List: the latest calls (JSON), newest first."""
+        return f"{self.base}:recent"
+
+    @property
+    def service_times(self) -> str:
+        """Hash: service code → moving average of service time in ms (for wait estimates)."""
+        return f"{self.base}:svctime"
+
+    def window(self, number: int) -> str:
+        """Hash: a window's live state (current ticket, paused, clerk)."""
+        return f"{self.base}:win:{number}"
+
+    def request(self, request_id: str) -> str:
+        """String: ticket id issued for a kiosk request id (idempotency), expires after a day."""
+        return f"{self.base}:req:{request_id}"
+
+    def meta(self, name: str) -> str:
+        """A small hall-wide value owned by an edge (printer health, locks, …)."""
+        return f"{self.base}:meta:{name}"
+
+    # per business day
+    def tickets(self, day: str) -> str:
+        """Hash: ticket id → ticket JSON, for one business day."""
+        return f"{self.base}:tickets:{day}"
+
+    def tokens(self, day: str) -> str:
+        """Hash: tracking token → ticket id, for one business day."""
+        return f"{self.base}:tokens:{day}"
+
+    def counter(self, day: str, service: str) -> str:
+        """String: the last number issued for a service on a day."""
+        return f"{self.base}:num:{day}:{service}"
+
+    def queue(self, day: str, service: str) -> str:
+        """Sorted set: waiting ticket ids of a service; the score orders them (see engine docs)."""
+        return f"{self.base}:q:{day}:{service}"
+
+    def window_queue(self, day: str, number: int) -> str:
+        """Sorted set: tickets transferred to one window; served before the window's service queues."""
+        return f"{self.base}:wq:{day}:{number}"

@@ -1,0 +1,58 @@
+-- Prelude prepended to every script by shared/scripts.py (Lua has no include).
+-- Convention for every script: KEYS[1] = seq counter, KEYS[2] = event stream.
+-- Every script returns one JSON string: {"ok": ...} on success or {"error": code, "message": text}.
+
+local function fail(code, message)
+  return cjson.encode({error = code, message = message})
+end
+
+local function ok(result)
+  result.ok = true
+  return cjson.encode(result)
+end
+
+-- Append one event with the next sequence number; returns the seq.
+-- The tracking token never enters the stream: events reach public screens.
+local function emit(event_type, now_ms, payload)
+  if payload.ticket then
+    local copy = {}
+    for k, v in pairs(payload.ticket) do
+      if k ~= 'token' then copy[k] = v end
+    end
+    payload.ticket = copy
+  end
+  local seq = redis.call('INCR', KEYS[1])
+  payload.seq = seq
+  payload.type = event_type
+  payload.ts = tonumber(now_ms)
+  redis.call('XADD', KEYS[2], '*', 'seq', seq, 'type', event_type, 'ts', now_ms, 'data', cjson.encode(payload))
+  return seq
+end
+
+local function load_ticket(tickets_key, id)
+  local raw = redis.call('HGET', tickets_key, id)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function save_ticket(tickets_key, t)
+  redis.call('HSET', tickets_key, t.id, cjson.encode(t))
+end
+
+-- The ticket a window is serving (status "called"), or nil. A current ticket of another day is stale.
+local function current_ticket(window_key, tickets_key)
+  local id = redis.call('HGET', window_key, 'current')
+  if not id or id == '' then return nil end
+  local t = load_ticket(tickets_key, id)
+  if not t or t.status ~= 'called' then
+    redis.call('HDEL', window_key, 'current')
+    return nil
+  end
+  return t
+end
+
+local function push_recent(recent_key, t, window, kind, now_ms, max_len)
+  redis.call('LPUSH', recent_key, cjson.encode({id = t.id, number = t.number, service = t.service,
+    window = tonumber(window), kind = kind, at = tonumber(now_ms)}))
+  redis.call('LTRIM', recent_key, 0, tonumber(max_len) - 1)
+end

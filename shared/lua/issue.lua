@@ -1,0 +1,49 @@
+-- issue.lua — issue one ticket: quota check, next number of the day, enqueue, idempotent on request id.
+-- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
+--       7 request(request_id) (a dummy request key when there is no request id)
+-- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
+--       7 random token part, 8 lang, 9 request id ('' = none), 10 kiosk id ('' = api)
+-- Returns: {"ok", "ticket", "created": true|false, "seq"} | {"error": "quota_reached"}
+-- Queue score: band * 1e13 + time, band 0 = transferred in (head), 1 = priority, 2 = normal.
+local day, service, prefix = ARGV[1], ARGV[2], ARGV[3]
+local quota, priority, now_ms = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
+local request_id = ARGV[9]
+
+if request_id ~= '' then
+  local existing = redis.call('GET', KEYS[7])
+  if existing then
+    local t = load_ticket(KEYS[5], existing)
+    if t then
+      return ok({ticket = t, created = false, seq = tonumber(redis.call('GET', KEYS[1]) or '0')})
+    end
+  end
+end
+
+local issued = tonumber(redis.call('GET', KEYS[3]) or '0')
+if issued >= quota then
+  return fail('quota_reached', 'today\'s quota of ' .. quota .. ' tickets for this service has been reached')
+end
+local n = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], 3 * 86400)
+
+local number = prefix .. string.format('%03d', n)
+local t = {
+  id = day .. '-' .. number, number = number, service = service, day = day, status = 'waiting',
+  priority = priority, issued_ms = now_ms, lang = ARGV[8], token = day .. ARGV[7], calls = 0, transfers = 0,
+  kiosk = ARGV[10],
+}
+save_ticket(KEYS[5], t)
+redis.call('EXPIRE', KEYS[5], 8 * 86400)
+redis.call('HSET', KEYS[6], t.token, t.id)
+redis.call('EXPIRE', KEYS[6], 8 * 86400)
+
+local band = 2
+if priority then band = 1 end
+redis.call('ZADD', KEYS[4], band * 1e13 + now_ms, t.id)
+redis.call('EXPIRE', KEYS[4], 3 * 86400)
+
+if request_id ~= '' then
+  redis.call('SET', KEYS[7], t.id, 'EX', 86400)
+end
+local seq = emit('ticket_issued', now_ms, {ticket = t})
+return ok({ticket = t, created = true, seq = seq})

