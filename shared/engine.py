@@ -80,8 +80,9 @@ class Engine:
     def _base_keys(self) -> list[str]:
         return [self.keys.seq, self.keys.events]
 
-    def _run(self, name: str, keys: list[str], args: list) -> dict:
-        return self.scripts.run(name, self._base_keys() + keys, args)
+    def _run(self, name: str, keys: list[str], args: list, errors_map: dict | None = None) -> dict:
+        """Run a script with the seq and stream keys first (every script's KEYS[1], KEYS[2])."""
+        return self.scripts.run(name, self._base_keys() + keys, args, errors_map)
 
     def availability(self, service: Service, now: datetime | None = None) -> Availability:
         """Opening hours and quota: can ``service`` issue a ticket now?"""

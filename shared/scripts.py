@@ -15,11 +15,6 @@ import redis
 
 from shared import errors
 
-SCRIPT_NAMES = (
-    "issue", "call_next", "call_number", "recall", "close_current", "transfer", "pause", "cancel",
-    "record_event", "snapshot",
-)
-
 # script error code → exception class (the code is kept as the exception's code)
 _ERRORS: dict[str, type[errors.OneWindowError]] = {
     "quota_reached": errors.ServiceClosedError,
@@ -49,20 +44,26 @@ def _source(name: str) -> str:
 
 
 class Scripts:
-    """The registered scripts of one Redis client."""
+    """The scripts of one Redis client, each registered once (on first use) and run by EVALSHA."""
 
     def __init__(self, client: redis.Redis) -> None:
-        self._scripts = {name: client.register_script(_source(name)) for name in SCRIPT_NAMES}
+        self._client = client
+        self._scripts: dict[str, Any] = {}
 
-    def run(self, name: str, keys: list[str], args: list[Any]) -> dict:
-        """Run a script; return its result dict or raise the domain error its code names."""
-        raw = self._scripts[name](keys=keys, args=[_arg(a) for a in args])
-        result = json.loads(raw)
+    def run(self, name: str, keys: list[str], args: list[Any],
+            errors_map: dict[str, type[errors.OneWindowError]] | None = None) -> dict:
+        """Run ``shared/lua/<name>.lua``; return its result dict or raise the domain error its code names
+        (``errors_map`` adds codes of scripts owned by other modules; an unmapped code is a ConflictError)."""
+        script = self._scripts.get(name)
+        if script is None:
+            script = self._scripts[name] = self._client.register_script(_source(name))
+        result = json.loads(script(keys=keys, args=[_arg(a) for a in args]))
         code = result.get("error")
         if code:
             if code == "retry":
                 raise RetryScript(result.get("message"))
-            raise _ERRORS.get(code, errors.ConflictError)(result.get("message"), code=code)
+            exc = (errors_map or {}).get(code) or _ERRORS.get(code, errors.ConflictError)
+            raise exc(result.get("message"), code=code)
         return result
 
 

@@ -94,3 +94,75 @@ def clerk_client(app):
 
 
 __all__ = ["login", "load_config"]
+
+
+@pytest.fixture(scope="session")
+def live_config(tmp_path_factory):
+    """The test hall's config as a file, with var/ in a temp dir (for `onewindow serve`)."""
+    d = tmp_path_factory.mktemp("live")
+    text = HALL_TOML.read_text(encoding="utf-8").replace('var_dir = "../../var/test"', f'var_dir = "{d / "var"}"')
+    path = d / "hall.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class LiveServer:
+    """A real `onewindow serve` process (gunicorn, relay, Socket.IO) on a free loopback port."""
+
+    def __init__(self, config_path: Path, redis_url: str) -> None:
+        self.config_path = config_path
+        self.redis_url = redis_url
+        self.port = 0
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> "LiveServer":
+        import os
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        from shared.embedded import free_port
+
+        self.port = self.port or free_port()
+        env = {**os.environ, "ONEWINDOW_REDIS_URL": self.redis_url, "ONEWINDOW_LOG": "WARNING"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "onewindow", "serve", "--config", str(self.config_path), "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited: " + self.process.stderr.read().decode(errors="replace")[-2000:])
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not answer /healthz in time")
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except Exception:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def live_server(redis_server, live_config):
+    """A served app for browser and Socket.IO tests; Redis is flushed per test by ``redis_client``."""
+    server = LiveServer(live_config, redis_server.url).start()
+    yield server
+    server.stop()

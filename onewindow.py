@@ -1,0 +1,297 @@
+"""OneWindow composition root: ``create_app`` wires config, Redis, the three blueprints and the Socket.IO
+namespaces; ``main`` is the ``onewindow`` command line. Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hashlib
+import logging
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import redis
+from flask import Flask, jsonify, request, send_from_directory
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from shared.clock import Clock
+from shared.config import Config, load_config
+from shared.embedded import EmbeddedRedis
+from shared.engine import Engine
+from shared.errors import ConfigError, OneWindowError
+from shared.store import connect
+
+logger = logging.getLogger("onewindow")
+
+DEFAULT_CONFIG = "config.toml"
+MAX_BODY_BYTES = 16 * 1024
+
+
+@dataclass
+class Hall:
+    """What every blueprint reaches through ``current_app.extensions['onewindow']``."""
+
+    config: Config
+    engine: Engine
+    redis: redis.Redis
+    redis_url: str
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. ``test_config`` may set CONFIG_PATH, CONFIG (a Config), REDIS_URL, CLOCK, START_RELAY, …"""
+    test_config = dict(test_config or {})
+    app = Flask(__name__, static_folder=None)
+    config: Config = test_config.pop("CONFIG", None) or load_config(
+        test_config.pop("CONFIG_PATH", None) or os.environ.get("ONEWINDOW_CONFIG", DEFAULT_CONFIG))
+    redis_url = test_config.pop("REDIS_URL", None) or os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
+    if not redis_url:
+        raise ConfigError("redis.url", "no Redis URL: `onewindow serve` starts the embedded server and passes its URL")
+    clock = test_config.pop("CLOCK", None) or Clock(config.timezone)
+
+    app.config.update(
+        SECRET_KEY=_secret_key(config),
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="onewindow_session",
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        JSON_AS_ASCII=False,
+        START_RELAY=True,
+    )
+    app.json.ensure_ascii = False
+    app.config.update(test_config)
+
+    client = connect(redis_url)
+    hall = Hall(config=config, engine=Engine(client, config, clock), redis=client, redis_url=redis_url)
+    app.extensions["onewindow"] = hall
+
+    from counter import create_blueprint as counter_blueprint
+    from display import DisplayNamespace, DISPLAY_NAMESPACE, Relay
+    from display import create_blueprint as display_blueprint
+    from kiosk import create_blueprint as kiosk_blueprint
+
+    app.register_blueprint(_assets_blueprint())
+    app.register_blueprint(kiosk_blueprint())
+    app.register_blueprint(counter_blueprint())
+    app.register_blueprint(display_blueprint())
+    _register_error_handlers(app)
+    _register_root_routes(app)
+
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=[], json=None)
+    socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
+    if app.config["START_RELAY"]:
+        relay = Relay(socketio, redis_url, hall.engine.keys.events)
+        relay.start()
+        app.extensions["onewindow_relay"] = relay
+    return app
+
+
+def _secret_key(config: Config) -> str:
+    """A per-installation secret kept in var/, created on first start (sessions survive restarts)."""
+    path = config.var_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+    except FileExistsError:  # pragma: no cover - another process won the race
+        return path.read_text().strip()
+
+
+def _assets_blueprint():
+    """Assets shared by every page (vendored Socket.IO client, common CSS/JS): served locally, never a CDN."""
+    from flask import Blueprint
+
+    folder = resources.files("shared") / "static"
+    return Blueprint("assets", __name__, static_folder=str(folder), static_url_path="/assets")
+
+
+def _error(code: str, message: str, status: int, **details):
+    body = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return jsonify({"error": body}), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(OneWindowError)
+    def domain_error(exc: OneWindowError):
+        return jsonify({"error": exc.to_dict()}), exc.status
+
+    @app.errorhandler(redis.RedisError)
+    def store_down(exc: redis.RedisError):
+        logger.warning("Redis error on %s %s: %s", request.method, request.path, exc)
+        return _error("store_unavailable", "the queue store does not answer; try again in a moment", 503)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "invalid_request"}
+        message = {413: f"the body is larger than {MAX_BODY_BYTES} bytes"}.get(exc.code, exc.description)
+        return _error(codes.get(exc.code, "http_error"), message, exc.code)
+
+
+def _register_root_routes(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        hall: Hall = app.extensions["onewindow"]
+        try:
+            hall.redis.ping()
+        except redis.RedisError as exc:
+            return jsonify({"status": "degraded", "redis": "down", "detail": str(exc)}), 503
+        return jsonify({"status": "ok", "redis": "up", "hall": hall.config.hall_id})
+
+    @app.get("/api/v1/openapi.json")
+    def openapi():
+        return send_from_directory(str(resources.files("shared") / "static"), "openapi.json",
+                                   mimetype="application/json")
+
+    @app.get("/")
+    def index():
+        from flask import redirect
+
+        return redirect("/kiosk")
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def _load_or_exit(path: str) -> Config:
+    try:
+        config = load_config(path)
+        from kiosk.printing import PrinterSettings
+
+        PrinterSettings.from_mapping(config.printer, base_dir=Path(path).resolve().parent)
+        return config
+    except ConfigError as exc:
+        print(f"config error in {path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load_or_exit(args.config)
+    print(f"{args.config}: OK — {config.hall_name}, {len(config.services)} services, {len(config.windows)} windows, "
+          f"{len(config.clerks)} staff accounts")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _load_or_exit(args.config)
+    embedded = None
+    redis_url = os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(config.var_dir / "redis").start()
+        redis_url = embedded.url
+    base = f"http://{args.host}:{args.port}"
+    print(f"OneWindow — {config.hall_name}\n  kiosk    {base}/kiosk\n  counter  {base}/counter\n"
+          f"  display  {base}/display\n  supervisor {base}/supervisor\n  (Redis: {redis_url}; Ctrl-C stops)", flush=True)
+    try:
+        _run_gunicorn(args, {"CONFIG_PATH": args.config, "REDIS_URL": redis_url})
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _run_gunicorn(args: argparse.Namespace, app_config: dict) -> None:
+    """Serve with gunicorn (gthread): one worker per process, a thread per open socket (see docs/deploy.md)."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("control_socket_disable", True)
+
+        def load(self):
+            return create_app(app_config)
+
+    try:
+        _Server().run()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    from werkzeug.security import generate_password_hash
+
+    password = args.password or getpass.getpass("password: ")
+    if len(password) < 8:
+        print("a password needs at least 8 characters", file=sys.stderr)
+        return 2
+    print(generate_password_hash(password))
+    return 0
+
+
+def cmd_hash_token(args: argparse.Namespace) -> int:
+    token = args.token or secrets.token_urlsafe(24)
+    if not args.token:
+        print(f"token: {token}")
+    print(hashlib.sha256(token.encode()).hexdigest())
+    return 0
+
+
+def cmd_print_test(args: argparse.Namespace) -> int:
+    from kiosk.printing import PrinterFault, PrinterSettings, print_sample
+
+    config = _load_or_exit(args.config)
+    settings = PrinterSettings.from_mapping(config.printer, base_dir=Path(args.config).resolve().parent)
+    try:
+        result = print_sample(settings)
+    except PrinterFault as exc:
+        print(f"printer fault: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"printed a sample ticket: {result}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``onewindow`` command."""
+    logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="onewindow", description="OneWindow (一窗通) queue system")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (starts the embedded Redis when [redis] url is empty)")
+    serve.add_argument("--config", default=DEFAULT_CONFIG)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=256, help="threads = open sockets one process can hold")
+    serve.add_argument("--access-log", action="store_true")
+    serve.set_defaults(func=cmd_serve)
+
+    check = sub.add_parser("check-config", help="validate the config file")
+    check.add_argument("--config", default=DEFAULT_CONFIG)
+    check.set_defaults(func=cmd_check_config)
+
+    hp = sub.add_parser("hash-password", help="hash a staff password for config.toml")
+    hp.add_argument("password", nargs="?")
+    hp.set_defaults(func=cmd_hash_password)
+
+    ht = sub.add_parser("hash-token", help="hash (or create and hash) a machine token for config.toml")
+    ht.add_argument("token", nargs="?")
+    ht.set_defaults(func=cmd_hash_token)
+
+    pt = sub.add_parser("print-test", help="print a sample ticket on the configured printer")
+    pt.add_argument("--config", default=DEFAULT_CONFIG)
+    pt.set_defaults(func=cmd_print_test)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
