@@ -84,9 +84,9 @@ class EmbeddedRedis:
             os.kill(pid, 0)
         except OSError:
             return False
-        client = redis.Redis(port=port, socket_connect_timeout=0.5)
+        client = redis.Redis(port=port, socket_connect_timeout=0.5, decode_responses=True)
         try:
-            data_dir = client.config_get("dir").get(b"dir", b"").decode()
+            data_dir = client.config_get("dir").get("dir", "")
             if Path(data_dir).resolve() != self.data_dir.resolve():
                 return False
         except redis.RedisError:

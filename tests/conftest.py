@@ -109,7 +109,7 @@ def live_config(tmp_path_factory):
 class LiveServer:
     """A real `onewindow serve` process (gunicorn, relay, Socket.IO) on a free loopback port."""
 
-    def __init__(self, config_path: Path, redis_url: str) -> None:
+    def __init__(self, config_path: Path, redis_url: str | None) -> None:
         self.config_path = config_path
         self.redis_url = redis_url
         self.port = 0
@@ -129,7 +129,10 @@ class LiveServer:
         from shared.embedded import free_port
 
         self.port = self.port or free_port()
-        env = {**os.environ, "ONEWINDOW_REDIS_URL": self.redis_url, "ONEWINDOW_LOG": "WARNING"}
+        env = {**os.environ, "ONEWINDOW_LOG": "WARNING"}
+        env.pop("ONEWINDOW_REDIS_URL", None)
+        if self.redis_url:  # None: the server starts its embedded Redis
+            env["ONEWINDOW_REDIS_URL"] = self.redis_url
         self.process = subprocess.Popen(
             [sys.executable, "-m", "onewindow", "serve", "--config", str(self.config_path), "--port", str(self.port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
