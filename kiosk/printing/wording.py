@@ -1,0 +1,56 @@
+"""The words on a ticket, Chinese and English, shared by the text layout and the image renderer."""
+
+from __future__ import annotations
+
+from .slip import TicketSlip
+
+PRIORITY_ZH = "绿色通道"
+PRIORITY_EN = "Priority service"
+SCAN_ZH = "扫码查看排队进度"
+SCAN_EN = "Scan to follow your place in the queue"
+NOTICE_ZH = "过号请重新取号"
+NOTICE_EN = "If you miss your call, please take a new ticket"
+
+
+def windows_zh(slip: TicketSlip) -> str:
+    """``请到 1、2 号窗口`` (or a pointer to the call screen when no window is known)."""
+    if not slip.windows:
+        return "请留意叫号屏幕"
+    return f"请到 {'、'.join(str(w) for w in slip.windows)} 号窗口"
+
+
+def windows_en(slip: TicketSlip) -> str:
+    """``Windows 1, 2`` / ``Window 3``."""
+    if not slip.windows:
+        return "Please watch the call screen"
+    label = "Window" if len(slip.windows) == 1 else "Windows"
+    return f"{label} {', '.join(str(w) for w in slip.windows)}"
+
+
+def ahead_zh(slip: TicketSlip) -> str:
+    """People waiting before this ticket."""
+    return "前面没有人等候" if slip.ahead == 0 else f"前面还有 {slip.ahead} 人等候"
+
+
+def ahead_en(slip: TicketSlip) -> str:
+    if slip.ahead == 0:
+        return "No one ahead of you"
+    return f"{slip.ahead} {'person' if slip.ahead == 1 else 'people'} ahead of you"
+
+
+def wait_zh(slip: TicketSlip) -> str | None:
+    """The estimated wait, or ``None`` when there is no estimate (the line is then left out)."""
+    if slip.wait_minutes is None:
+        return None
+    return "预计即将叫号" if slip.wait_minutes == 0 else f"预计等候约 {slip.wait_minutes} 分钟"
+
+
+def wait_en(slip: TicketSlip) -> str | None:
+    if slip.wait_minutes is None:
+        return None
+    return "You will be called soon" if slip.wait_minutes == 0 else f"Estimated wait: about {slip.wait_minutes} min"
+
+
+def issued(slip: TicketSlip) -> str:
+    """``取号时间 Issued 2026-11-27 09:15`` in the slip's own time zone (32 columns: fits 58 mm paper)."""
+    return f"取号时间 Issued {slip.issued_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,233 @@
+"""The exact ESC/POS bytes of a ticket, and that every Chinese byte in them decodes back right."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from kiosk.printing import PrinterSettings, TicketSlip, ticket_bytes
+from kiosk.printing.encoding import display_width, encode_text, wrap
+
+ESC, GS, FS = b"\x1b", b"\x1d", b"\x1c"
+CN_ON, CN_OFF = b"\x1c\x26", b"\x1c\x2e"
+
+
+# ----------------------------------------------------------------------------------- an independent ESC/POS reader
+@dataclass
+class Printout:
+    """What a printer would make of the bytes: text lines (with their width in font-A columns) and commands."""
+
+    lines: list[str] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+    commands: list[bytes] = field(default_factory=list)
+    qr_payloads: list[bytes] = field(default_factory=list)
+    rasters: list[tuple[int, int, bytes]] = field(default_factory=list)  # (width bytes, height, data)
+
+
+def read_escpos(data: bytes) -> Printout:
+    """Parse the commands the ticket uses; fail on anything else (a stray control byte, a high byte outside
+    Chinese mode, a GB18030 sequence that does not decode)."""
+    out = Printout()
+    line, width, scale_w, i, chinese = "", 0, 1, 0, False
+
+    def take(n: int) -> bytes:
+        nonlocal i
+        chunk = data[i:i + n]
+        assert len(chunk) == n, f"truncated command at {i}"
+        i += n
+        return chunk
+
+    while i < len(data):
+        b = data[i]
+        if b == 0x0A:
+            out.lines.append(line)
+            out.widths.append(width)
+            line, width = "", 0
+            i += 1
+        elif data[i:i + 2] == CN_ON:
+            assert not chinese, "FS & twice"
+            chinese = True
+            i += 2
+            end = data.index(CN_OFF, i)
+            run = data[i:end].decode("gb18030")  # strict: raises on any broken sequence
+            assert all(ord(ch) >= 0x80 for ch in run), "ASCII inside a Chinese run"
+            line += run
+            width += 2 * len(run) * scale_w
+            i = end + 2
+            chinese = False
+        elif b == 0x1B:
+            cmd = take(2)
+            if cmd in (b"\x1b@",):
+                out.commands.append(cmd)
+            elif cmd in (b"\x1ba", b"\x1bE", b"\x1bd"):
+                out.commands.append(cmd + take(1))
+            else:
+                raise AssertionError(f"unexpected ESC command {cmd!r} at {i - 2}")
+        elif b == 0x1D:
+            cmd = take(2)
+            if cmd == b"\x1d!":
+                n = take(1)[0]
+                scale_w = (n >> 4) + 1
+                out.commands.append(cmd + bytes([n]))
+            elif cmd in (b"\x1dB",):
+                out.commands.append(cmd + take(1))
+            elif cmd == b"\x1dV":
+                m = take(1)
+                out.commands.append(cmd + m + (take(1) if m[0] in (65, 66) else b""))
+            elif cmd == b"\x1d(":
+                sub = take(1)
+                assert sub == b"k", f"unexpected GS ( {sub!r}"
+                length = int.from_bytes(take(2), "little")
+                body = take(length)
+                out.commands.append(cmd + sub + body[:2])
+                if body[:3] == b"1P0":
+                    out.qr_payloads.append(body[3:])
+            elif cmd == b"\x1dv":
+                head = take(6)
+                assert head[:2] == b"0\x00"
+                xb, yd = int.from_bytes(head[2:4], "little"), int.from_bytes(head[4:6], "little")
+                out.rasters.append((xb, yd, take(xb * yd)))
+                out.commands.append(b"\x1dv0")
+            else:
+                raise AssertionError(f"unexpected GS command {cmd!r} at {i - 2}")
+        elif b < 0x20 or b >= 0x7F:
+            raise AssertionError(f"stray byte 0x{b:02x} at {i} (outside Chinese mode)")
+        else:
+            line += chr(b)
+            width += scale_w
+            i += 1
+    assert line == "", f"text after the last line feed: {line!r}"
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------- tests
+SETTINGS_80 = PrinterSettings()
+SETTINGS_58 = PrinterSettings(paper_width_mm=58)
+
+EXPECTED_80 = [
+    "谢家集区政务服务中心", "-" * 48,
+    "人社综合", "Human Resources & Social Security", "",
+    "A012", "",
+    "请到 1、2 号窗口", "Windows 1, 2",
+    "前面还有 3 人等候", "3 people ahead of you",
+    "预计等候约 9 分钟", "Estimated wait: about 9 min", "-" * 48,
+    "扫码查看排队进度", "Scan to follow your place in the queue", "-" * 48,
+    "过号请重新取号", "If you miss your call, please take a new ticket",
+    "取号时间 Issued 2026-11-27 09:15",
+]
+
+
+def test_sample_80mm_significant_segments():
+    data = ticket_bytes(TicketSlip.sample(), SETTINGS_80)
+    assert data.startswith(ESC + b"@" + ESC + b"a\x01")  # init, centre
+    hall = CN_ON + "谢家集区政务服务中心".encode("gb18030") + CN_OFF
+    assert hall == CN_ON + bytes.fromhex("d0bbbcd2bcafc7f8d5fecef1b7fecef1d6d0d0c4") + CN_OFF
+    assert ESC + b"E\x01" + GS + b"!\x01" + hall + b"\n" in data  # bold, double height
+    assert ESC + b"E\x01" + GS + b"!\x55A012\n" + GS + b"!\x00" in data  # the number 6x6
+    assert GS + b"!\x11" + CN_ON + "人社综合".encode("gb18030") + CN_OFF + b"\n" in data
+    url = b"http://127.0.0.1:8000/t/SAMPLETOKEN"
+    qr = (GS + b"(k\x04\x001A2\x00"  # model 2
+          + GS + b"(k\x03\x001C\x06"  # 6 dots a module
+          + GS + b"(k\x03\x001E1"  # error correction M
+          + GS + b"(k" + (len(url) + 3).to_bytes(2, "little") + b"1P0" + url  # store the data
+          + GS + b"(k\x03\x001Q0")  # print it
+    assert qr in data
+    assert CN_ON + b"\xc7\xeb\xb5\xbd" + CN_OFF + b" 1" + CN_ON + b"\xa1\xa2" + CN_OFF + b"2 " in data  # 请到 1、2
+    assert data.endswith(ESC + b"d\x06" + GS + b"V\x00")  # feed, full cut
+    assert b"?" not in data.replace(url, b"")
+
+
+def test_sample_80mm_decodes_back_to_the_expected_text():
+    out = read_escpos(ticket_bytes(TicketSlip.sample(), SETTINGS_80))
+    assert out.lines == EXPECTED_80
+    text = "".join(out.lines)
+    assert "\ufffd" not in text and "?" not in text
+    assert out.qr_payloads == [b"http://127.0.0.1:8000/t/SAMPLETOKEN"]
+    assert max(out.widths) <= 48
+    assert out.widths[EXPECTED_80.index("A012")] == 24  # 4 characters at 6x width
+
+
+def test_full_width_punctuation_alone_round_trips():
+    data = encode_text("（）：，")
+    assert data == CN_ON + b"\xa3\xa8\xa3\xa9\xa3\xba\xa3\xac" + CN_OFF
+    assert read_escpos(data + b"\n").lines == ["（）：，"]
+    assert b"?" not in data
+
+
+def test_the_hall_articles_mojibake_cannot_happen():
+    # /work/shared/seed/hall-article.txt reads "!薄白鳛檎⻊(wù)服務" where the original was "!”“作為政務服務":
+    # GBK bytes read one byte out of step. Our bytes must be exact, so they decode to the original.
+    original = "“作為政務服務"
+    data = encode_text(original)
+    assert data == CN_ON + bytes.fromhex("a1b0d7f79ee9d5fe84d5b7fe84d5") + CN_OFF
+    assert read_escpos(data + b"\n").lines == [original]
+    out_of_step = data[len(CN_ON) + 1:-len(CN_OFF)].decode("gb18030", errors="replace")
+    assert out_of_step.startswith("白鳛檎")  # what one byte of drift prints, as in the article
+    assert read_escpos(encode_text("!”“作為政務服務") + b"\n").lines == ["!”“作為政務服務"]
+
+
+def test_every_non_ascii_run_is_wrapped_in_fs_and_and_fs_dot():
+    data = encode_text("No. 12 号 · 窗口—A")
+    assert data == (b"No. 12 " + CN_ON + "号".encode("gb18030") + CN_OFF + b" " + CN_ON + "·".encode("gb18030")
+                    + CN_OFF + b" " + CN_ON + "窗口—".encode("gb18030") + CN_OFF + b"A")
+
+
+def test_control_characters_in_slip_text_cannot_inject_commands():
+    slip = replace(TicketSlip.sample(), service_en="Evil\x1b@\x1dV\x00 name", service_zh="人社\n综合")
+    out = read_escpos(ticket_bytes(slip, SETTINGS_80))  # would fail on a stray ESC / GS
+    assert "Evil @ V name" in out.lines and "人社 综合" in out.lines
+
+
+LONG = replace(
+    TicketSlip.sample(),
+    hall_name="寿县淮南市谢家集区政务服务中心（一楼东侧综合大厅）",
+    service_zh="不动产登记、税务、公积金“一窗受理”综合窗口",
+    service_en="Real Estate Registration, Taxation and Housing Provident Fund One-Window Acceptance",
+    windows=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+    ahead=128, wait_minutes=95, priority=True,
+)
+
+
+@pytest.mark.parametrize("settings,columns", [(SETTINGS_58, 32), (SETTINGS_80, 48)])
+def test_wrapping_stays_within_the_paper_and_never_splits_a_character(settings, columns):
+    out = read_escpos(ticket_bytes(LONG, settings))  # strict GB18030 decoding of every run
+    assert max(out.widths) <= columns
+    text = "".join(out.lines).replace(" ", "")
+    for part in (LONG.hall_name, LONG.service_zh, LONG.service_en, "1、2、3、4、5、6、7、8、9、10、11、12"):
+        assert part.replace(" ", "") in text  # nothing lost or reordered
+    assert "绿色通道" in text
+
+
+def test_58mm_sample_lines():
+    data = ticket_bytes(TicketSlip.sample(), SETTINGS_58)
+    out = read_escpos(data)
+    assert max(out.widths) <= 32
+    assert "If you miss your call, please" in out.lines and "take a new ticket" in out.lines
+    assert out.commands.count(GS + b"!\x55") == 1  # the 6x number still fits 32 columns: 24
+    assert GS + b"(k\x03\x001C\x05" in data  # 5-dot QR modules on narrow paper
+
+
+def test_wrap_properties_on_random_mixed_text():
+    rng = random.Random(7)
+    alphabet = list("政务服务中心窗口号请到，。、（）：“”") + list("abcdefg XYZ 0123-,.") + [" "]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 80)))
+        for columns in (8, 16, 32, 48):
+            lines = wrap(text, columns)
+            assert all(display_width(line) <= columns for line in lines)
+            assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+def test_wrap_keeps_closing_punctuation_off_the_line_start():
+    assert wrap("过号请重新取号，谢谢合作。", 12) == ["过号请重新取", "号，谢谢合", "作。"]
+
+
+def test_raster_qr_option_prints_the_code_as_an_image():
+    settings = PrinterSettings(qr="raster")
+    out = read_escpos(ticket_bytes(TicketSlip.sample(), settings))
+    assert out.qr_payloads == []
+    [(width_bytes, height, _)] = out.rasters
+    assert width_bytes == 576 // 8 and height > 150
+    assert out.lines == EXPECTED_80
