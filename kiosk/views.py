@@ -1,17 +1,24 @@
-"""Kiosk blueprint: public service list, ticket issuing and lookup, and the kiosk page."""
+"""Kiosk blueprint: public service list, ticket issuing (and printing) and lookup, kiosk health, and the kiosk page."""
 
 from __future__ import annotations
 
 import logging
+import re
 
-from flask import Blueprint, current_app, jsonify, request
+import redis
+from flask import Blueprint, current_app, jsonify, render_template, request
 
-from shared.errors import PermissionDeniedError
+from kiosk.print_service import DEFAULT_KIOSK, NO_KIOSK, REPLAYED, KioskPrinting
+from kiosk.qr import qr_svg
+from shared.errors import NotFoundError, PermissionDeniedError
 from shared.validation import Field, parse_json_object, validate
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID = r"[A-Za-z0-9_-]{8,64}"
+KIOSK_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+PRINTING_EXTENSION = "onewindow_kiosk_printing"
+IDLE_SECONDS = 60  # the kiosk page returns to the start screen (and to Chinese) after this long untouched
 TICKET_SPEC = {
     "service": Field(str, required=True, max_length=32),
     "priority": Field(bool),
@@ -26,9 +33,62 @@ def _hall():
     return current_app.extensions["onewindow"]
 
 
+def _printing() -> KioskPrinting:
+    """This process's kiosk printer (made when the blueprint is registered; lazily for an app built otherwise)."""
+    printing = current_app.extensions.get(PRINTING_EXTENSION)
+    if printing is None:
+        hall = _hall()
+        printing = current_app.extensions[PRINTING_EXTENSION] = KioskPrinting.from_config(hall.engine, hall.config)
+    return printing
+
+
+def _setup_printing(state) -> None:
+    """Validate ``[printer]`` at start-up: a wrong printer config stops the app instead of the first ticket."""
+    hall = state.app.extensions.get("onewindow")
+    if hall is not None:
+        state.app.extensions[PRINTING_EXTENSION] = KioskPrinting.from_config(hall.engine, hall.config)
+
+
 def create_blueprint() -> Blueprint:
     bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/kiosk/static")
+    bp.record_once(_setup_printing)
+
+    @bp.get("/kiosk")
+    def kiosk_page():
+        """The touch page; ``?id=lobby-1`` names the kiosk (printer health and events are kept per kiosk)."""
+        hall = _hall()
+        kiosk_id = request.args.get("id", "")
+        if not KIOSK_ID.match(kiosk_id):
+            kiosk_id = DEFAULT_KIOSK
+        try:
+            services = hall.engine.services_overview()
+        except redis.RedisError as exc:  # the page still loads; its script retries until the store answers
+            logger.warning("kiosk page without services: %s", exc)
+            services = None
+        config = hall.config
+        boot = {
+            "kiosk": kiosk_id, "hall": config.hall_name, "hall_en": config.hall_name_en,
+            "notice": config.notice, "notice_en": config.notice_en, "timezone": config.timezone.key,
+            "idle_seconds": IDLE_SECONDS, "services": services,
+        }
+        return render_template("kiosk.html", boot=boot, hall=config)
+
+    @bp.get("/kiosk/qr/<token>.svg")
+    def ticket_qr(token: str):
+        """The QR code of a ticket's tracking URL; only for a valid token (it shows what the token holder has)."""
+        hall = _hall()
+        hall.engine.ticket_by_token(token)
+        svg = qr_svg(f"{hall.config.public_url}/t/{token}")
+        return current_app.response_class(svg, mimetype="image/svg+xml",
+                                          headers={"Cache-Control": "private, no-store"})
+
+    @bp.get("/api/v1/kiosks/<kiosk_id>/health")
+    def kiosk_health(kiosk_id: str):
+        """The kiosk's printer: asked now (within the printer timeout), plus its last fault and last print."""
+        if not KIOSK_ID.match(kiosk_id):
+            raise NotFoundError("a kiosk id is 1–32 letters, digits, - or _", code="unknown_kiosk")
+        return jsonify(_printing().health(kiosk_id))
 
     @bp.get("/api/v1/services")
     def services():
@@ -42,7 +102,14 @@ def create_blueprint() -> Blueprint:
                                    request_id=body.get("request_id"), kiosk=body.get("kiosk", ""))
         ticket = issued.ticket
         ticket["tracking_url"] = f"{hall.config.public_url}/t/{ticket['token']}"
-        return jsonify({"ticket": ticket, "created": issued.created}), 201 if issued.created else 200
+        if not issued.created:
+            printed = REPLAYED
+        elif "kiosk" not in body:
+            printed = NO_KIOSK
+        else:
+            printed = _printing().print_ticket(ticket, body["kiosk"])
+        return (jsonify({"ticket": ticket, "created": issued.created, "print": printed.to_dict()}),
+                201 if issued.created else 200)
 
     @bp.get("/api/v1/tickets/<ticket_id>")
     def get_ticket(ticket_id: str):

@@ -1,0 +1,284 @@
+"""Issuing through the kiosk API prints the ticket: a fake network printer (a real TCP server on 127.0.0.1) gets the
+bytes; a printer that is down or slow never costs the citizen the ticket or more than the timeout; faults become
+events and the kiosk health endpoint follows the printer down and back up."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from kiosk.print_service import printer_settings, slip_for
+from kiosk.printing import ticket_bytes
+from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text
+from shared import events
+
+DLE_EOT = b"\x10\x04"
+OK_REPLY = 0x12  # DLE EOT n reply of a TM printer that is online with paper (bits 1 and 4 always set)
+MARGIN = 0.7  # seconds allowed beyond timeout_seconds for the whole HTTP request
+
+
+class FakePrinter:
+    """A raw-TCP ESC/POS printer on 127.0.0.1: records each connection's bytes and answers DLE EOT n.
+
+    ``read=False`` accepts connections but never reads (a tiny receive buffer: a big job stalls), like a
+    printer whose buffer is full.
+    """
+
+    def __init__(self, port: int = 0, *, read: bool = True) -> None:
+        self.jobs: list[bytes] = []
+        self.got_job = threading.Event()
+        self.read = read
+        self._conns: list[socket.socket] = []
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if not read:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        self._sock.bind(("127.0.0.1", port))
+        self._sock.listen(8)
+        self.port = self._sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._conns.append(conn)
+            if self.read:
+                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        data = bytearray()
+        with conn:
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                for byte in chunk:
+                    data.append(byte)
+                    if data[-3:-1] == DLE_EOT and byte in (1, 2, 4):
+                        conn.sendall(bytes([OK_REPLY]))
+        if len(data) > 64:  # a ticket, not a status probe (the health endpoint only asks DLE EOT n)
+            self.jobs.append(bytes(data))
+            self.got_job.set()
+
+    def wait_job(self, timeout: float = 3.0) -> bytes:
+        assert self.got_job.wait(timeout), "the fake printer received no ticket"
+        return self.jobs[-1]
+
+    def stop(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); a bare close() would not stop listening
+        except OSError:
+            pass
+        self._sock.close()
+        for conn in self._conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def printers():
+    started: list[FakePrinter] = []
+
+    def start(port: int = 0, **kw) -> FakePrinter:
+        p = FakePrinter(port, **kw)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
+
+
+@pytest.fixture
+def app_with_printer(redis_client, redis_server, hall_config, clock):
+    """``app_with_printer(port, **printer_keys)``: the test app printing to a network printer on 127.0.0.1."""
+    from onewindow import create_app
+
+    def make(port: int, **printer):
+        config = replace(hall_config, printer={"backend": "network", "host": "127.0.0.1", "port": port,
+                                               "timeout_seconds": 2.0, **printer})
+        return create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                           "START_RELAY": False})
+
+    return make
+
+
+def issue(client, service="renshe", request_id="tap-print-0001", **extra):
+    started = time.monotonic()
+    r = client.post("/api/v1/tickets", json={"service": service, "request_id": request_id, "kiosk": "lobby-1", **extra})
+    return r, time.monotonic() - started
+
+
+def chinese_runs(job: bytes) -> list[str]:
+    """Every FS & … FS . run of the job, decoded strictly as GB18030 (a bad byte raises)."""
+    pattern = re.escape(FS_CHINESE_ON) + b"(.*?)" + re.escape(FS_CHINESE_OFF)
+    return [m.group(1).decode("gb18030") for m in re.finditer(pattern, job, re.S)]
+
+
+def qr_payload(job: bytes) -> str:
+    """The data stored by ``GS ( k pL pH 49 80 48 d…`` (QR code: store the data in the symbol storage area)."""
+    m = re.search(rb"\x1d\(k(.)(.)\x31\x50\x30", job, re.S)
+    assert m, "no native QR code in the job"
+    length = m.group(1)[0] + 256 * m.group(2)[0] - 3
+    return job[m.end():m.end() + length].decode("ascii")
+
+
+def printer_events(engine, kind: str) -> list[dict]:
+    return [e.data for e in engine.events_since() if e.type == kind]
+
+
+# ------------------------------------------------------------------------------------------------ printing
+def test_issued_ticket_is_printed_with_correct_chinese_english_number_and_qr(app_with_printer, printers, hall_config):
+    printer = printers()
+    app = app_with_printer(printer.port)
+    r, _ = issue(app.test_client())
+    assert r.status_code == 201
+    body = r.get_json()
+    ticket = body["ticket"]
+    assert body["print"] == {"status": "printed", "reason": None, "confirmed": True}
+    job = printer.wait_job()
+
+    # exactly the ticket's bytes went out (between the printer's status questions)
+    settings = printer_settings(replace(hall_config, printer={"backend": "network", "host": "127.0.0.1",
+                                                             "port": printer.port}))
+    assert ticket_bytes(slip_for(ticket, hall_config), settings) in job
+
+    # Chinese: in FS & mode, GB18030, decodes with no replacement characters
+    runs = chinese_runs(job)
+    text = "".join(runs)
+    assert "\ufffd" not in text
+    for expected in ("测试政务服务中心", "人社综合", "请到", "号窗口", "前面没有人等候", "预计即将叫号", "扫码查看排队进度",
+                     "过号请重新取号", "取号时间"):
+        assert expected in runs, expected
+    for line in ("请到 1、2、3、5、6 号窗口", "取号时间 Issued 2026-11-27 10:00"):
+        assert encode_text(line) in job, line
+    # English and the number as plain ASCII
+    for english in (b"Human Resources & Social Security", b"Windows 1, 2, 3, 5, 6", b"No one ahead of you",
+                    b"If you miss your call, please take a new ticket", b"A001\n"):
+        assert english in job, english
+    # the QR code holds the ticket's tracking URL
+    assert qr_payload(job) == ticket["tracking_url"] == f"http://127.0.0.1:8000/t/{ticket['token']}"
+    assert b"\x1dV" in job  # and a cut (GS V)
+
+
+def test_priority_ticket_prints_the_priority_label(app_with_printer, printers):
+    printer = printers()
+    r, _ = issue(app_with_printer(printer.port).test_client(), priority=True)
+    assert r.get_json()["ticket"]["priority"] is True
+    job = printer.wait_job()
+    assert "绿色通道" in chinese_runs(job) and b"Priority service" in job
+
+
+def test_a_replayed_request_prints_nothing_more(app_with_printer, printers, engine):
+    printer = printers()
+    client = app_with_printer(printer.port).test_client()
+    first, _ = issue(client)
+    printer.wait_job()
+    again, _ = issue(client)
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    assert again.get_json()["ticket"]["id"] == first.get_json()["ticket"]["id"]
+    assert again.get_json()["print"] == {"status": "skipped", "reason": "already_issued"}
+    time.sleep(0.3)
+    assert len(printer.jobs) == 1
+    assert len([e for e in engine.events_since() if e.type == events.TICKET_ISSUED]) == 1
+
+
+# ------------------------------------------------------------------------------------------------ faults
+def test_printer_down_still_issues_records_the_fault_and_health_follows_it_back_up(app_with_printer, printers,
+                                                                                  engine):
+    port = unused_port()  # nothing listens: the printer is switched off
+    client = app_with_printer(port).test_client()
+    r, elapsed = issue(client)
+    assert r.status_code == 201 and elapsed < 2.0 + MARGIN
+    body = r.get_json()
+    assert body["print"] == {"status": "failed", "reason": "offline"}
+    ticket = body["ticket"]
+    assert client.get(f"/api/v1/tickets/{ticket['id']}").get_json()["ticket"]["status"] == "waiting"
+    # nothing technical reaches the citizen
+    assert "127.0.0.1:" not in r.get_data(as_text=True).replace(ticket["tracking_url"], "")
+    assert "Error" not in r.get_data(as_text=True)
+
+    faults = printer_events(engine, events.PRINTER_FAULTED)
+    assert len(faults) == 1
+    assert faults[0]["kiosk"] == "lobby-1" and faults[0]["kind"] == "offline" and faults[0]["message"]
+    assert faults[0]["number"] == "A001"
+
+    # still down: the next ticket is issued too, and the ongoing fault is not announced twice
+    r2, _ = issue(client, request_id="tap-print-0002")
+    assert r2.status_code == 201 and r2.get_json()["print"]["status"] == "failed"
+    assert len(printer_events(engine, events.PRINTER_FAULTED)) == 1
+
+    health = client.get("/api/v1/kiosks/lobby-1/health").get_json()
+    assert health["status"] == "faulted"
+    assert health["printer"]["online"] is False and health["printer"]["fault"] == "offline"
+    assert health["printer"]["last_fault"]["kind"] == "offline"
+    assert health["printer"]["last_print"]["number"] == "A002" and health["printer"]["last_print"]["status"] == "failed"
+
+    printers(port)  # switched back on, same address
+    health = client.get("/api/v1/kiosks/lobby-1/health").get_json()
+    assert health["status"] == "ok"
+    assert health["printer"]["online"] is True and health["printer"]["paper"] == "ok"
+    assert health["printer"]["fault"] is None and health["printer"]["last_fault"]["kind"] == "offline"
+    recovered = printer_events(engine, events.PRINTER_RECOVERED)
+    assert len(recovered) == 1 and recovered[0]["kiosk"] == "lobby-1" and recovered[0]["after"] == "offline"
+
+    r3, _ = issue(client, request_id="tap-print-0003")
+    assert r3.get_json()["print"]["status"] == "printed"
+    assert len(printer_events(engine, events.PRINTER_RECOVERED)) == 1  # already known to work
+
+
+def test_slow_printer_times_out_but_the_ticket_is_returned_in_time(app_with_printer, printers, engine):
+    printer = printers(read=False)  # takes the connection, never reads: a big raster job cannot be sent
+    client = app_with_printer(printer.port, timeout_seconds=1.0, mode="image").test_client()
+    r, elapsed = issue(client)
+    assert elapsed < 1.0 + MARGIN
+    assert r.status_code == 201 and r.get_json()["ticket"]["number"] == "A001"
+    assert r.get_json()["print"] == {"status": "failed", "reason": "timeout"}
+    faults = printer_events(engine, events.PRINTER_FAULTED)
+    assert [f["kind"] for f in faults] == ["timeout"] and faults[0]["kiosk"] == "lobby-1"
+    health = client.get("/api/v1/kiosks/lobby-1/health").get_json()
+    assert health["status"] in ("faulted", "unknown") and health["printer"]["last_fault"]["kind"] == "timeout"
+
+
+def test_printer_that_never_answers_status_prints_unconfirmed_within_the_timeout(app_with_printer, engine):
+    silent = socket.socket()  # accepts (the kernel does), never reads, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        client = app_with_printer(silent.getsockname()[1], timeout_seconds=1.0).test_client()
+        r, elapsed = issue(client)
+        assert elapsed < 1.0 + MARGIN and r.status_code == 201
+        assert r.get_json()["print"] == {"status": "printed", "reason": None, "confirmed": False}
+        assert printer_events(engine, events.PRINTER_FAULTED) == []
+    finally:
+        silent.close()
+
+
+def test_health_of_a_kiosk_that_never_printed_reports_the_printer_and_records_nothing(app_with_printer, printers,
+                                                                                     engine):
+    client = app_with_printer(unused_port()).test_client()
+    health = client.get("/api/v1/kiosks/lobby-9/health").get_json()
+    assert health["kiosk"] == "lobby-9" and health["status"] == "faulted"
+    assert health["printer"]["backend"] == "network" and health["printer"]["last_fault"] is None
+    assert engine.events_since() == []
+    assert client.get("/api/v1/kiosks/bad%20id!/health").status_code == 404

@@ -1,0 +1,162 @@
+"""The kiosk in the real hall's configuration (config.toml: seven services) on a Friday afternoon, in portrait
+1080×1920 and landscape 1920×1080: everything fits on the screen without scrolling or clipped text, in Chinese and
+English, on the start and ticket screens.
+
+The screenshots go to a temporary folder; ``ONEWINDOW_DOCS_SCREENSHOTS=1`` writes them to ``docs/`` instead
+(``docs/kiosk-*.png``, and ``docs/ticket-issued.png`` / ``docs/ticket-priority.png``: the paper tickets of the
+tickets shown on screen).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from kiosk.print_service import printer_settings, slip_for
+from kiosk.printing import render_png
+from shared.clock import FixedClock
+from shared.config import load_config
+from shared.engine import Engine
+from tests.browser_support import BROWSER_MARKS, launch_browser
+from tests.test_kiosk_printing import FakePrinter
+
+pytestmark = BROWSER_MARKS
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+ORIENTATIONS = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+
+# Fits: no scrolling, every tile's text inside its tile, the header's hall name not cut off.
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const root = document.scrollingElement;
+  if (root.scrollHeight > innerHeight + 1 || root.scrollWidth > innerWidth + 1) problems.push('page scrolls');
+  const visible = e => e.offsetParent !== null;
+  for (const e of document.querySelectorAll('.tile, .hall, .ticket-card, .priority, .foot')) {
+    if (!visible(e)) continue;
+    const r = e.getBoundingClientRect();
+    if (r.bottom > innerHeight + 1 || r.right > innerWidth + 1) problems.push('off screen: ' + e.className);
+    if (e.scrollHeight > e.clientHeight + 2 || e.scrollWidth > e.clientWidth + 2) problems.push('clipped: ' + e.className + ' ' + e.textContent.slice(0, 30));
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture
+def hall(redis_client, redis_server, tmp_path):
+    """The real hall on a Friday at 14:05, with people waiting, one service out of tickets (司法综合) and one
+    closed for the day (领导带班, mornings only), served in-process, printing to a fake network printer."""
+    from werkzeug.serving import make_server
+
+    from onewindow import create_app
+
+    printer = FakePrinter()
+    config = load_config(ROOT / "config.toml")
+    config = replace(config, var_dir=tmp_path / "var", printer={"backend": "network", "host": "127.0.0.1",
+                                                                 "port": printer.port, "timeout_seconds": 2.0})
+    at = datetime(2026, 11, 27, 14, 5, tzinfo=config.timezone)
+    clock = FixedClock(config.timezone, at)
+    engine = Engine(redis_client, config, clock)
+    for code, waiting in (("renshe", 12), ("shichang", 7), ("gongan", 4), ("sheqi", 3), ("bubancheng", 1),
+                          ("sifa", config.services["sifa"].daily_quota)):
+        for _ in range(waiting):
+            engine.issue(code)
+    app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "at": at, "config": config, "printer": printer}
+    server.shutdown()
+    printer.stop()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = DOCS if os.environ.get("ONEWINDOW_DOCS_SCREENSHOTS") == "1" else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def assert_fits(page, what: str) -> None:
+    problems = page.evaluate(LAYOUT_PROBLEMS)
+    assert problems == [], f"{what}: {problems}"
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
+    size = ORIENTATIONS[orientation]
+    with launch_browser(size, timezone_id="Asia/Shanghai") as ctx:
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        page.clock.install(time=hall["at"])
+        page.goto(hall["url"] + "/kiosk?id=lobby-1")
+        page.wait_for_selector(".tile")
+        assert page.locator(".tile").count() == 7
+        sifa, lingdao = page.locator(".tile[data-service=sifa]"), page.locator(".tile[data-service=lingdao]")
+        assert sifa.is_disabled() and "今日号源已取完" in sifa.inner_text()
+        assert lingdao.is_disabled() and "今日取号已结束" in lingdao.inner_text()
+        assert "下周一 09:00 开始取号" in lingdao.inner_text()
+        assert_fits(page, "start")
+        page.screenshot(path=str(shots / f"kiosk-{orientation}.png"))
+
+        page.locator("#lang").click()
+        assert "Opens Monday at 09:00" in lingdao.inner_text()
+        assert_fits(page, "start, English")
+        if orientation == "landscape":
+            page.screenshot(path=str(shots / "kiosk-landscape-en.png"))
+        page.locator("#lang").click()
+
+        page.locator("#priority").click()
+        assert_fits(page, "priority")
+        if orientation == "portrait":
+            page.screenshot(path=str(shots / "kiosk-portrait-priority.png"))
+        page.locator("#back").click()
+
+        page.locator(".tile[data-service=renshe]").click()
+        page.wait_for_selector("#ticket:not([hidden])")
+        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        assert page.locator("#t-number").inner_text() == "A013"
+        assert "请取走下方打印的号票" in page.locator("#t-print").inner_text()
+        page.evaluate("document.getElementById('countdown').textContent = '(15)'")  # the same picture every run
+        assert_fits(page, "ticket")
+        page.screenshot(path=str(shots / f"kiosk-{orientation}-ticket.png"))
+        page.locator("#done").click()
+
+        if orientation == "portrait":
+            hall["printer"].stop()  # the printer goes off: the next ticket is issued and shown with an apology
+            page.locator(".tile[data-service=gongan]").click()
+            page.wait_for_selector("#ticket.print-failed:not([hidden])")
+            page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+            page.evaluate("document.getElementById('countdown').textContent = '(45)'")
+            assert_fits(page, "ticket, print failed")
+            page.screenshot(path=str(shots / "kiosk-portrait-print-failed.png"))
+        else:
+            page.locator("#lang").click()
+            page.locator("#priority").click()
+            page.locator(".tile[data-service=shichang]").click()
+            page.wait_for_selector("#ticket:not([hidden])")
+            page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+            page.evaluate("document.getElementById('countdown').textContent = '(15)'")
+            assert_fits(page, "priority ticket, English")
+            page.screenshot(path=str(shots / "kiosk-landscape-priority-en.png"))
+
+
+def test_paper_tickets_of_the_screenshots(hall, shots):
+    """The preview images of what the kiosk prints for a normal and a 绿色通道 ticket of the real hall."""
+    config = hall["config"]
+    settings = printer_settings(replace(config, printer={"backend": "preview"}))
+    for name, body in (("ticket-issued.png", {"service": "renshe"}),
+                       ("ticket-priority.png", {"service": "shichang", "priority": True})):
+        req = urllib.request.Request(hall["url"] + "/api/v1/tickets", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            ticket = json.load(r)["ticket"]
+        png = render_png(slip_for(ticket, config), settings)
+        assert png.startswith(b"\x89PNG")
+        (shots / name).write_bytes(png)
