@@ -89,6 +89,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         relay = Relay(socketio, redis_url, hall.engine.keys.events)
         relay.start()
         app.extensions["onewindow_relay"] = relay
+    if app.config.get("START_ARCHIVER", app.config["START_RELAY"]):  # closed days → the statistics archive
+        from shared.stats import start_archiver
+
+        app.extensions["onewindow_archiver"] = start_archiver(hall.engine, config)
     return app
 
 
@@ -141,6 +145,11 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_root_routes(app: Flask) -> None:
+    @app.get("/livez")
+    def livez():
+        """Liveness only (no Redis round trip): the process answers HTTP."""
+        return jsonify({"status": "ok"})
+
     @app.get("/healthz")
     def healthz():
         hall: Hall = app.extensions["onewindow"]
@@ -258,6 +267,31 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Archive the closed days now (and trim the stream of what is archived), like the server does periodically."""
+    from shared.stats import Archive, archive_closed_days
+
+    config = _load_or_exit(args.config)
+    embedded = None
+    redis_url = os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(config.var_dir / "redis").start()  # adopts the server's if one is running
+        redis_url = embedded.url
+    client = connect(redis_url)
+    try:
+        result = archive_closed_days(Engine(client, config), Archive(config.archive_path), trim=not args.no_trim)
+    finally:
+        client.close()
+        if embedded is not None and embedded.adopted_pid is None:
+            embedded.stop()
+    if result.skipped:
+        print("another process is archiving right now; nothing done", file=sys.stderr)
+        return 1
+    print(f"archived {len(result.archived)} day(s){': ' + ', '.join(result.archived) if result.archived else ''}; "
+          f"trimmed {result.trimmed} event(s) from the stream; archive: {config.archive_path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """The ``onewindow`` command."""
     logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG", "INFO"),
@@ -288,6 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     pt = sub.add_parser("print-test", help="print a sample ticket on the configured printer")
     pt.add_argument("--config", default=DEFAULT_CONFIG)
     pt.set_defaults(func=cmd_print_test)
+
+    ar = sub.add_parser("archive", help="archive closed days into the statistics archive, then trim the stream")
+    ar.add_argument("--config", default=DEFAULT_CONFIG)
+    ar.add_argument("--no-trim", action="store_true", help="keep every event in Redis")
+    ar.set_defaults(func=cmd_archive)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -31,6 +31,7 @@ from shared.clock import Clock
 from shared.config import Config, Service
 from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
 from shared.keys import HallKeys, day_key
+from shared.rota import Rota
 from shared.schedule import Availability, availability
 from shared.scripts import RetryScript, Scripts
 
@@ -59,6 +60,7 @@ class Engine:
         self.clock = clock or Clock(config.timezone)
         self.keys = HallKeys(config.hall_id)
         self.scripts = Scripts(client)
+        self.rota = Rota(client, self.keys)  # the supervisor's calendar entries: weekend rota, holidays, 调休
         self._services_by_prefix = {s.prefix: s for s in config.services.values()}
 
     # ------------------------------------------------------------------------------------------- helpers
@@ -87,7 +89,7 @@ class Engine:
     def availability(self, service: Service, now: datetime | None = None) -> Availability:
         """Opening hours and quota: can ``service`` issue a ticket now?"""
         now = now or self.clock.now()
-        opening = availability(self.config, service, now)
+        opening = availability(self.config, service, now, self.rota.overrides())
         if not opening.open:
             return opening
         issued = int(self.redis.get(self.keys.counter(day_key(now.date()), service.code)) or 0)
@@ -102,18 +104,19 @@ class Engine:
         svc = self.service(service)
         now = self.clock.now()
         day = day_key(now.date())
-        opening = availability(self.config, svc, now)
+        opening = availability(self.config, svc, now, self.rota.overrides())
         if not opening.open and not (request_id and self.redis.exists(self.keys.request(request_id))):
             raise ServiceClosedError(_closed_message(svc, opening), code="service_closed", reason=opening.reason,
                                      opens_at=opening.opens_at.isoformat() if opening.opens_at else None)
         keys = [
             self.keys.counter(day, svc.code), self.keys.queue(day, svc.code), self.keys.tickets(day),
-            self.keys.tokens(day), self.keys.request(request_id or "-"),
+            self.keys.tokens(day), self.keys.request(request_id or "-"), self.keys.service_times,
         ]
         args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000),
                 secrets.token_urlsafe(16)[:22], lang, request_id or "", kiosk]
         result = self._run("issue", keys, args)
-        return Issued(self.public_ticket(result["ticket"], with_token=True), result["created"])
+        known = {"ahead": result["ahead"], "service_ms": result["service_ms"]} if result["ahead"] is not False else None
+        return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), result["created"])
 
     # ------------------------------------------------------------------------------------------- windows
     def _window_keys(self, day: str, number: int) -> list[str]:
@@ -252,18 +255,19 @@ class Engine:
             raise NotFoundError("no such ticket", code="not_found")
         return self.get_ticket(ticket_id)
 
-    def service_minutes(self, code: str) -> float:
+    def service_minutes(self, code: str, service_ms: int | None = None) -> float:
         """Moving average of service time (minutes), or the configured estimate before any finish."""
-        ms = self.redis.hget(self.keys.service_times, code)
+        ms = service_ms if service_ms is not None else self.redis.hget(self.keys.service_times, code)
         return int(ms) / 60000 if ms else self.service(code).avg_service_minutes
 
-    def estimate_wait(self, code: str, ahead: int) -> int:
+    def estimate_wait(self, code: str, ahead: int, service_ms: int | None = None) -> int:
         """Minutes until a ticket with ``ahead`` people before it is likely called."""
         windows = max(1, len(self.config.windows_serving(code)))
-        return math.ceil(ahead * self.service_minutes(code) / windows)
+        return math.ceil(ahead * self.service_minutes(code, service_ms) / windows)
 
-    def public_ticket(self, t: dict, *, with_token: bool = False) -> dict:
-        """The ticket as the API shows it; the tracking token only for its issuer (``with_token``)."""
+    def public_ticket(self, t: dict, *, with_token: bool = False, known: dict | None = None) -> dict:
+        """The ticket as the API shows it; the tracking token only for its issuer (``with_token``).
+        ``known`` = {"ahead", "service_ms"} when a script already read them (saves two round trips)."""
         svc = self.config.services[t["service"]]
         day = t["day"]
         out = {
@@ -277,10 +281,14 @@ class Engine:
         if t.get("called_ms"):
             out["called_at"] = self.clock.from_ms(t["called_ms"]).isoformat()
         if t["status"] == "waiting":
-            key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
-            rank = self.redis.zrank(key, t["id"])
-            out["ahead"] = rank if rank is not None else 0
-            out["estimated_wait_minutes"] = self.estimate_wait(svc.code, out["ahead"])
+            if known is not None:
+                out["ahead"] = known["ahead"]
+                out["estimated_wait_minutes"] = self.estimate_wait(svc.code, known["ahead"], known["service_ms"] or None)
+            else:
+                key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
+                rank = self.redis.zrank(key, t["id"])
+                out["ahead"] = rank if rank is not None else 0
+                out["estimated_wait_minutes"] = self.estimate_wait(svc.code, out["ahead"])
         if with_token:
             out["token"] = t["token"]
         return out
@@ -340,10 +348,11 @@ class Engine:
             pipe.zcard(self.keys.queue(day, code))
             pipe.get(self.keys.counter(day, code))
         counts = pipe.execute()
+        overrides = self.rota.overrides()
         out = []
         for i, svc in enumerate(self.config.services.values()):
             waiting, issued = counts[2 * i], int(counts[2 * i + 1] or 0)
-            opening = availability(self.config, svc, now)
+            opening = availability(self.config, svc, now, overrides)
             if opening.open and issued >= svc.daily_quota:
                 opening = Availability(False, "quota_reached", None)
             out.append({

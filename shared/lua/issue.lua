@@ -1,9 +1,10 @@
 -- issue.lua — issue one ticket: quota check, next number of the day, enqueue, idempotent on request id.
 -- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
---       7 request(request_id) (a dummy request key when there is no request id)
+--       7 request(request_id) (a dummy request key when there is no request id), 8 service times
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
 --       7 random token part, 8 lang, 9 request id ('' = none), 10 kiosk id ('' = api)
--- Returns: {"ok", "ticket", "created": true|false, "seq"} | {"error": "quota_reached"}
+-- Returns: {"ok", "ticket", "created": true|false, "seq", "ahead", "service_ms"} | {"error": "quota_reached"}
+--   (ahead and service_ms let the caller estimate the wait without another round trip)
 -- Queue score: band * 1e13 + time, band 0 = transferred in (head), 1 = priority, 2 = normal.
 local day, service, prefix = ARGV[1], ARGV[2], ARGV[3]
 local quota, priority, now_ms = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
@@ -14,7 +15,10 @@ if request_id ~= '' then
   if existing then
     local t = load_ticket(KEYS[5], existing)
     if t then
-      return ok({ticket = t, created = false, seq = tonumber(redis.call('GET', KEYS[1]) or '0')})
+      local ahead = false
+      if t.status == 'waiting' and not t.target_window then ahead = redis.call('ZRANK', KEYS[4], t.id) or false end
+      return ok({ticket = t, created = false, seq = tonumber(redis.call('GET', KEYS[1]) or '0'), ahead = ahead,
+        service_ms = tonumber(redis.call('HGET', KEYS[8], service) or '0')})
     end
   end
 end
@@ -45,5 +49,7 @@ redis.call('EXPIRE', KEYS[4], 3 * 86400)
 if request_id ~= '' then
   redis.call('SET', KEYS[7], t.id, 'EX', 86400)
 end
-local seq = emit('ticket_issued', now_ms, {ticket = t})
-return ok({ticket = t, created = true, seq = seq})
+local ahead = redis.call('ZRANK', KEYS[4], t.id)
+local seq = emit('ticket_issued', now_ms, {ticket = t, ahead = ahead})
+return ok({ticket = t, created = true, seq = seq, ahead = ahead,
+  service_ms = tonumber(redis.call('HGET', KEYS[8], service) or '0')})
