@@ -88,6 +88,7 @@ def clerk_client(app):
         c = app.test_client()
         r = login(c, username or f"clerk{window}", window)
         assert r.status_code == 200, r.get_json()
+        c.environ_base["HTTP_X_CSRF_TOKEN"] = r.get_json()["csrf_token"]  # sent with every request, like the page
         return c
 
     return make
