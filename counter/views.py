@@ -1,14 +1,21 @@
-"""Counter blueprint: login/logout and the window actions, each one engine call authorised to that window."""
+"""Counter blueprint: login/logout, the window actions (each one engine call authorised to that window), the
+evaluation device's rating API, 办不成事 cases, and the two pages (``/counter``, ``/rate/<window>``)."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, render_template, request, session
 
-from counter.auth import Actor, check_credentials, current_actor, require_window
-from shared.errors import NotFoundError
+from counter.auth import (Actor, check_credentials, check_csrf, current_actor, login_limiter, require_supervisor,
+                          require_window, window_holds)
+from counter.preview import queue_preview, today_counts
+from counter.supervisor import register_supervisor_routes
+from shared import ratings
+from shared.cases import complaint_service, is_complaint_window, record_case
+from shared.errors import AuthenticationError, NotFoundError, RateLimitedError, ValidationError
 from shared.validation import Field, parse_json_object, validate
 
 logger = logging.getLogger(__name__)
@@ -16,13 +23,31 @@ logger = logging.getLogger(__name__)
 LOGIN_SPEC = {
     "username": Field(str, required=True, max_length=64),
     "password": Field(str, required=True, max_length=256),
-    "window": Field(int, required=True, minimum=1, maximum=999),
+    "window": Field(int, minimum=1, maximum=999),  # required for clerks; a supervisor may sign in without one
 }
 NUMBER_SPEC = {"number": Field(str, required=True, max_length=8)}
 FINISH_SPEC = {"outcome": Field(str, required=True, choices=("handled", "consulted"))}
 TRANSFER_SPEC = {"service": Field(str, max_length=32), "window": Field(int, minimum=1, maximum=999)}
 PAUSE_SPEC = {"reason": Field(str, max_length=100)}
+RATING_SPEC = {
+    "ticket_id": Field(str, required=True, max_length=32),
+    "level": Field(int, required=True, minimum=1, maximum=5),
+}
+CASE_SPEC = {
+    "department": Field(str, required=True, max_length=64),
+    "problem": Field(str, required=True, max_length=500),
+    "action": Field(str, max_length=500),
+    "resolved": Field(bool, required=True),
+}
 EMPTY_SPEC: dict = {}
+
+PAUSE_REASONS = (("午间休息", "Lunch break"), ("临时离开", "Away for a moment"), ("业务培训", "Training"),
+                 ("系统故障", "System fault"))
+
+# pages: everything is served from this origin (no CDN); nothing inline is executed
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                           "form-action 'self'")
 
 
 def _hall():
@@ -33,39 +58,139 @@ def _body(spec: dict) -> dict:
     return validate(parse_json_object(request.get_data(), request.mimetype), spec)
 
 
+def _page(template: str, **context):
+    response = current_app.make_response(render_template(template, **context))
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _boot(window: int | None = None) -> dict:
+    """Static facts the pages start from (names, windows, services, shortcuts' targets)."""
+    config = _hall().config
+    complaint = complaint_service(config)
+    return {
+        "hall": {"name": config.hall_name, "name_en": config.hall_name_en},
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix}
+                     for s in config.services.values()],
+        "windows": [{"number": n, "name": w.name, "services": list(w.services),
+                     "complaint": is_complaint_window(config, n)} for n, w in sorted(config.windows.items())],
+        "complaint_service": complaint.code if complaint else None,
+        "pause_reasons": [{"zh": zh, "en": en} for zh, en in PAUSE_REASONS],
+        "levels": ratings.levels_view(),
+        "rating_seconds": config.counter.rating_seconds,
+        "window": window,
+    }
+
+
 def create_blueprint() -> Blueprint:
     bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/counter/static")
 
+    @bp.errorhandler(RateLimitedError)
+    def rate_limited(exc: RateLimitedError):
+        response = jsonify({"error": exc.to_dict()})
+        response.status_code = exc.status
+        if exc.details.get("retry_after"):
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+
+    # ------------------------------------------------------------------------------------------- pages
+    @bp.get("/counter")
+    def counter_page():
+        return _page("counter.html", boot=_boot())
+
+    @bp.get("/rate/<int:number>")
+    def rate_page(number: int):
+        config = _hall().config
+        if number not in config.windows:
+            raise NotFoundError(f"no window {number}", code="unknown_window")
+        return _page("rate.html", boot=_boot(number), window=config.windows[number])
+
+    # ------------------------------------------------------------------------------------------- sign-in
     @bp.post("/api/v1/login")
     def login():
         body = _body(LOGIN_SPEC)
         hall = _hall()
-        clerk = check_credentials(hall.config, body["username"], body["password"])
-        if body["window"] not in hall.config.windows:
-            raise NotFoundError(f"no window {body['window']}", code="unknown_window")
+        ip = request.remote_addr or "-"
+        limiter = login_limiter()
+        limiter.check(body["username"], ip)
+        try:
+            clerk = check_credentials(hall.config, body["username"], body["password"])
+        except AuthenticationError:
+            limiter.failed(body["username"], ip)
+            raise
+        window = body.get("window")
+        if window is None and clerk.role != "supervisor":
+            raise ValidationError("'window' is required", code="missing_field", field="window")
+        if window is not None and window not in hall.config.windows:
+            raise NotFoundError(f"no window {window}", code="unknown_window")
+        limiter.succeeded(body["username"], ip)
+        holds = window_holds()
+        hold = holds.hold(window, clerk.username, clerk.name) if window is not None else None
+        previous = (session.get("window"), session.get("hold"))
+        if previous[0] is not None and previous[1] and (hold is None or previous[1] != hold.hold_id):
+            holds.release(previous[0], previous[1])  # this browser was signed in elsewhere: give that window back
         session.clear()
         session.permanent = True
-        session.update(clerk=clerk.username, window=body["window"], login_at=time.time())
-        logger.info("clerk %s signed in to window %s", clerk.username, body["window"])
+        session.update(clerk=clerk.username, window=window, login_at=time.time(), csrf=secrets.token_urlsafe(32),
+                       hold=hold.hold_id if hold else "")
+        logger.info("%s %s signed in (window %s)", clerk.role, clerk.username, window)
         return jsonify({"clerk": {"username": clerk.username, "name": clerk.name, "role": clerk.role},
-                        "window": body["window"]})
+                        "window": window, "csrf_token": session["csrf"]})
 
     @bp.post("/api/v1/logout")
     def logout():
+        released = False
+        if session.get("clerk"):
+            check_csrf()
+            if session.get("window") is not None and session.get("hold"):
+                released = window_holds().release(session["window"], session["hold"])
+            logger.info("%s signed out (window %s)", session.get("clerk"), session.get("window"))
         session.clear()
-        return jsonify({"ok": True})
+        return jsonify({"ok": True, "released": released})
 
     @bp.get("/api/v1/me")
     def me():
         actor = current_actor()
-        return jsonify({"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window})
+        return jsonify({"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window,
+                        "csrf_token": session.get("csrf") if actor.role != "machine" else None})
 
+    @bp.get("/api/v1/windows/holders")
+    def holders():
+        require_supervisor()
+        return jsonify({"holders": {str(n): h for n, h in window_holds().holders().items()}})
+
+    @bp.post("/api/v1/windows/<int:number>/release")
+    def release(number: int):
+        actor = require_supervisor()
+        _body(EMPTY_SPEC)
+        return jsonify({"released": window_holds().force_release(number, actor.id)})
+
+    # ------------------------------------------------------------------------------------------- window state
     @bp.get("/api/v1/windows/<int:number>")
     @require_window
     def window_state(number: int, actor: Actor):
         return jsonify({"window": _hall().engine.window_state(number)})
 
+    @bp.get("/api/v1/windows/<int:number>/overview")
+    @require_window
+    def overview(number: int, actor: Actor):
+        engine = _hall().engine
+        h = engine.redis.hmget(engine.keys.window(number), ["last_finished"])
+        return jsonify({"window": engine.window_state(number), "queues": queue_preview(engine, number),
+                        "holder": window_holds().holder(number), "last_finished": h[0] or None,
+                        "complaint": is_complaint_window(engine.config, number), "seq": engine.last_seq(),
+                        "now": engine.clock.now().isoformat()})
+
+    @bp.get("/api/v1/windows/<int:number>/today")
+    @require_window
+    def today(number: int, actor: Actor):
+        return jsonify({"window": number, "counts": today_counts(_hall().engine, number)})
+
+    # ------------------------------------------------------------------------------------------- window actions
     @bp.post("/api/v1/windows/<int:number>/call-next")
     @require_window
     def call_next(number: int, actor: Actor):
@@ -109,7 +234,7 @@ def create_blueprint() -> Blueprint:
     def pause(number: int, actor: Actor):
         body = _body(PAUSE_SPEC)
         engine = _hall().engine
-        engine.pause(number, body.get("reason", ""), actor.id)
+        engine.pause(number, body.get("reason", "").strip(), actor.id)
         return jsonify({"window": engine.window_state(number)})
 
     @bp.post("/api/v1/windows/<int:number>/resume")
@@ -120,4 +245,25 @@ def create_blueprint() -> Blueprint:
         engine.resume(number, actor.id)
         return jsonify({"window": engine.window_state(number)})
 
+    @bp.post("/api/v1/windows/<int:number>/case")
+    @require_window
+    def case(number: int, actor: Actor):
+        body = _body(CASE_SPEC)
+        recorded = record_case(_hall().engine, number, actor.id, department=body["department"],
+                               problem=body["problem"], action=body.get("action", ""), resolved=body["resolved"])
+        return jsonify({"case": recorded}), 201
+
+    # ------------------------------------------------------------------------------------------- evaluation device
+    @bp.get("/api/v1/windows/<int:number>/rating")
+    def rating_state(number: int):
+        engine = _hall().engine
+        return jsonify({"window": number, "rating": ratings.open_rating(engine, number),
+                        "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds})
+
+    @bp.post("/api/v1/windows/<int:number>/rating")
+    def rate(number: int):
+        body = _body(RATING_SPEC)
+        return jsonify(ratings.rate(_hall().engine, number, body["ticket_id"], body["level"])), 201
+
+    register_supervisor_routes(bp)  # /supervisor and /api/v1/supervisor/* (counter/supervisor.py)
     return bp

@@ -88,6 +88,17 @@ class CounterSettings:
 
 
 @dataclass(frozen=True)
+class StatisticsSettings:
+    """[statistics]: the archive of closed days, where cumulative totals start, supervisor alerts."""
+
+    start_date: date | None = None  # cumulative totals count from this date (None: the first archived day)
+    archive_path: Path | None = None  # SQLite file of closed days (None: <var_dir>/stats.sqlite3)
+    keep_days: int = 7  # archived days kept in the Redis event stream before it is trimmed
+    archive_every_minutes: int = 30  # how often the server archives closed days (also at start)
+    alert_wait_minutes: int = 30  # the supervisor is alerted when a citizen has waited this long
+
+
+@dataclass(frozen=True)
 class Config:
     hall_id: str
     hall_name: str
@@ -107,6 +118,12 @@ class Config:
     display: DisplaySettings = DisplaySettings()
     counter: CounterSettings = CounterSettings()
     source: Path | None = None
+    statistics: StatisticsSettings = StatisticsSettings()
+
+    @property
+    def archive_path(self) -> Path:
+        """The statistics archive (SQLite) of this hall."""
+        return self.statistics.archive_path or self.var_dir / "stats.sqlite3"
 
     def windows_serving(self, service: str) -> list[int]:
         """Window numbers that serve ``service``, ascending."""
@@ -221,6 +238,16 @@ def _parse_dates(values: list, key: str) -> frozenset[date]:
         except ValueError:
             raise ConfigError(f"{key}[{i}]", f"'{v}' is not a date like 2027-01-01") from None
     return frozenset(out)
+
+
+def _parse_date(value: Any, key: str) -> date:
+    """One date: a TOML date or a string like 2027-01-01."""
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"'{value}' is not a date like 2027-01-01") from None
 
 
 # --------------------------------------------------------------------------------------------- the loader
@@ -366,10 +393,22 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     counter = CounterSettings(rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"))
     cnt.done()
 
+    st = _Section(root.get("statistics", dict, {}), "statistics")
+    start_raw = st.get("start_date", (str, date), None)
+    archive_raw = st.get("archive_path", str, "", check=lambda v: None if v == "" or v.strip() else "must not be blank")
+    statistics = StatisticsSettings(
+        start_date=_parse_date(start_raw, "statistics.start_date") if start_raw is not None else None,
+        archive_path=(base_dir / archive_raw).resolve() if archive_raw else None,
+        keep_days=st.get("keep_days", int, 7, check=lambda v: None if 0 <= v <= 366 else "must be 0 … 366"),
+        archive_every_minutes=st.get("archive_every_minutes", int, 30, check=lambda v: None if 1 <= v <= 1440 else "must be 1 … 1440"),
+        alert_wait_minutes=st.get("alert_wait_minutes", int, 30, check=lambda v: None if 1 <= v <= 600 else "must be 1 … 600"),
+    )
+    st.done()
+
     root.done()
     return Config(
         hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
         notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
         tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
-        counter=counter, source=source,
+        counter=counter, source=source, statistics=statistics,
     )

@@ -26,10 +26,21 @@ WINDOW_PAUSED = "window_paused"
 WINDOW_RESUMED = "window_resumed"
 PRINTER_FAULTED = "printer_faulted"
 PRINTER_RECOVERED = "printer_recovered"
+# counter: evaluation device, 办不成事 cases, clerk sign-in (payloads documented in docs/counter.md)
+TICKET_RATED = "ticket_rated"
+CASE_RECORDED = "case_recorded"
+CLERK_SIGNED_IN = "clerk_signed_in"
+CLERK_SIGNED_OUT = "clerk_signed_out"
+# supervisor: follow-ups and the calendar (payloads documented in docs/statistics.md)
+CASE_RESOLVED = "case_resolved"
+RATING_FOLLOWED_UP = "rating_followed_up"
+SCHEDULE_CHANGED = "schedule_changed"
 
 ALL_EVENTS = (
     TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_FINISHED, TICKET_MARKED_NO_SHOW, TICKET_TRANSFERRED,
     TICKET_CANCELLED, WINDOW_PAUSED, WINDOW_RESUMED, PRINTER_FAULTED, PRINTER_RECOVERED,
+    TICKET_RATED, CASE_RECORDED, CLERK_SIGNED_IN, CLERK_SIGNED_OUT,
+    CASE_RESOLVED, RATING_FOLLOWED_UP, SCHEDULE_CHANGED,
 )
 
 

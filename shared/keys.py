@@ -54,6 +54,41 @@ class HallKeys:
         """A small hall-wide value owned by an edge (printer health, locks, …)."""
         return f"{self.base}:meta:{name}"
 
+    # counter: who holds a window, login failures, 办不成事 cases (see docs/counter.md)
+    def window_holder(self, number: int) -> str:
+        """String (JSON, expires with the session): the clerk signed in to a window."""
+        return f"{self.base}:holder:{number}"
+
+    def login_failures(self, digest: str) -> str:
+        """String counter with a TTL: failed logins of one username+IP (``digest`` = a hash of both)."""
+        return f"{self.base}:loginfail:{digest}"
+
+    @property
+    def cases(self) -> str:
+        """Hash: case id → 办不成事 case JSON (open and resolved)."""
+        return f"{self.base}:cases"
+
+    @property
+    def open_cases(self) -> str:
+        """Sorted set: ids of unresolved cases, scored by the time they were opened (ms)."""
+        return f"{self.base}:cases:open"
+
+    @property
+    def case_counter(self) -> str:
+        """INCR counter: the number of the last case id."""
+        return f"{self.base}:cases:seq"
+
+    # supervisor: the calendar and follow-ups (see docs/statistics.md)
+    @property
+    def schedule(self) -> str:
+        """Hash: date (YYYY-MM-DD) → the supervisor's entry for that date (rota / holiday / 调休 workday, JSON)."""
+        return f"{self.base}:schedule"
+
+    @property
+    def rating_followups(self) -> str:
+        """Hash: ticket id → follow-up of its 不满意 rating (JSON: by, note, at_ms)."""
+        return f"{self.base}:ratings:followed"
+
     # per business day
     def tickets(self, day: str) -> str:
         """Hash: ticket id → ticket JSON, for one business day."""

@@ -1,0 +1,192 @@
+"""Charts drawn on the server as SVG (no JavaScript, no CDN): per-hour load, waiting time by service, satisfaction
+trend. Each takes the rows of a report, so a chart always shows the report's own numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from xml.sax.saxutils import escape
+
+W, H = 720, 300
+PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 40, 46
+FONT = "'Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',sans-serif"
+INK, MUTED, GRID = "#1f2a37", "#6b7280", "#e5e7eb"
+BLUE, GREEN, AMBER, RED = "#2563eb", "#16a34a", "#f59e0b", "#c0392b"
+
+TEXT = {
+    "load": ("每小时取号与办结", "Tickets per hour"),
+    "issued": ("取号", "Issued"),
+    "served": ("办结（办件+咨询）", "Served (handled + consulted)"),
+    "wait": ("各业务等候时长（分钟）", "Waiting time by service (minutes)"),
+    "mean": ("平均", "Mean"),
+    "median": ("中位数", "Median"),
+    "p90": ("P90", "P90"),
+    "sat": ("群众满意率趋势", "Satisfaction trend"),
+    "rate": ("满意率 %", "Satisfied %"),
+    "ratings": ("评价数", "Ratings"),
+    "none": ("所选时段暂无数据", "No data in this period"),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    zh, en = TEXT[key]
+    return en if lang == "en" else zh
+
+
+def _nice_max(v: float) -> float:
+    """A round axis maximum ≥ v (1, 2, 5 × 10^k)."""
+    if v <= 0:
+        return 1
+    exp = 10 ** math.floor(math.log10(v))
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if v <= m * exp:
+            return m * exp
+    return 10 * exp
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}" if v == int(v) else f"{v:.1f}"
+
+
+def _frame(title: str, body: list[str], legend: list[tuple[str, str]], label: str) -> str:
+    parts = [
+        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
+         f'aria-label="{escape(label)}" font-family="{FONT}" font-size="12">'),
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{W}" height="{H}" fill="#ffffff"/>',
+        f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>',
+    ]
+    x = W - PAD_R
+    for text, color in reversed(legend):
+        width = 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+        x -= width + 12
+        parts.append(f'<rect x="{x}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
+                     f'<text x="{x + 14}" y="21" fill="{MUTED}">{escape(text)}</text>')
+    parts += body
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _empty(title: str, lang: str) -> str:
+    text = (f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle" fill="{MUTED}" font-size="14">'
+            f'{escape(_t("none", lang))}</text>')
+    return _frame(title, [text], [], title)
+
+
+def _y_axis(top: float, ticks: int = 4, suffix: str = "", base: float = 0) -> list[str]:
+    """Grid lines and labels from ``base`` to ``base + top``."""
+    out = []
+    plot_h = H - PAD_T - PAD_B
+    for i in range(ticks + 1):
+        v = base + top * i / ticks
+        y = H - PAD_B - plot_h * i / ticks
+        out.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>'
+                   f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">{_fmt(v)}{suffix}</text>')
+    return out
+
+
+def hourly_load(rows: list[dict], lang: str = "zh") -> str:
+    """Bars per hour: tickets issued and tickets served (handled + consulted), from a report ``by=hour``."""
+    title = _t("load", lang)
+    data = {int(r["key"]): (r["figures"]["issued"] or 0, r["figures"]["handled"] + r["figures"]["consulted"]) for r in rows}
+    if not any(a or b for a, b in data.values()):
+        return _empty(title, lang)
+    first = min(min(h for h, v in data.items() if any(v)), 8)
+    last = max(max(h for h, v in data.items() if any(v)), 17)
+    hours = list(range(first, last + 1))
+    top = _nice_max(max(max(data.get(h, (0, 0))) for h in hours))
+    plot_w, plot_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
+    slot = plot_w / len(hours)
+    bar = min(18.0, slot * 0.36)
+    body = _y_axis(top)
+    for i, h in enumerate(hours):
+        issued, served = data.get(h, (0, 0))
+        x0 = PAD_L + i * slot + slot / 2
+        for j, (v, color) in enumerate(((issued, BLUE), (served, GREEN))):
+            bh = plot_h * v / top
+            x = x0 - bar - 1 + j * (bar + 2)
+            body.append(f'<rect x="{x:.1f}" y="{H - PAD_B - bh:.1f}" width="{bar:.1f}" height="{bh:.1f}" rx="2" '
+                        f'fill="{color}"><title>{h:02d}:00 {escape(_t("issued" if j == 0 else "served", lang))} {v}</title></rect>')
+        body.append(f'<text x="{x0:.1f}" y="{H - PAD_B + 16}" text-anchor="middle" fill="{MUTED}">{h:02d}</text>')
+    body.append(f'<text x="{W - PAD_R}" y="{H - 8}" text-anchor="end" fill="{MUTED}">{"hour" if lang == "en" else "时"}</text>')
+    return _frame(title, body, [(_t("issued", lang), BLUE), (_t("served", lang), GREEN)], title)
+
+
+def wait_by_service(rows: list[dict], lang: str = "zh") -> str:
+    """Horizontal bars per service: mean, median and P90 waiting time (minutes), from a report ``by=service``."""
+    title = _t("wait", lang)
+    data = [(r["label_en"] if lang == "en" else r["label"], r["figures"]["wait"]) for r in rows if r["figures"]["wait"]["n"]]
+    if not data:
+        return _empty(title, lang)
+    top = _nice_max(max(w["p90_s"] for _, w in data) / 60)
+    left = 150
+    plot_w = W - left - PAD_R - 40
+    row_h = min(40.0, (H - PAD_T - 24) / len(data))
+    body = []
+    for i in range(5):
+        v = top * i / 4
+        x = left + plot_w * i / 4
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{H - 22}" stroke="{GRID}"/>'
+                    f'<text x="{x:.1f}" y="{H - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(v)}</text>')
+    for i, (name, w) in enumerate(data):
+        y = PAD_T + 6 + i * row_h
+        bh = max(6.0, row_h * 0.3)
+        body.append(f'<text x="{left - 8}" y="{y + bh + 4:.1f}" text-anchor="end" fill="{INK}">{escape(name)}</text>')
+        for j, (key, color) in enumerate((("mean_s", BLUE), ("p90_s", AMBER))):
+            v = (w[key] or 0) / 60
+            bw = plot_w * v / top
+            yy = y + j * (bh + 2)
+            body.append(f'<rect x="{left}" y="{yy:.1f}" width="{bw:.1f}" height="{bh:.1f}" rx="2" fill="{color}">'
+                        f'<title>{escape(name)} {escape(_t("mean" if j == 0 else "p90", lang))} {v:.1f}</title></rect>'
+                        f'<text x="{left + bw + 4:.1f}" y="{yy + bh - 1:.1f}" fill="{MUTED}" font-size="11">{v:.1f}</text>')
+        if w["median_s"] is not None:
+            mx = left + plot_w * (w["median_s"] / 60) / top
+            body.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{y - 2:.1f}" y2="{y + 2 * bh + 4:.1f}" stroke="{INK}" '
+                        f'stroke-width="2"><title>{escape(_t("median", lang))} {w["median_s"] / 60:.1f}</title></line>')
+    return _frame(title, body, [(_t("mean", lang), BLUE), (_t("median", lang), INK), (_t("p90", lang), AMBER)], title)
+
+
+def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
+    """满意率 per period (a report ``by=day`` / ``week`` / ``month``), with the number of ratings as bars."""
+    title = _t("sat", lang)
+    points = [(r["key"], r["figures"]["satisfaction_rate"], r["figures"]["ratings"]) for r in rows]
+    if not any(n for _, _, n in points):
+        return _empty(title, lang)
+    plot_w, plot_h = W - PAD_L - PAD_R - 30, H - PAD_T - PAD_B
+    slot = plot_w / len(points)
+    top_n = _nice_max(max(n for _, _, n in points))
+    rates = [r for _, r, _ in points if r is not None]
+    floor = 0 if not rates or min(rates) < 50 else min(80, int((min(rates) - 5) // 10 * 10))  # zoom in on a high trend
+    body = _y_axis(100 - floor, 4, "%", base=floor)
+    line, dots = [], []
+    step = max(1, math.ceil(len(points) / 12))
+    for i, (key, rate, n) in enumerate(points):
+        x = PAD_L + i * slot + slot / 2
+        bh = plot_h * 0.35 * n / top_n
+        body.append(f'<rect x="{x - min(10, slot * 0.3):.1f}" y="{H - PAD_B - bh:.1f}" width="{min(20, slot * 0.6):.1f}" '
+                    f'height="{bh:.1f}" fill="#dbeafe"><title>{escape(key)} {escape(_t("ratings", lang))} {n}</title></rect>')
+        if i % step == 0:
+            short = key[5:] if len(key) == 10 else key
+            body.append(f'<text x="{x:.1f}" y="{H - PAD_B + 16}" text-anchor="middle" fill="{MUTED}" font-size="11">'
+                        f'{escape(short)}</text>')
+        if rate is not None:
+            y = H - PAD_B - plot_h * (rate - floor) / (100 - floor)
+            line.append(f"{x:.1f},{y:.1f}")
+            dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{GREEN}"><title>{escape(key)} {rate:g}% '
+                        f'({n})</title></circle>')
+            if len(points) <= 14:
+                dots.append(f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" fill="{INK}" font-size="11">{rate:g}%</text>')
+    if len(line) > 1:
+        body.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{GREEN}" stroke-width="2.5"/>')
+    body += dots
+    body.append(f'<text x="{W - PAD_R}" y="{PAD_T - 4}" text-anchor="end" fill="{MUTED}" font-size="11">'
+                f'{escape(_t("ratings", lang))} ≤ {top_n:g}</text>')
+    return _frame(title, body, [(_t("rate", lang), GREEN), (_t("ratings", lang), "#93c5fd")], title)
+
+
+CHARTS = {"load": ("hour", hourly_load), "wait": ("service", wait_by_service), "satisfaction": (None, satisfaction_trend)}
+
+
+def trend_grouping(days: int) -> str:
+    """The satisfaction trend's period for a range of ``days``: day up to two months, week up to a year, else month."""
+    return "day" if days <= 62 else ("week" if days <= 370 else "month")

@@ -1,0 +1,282 @@
+"""Events → facts: one row per ticket (its whole life on its business day), one per transfer, per 办不成事 case and
+per follow-up. The same fold serves the live day (from the Redis stream) and the archive (closed days), so a figure
+is computed the same way whichever store it comes from.
+
+Every ticket event belongs to the ticket's business date (``ticket.day``); events without a ticket (follow-ups,
+schedule changes, printer and sign-in events) belong to the local date of their timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from shared import events
+from shared.events import Event
+
+# final states of a ticket at the end of its day (or now, for today)
+HANDLED, CONSULTED, NO_SHOW, CANCELLED, WAITING, CALLED = "handled", "consulted", "no_show", "cancelled", "waiting", "called"
+UNSERVED = (WAITING, CALLED)
+
+
+@dataclass
+class TicketFact:
+    """A ticket's life: issue, first call, last call, how it ended, its rating."""
+
+    id: str
+    day: str  # YYYY-MM-DD
+    number: str
+    service_issued: str
+    service: str  # the service it ended in (a transfer to a service changes it)
+    priority: bool
+    issued_ms: int
+    status: str = WAITING  # handled | consulted | no_show | cancelled | waiting | called
+    first_call_ms: int | None = None
+    first_window: int | None = None
+    first_clerk: str | None = None
+    last_call_ms: int | None = None
+    end_ms: int | None = None
+    window: int | None = None  # where it was last called / ended
+    clerk: str | None = None
+    service_ms: int | None = None  # last call → finish, finished tickets only
+    transfers: int = 0
+    rating: int | None = None
+    rated_ms: int | None = None
+    rating_window: int | None = None
+    rating_clerk: str | None = None
+
+    @property
+    def wait_ms(self) -> int | None:
+        """Issue → first call."""
+        return None if self.first_call_ms is None else max(0, self.first_call_ms - self.issued_ms)
+
+
+@dataclass
+class TransferFact:
+    day: str
+    ticket: str
+    ts: int
+    from_service: str
+    from_window: int | None
+    from_clerk: str | None
+    to_service: str | None
+    to_window: int | None
+
+
+@dataclass
+class CaseFact:
+    """A 办不成事 case as recorded at the window."""
+
+    id: str
+    day: str
+    ticket: str
+    number: str
+    service: str
+    window: int | None
+    clerk: str | None
+    department: str
+    problem: str
+    action: str
+    resolved_on_spot: bool
+    recorded_ms: int
+
+
+@dataclass
+class Resolution:
+    """A follow-up: a case resolved later (``case``) or a bad rating followed up (``rating``)."""
+
+    kind: str  # case | rating
+    ref: str  # case id | ticket id
+    day: str
+    by: str
+    note: str
+    at_ms: int
+
+
+@dataclass
+class DayFacts:
+    """Everything the statistics know about one business day."""
+
+    day: str
+    tickets: dict[str, TicketFact] = field(default_factory=dict)
+    transfers: list[TransferFact] = field(default_factory=list)
+    cases: dict[str, CaseFact] = field(default_factory=dict)
+    resolutions: dict[tuple[str, str], Resolution] = field(default_factory=dict)
+    last_seq: int = 0
+    events: int = 0
+
+
+def iso_day(compact: str) -> str:
+    """20261127 → 2026-11-27."""
+    return f"{compact[:4]}-{compact[4:6]}-{compact[6:8]}"
+
+
+def event_day(event: Event, tz: ZoneInfo) -> str:
+    """The business date an event belongs to (YYYY-MM-DD)."""
+    ticket = event.data.get("ticket")
+    if isinstance(ticket, dict) and isinstance(ticket.get("day"), str) and len(ticket["day"]) == 8:
+        return iso_day(ticket["day"])
+    return datetime.fromtimestamp(event.ts / 1000, tz).date().isoformat()
+
+
+class Folder:
+    """Folds events, in stream order, into :class:`DayFacts` per business day."""
+
+    def __init__(self, tz: ZoneInfo, days: dict[str, DayFacts] | None = None) -> None:
+        self.tz = tz
+        self.days: dict[str, DayFacts] = days if days is not None else {}
+
+    def day(self, name: str) -> DayFacts:
+        facts = self.days.get(name)
+        if facts is None:
+            facts = self.days[name] = DayFacts(name)
+        return facts
+
+    def apply(self, event: Event) -> str:
+        """Apply one event; returns the day it belonged to."""
+        name = event_day(event, self.tz)
+        facts = self.day(name)
+        facts.events += 1
+        facts.last_seq = max(facts.last_seq, event.seq)
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(facts, event, self.tz)
+        return name
+
+
+def _ticket(facts: DayFacts, event: Event, tz: ZoneInfo) -> TicketFact | None:
+    t = event.data.get("ticket")
+    if not isinstance(t, dict) or "id" not in t:
+        return None
+    fact = facts.tickets.get(t["id"])
+    if fact is None:  # its issue is not in this fold (a trimmed stream): start from the snapshot the event carries
+        fact = facts.tickets[t["id"]] = TicketFact(
+            id=t["id"], day=facts.day, number=t.get("number", ""), service_issued=t.get("service", ""),
+            service=t.get("service", ""), priority=bool(t.get("priority")), issued_ms=int(t.get("issued_ms") or event.ts))
+    return fact
+
+
+def _int(value) -> int | None:
+    try:
+        return None if value is None or value == "" else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _str(value) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _issued(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    _ticket(facts, event, tz)
+
+
+def _called(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    window, clerk = _int(event.data.get("window")), _str(event.data.get("clerk"))
+    if f.first_call_ms is None:
+        f.first_call_ms, f.first_window, f.first_clerk = event.ts, window, clerk
+    f.last_call_ms = event.ts
+    f.status, f.window, f.clerk = CALLED, window, clerk
+    f.service = event.data["ticket"].get("service", f.service)
+
+
+def _finished(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    t = event.data["ticket"]
+    f.status = HANDLED if t.get("outcome") == HANDLED else CONSULTED
+    f.end_ms = event.ts
+    f.window, f.clerk = _int(event.data.get("window")), _str(event.data.get("clerk"))
+    f.service = t.get("service", f.service)
+    service_ms = _int(event.data.get("service_ms"))
+    if service_ms is None and f.last_call_ms is not None:
+        service_ms = event.ts - f.last_call_ms
+    f.service_ms = max(0, service_ms) if service_ms is not None else None
+
+
+def _no_show(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    f.status, f.end_ms = NO_SHOW, event.ts
+    f.window, f.clerk = _int(event.data.get("window")), _str(event.data.get("clerk"))
+    f.service = event.data["ticket"].get("service", f.service)
+
+
+def _transferred(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    d = event.data
+    from_service = d.get("from_service") or f.service
+    facts.transfers.append(TransferFact(
+        day=facts.day, ticket=f.id, ts=event.ts, from_service=from_service, from_window=_int(d.get("window")),
+        from_clerk=_str(d.get("clerk")), to_service=_str(d.get("to_service")), to_window=_int(d.get("to_window"))))
+    f.transfers += 1
+    f.status = WAITING
+    f.service = d["ticket"].get("service", f.service)
+    f.window = f.clerk = None
+
+
+def _cancelled(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    f.status, f.end_ms = CANCELLED, event.ts
+    f.service = event.data["ticket"].get("service", f.service)
+
+
+def _rated(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    level = _int(event.data.get("level"))
+    if f is None or level is None or not 1 <= level <= 5 or f.rating is not None:
+        return  # one rating per ticket: the first counts
+    f.rating, f.rated_ms = level, event.ts
+    f.rating_window = _int(event.data.get("window")) or f.window
+    f.rating_clerk = _str(event.data.get("clerk")) or _str(event.data["ticket"].get("clerk")) or f.clerk
+
+
+def _case(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    c = event.data.get("case")
+    t = event.data.get("ticket")
+    if not isinstance(c, dict) or not c.get("id") or not isinstance(t, dict):
+        return
+    _ticket(facts, event, tz)
+    facts.cases[c["id"]] = CaseFact(
+        id=c["id"], day=facts.day, ticket=t.get("id", ""), number=t.get("number", ""), service=t.get("service", ""),
+        window=_int(event.data.get("window")), clerk=_str(event.data.get("clerk")),
+        department=str(c.get("department") or ""), problem=str(c.get("problem") or ""),
+        action=str(c.get("action") or ""), resolved_on_spot=bool(c.get("resolved")), recorded_ms=event.ts)
+
+
+def _resolution(kind: str):
+    def handler(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+        ref = _str(event.data.get("ref"))
+        if ref is None or (kind, ref) in facts.resolutions:
+            return
+        facts.resolutions[(kind, ref)] = Resolution(kind, ref, facts.day, str(event.data.get("by") or ""),
+                                                    str(event.data.get("note") or ""), event.ts)
+    return handler
+
+
+_HANDLERS = {
+    events.TICKET_ISSUED: _issued,
+    events.TICKET_CALLED: _called,
+    events.TICKET_FINISHED: _finished,
+    events.TICKET_MARKED_NO_SHOW: _no_show,
+    events.TICKET_TRANSFERRED: _transferred,
+    events.TICKET_CANCELLED: _cancelled,
+    events.TICKET_RATED: _rated,
+    events.CASE_RECORDED: _case,
+    events.CASE_RESOLVED: _resolution("case"),
+    events.RATING_FOLLOWED_UP: _resolution("rating"),
+}
+
+
+def parse_day(text: str) -> date:
+    return date.fromisoformat(text)

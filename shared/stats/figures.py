@@ -1,0 +1,267 @@
+"""The figures: daily aggregates of the facts (per dimension and key), and the figures a report shows.
+
+Definitions (docs/statistics.md says the same in prose; keep the two together):
+
+* dimensions: ``total`` (key ``all``), ``daytype`` (the total again, keyed ``work`` or ``rest`` — 工作日 / 休息日),
+  ``service``, ``window``, ``clerk``, ``hour`` (local hour, load only).
+* 取号 issued — tickets issued, counted in the service they were issued for (not per window or clerk).
+* 办件 handled / 咨询 consulted — tickets finished with that outcome, counted once, where they were finished
+  (service, window, clerk of the finish; a transferred ticket counts only at its target).
+* 过号 no-show — tickets marked no-show, where they were marked.
+* 转办 transfers — transfer events (a ticket moved twice counts twice), at the window / clerk / service it left.
+* 取消 cancelled — tickets withdrawn, in the service they waited for; 未服务 unserved — still waiting or called at
+  the end of the day (for today: now). issued = handled + consulted + no-show + cancelled + unserved.
+* 等候时长 wait — issue → first call, for every called ticket; service = issued for, window / clerk = first call.
+* 办理时长 service time — last call → finish, for handled and consulted tickets, where finished.
+* 满意率 satisfaction — ratings of level 5, 4, 3 (非常满意, 满意, 基本满意) ÷ all ratings; counted on the rated
+  ticket's day, at the rated window, for the clerk who served it and the service it ended in.
+* 办结率 completion — 办结 ÷ 受理. 受理 (matters accepted) = handled tickets without a 办不成事 case + every case
+  recorded; 未办结 = cases not resolved on the spot and not resolved since (as of the report); 办结 = 受理 − 未办结.
+* mean, median (mean of the two middle values for an even count), p90 (nearest rank: the ⌈0.9·n⌉-th smallest),
+  in seconds rounded half-up to one decimal; rates in percent rounded half-up to one decimal.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import repeat
+from zoneinfo import ZoneInfo
+
+from shared.stats.facts import CANCELLED, CONSULTED, HANDLED, NO_SHOW, UNSERVED, DayFacts
+
+DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "hour")
+DURATION_DIMENSIONS = ("total", "daytype", "service", "window", "clerk")
+METRICS = ("wait", "service")
+TOTAL_KEY = "all"
+SATISFIED_LEVELS = (5, 4, 3)
+COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "ratings",
+                "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum")
+#: figures that are not attributed to a window or a clerk (a ticket is issued for a service, not at a window)
+SERVICE_ONLY = ("issued", "cancelled", "unserved")
+
+
+def new_counts() -> dict[str, int]:
+    return dict.fromkeys(COUNT_FIELDS, 0)
+
+
+@dataclass
+class DayAggregate:
+    """One day's counts per (dimension, key) and sorted durations (ms) per (dimension, key, metric)."""
+
+    day: str
+    kind: str
+    rest_day: bool
+    counts: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    durations: dict[tuple[str, str, str], array] = field(default_factory=dict)
+
+
+def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAggregate:
+    """The day's aggregate (see the module doc for what counts where)."""
+    agg = DayAggregate(facts.day, kind, rest_day)
+    counts, durations = agg.counts, agg.durations
+
+    def bump(keys, name: str) -> None:
+        for k in keys:
+            if k[1] is None:
+                continue
+            c = counts.get(k)
+            if c is None:
+                c = counts[k] = new_counts()
+            c[name] += 1
+
+    def record(keys, metric: str, ms: int) -> None:
+        ms = min(max(0, int(ms)), 2**31 - 1)
+        n_name, sum_name = f"{metric}_n", f"{metric}_sum"
+        for k in keys:
+            if k[1] is None:
+                continue
+            c = counts.get(k)
+            if c is None:
+                c = counts[k] = new_counts()
+            c[n_name] += 1
+            c[sum_name] += ms
+            k = (k[0], k[1], metric)
+            a = durations.get(k)
+            if a is None:
+                a = durations[k] = array("i")
+            a.append(ms)
+
+    def key(v) -> str | None:
+        return None if v is None or v == "" else str(v)
+
+    total = ("total", TOTAL_KEY)
+    daytype = ("daytype", "rest" if rest_day else "work")  # the day's total again, under its kind
+    hour_of: dict[int, str] = {}
+
+    def hour(ms: int) -> str:
+        h = ms // 60000  # minutes since the epoch: the same local hour within a minute
+        found = hour_of.get(h)
+        if found is None:
+            found = hour_of[h] = f"{datetime.fromtimestamp(ms / 1000, tz).hour:02d}"
+        return found
+
+    with_case = {c.ticket for c in facts.cases.values()}
+    for t in facts.tickets.values():
+        bump((total, daytype, ("service", key(t.service_issued)), ("hour", hour(t.issued_ms))), "issued")
+        status = t.status
+        if status in (HANDLED, CONSULTED, NO_SHOW):
+            where = (total, daytype, ("service", key(t.service)), ("window", key(t.window)), ("clerk", key(t.clerk)))
+            bump(where, status)
+            if t.end_ms is not None:
+                bump((("hour", hour(t.end_ms)),), status)
+            if status == HANDLED and t.id not in with_case:
+                bump(where, "accepted")
+            if status != NO_SHOW and t.service_ms is not None:
+                record(where, "service", t.service_ms)
+        elif status == CANCELLED:
+            bump((total, daytype, ("service", key(t.service))), "cancelled")
+        elif status in UNSERVED:
+            bump((total, daytype, ("service", key(t.service))), "unserved")
+        wait = t.wait_ms
+        if wait is not None:
+            record((total, daytype, ("service", key(t.service_issued)), ("window", key(t.first_window)),
+                    ("clerk", key(t.first_clerk))), "wait", wait)
+        if t.rating is not None:
+            rated = (total, daytype, ("service", key(t.service)), ("window", key(t.rating_window)), ("clerk", key(t.rating_clerk)))
+            bump(rated, "ratings")
+            bump(rated, f"r{t.rating}")
+    for tr in facts.transfers:
+        bump((total, daytype, ("service", key(tr.from_service)), ("window", key(tr.from_window)), ("clerk", key(tr.from_clerk))),
+             "transfers")
+    for c in facts.cases.values():
+        where = (total, daytype, ("service", key(c.service)), ("window", key(c.window)), ("clerk", key(c.clerk)))
+        bump(where, "accepted")
+        bump(where, "cases")
+    for k, a in durations.items():
+        durations[k] = array("i", sorted(a))
+    return agg
+
+
+# --------------------------------------------------------------------------------------------- durations as bytes
+def pack(values: array) -> bytes:
+    """Sorted int32 milliseconds, little-endian."""
+    if sys.byteorder == "big":  # pragma: no cover - every supported machine is little-endian
+        values = array("i", values)
+        values.byteswap()
+    return values.tobytes()
+
+
+def unpack(blob: bytes, into: array) -> None:
+    if sys.byteorder == "big":  # pragma: no cover
+        tmp = array("i")
+        tmp.frombytes(blob)
+        tmp.byteswap()
+        into.extend(tmp)
+    else:
+        into.frombytes(blob)
+
+
+# --------------------------------------------------------------------------------------------- the figures
+def round1(x: float | Decimal | None) -> float | None:
+    """Half-up to one decimal (0.05 → 0.1), the way a hall's report rounds."""
+    if x is None:
+        return None
+    return float(Decimal(str(x)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def seconds(ms: float | None) -> float | None:
+    return None if ms is None else round1(Decimal(str(ms)) / 1000)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round1(Decimal(part) * 100 / Decimal(whole))
+
+
+def kth_smallest(runs: list[array], k: int) -> int:
+    """The k-th smallest value (1-based) of several sorted runs, without merging them: a binary search on the value,
+    counting with bisect in each run. Exact. The search starts between the smallest and the largest of the runs' own
+    (k/n)-quantiles, which always bracket the answer."""
+    n = sum(map(len, runs))
+    lo = hi = None
+    for r in runs:
+        m = len(r)
+        v = r[min(m - 1, max(0, -(-k * m // n) - 1))]  # the run's ⌈(k/n)·m⌉-th value
+        lo = v if lo is None or v < lo else lo
+        hi = v if hi is None or v > hi else hi
+    count = len(runs)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sum(map(bisect_right, runs, repeat(mid, count))) >= k:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def duration_figures(runs: list[array], total_ms: int | None = None) -> dict:
+    """n, mean, median, p90 (seconds) of sorted millisecond runs; ``total_ms`` (their sum) when already known."""
+    runs = [r for r in runs if len(r)]
+    n = sum(map(len, runs))
+    if n == 0:
+        return {"n": 0, "mean_s": None, "median_s": None, "p90_s": None}
+    if len(runs) == 1:
+        only = runs[0]
+
+        def kth(k: int) -> int:
+            return only[k - 1]
+    elif n < 120 * len(runs):  # many short runs: sorting them all is cheaper than many bisects
+        merged = array("i")
+        for r in runs:
+            merged.extend(r)
+        ordered = sorted(merged)  # sorted runs: Timsort merges them
+
+        def kth(k: int) -> int:
+            return ordered[k - 1]
+    else:
+        def kth(k: int) -> int:
+            return kth_smallest(runs, k)
+    mid = n // 2
+    median = Decimal(kth(mid + 1)) if n % 2 else Decimal(kth(mid) + kth(mid + 1)) / 2
+    p90 = kth(-(-9 * n // 10))  # ⌈0.9·n⌉, in integers
+    if total_ms is None:
+        total_ms = sum(map(sum, runs))
+    return {"n": n, "mean_s": seconds(Decimal(total_ms) / n), "median_s": seconds(median), "p90_s": seconds(p90)}
+
+
+class Accumulator:
+    """Sums counts and collects durations of one report row."""
+
+    def __init__(self) -> None:
+        self.counts = new_counts()
+        self.parts: dict[str, list[array]] = {m: [] for m in METRICS}
+        self.open_cases = 0
+        self.days = 0
+
+    def add_counts(self, c: dict[str, int]) -> None:
+        mine = self.counts
+        for k, v in c.items():
+            if k in mine:
+                mine[k] += v
+
+    def add_durations(self, metric: str, values: array) -> None:
+        self.parts[metric].append(values)
+
+    def figures(self, *, service_only: bool = True) -> dict:
+        """The row's figures; ``service_only`` False blanks the figures that are not attributed (window, clerk)."""
+        c = self.counts
+        satisfied = sum(c[f"r{lv}"] for lv in SATISFIED_LEVELS)
+        completed = c["accepted"] - self.open_cases
+        out = {
+            "issued": c["issued"], "handled": c["handled"], "consulted": c["consulted"], "no_show": c["no_show"],
+            "transfers": c["transfers"], "cancelled": c["cancelled"], "unserved": c["unserved"],
+            "wait": duration_figures(self.parts["wait"], c["wait_sum"]),
+            "service_time": duration_figures(self.parts["service"], c["service_sum"]),
+            "accepted": c["accepted"], "cases": c["cases"], "open_cases": self.open_cases, "completed": completed,
+            "completion_rate": percent(completed, c["accepted"]),
+            "ratings": c["ratings"], "satisfied": satisfied, "satisfaction_rate": percent(satisfied, c["ratings"]),
+            "levels": {str(lv): c[f"r{lv}"] for lv in (5, 4, 3, 2, 1)},
+        }
+        if not service_only:
+            for name in SERVICE_ONLY:
+                out[name] = None
+        return out
