@@ -3,13 +3,16 @@
 One hash (``HallKeys.schedule``): date → :class:`shared.schedule.DayOverride` as JSON. Every change is one Lua step
 (``change_schedule.lua``) that writes the hash and appends ``schedule_changed`` {day, before, after, by}, so the
 calendar's history is in the event stream like everything else. The engine reads the entries on every availability
-check (one ``HGETALL`` of a small hash), so the kiosk and the API follow a change at once.
+check; the parsed entries are kept for ``CACHE_SECONDS`` (dropped at once by a change made through this process), so
+the issuing hot path pays no extra round trip, and other processes follow a change within that time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -23,6 +26,7 @@ from shared.scripts import Scripts
 
 logger = logging.getLogger(__name__)
 
+CACHE_SECONDS = 2.0
 MAX_DAYS_AHEAD = 400
 NOTE_MAX = 200
 
@@ -34,9 +38,25 @@ class Rota:
         self.redis = client
         self.keys = keys
         self.scripts = Scripts(client)
+        self._cache: tuple[float, dict[date, DayOverride]] | None = None
+        self._lock = threading.Lock()
 
     def overrides(self) -> dict[date, DayOverride]:
-        """Every entry, by date (an unreadable entry is logged and ignored: the config then decides that day)."""
+        """Every entry, by date (an unreadable entry is logged and ignored: the config then decides that day).
+        Read from Redis at most every ``CACHE_SECONDS``; treat the result as read-only."""
+        cached = self._cache
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        with self._lock:
+            fresh = self._read()
+            self._cache = (time.monotonic(), fresh)
+        return fresh
+
+    def invalidate(self) -> None:
+        """Forget the cached entries (after a change)."""
+        self._cache = None
+
+    def _read(self) -> dict[date, DayOverride]:
         out: dict[date, DayOverride] = {}
         for day, raw in self.redis.hgetall(self.keys.schedule).items():
             try:
@@ -56,6 +76,7 @@ class Rota:
         body = json.dumps({**entry.to_dict(), "at_ms": now_ms}, ensure_ascii=False)
         r = self.scripts.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
                              [day.isoformat(), now_ms, body, entry.by])
+        self.invalidate()
         logger.info("schedule entry for %s set by %s: %s", day, entry.by, entry.kind)
         return {"before": r.get("before"), "after": r.get("after"), "seq": r["seq"]}
 
@@ -65,6 +86,7 @@ class Rota:
             raise UnprocessableError("a past day cannot be changed", code="day_in_past")
         r = self.scripts.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
                              [day.isoformat(), now_ms, "", by], {"no_entry": NotFoundError})
+        self.invalidate()
         logger.info("schedule entry for %s removed by %s", day, by)
         return {"before": r.get("before"), "after": None, "seq": r["seq"]}
 
