@@ -191,13 +191,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redis_for(config: Config) -> tuple[str, EmbeddedRedis | None]:
+    """The Redis URL to use: ONEWINDOW_REDIS_URL, else ``[redis] url``, else the embedded server (started now, or
+    adopted when one is already running on this hall's data directory)."""
+    url = os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
+    if url:
+        return url, None
+    embedded = EmbeddedRedis(config.var_dir / "redis").start()
+    return embedded.url, embedded
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _load_or_exit(args.config)
-    embedded = None
-    redis_url = os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(config.var_dir / "redis").start()
-        redis_url = embedded.url
+    redis_url, embedded = _redis_for(config)
     base = f"http://{args.host}:{args.port}"
     print(f"OneWindow — {config.hall_name}\n  kiosk    {base}/kiosk\n  counter  {base}/counter\n"
           f"  display  {base}/display\n  supervisor {base}/supervisor\n  (Redis: {redis_url}; Ctrl-C stops)", flush=True)
@@ -272,11 +278,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     from shared.stats import Archive, archive_closed_days
 
     config = _load_or_exit(args.config)
-    embedded = None
-    redis_url = os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
-    if not redis_url:
-        embedded = EmbeddedRedis(config.var_dir / "redis").start()  # adopts the server's if one is running
-        redis_url = embedded.url
+    redis_url, embedded = _redis_for(config)
     client = connect(redis_url)
     try:
         result = archive_closed_days(Engine(client, config), Archive(config.archive_path), trim=not args.no_trim)

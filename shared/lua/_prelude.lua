@@ -56,3 +56,16 @@ local function push_recent(recent_key, t, window, kind, now_ms, max_len)
     window = tonumber(window), kind = kind, at = tonumber(now_ms)}))
   redis.call('LTRIM', recent_key, 0, tonumber(max_len) - 1)
 end
+
+-- A waiting ticket becomes the window's current, called ticket (call-next and call-number share this).
+local function mark_called(tickets_key, window_key, recent_key, t, window, now_ms, clerk, recent_len)
+  t.status = 'called'
+  t.window = tonumber(window)
+  t.called_ms = tonumber(now_ms)
+  t.calls = 1
+  t.clerk = clerk
+  t.target_window = nil
+  save_ticket(tickets_key, t)
+  redis.call('HSET', window_key, 'current', t.id, 'clerk', clerk)
+  push_recent(recent_key, t, window, 'call', now_ms, recent_len)
+end

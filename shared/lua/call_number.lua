@@ -30,14 +30,6 @@ end
 
 redis.call('ZREM', KEYS[6], id)
 redis.call('ZREM', KEYS[7], id)
-t.status = 'called'
-t.window = tonumber(window)
-t.called_ms = tonumber(now_ms)
-t.calls = 1
-t.clerk = clerk
-t.target_window = nil
-save_ticket(KEYS[3], t)
-redis.call('HSET', KEYS[4], 'current', t.id, 'clerk', clerk)
-push_recent(KEYS[5], t, window, 'call', now_ms, ARGV[4])
+mark_called(KEYS[3], KEYS[4], KEYS[5], t, window, now_ms, clerk, ARGV[4])
 local seq = emit('ticket_called', now_ms, {ticket = t, window = tonumber(window), clerk = clerk, out_of_order = true})
 return ok({ticket = t, seq = seq})
