@@ -1,15 +1,22 @@
 """Socket.IO namespace for hall screens. Screens only listen: on connect they fetch the snapshot over HTTP, then
-apply events by ``seq`` (a gap means: fetch the snapshot again)."""
+apply events by ``seq`` (a gap means: fetch the snapshot again).
+
+The one thing a client may send is ``clock`` (with an acknowledgement): the answer is the server's time in ms. It
+changes nothing; screens use it to set their clock, and ``bench/bench_display.py`` uses its round trip as the
+baseline latency of a connection.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask_socketio import Namespace
 
 logger = logging.getLogger(__name__)
 
 DISPLAY_NAMESPACE = "/display"
+CLOCK_EVENT = "clock"
 
 
 class DisplayNamespace(Namespace):
@@ -20,3 +27,7 @@ class DisplayNamespace(Namespace):
 
     def on_disconnect(self, reason=None):
         logger.debug("display disconnected: %s", reason)
+
+    def on_clock(self, data=None) -> dict:
+        """Acknowledge with the server time (ms since the epoch)."""
+        return {"ts": int(time.time() * 1000)}

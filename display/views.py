@@ -1,12 +1,93 @@
-"""Display blueprint: the snapshot the screens start from, and the screens themselves."""
+"""Display blueprint: the snapshot the screens start from, the screens themselves and the phone tracking page.
+
+Pages:
+  ``/display``                 the hall display (``?layout=portrait``, ``?lang=en``, ``?voice=0``)
+  ``/display/window/<n>``      the small screen above window ``n`` (``?voice=1`` to speak its calls)
+  ``/t/<token>``               a citizen's tracking page (the QR code on the ticket)
+API:
+  ``GET /api/v1/display/state``   the snapshot (public: current calls, recent calls, waiting counts) at one ``seq``
+  ``GET /api/v1/track/<token>``   one ticket's public view, by its unguessable tracking token
+Voice:
+  ``/display/voice/hall/<file>``  the hall's own clip directory (``[display] voice_dir``), when configured
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import logging
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
+
+from display.i18n import pick_lang, strings
+from display.namespace import DISPLAY_NAMESPACE
+from shared.errors import NotFoundError
+
+logger = logging.getLogger(__name__)
+
+LAYOUTS = ("landscape", "portrait")
+HALL_VOICE_URL = "/display/voice/hall/"
 
 
 def _hall():
     return current_app.extensions["onewindow"]
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    return value not in ("0", "false", "no", "off")
+
+
+def _voice_settings(enabled: bool) -> dict[str, Any]:
+    """What the page needs to build its Announcer: repeat count, English, clip base (hall's own or default)."""
+    settings = _hall().config.display
+    default_base = url_for("display.static", filename="voice/default/")
+    return {
+        "enabled": enabled,
+        "repeat": settings.voice_repeat,
+        "english": settings.voice_english,
+        "base": HALL_VOICE_URL if settings.voice_dir is not None else default_base,
+        "default_base": default_base,
+    }
+
+
+def page_config(lang: str, **extra: Any) -> dict[str, Any]:
+    """The JSON a screen page starts from: hall, services, windows, words, endpoints."""
+    config = _hall().config
+    return {
+        "lang": lang,
+        "t": strings(lang),
+        "hall": {"name": config.hall_name, "name_en": config.hall_name_en, "timezone": str(config.timezone),
+                 "notice": config.notice, "notice_en": config.notice_en},
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix}
+                     for s in config.services.values()],
+        "windows": [{"number": w.number, "name": w.name, "services": list(w.services)}
+                    for _, w in sorted(config.windows.items())],
+        "recent_calls": config.display.recent_calls,
+        "state_url": "/api/v1/display/state",
+        "namespace": DISPLAY_NAMESPACE,
+        **extra,
+    }
+
+
+def _not_found_page(lang: str, message_key: str):
+    t = strings(lang)
+    return render_template("display/not_found.html", t=t, message=t[message_key],
+                           hall_name=_hall().config.hall_name), 404
+
+
+def track_view(token: str) -> dict[str, Any]:
+    """The public view of the one ticket ``token`` belongs to, with the ``seq`` it is valid from.
+
+    The seq is read before the ticket, so an event racing the read is applied again rather than missed.
+    Raises NotFoundError for a malformed or unknown token (the same answer for both).
+    """
+    engine = _hall().engine
+    seq = engine.last_seq()
+    ticket = engine.ticket_by_token(token)
+    ticket.pop("token", None)
+    return {"seq": seq, "ticket": ticket, "expired": ticket["id"][:8] != engine.today()}
 
 
 def create_blueprint() -> Blueprint:
@@ -16,5 +97,47 @@ def create_blueprint() -> Blueprint:
     @bp.get("/api/v1/display/state")
     def state():
         return jsonify(_hall().engine.snapshot())
+
+    @bp.get("/api/v1/track/<token>")
+    def track(token: str):
+        response = jsonify(track_view(token))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.get("/display")
+    def hall_display():
+        lang = pick_lang(request.args.get("lang"))
+        layout = request.args.get("layout") if request.args.get("layout") in LAYOUTS else "landscape"
+        cfg = page_config(lang, layout=layout, voice=_voice_settings(_flag("voice", True)))
+        return render_template("display/hall.html", cfg=cfg, t=cfg["t"], layout=layout)
+
+    @bp.get("/display/window/<path:number>")
+    def window_screen(number: str):
+        lang = pick_lang(request.args.get("lang"))
+        windows = _hall().config.windows
+        if not number.isdigit() or int(number) not in windows:
+            return _not_found_page(lang, "not_found_window")
+        cfg = page_config(lang, window=int(number), voice=_voice_settings(_flag("voice", False)))
+        return render_template("display/window.html", cfg=cfg, t=cfg["t"], window=windows[int(number)])
+
+    @bp.get("/t/<path:token>")
+    def tracking_page(token: str):
+        lang = pick_lang(request.args.get("lang"))
+        try:
+            view = track_view(token)
+        except NotFoundError:
+            return _not_found_page(lang, "not_found_ticket")
+        cfg = page_config(lang, token=token, track_url=f"/api/v1/track/{token}", initial=view)
+        response = current_app.make_response(render_template("display/tracking.html", cfg=cfg, t=cfg["t"]))
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+        return response
+
+    @bp.get("/display/voice/hall/<path:filename>")
+    def hall_voice(filename: str):
+        voice_dir = _hall().config.display.voice_dir
+        if voice_dir is None:
+            abort(404)
+        return send_from_directory(str(voice_dir), filename, max_age=3600)
 
     return bp

@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import shutil
 import subprocess

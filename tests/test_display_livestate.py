@@ -1,0 +1,221 @@
+"""The live-state protocol (display/static/js/livestate.js + hallstate.js) in headless Chromium, with a scripted
+socket and scripted snapshots: buffer while loading, ignore duplicates, resync on a gap, reload on reconnect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+try:
+    from tests.browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
+except ImportError:  # tests/ on sys.path
+    from browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
+
+pytestmark = BROWSER_MARKS
+
+STATIC = Path(__file__).resolve().parent.parent / "display" / "static"
+
+HARNESS = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>livestate harness</title></head><body>
+<script src="/js/livestate.js"></script>
+<script src="/js/hallstate.js"></script>
+<script>
+  // A socket the test drives: fire("connect"), fire("disconnect", reason), push(event).
+  window.makeSocket = function () {
+    var handlers = {}, any = [];
+    return {
+      connected: false, active: true, connects: 0,
+      on: function (n, f) { (handlers[n] = handlers[n] || []).push(f); },
+      onAny: function (f) { any.push(f); },
+      connect: function () { this.connects++; },
+      disconnect: function () {},
+      fire: function (n, a) { (handlers[n] || []).forEach(function (f) { f(a); }); },
+      push: function (ev) { any.forEach(function (f) { f(ev.type, ev); }); },
+      listeners: function () { return Object.keys(handlers).reduce(function (n, k) { return n + handlers[k].length; }, any.length); },
+    };
+  };
+  // Snapshots the test hands out: every load() waits until resolveLoad(snap) or rejectLoad().
+  window.setup = function (opts) {
+    window.loads = 0; window.pending = []; window.applied = []; window.snaps = []; window.statuses = [];
+    window.sock = makeSocket();
+    window.live = new OneWindowLive(Object.assign({
+      socket: sock,
+      load: function () { loads++; return new Promise(function (res, rej) { pending.push({res: res, rej: rej}); }); },
+      onSnapshot: function (s, info) { snaps.push({seq: s.seq, reason: info.reason}); },
+      onEvent: function (ev) { applied.push(ev.seq); },
+      onStatus: function (s) { statuses.push(s); },
+      resyncEveryMs: 0, retryMinMs: 50, retryMaxMs: 200,
+    }, opts || {}));
+    live.start();
+  };
+  window.resolveLoad = function (snap) { pending.shift().res(snap); return new Promise(function (r) { setTimeout(r, 0); }); };
+  window.rejectLoad = function () { pending.shift().rej(new Error("HTTP 503")); return new Promise(function (r) { setTimeout(r, 0); }); };
+  window.ev = function (seq, type, extra) { return Object.assign({seq: seq, type: type || "ticket_issued", ts: 1000 + seq}, extra || {}); };
+  window.sleep = function (ms) { return new Promise(function (r) { setTimeout(r, ms); }); };
+</script>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with serve_static(STATIC, pages={"/harness.html": HARNESS}) as base, browser_page(viewport=(800, 600)) as page:
+        yield base, page
+
+
+@pytest.fixture()
+def page(harness):
+    base, page = harness
+    page.goto(base + "/harness.html")
+    page.wait_for_function("typeof window.OneWindowLive === 'function' && typeof window.OneWindowHall === 'object'")
+    log = console_log(page)
+    yield page
+    assert not [m for m in log if m.startswith("pageerror")], log
+
+
+def test_events_during_the_snapshot_are_buffered_then_applied_in_order(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        const loadsAfterConnect = loads;
+        sock.push(ev(7)); sock.push(ev(5)); sock.push(ev(6));   // arrive while the snapshot loads, out of order
+        const appliedWhileLoading = applied.slice();
+        await resolveLoad({seq: 5});
+        return {loadsAfterConnect, appliedWhileLoading, applied, seq: live.seq, ignored: live.stats.ignored,
+                status: live.status, snaps};
+    }""")
+    assert got["loadsAfterConnect"] == 1
+    assert got["appliedWhileLoading"] == []
+    assert got["applied"] == [6, 7]          # 5 is already in the snapshot
+    assert got["ignored"] == 1
+    assert got["seq"] == 7
+    assert got["status"] == "live"
+    assert got["snaps"] == [{"seq": 5, "reason": "connect"}]
+
+
+def test_duplicates_and_old_events_are_ignored(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        await resolveLoad({seq: 10});
+        sock.push(ev(11));
+        sock.push(ev(11)); sock.push(ev(9)); sock.push(ev(10));   // replays: never applied twice
+        sock.push(ev(12));
+        return {applied, ignored: live.stats.ignored, loads, gaps: live.stats.gaps};
+    }""")
+    assert got["applied"] == [11, 12]
+    assert got["ignored"] == 3
+    assert got["loads"] == 1 and got["gaps"] == 0
+
+
+def test_a_gap_loads_a_fresh_snapshot_and_keeps_later_events(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        await resolveLoad({seq: 3});
+        sock.push(ev(4));
+        sock.push(ev(7));                 // 5 and 6 were lost: resync
+        const loadsAfterGap = loads;
+        sock.push(ev(8));                 // arrives while the new snapshot loads
+        await resolveLoad({seq: 7});      // the snapshot covers 5..7
+        return {loadsAfterGap, applied, seq: live.seq, gaps: live.stats.gaps, snaps};
+    }""")
+    assert got["loadsAfterGap"] == 2
+    assert got["applied"] == [4, 8]
+    assert got["seq"] == 8
+    assert got["gaps"] == 1
+    assert [s["reason"] for s in got["snaps"]] == ["connect", "gap"]
+
+
+def test_a_snapshot_older_than_the_buffered_events_loads_again(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        await resolveLoad({seq: 1});
+        sock.push(ev(4));                  // gap: 2, 3 missing
+        sock.push(ev(5));
+        await resolveLoad({seq: 2});       // still missing 3: try again a little later
+        const appliedAfterStale = applied.slice();
+        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        await resolveLoad({seq: 3});
+        return {appliedAfterStale, applied, loads, seq: live.seq};
+    }""")
+    assert got["appliedAfterStale"] == []
+    assert got["applied"] == [4, 5]
+    assert got["loads"] == 3
+    assert got["seq"] == 5
+
+
+def test_reconnect_reloads_and_a_reset_store_is_accepted(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        await resolveLoad({seq: 20});
+        sock.push(ev(21));
+        sock.fire("disconnect", "transport close");
+        const statusOffline = live.status;
+        sock.fire("connect");                 // same socket object reconnects: one more load, no new handlers
+        const listeners = sock.listeners();
+        await resolveLoad({seq: 24});         // events 22..24 happened while away: in the snapshot
+        sock.push(ev(23));                    // a late replay: ignored
+        sock.push(ev(25));
+        sock.fire("disconnect", "transport close");
+        sock.fire("connect");
+        await resolveLoad({seq: 2});          // the store was reset: the lower seq is taken as it is
+        sock.push(ev(3));
+        return {statusOffline, listeners, applied, loads, seq: live.seq, status: live.status,
+                connects: live.stats.connects, statuses};
+    }""")
+    assert got["statusOffline"] == "reconnecting"
+    assert got["listeners"] == 4            # connect, disconnect, connect_error + onAny, registered once
+    assert got["applied"] == [21, 25, 3]
+    assert got["loads"] == 3 and got["connects"] == 3
+    assert got["seq"] == 3 and got["status"] == "live"
+    assert "reconnecting" in got["statuses"]
+
+
+def test_a_failed_snapshot_is_retried_with_backoff(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        sock.push(ev(2));
+        await rejectLoad();                    // e.g. 503 while Redis blips
+        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        const loadsAfterRetry = loads;
+        await resolveLoad({seq: 1});
+        return {loadsAfterRetry, applied, failures: live.stats.failures, status: live.status};
+    }""")
+    assert got["loadsAfterRetry"] == 2
+    assert got["applied"] == [2]
+    assert got["failures"] == 1
+    assert got["status"] == "live"
+
+
+def test_hall_state_reducer_never_shows_a_call_twice(page):
+    """hallstate.apply through the protocol: a replayed call is dropped by seq; the next day's event resyncs."""
+    got = page.evaluate("""async () => {
+        let state = null, calls = [];
+        setup({
+            onSnapshot: (s) => { state = OneWindowHall.fromSnapshot(s); },
+            onEvent: (e) => {
+                const r = OneWindowHall.apply(state, e, {recentLimit: 8});
+                if (r.call) calls.push(OneWindowHall.callKey(r.call));
+                return r.resync ? "resync" : undefined;
+            },
+        });
+        sock.fire("connect");
+        await resolveLoad({seq: 1, day: "20261127", windows: [{window: 3, ticket: null, paused: false}],
+                           recent_calls: [], waiting: {renshe: 2}, window_waiting: {"3": 0}});
+        const t = {id: "20261127-A001", number: "A001", service: "renshe", day: "20261127", status: "called", calls: 1};
+        const call = ev(2, "ticket_called", {ticket: t, window: 3});
+        sock.push(call); sock.push(call);                                 // the same call delivered twice
+        sock.push(ev(3, "ticket_recalled", {ticket: Object.assign({}, t, {calls: 2}), window: 3}));
+        const before = {recent: state.recent_calls.length, waiting: state.waiting.renshe,
+                        current: state.windows[0].ticket.number, latest: OneWindowHall.latestCalls(state, 5).length};
+        sock.push(ev(4, "ticket_issued", {ticket: {id: "20261128-A001", number: "A001", service: "renshe", day: "20261128"}}));
+        return {calls, before, loads};
+    }""")
+    assert got["calls"] == ["20261127-A001|call|1002", "20261127-A001|recall|1003"]
+    assert got["before"] == {"recent": 2, "waiting": 1, "current": "A001", "latest": 1}
+    assert got["loads"] == 2   # the next day's event asked for the new day's snapshot

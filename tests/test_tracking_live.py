@@ -1,0 +1,83 @@
+"""The phone tracking page (/t/<token>) in headless Chromium against a real server: people ahead follow the
+queue, a call shows the window in large type at once and signals (beep after the alerts tap)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+try:
+    from tests.browser_support import BROWSER_MARKS, launch_browser
+    from tests.test_display_live import Api
+except ImportError:  # tests/ on sys.path
+    from browser_support import BROWSER_MARKS, launch_browser
+    from test_display_live import Api
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture
+def api(live_server, redis_client):
+    return Api(live_server.url)
+
+
+@pytest.fixture
+def phone():
+    with launch_browser(viewport=(390, 844), has_touch=True, is_mobile=True) as ctx:
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.errors = errors  # type: ignore[attr-defined]
+        yield page
+
+
+def test_tracking_page_follows_the_queue_and_the_call(live_server, api, phone):
+    api.issue()
+    other = api.issue("shichang")
+    mine = api.issue()
+    api.clerk(1), api.clerk(2)
+    phone.goto(f"{live_server.url}/t/{mine['token']}")
+    phone.wait_for_function("window.owTrack && owTrack.live.status === 'live'")
+    assert phone.text_content("#number") == "A002"
+    assert phone.text_content("#status") == "等候中"
+    assert phone.text_content("#ahead") == "1"
+    assert phone.is_hidden("#called")
+    phone.click("#alerts")   # the tap a phone needs before it lets a page beep or vibrate
+    assert phone.text_content("#alerts") == "已开启声音与振动提醒"
+
+    api.call_next(1)          # the one ahead is called: the count follows (throttled refresh through the API)
+    phone.wait_for_function("() => document.querySelector('#ahead').textContent === '0'", timeout=5000)
+
+    start = time.monotonic()
+    api.call_next(2)          # now mine, at window 2
+    phone.wait_for_selector("#called", state="visible", timeout=2000)
+    assert time.monotonic() - start < 1.0
+    assert phone.text_content("#called-window") == "2 号窗口"
+    assert phone.text_content("#status") == "请前往窗口"
+    assert phone.is_hidden("#progress")
+    alerts = phone.evaluate("() => owTrack.alerts")
+    assert len(alerts) == 1 and alerts[0]["beeped"] is True
+    assert phone.title().startswith("A002")
+
+    r = api.clerk(2).post(f"{live_server.url}/api/v1/windows/2/recall", json={}, timeout=5)
+    assert r.status_code == 200
+    phone.wait_for_function("() => owTrack.alerts.length === 2", timeout=2000)
+    api.clerk(2).post(f"{live_server.url}/api/v1/windows/2/finish", json={"outcome": "handled"}, timeout=5)
+    phone.wait_for_function("() => document.querySelector('#status').textContent === '已办结'", timeout=2000)
+    assert phone.is_hidden("#called")
+    # the page never held another ticket's data
+    assert other["token"] not in phone.content() and other["id"] not in phone.content()
+    assert phone.errors == []  # type: ignore[attr-defined]
+
+
+def test_tracking_page_unknown_token_and_english(live_server, api, phone):
+    mine = api.issue("shichang")
+    response = phone.goto(f"{live_server.url}/t/20261127AAAAAAAAAAAAAAAAAAAAAA")
+    assert response.status == 404
+    assert "未找到这张号票" in phone.content()
+    phone.goto(f"{live_server.url}/t/{mine['token']}?lang=en")
+    phone.wait_for_function("window.owTrack && owTrack.live.status === 'live'")
+    assert phone.text_content("#status") == "Waiting"
+    assert phone.text_content("#ahead") == "0"
+    assert phone.text_content(".tlang") == "中文"
