@@ -28,7 +28,11 @@ check-config: install
 	$(BIN)/onewindow check-config --config $(CONFIG)
 
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/pip install --quiet -e '.[test,gevent]'
+	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_display.py --worker gthread
+	$(BIN)/python bench/bench_display.py --worker gevent
+	$(BIN)/python bench/bench_stats.py
 
 voice-clips: install
 	$(BIN)/python scripts/make_voice_clips.py

@@ -216,15 +216,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _run_gunicorn(args: argparse.Namespace, app_config: dict) -> None:
-    """Serve with gunicorn (gthread): one worker per process, a thread per open socket (see docs/deploy.md)."""
+    """Serve with gunicorn, one worker per process: gthread (a thread per open socket) or gevent (a greenlet per
+    socket: many screens on one process; needs the ``gevent`` extra). See docs/deploy.md."""
     from gunicorn.app.base import BaseApplication
+
+    if args.worker == "gevent":
+        try:
+            import gevent  # noqa: F401
+        except ImportError:
+            raise SystemExit("--worker gevent needs gevent: pip install 'onewindow[gevent]'") from None
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", args.worker)
+            if args.worker == "gthread":
+                self.cfg.set("threads", args.threads)
+            else:
+                self.cfg.set("worker_connections", args.threads)
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", "-" if args.access_log else None)
@@ -305,7 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", default=DEFAULT_CONFIG)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threads", type=int, default=256, help="threads = open sockets one process can hold")
+    serve.add_argument("--worker", choices=("gthread", "gevent"), default="gthread",
+                       help="gunicorn worker: gthread (default) or gevent (hundreds of screens on one process)")
+    serve.add_argument("--threads", type=int, default=256,
+                       help="open sockets one process can hold (gthread threads / gevent connections)")
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
 

@@ -64,34 +64,14 @@ def stats(values: list[float]) -> dict:
     return {"n": len(values), "p50": statistics.median(values), "p99": percentile(values, 99), "max": max(values)}
 
 
-GEVENT_LAUNCHER = """
-import sys
-from gunicorn.app.base import BaseApplication
-from onewindow import create_app
-config, port = sys.argv[1], sys.argv[2]
-class App(BaseApplication):
-    def load_config(self):
-        for k, v in {"bind": "127.0.0.1:" + port, "workers": 1, "worker_class": "gevent",
-                     "worker_connections": 2000, "timeout": 60, "graceful_timeout": 5,
-                     "control_socket_disable": True}.items():
-            self.cfg.set(k, v)
-    def load(self):
-        return create_app({"CONFIG_PATH": config})
-App().run()
-"""
-
-
 class Server:
     """One `onewindow serve` process on a free loopback port."""
 
     def __init__(self, config: Path, redis_url: str, threads: int, worker: str = "gthread") -> None:
         self.port = free_port()
         env = {**os.environ, "ONEWINDOW_REDIS_URL": redis_url, "ONEWINDOW_LOG": "WARNING"}
-        if worker == "gthread":   # what `onewindow serve` runs
-            cmd = [sys.executable, "-m", "onewindow", "serve", "--config", str(config), "--host", "127.0.0.1",
-                   "--port", str(self.port), "--threads", str(threads)]
-        else:                     # the same app under gunicorn's gevent worker (an experiment: needs gevent)
-            cmd = [sys.executable, "-c", GEVENT_LAUNCHER, str(config), str(self.port)]
+        cmd = [sys.executable, "-m", "onewindow", "serve", "--config", str(config), "--host", "127.0.0.1",
+               "--port", str(self.port), "--threads", str(threads), "--worker", worker]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
@@ -331,9 +311,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def _server_name(r: dict) -> str:
-    if r["worker"] == "gthread":
-        return f"`onewindow serve`, gunicorn gthread --threads {r['threads']}"
-    return "the same app under gunicorn's gevent worker (experiment)"
+    return f"`onewindow serve --worker {r['worker']}` (--threads {r['threads']})"
 
 
 def report(r: dict) -> None:
@@ -365,8 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ping-rounds", type=int, default=2, help="pings per client (one client at a time)")
     parser.add_argument("--threads", type=int, default=600, help="gunicorn threads (= sockets the server holds)")
     parser.add_argument("--worker", choices=("gthread", "gevent"), default="gthread",
-                        help="gthread: `onewindow serve` as shipped; gevent: the same app under gunicorn -k gevent "
-                             "(an experiment; needs `pip install gevent`)")
+                        help="onewindow serve --worker: gthread (default) or gevent (needs the gevent extra)")
     parser.add_argument("--deadline", type=float, default=240, help="hard limit for the whole run, seconds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

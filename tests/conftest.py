@@ -110,7 +110,8 @@ def live_config(tmp_path_factory):
 class LiveServer:
     """A real `onewindow serve` process (gunicorn, relay, Socket.IO) on a free loopback port."""
 
-    def __init__(self, config_path: Path, redis_url: str | None) -> None:
+    def __init__(self, config_path: Path, redis_url: str | None, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = list(extra_args)
         self.config_path = config_path
         self.redis_url = redis_url
         self.port = 0
@@ -135,7 +136,8 @@ class LiveServer:
         if self.redis_url:  # None: the server starts its embedded Redis
             env["ONEWINDOW_REDIS_URL"] = self.redis_url
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "onewindow", "serve", "--config", str(self.config_path), "--port", str(self.port)],
+            [sys.executable, "-m", "onewindow", "serve", "--config", str(self.config_path), "--port", str(self.port),
+             *self.extra_args],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
