@@ -6,87 +6,19 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
 from dataclasses import replace
 
 import pytest
+from fake_printer import FakePrinter
 
 from kiosk.print_service import printer_settings, slip_for
 from kiosk.printing import ticket_bytes
 from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text
 from shared import events
 
-DLE_EOT = b"\x10\x04"
-OK_REPLY = 0x12  # DLE EOT n reply of a TM printer that is online with paper (bits 1 and 4 always set)
 MARGIN = 0.7  # seconds allowed beyond timeout_seconds for the whole HTTP request
-
-
-class FakePrinter:
-    """A raw-TCP ESC/POS printer on 127.0.0.1: records each connection's bytes and answers DLE EOT n.
-
-    ``read=False`` accepts connections but never reads (a tiny receive buffer: a big job stalls), like a
-    printer whose buffer is full.
-    """
-
-    def __init__(self, port: int = 0, *, read: bool = True) -> None:
-        self.jobs: list[bytes] = []
-        self.got_job = threading.Event()
-        self.read = read
-        self._conns: list[socket.socket] = []
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if not read:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-        self._sock.bind(("127.0.0.1", port))
-        self._sock.listen(8)
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            if self.read:
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        data = bytearray()
-        with conn:
-            while True:
-                try:
-                    chunk = conn.recv(65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                for byte in chunk:
-                    data.append(byte)
-                    if data[-3:-1] == DLE_EOT and byte in (1, 2, 4):
-                        conn.sendall(bytes([OK_REPLY]))
-        if len(data) > 64:  # a ticket, not a status probe (the health endpoint only asks DLE EOT n)
-            self.jobs.append(bytes(data))
-            self.got_job.set()
-
-    def wait_job(self, timeout: float = 3.0) -> bytes:
-        assert self.got_job.wait(timeout), "the fake printer received no ticket"
-        return self.jobs[-1]
-
-    def stop(self) -> None:
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); a bare close() would not stop listening
-        except OSError:
-            pass
-        self._sock.close()
-        for conn in self._conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+TICKET_MIN_BYTES = 65  # the fake printer's jobs: tickets, not the status probes of the health endpoint (DLE EOT n)
 
 
 def unused_port() -> int:
@@ -100,7 +32,7 @@ def printers():
     started: list[FakePrinter] = []
 
     def start(port: int = 0, **kw) -> FakePrinter:
-        p = FakePrinter(port, **kw)
+        p = FakePrinter(port=port, min_job_bytes=TICKET_MIN_BYTES, **kw)
         started.append(p)
         return p
 

@@ -25,7 +25,7 @@ from shared.clock import FixedClock
 from shared.config import load_config
 from shared.engine import Engine
 from tests.browser_support import BROWSER_MARKS, launch_browser
-from tests.test_kiosk_printing import FakePrinter
+from fake_printer import FakePrinter
 
 pytestmark = BROWSER_MARKS
 

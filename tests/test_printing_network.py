@@ -3,93 +3,17 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from dataclasses import replace
 
 import pytest
+from fake_printer import FakePrinter
 
 from kiosk.printing import PrinterFault, PrinterSettings, TicketSlip, make_printer, ticket_bytes
 
 Q1, Q2, Q4 = b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04"  # DLE EOT n: printer / offline cause / paper
 
-# Replies of an Epson TM printer to DLE EOT 1, 2, 4 (bits 1 and 4 always set).
-REPLIES = {
-    "ok": {1: 0x12, 2: 0x12, 4: 0x12},
-    "paper_low": {1: 0x12, 2: 0x12, 4: 0x1E},  # near-end sensor
-    "paper_out": {1: 0x1A, 2: 0x32, 4: 0x7E},  # offline, stopped by paper end, near-end + end sensors
-    "cover_open": {1: 0x1A, 2: 0x16, 4: 0x12},  # offline, cover open
-}
 MARGIN = 0.5  # seconds allowed beyond timeout_seconds
-
-
-class FakePrinter:
-    """Records every byte of each connection; answers DLE EOT n in real time like a TM printer.
-
-    ``answer=False``: reads but never answers. ``read=False``: accepts, then never reads (a tiny receive buffer,
-    so a large job cannot vanish into it). ``paper_out_after``: runs out of paper once that many bytes arrived.
-    """
-
-    def __init__(self, state: str = "ok", *, answer: bool = True, read: bool = True, port: int = 0,
-                 paper_out_after: int | None = None) -> None:
-        self.state, self.answer, self.read, self.paper_out_after = state, answer, read, paper_out_after
-        self.jobs: list[bytes] = []
-        self.done = threading.Event()
-        self._conns: list[socket.socket] = []
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if not read:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-        self._sock.bind(("127.0.0.1", port))
-        self._sock.listen(8)
-        self.port = self._sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            if self.read:
-                threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        received = bytearray()
-        with conn:
-            while True:
-                try:
-                    chunk = conn.recv(65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                for byte in chunk:  # real-time commands are answered as soon as they arrive
-                    received.append(byte)
-                    if self.paper_out_after is not None and len(received) > self.paper_out_after:
-                        self.state = "paper_out"
-                    if self.answer and received[-3:-1] == b"\x10\x04" and byte in (1, 2, 4):
-                        conn.sendall(bytes([REPLIES[self.state][byte]]))
-        self.jobs.append(bytes(received))
-        self.done.set()
-
-    def wait_job(self, timeout: float = 3.0) -> bytes:
-        assert self.done.wait(timeout), "the fake printer got no complete job"
-        return self.jobs[-1]
-
-    def stop(self) -> None:
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone would not
-        except OSError:
-            pass
-        self._sock.close()
-        for conn in self._conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
 
 
 @pytest.fixture
