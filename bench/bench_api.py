@@ -13,14 +13,11 @@ import http.client
 import json
 import logging
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import redis
@@ -28,7 +25,8 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared.embedded import EmbeddedRedis, free_port  # noqa: E402
+from serving import ServeProcess  # noqa: E402
+from shared.embedded import EmbeddedRedis  # noqa: E402
 
 logger = logging.getLogger("bench.api")
 HALL = ROOT / "tests" / "data" / "hall.toml"
@@ -55,28 +53,6 @@ def bench_config(tmp: Path, windows: int) -> tuple[Path, dict[int, str]]:
     path = tmp / "bench.toml"
     path.write_text(head + blocks + "[redis]" + rest, encoding="utf-8")
     return path, tokens
-
-
-class Server:
-    def __init__(self, config: Path, redis_url: str) -> None:
-        self.port = free_port()
-        env = {**os.environ, "ONEWINDOW_REDIS_URL": redis_url, "ONEWINDOW_LOG": "WARNING"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "onewindow", "serve", "--config", str(config),
-                                      "--port", str(self.port), "--threads", "64"],
-                                     cwd=ROOT, env=env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/livez", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(15)
 
 
 def closed_loop(port: int, threads: int, per_thread: int, request_fn) -> tuple[list[float], float]:
@@ -161,7 +137,7 @@ def main() -> int:
     windows = 6
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as store:
         config, tokens = bench_config(Path(tmp), windows)
-        server = Server(config, store.url)
+        server = ServeProcess(config, store.url, "--threads", "64")
         try:
             client = redis.Redis.from_url(store.url)
             raw = []

@@ -25,11 +25,9 @@ import os
 import signal
 import statistics
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,7 +43,8 @@ try:
 except ImportError:
     HAVE_AIOHTTP = False
 
-from shared.embedded import EmbeddedRedis, free_port  # noqa: E402
+from serving import ServeProcess  # noqa: E402
+from shared.embedded import EmbeddedRedis  # noqa: E402
 
 logger = logging.getLogger("bench.display")
 HALL = ROOT / "tests" / "data" / "hall.toml"
@@ -62,52 +61,6 @@ def stats(values: list[float]) -> dict:
     if not values:
         return {"n": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan")}
     return {"n": len(values), "p50": statistics.median(values), "p99": percentile(values, 99), "max": max(values)}
-
-
-class Server:
-    """One `onewindow serve` process on a free loopback port."""
-
-    def __init__(self, config: Path, redis_url: str, threads: int, worker: str = "gthread") -> None:
-        self.port = free_port()
-        env = {**os.environ, "ONEWINDOW_REDIS_URL": redis_url, "ONEWINDOW_LOG": "WARNING"}
-        cmd = [sys.executable, "-m", "onewindow", "serve", "--config", str(config), "--host", "127.0.0.1",
-               "--port", str(self.port), "--threads", str(threads), "--worker", worker]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not start")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the server's processes (gunicorn master and worker)."""
-        ticks = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == self.proc.pid:   # process group: the server runs in its own session
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
 
 
 class ThreadScreens:
@@ -236,7 +189,7 @@ _http = requests.Session()
 _http.headers["Authorization"] = f"Bearer {KEYPAD_TOKEN}"
 
 
-async def measure(args: argparse.Namespace, server: "Server") -> dict:
+async def measure(args: argparse.Namespace, server: ServeProcess) -> dict:
     screens = AsyncScreens(args.clients) if args.client == "asyncio" else ThreadScreens(args.clients)
     try:
         # --- connect the screens
@@ -301,7 +254,7 @@ def run(args: argparse.Namespace) -> dict:
     redis_server = EmbeddedRedis(tmp / "redis").start()
     server = None
     try:
-        server = Server(bench_config(tmp), redis_server.url, args.threads, args.worker)
+        server = ServeProcess(bench_config(tmp), redis_server.url, "--threads", str(args.threads), "--worker", args.worker)
         return asyncio.run(measure(args, server))
     finally:
         if server is not None:
