@@ -28,7 +28,6 @@ check-config: install
 	$(BIN)/onewindow check-config --config $(CONFIG)
 
 bench: install
-	$(BIN)/pip install --quiet -e '.[test,gevent]'
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_display.py --worker gthread
 	$(BIN)/python bench/bench_display.py --worker gevent

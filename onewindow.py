@@ -216,15 +216,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _run_gunicorn(args: argparse.Namespace, app_config: dict) -> None:
-    """Serve with gunicorn, one worker per process: gthread (a thread per open socket) or gevent (a greenlet per
-    socket: many screens on one process; needs the ``gevent`` extra). See docs/deploy.md."""
+    """Serve with gunicorn, one worker per process: gevent (a greenlet per socket: many screens on one process) or
+    gthread (a thread per open socket). See docs/deploy.md."""
     from gunicorn.app.base import BaseApplication
 
     if args.worker == "gevent":
         try:
             import gevent  # noqa: F401
         except ImportError:
-            raise SystemExit("--worker gevent needs gevent: pip install 'onewindow[gevent]'") from None
+            raise SystemExit("--worker gevent needs gevent (pip install gevent), or use --worker gthread") from None
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
@@ -315,10 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", default=DEFAULT_CONFIG)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--worker", choices=("gthread", "gevent"), default="gthread",
-                       help="gunicorn worker: gthread (default) or gevent (hundreds of screens on one process)")
-    serve.add_argument("--threads", type=int, default=256,
-                       help="open sockets one process can hold (gthread threads / gevent connections)")
+    serve.add_argument("--worker", choices=("gevent", "gthread"), default="gevent",
+                       help="gunicorn worker: gevent (default: a greenlet per socket, hundreds of screens on one "
+                            "process) or gthread (a thread per socket)")
+    serve.add_argument("--threads", type=int, default=1000,
+                       help="open sockets one process can hold (gevent connections / gthread threads)")
     serve.add_argument("--access-log", action="store_true")
     serve.set_defaults(func=cmd_serve)
 
