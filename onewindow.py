@@ -1,16 +1,36 @@
 """OneWindow composition root: ``create_app`` wires config, Redis, the three blueprints and the Socket.IO
 namespaces; ``main`` is the ``onewindow`` command line. Nothing imports this module.
 """
+# ruff: noqa: E402
 
 from __future__ import annotations
 
-import argparse
+import sys
+
+
+def _serving_with_gevent(argv: list[str]) -> bool:
+    """Is this process `onewindow serve` with the (default) gevent worker?"""
+    if argv[:1] != ["serve"]:
+        return False
+    for i, arg in enumerate(argv):
+        if arg == "--worker" and argv[i + 1:i + 2] == ["gthread"] or arg == "--worker=gthread":
+            return False
+    return True
+
+
+# gevent must patch the standard library before redis, ssl and friends are imported (gunicorn's worker patches
+# too late for modules the master already imported). Only for `onewindow serve`; importing this module never patches.
+if sys.argv and sys.argv[0].endswith(("onewindow", "onewindow.py")) and _serving_with_gevent(sys.argv[1:]):
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import argparse  # noqa: E402  (everything below imports after the gevent patch)
 import getpass
 import hashlib
 import logging
 import os
 import secrets
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
