@@ -131,7 +131,7 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------------- reading helpers
-class _Section:
+class TableReader:
     """A mapping being read: tracks the key path and rejects unknown keys."""
 
     def __init__(self, data: Any, path: str) -> None:
@@ -201,7 +201,7 @@ def parse_period(text: str, key: str) -> Period:
 
 
 def _parse_hours(raw: Any, key: str) -> dict[int, tuple[Period, ...]]:
-    sec = _Section(raw, key)
+    sec = TableReader(raw, key)
     per_key: dict[str, tuple[Period, ...]] = {}
     for name in _HOURS_KEYS:
         periods = sec.get(name, list, None)
@@ -265,9 +265,9 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Config:
     """Validate an already-parsed TOML document."""
-    root = _Section(raw, "")
+    root = TableReader(raw, "")
 
-    hall = _Section(root.get("hall", dict), "hall")
+    hall = TableReader(root.get("hall", dict), "hall")
     hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.match(v) else "must be lowercase ASCII letters, digits, - or _")
     hall_name = hall.get("name", str, check=_non_empty)
     hall_name_en = hall.get("name_en", str, "")
@@ -284,7 +284,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     notice_en = hall.get("notice_en", str, "")
     hall.done()
 
-    sched = _Section(root.get("schedule", dict, {}), "schedule")
+    sched = TableReader(root.get("schedule", dict, {}), "schedule")
     schedule = Schedule(
         stop_issuing_minutes=sched.get("stop_issuing_minutes", int, 0, check=_non_negative),
         holidays=_parse_dates(sched.get("holidays", list, []), "schedule.holidays"),
@@ -299,7 +299,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     prefixes: dict[str, str] = {}
     raw_services = root.get("services", list, check=lambda v: None if v else "at least one service is required")
     for i, item in enumerate(raw_services):
-        s = _Section(item, f"services[{i}]")
+        s = TableReader(item, f"services[{i}]")
         code = s.get("code", str, check=lambda v: None if _CODE.match(v) else "must be lowercase ASCII like 'renshe'")
         if code in services:
             raise ConfigError(s.key("code"), f"service '{code}' is defined twice")
@@ -321,7 +321,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     windows: dict[int, Window] = {}
     raw_windows = root.get("windows", list, check=lambda v: None if v else "at least one window is required")
     for i, item in enumerate(raw_windows):
-        w = _Section(item, f"windows[{i}]")
+        w = TableReader(item, f"windows[{i}]")
         number = w.get("number", int, check=lambda v: None if 1 <= v <= 999 else "must be 1 … 999")
         if number in windows:
             raise ConfigError(w.key("number"), f"window {number} is defined twice")
@@ -342,7 +342,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
 
     clerks: dict[str, Clerk] = {}
     for i, item in enumerate(root.get("clerks", list, [])):
-        c = _Section(item, f"clerks[{i}]")
+        c = TableReader(item, f"clerks[{i}]")
         username = c.get("username", str, check=lambda v: None if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", v) else "must be 1–32 ASCII letters, digits, . _ -")
         if username in clerks:
             raise ConfigError(c.key("username"), f"clerk '{username}' is defined twice")
@@ -356,7 +356,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
 
     tokens = []
     for i, item in enumerate(root.get("tokens", list, [])):
-        t = _Section(item, f"tokens[{i}]")
+        t = TableReader(item, f"tokens[{i}]")
         window = t.get("window", int)
         if window not in windows:
             raise ConfigError(t.key("window"), f"unknown window {window}")
@@ -367,17 +367,17 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         ))
         t.done()
 
-    red = _Section(root.get("redis", dict, {}), "redis")
+    red = TableReader(root.get("redis", dict, {}), "redis")
     redis_url = red.get("url", str, "", check=lambda v: None if not v or re.match(r"^(redis|rediss|unix)://", v) else "must start with redis://, rediss:// or unix:// (or be empty for the embedded server)")
     red.done()
 
-    storage = _Section(root.get("storage", dict, {}), "storage")
+    storage = TableReader(root.get("storage", dict, {}), "storage")
     var_dir = (base_dir / storage.get("var_dir", str, "var")).resolve()
     storage.done()
 
     printer = root.get("printer", dict, {})
 
-    disp = _Section(root.get("display", dict, {}), "display")
+    disp = TableReader(root.get("display", dict, {}), "display")
     voice_dir = disp.get("voice_dir", str, "")
     display = DisplaySettings(
         recent_calls=disp.get("recent_calls", int, 8, check=lambda v: None if 1 <= v <= 50 else "must be 1 … 50"),
@@ -389,11 +389,11 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     if display.voice_dir is not None and not (display.voice_dir / "manifest.json").is_file():
         raise ConfigError("display.voice_dir", f"{display.voice_dir} has no manifest.json")
 
-    cnt = _Section(root.get("counter", dict, {}), "counter")
+    cnt = TableReader(root.get("counter", dict, {}), "counter")
     counter = CounterSettings(rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"))
     cnt.done()
 
-    st = _Section(root.get("statistics", dict, {}), "statistics")
+    st = TableReader(root.get("statistics", dict, {}), "statistics")
     start_raw = st.get("start_date", (str, date), None)
     archive_raw = st.get("archive_path", str, "", check=lambda v: None if v == "" or v.strip() else "must not be blank")
     statistics = StatisticsSettings(

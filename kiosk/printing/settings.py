@@ -9,7 +9,7 @@ from typing import Any
 
 from escpos.capabilities import CAPABILITIES
 
-from shared.config import _Section
+from shared.config import TableReader
 from shared.errors import ConfigError
 
 BACKENDS = ("preview", "network", "usb", "serial", "file")
@@ -70,7 +70,7 @@ class PrinterSettings:
         Every problem raises :class:`ConfigError` naming the key (``printer.port``): unknown keys, wrong types,
         values out of range, settings a backend needs but lacks.
         """
-        sec = _Section(data, "printer")
+        sec = TableReader(data, "printer")
         d = {f.name: f.default for f in fields(cls)}
         values: dict[str, Any] = {}
         for name, kind in (("backend", str), ("host", str), ("port", int), ("usb_vendor_id", int),
