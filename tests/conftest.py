@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis-compatible server for the whole session (never a mock), the test hall's config,
+"""Shared fixtures: a real Redis-compatible server (valkey-server) for the whole session, the test hall's config,
 an app with its test client, and a FixedClock when a test needs to move time."""
 
 from __future__ import annotations
