@@ -105,16 +105,19 @@ class Engine:
         now = self.clock.now()
         day = day_key(now.date())
         opening = availability(self.config, svc, now, self.rota.overrides())
-        if not opening.open and not (request_id and self.redis.exists(self.keys.request(request_id))):
-            raise ServiceClosedError(_closed_message(svc, opening), code="service_closed", reason=opening.reason,
-                                     opens_at=opening.opens_at.isoformat() if opening.opens_at else None)
         keys = [
             self.keys.counter(day, svc.code), self.keys.queue(day, svc.code), self.keys.tickets(day),
             self.keys.tokens(day), self.keys.request(request_id or "-"), self.keys.service_times,
         ]
         args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000),
-                secrets.token_urlsafe(16)[:22], lang, request_id or "", kiosk]
-        result = self._run("issue", keys, args)
+                secrets.token_urlsafe(16)[:22], lang, request_id or "", kiosk, opening.open]
+        try:  # a closed service still answers a replay of today's request: the script decides both in one step
+            result = self._run("issue", keys, args)
+        except ServiceClosedError as exc:
+            if exc.code != "service_closed":
+                raise
+            raise ServiceClosedError(_closed_message(svc, opening), code="service_closed", reason=opening.reason,
+                                     opens_at=opening.opens_at.isoformat() if opening.opens_at else None) from None
         known = {"ahead": result["ahead"], "service_ms": result["service_ms"]} if result["ahead"] is not False else None
         return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), result["created"])
 

@@ -18,6 +18,7 @@ from shared import errors
 # script error code → exception class (the code is kept as the exception's code)
 _ERRORS: dict[str, type[errors.OneWindowError]] = {
     "quota_reached": errors.ServiceClosedError,
+    "service_closed": errors.ServiceClosedError,
     "not_found": errors.NotFoundError,
     "window_paused": errors.ConflictError,
     "window_busy": errors.ConflictError,

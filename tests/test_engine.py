@@ -217,3 +217,24 @@ def test_estimated_wait_uses_people_ahead(engine):
     # 3 ahead, 6 min average, windows 1,2,3,5,6 serve renshe
     assert t["ahead"] == 3
     assert t["estimated_wait_minutes"] == 4  # ceil(3 * 6 / 5)
+
+
+def test_replay_is_answered_when_closed_but_never_issues_a_new_ticket(redis_client, hall_config, clock):
+    """A retried tap after closing time gets its ticket back; a request id from yesterday gets no new ticket."""
+    from dataclasses import replace
+
+    from shared.config import Period
+
+    until_five = replace(hall_config.services["renshe"], hours={d: (Period(0, 17 * 60),) for d in range(7)})
+    config = replace(hall_config, services={**hall_config.services, "renshe": until_five})
+    engine = Engine(redis_client, config, clock)
+    clock.set(datetime(2026, 11, 27, 16, 59, tzinfo=config.timezone))
+    first = engine.issue("renshe", request_id="tap-before-close")
+    clock.set(datetime(2026, 11, 27, 17, 1, tzinfo=config.timezone))
+    again = engine.issue("renshe", request_id="tap-before-close")
+    assert not again.created and again.ticket["id"] == first.ticket["id"]
+    clock.set(datetime(2026, 11, 28, 17, 30, tzinfo=config.timezone))  # the next day, still closed
+    with pytest.raises(ServiceClosedError) as e:
+        engine.issue("renshe", request_id="tap-before-close")
+    assert e.value.code == "service_closed" and e.value.details["reason"] == "closed_for_day"
+    assert redis_client.get(engine.keys.counter("20261128", "renshe")) is None

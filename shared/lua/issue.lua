@@ -2,8 +2,10 @@
 -- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
 --       7 request(request_id) (a dummy request key when there is no request id), 8 service times
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
---       7 random token part, 8 lang, 9 request id ('' = none), 10 kiosk id ('' = api)
--- Returns: {"ok", "ticket", "created": true|false, "seq", "ahead", "service_ms"} | {"error": "quota_reached"}
+--       7 random token part, 8 lang, 9 request id ('' = none), 10 kiosk id ('' = api),
+--       11 '1' if opening hours allow issuing now (a replay of today's request is answered even when closed)
+-- Returns: {"ok", "ticket", "created": true|false, "seq", "ahead", "service_ms"}
+--          | {"error": "service_closed" | "quota_reached"}
 --   (ahead and service_ms let the caller estimate the wait without another round trip)
 -- Queue score: band * 1e13 + time, band 0 = transferred in (head), 1 = priority, 2 = normal.
 local day, service, prefix = ARGV[1], ARGV[2], ARGV[3]
@@ -21,6 +23,10 @@ if request_id ~= '' then
         service_ms = tonumber(redis.call('HGET', KEYS[8], service) or '0')})
     end
   end
+end
+
+if ARGV[11] ~= '1' then
+  return fail('service_closed', 'the service is not issuing tickets now')
 end
 
 local issued = tonumber(redis.call('GET', KEYS[3]) or '0')
