@@ -65,24 +65,24 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
     agg = DayAggregate(facts.day, kind, rest_day)
     counts, durations = agg.counts, agg.durations
 
-    def bump(keys, name: str) -> None:
+    def rows(keys):
+        """The count rows of ``keys`` (skipping keys with no value), created on first use."""
         for k in keys:
             if k[1] is None:
                 continue
             c = counts.get(k)
             if c is None:
                 c = counts[k] = new_counts()
+            yield k, c
+
+    def bump(keys, name: str) -> None:
+        for _k, c in rows(keys):
             c[name] += 1
 
     def record(keys, metric: str, ms: int) -> None:
         ms = min(max(0, int(ms)), 2**31 - 1)
         n_name, sum_name = f"{metric}_n", f"{metric}_sum"
-        for k in keys:
-            if k[1] is None:
-                continue
-            c = counts.get(k)
-            if c is None:
-                c = counts[k] = new_counts()
+        for k, c in rows(keys):
             c[n_name] += 1
             c[sum_name] += ms
             k = (k[0], k[1], metric)
