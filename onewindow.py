@@ -33,7 +33,6 @@ import os
 import secrets
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 
 import redis
 from flask import Flask, jsonify, request, send_from_directory
@@ -195,9 +194,9 @@ def _register_root_routes(app: Flask) -> None:
 def _load_or_exit(path: str) -> Config:
     try:
         config = load_config(path)
-        from kiosk.printing import PrinterSettings
+        from kiosk.print_service import printer_settings
 
-        PrinterSettings.from_mapping(config.printer, base_dir=Path(path).resolve().parent)
+        printer_settings(config)  # [printer] is validated by the package that owns it
         return config
     except ConfigError as exc:
         print(f"config error in {path}: {exc}", file=sys.stderr)
@@ -290,10 +289,11 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
 
 
 def cmd_print_test(args: argparse.Namespace) -> int:
-    from kiosk.printing import PrinterFault, PrinterSettings, print_sample
+    from kiosk.print_service import printer_settings
+    from kiosk.printing import PrinterFault, print_sample
 
     config = _load_or_exit(args.config)
-    settings = PrinterSettings.from_mapping(config.printer, base_dir=Path(args.config).resolve().parent)
+    settings = printer_settings(config)  # the same settings (and preview folder) the server prints with
     try:
         result = print_sample(settings)
     except PrinterFault as exc:
