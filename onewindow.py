@@ -80,7 +80,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="onewindow_session",
         PERMANENT_SESSION_LIFETIME=12 * 3600,
-        JSON_AS_ASCII=False,
         START_RELAY=True,
     )
     app.json.ensure_ascii = False

@@ -22,7 +22,6 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 import redis
 
@@ -85,17 +84,6 @@ class Engine:
     def _run(self, name: str, keys: list[str], args: list, errors_map: dict | None = None) -> dict:
         """Run a script with the seq and stream keys first (every script's KEYS[1], KEYS[2])."""
         return self.scripts.run(name, self._base_keys() + keys, args, errors_map)
-
-    def availability(self, service: Service, now: datetime | None = None) -> Availability:
-        """Opening hours and quota: can ``service`` issue a ticket now?"""
-        now = now or self.clock.now()
-        opening = availability(self.config, service, now, self.rota.overrides())
-        if not opening.open:
-            return opening
-        issued = int(self.redis.get(self.keys.counter(day_key(now.date()), service.code)) or 0)
-        if issued >= service.daily_quota:
-            return Availability(False, "quota_reached", None)
-        return opening
 
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
@@ -392,17 +380,6 @@ def _recent_view(c: dict, config: Config) -> dict:
     return {**c, "service_name": svc.name if svc else c["service"], "service_name_en": svc.name_en if svc else ""}
 
 
-_REASONS_ZH = {
-    "holiday": "今日为节假日，暂停取号", "closed_today": "今日不开放", "not_yet_open": "尚未开始办理",
-    "closed_for_break": "午间休息", "closed_for_day": "今日已停止取号", "quota_reached": "今日号源已取完",
-}
-
-
 def _closed_message(svc: Service, opening: Availability) -> str:
     when = f"; opens {opening.opens_at:%Y-%m-%d %H:%M}" if opening.opens_at else ""
     return f"{svc.name} ({svc.name_en}) is not issuing tickets now: {opening.reason}{when}"
-
-
-def closed_reason_zh(reason: str | None) -> str:
-    """A citizen-facing Chinese sentence for a closed reason code."""
-    return _REASONS_ZH.get(reason or "", "暂停取号")
