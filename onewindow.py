@@ -30,12 +30,13 @@ import getpass
 import hashlib
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from importlib import resources
 
 import redis
-from flask import Flask, jsonify, request, send_from_directory
+from flask import Flask, g, jsonify, request, send_from_directory, session
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
@@ -43,13 +44,17 @@ from shared.clock import Clock
 from shared.config import Config, load_config
 from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
-from shared.errors import ConfigError, OneWindowError
+from shared import idempotency
+from shared.errors import ConfigError, OneWindowError, ValidationError
 from shared.store import connect
 
 logger = logging.getLogger("onewindow")
 
 DEFAULT_CONFIG = "config.toml"
 MAX_BODY_BYTES = 16 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"\A[A-Za-z0-9_.:-]{8,128}\Z")
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 @dataclass
@@ -98,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(kiosk_blueprint())
     app.register_blueprint(counter_blueprint())
     app.register_blueprint(display_blueprint())
+    _register_operation_scope(app)
     _register_error_handlers(app)
     _register_root_routes(app)
 
@@ -145,6 +151,45 @@ def _error(code: str, message: str, status: int, **details):
     return jsonify({"error": body}), status
 
 
+def _register_operation_scope(app: Flask) -> None:
+    """Each request is one idempotency scope (:mod:`shared.idempotency`): named by the client's ``Idempotency-Key``
+    — together with who sends it (bearer token or session, and address), the method, the path and the body, so a key
+    never reaches another client's answers — or else a scope of its own. A request sent again with the same key
+    gets the answers of the first one and acts no more; the response then carries ``Idempotent-Replayed: true``."""
+
+    @app.before_request
+    def enter_scope():
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            scope = idempotency.fresh()
+        elif not IDEMPOTENCY_KEY.match(key):
+            raise ValidationError(f"{IDEMPOTENCY_HEADER} must be 8–128 of A–Z a–z 0–9 _ . : - (a fresh random id per "
+                                  "action, sent again unchanged when the action is retried)",
+                                  code="invalid_idempotency_key")
+        else:
+            who = request.headers.get("Authorization") or session.get("csrf") or ""
+            body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+            scope = idempotency.keyed("http", request.remote_addr or "-", who, request.method, request.path, body, key)
+        g.onewindow_scope = scope
+        g.onewindow_scope_token = idempotency.enter(scope)
+
+    @app.after_request
+    def mark_replay(response):
+        scope = g.get("onewindow_scope")
+        if scope is not None and scope.replayed:
+            response.headers[REPLAYED_HEADER] = "true"
+        return response
+
+    @app.teardown_request
+    def leave_scope(_exc):
+        token = g.pop("onewindow_scope_token", None)
+        if token is not None:
+            try:
+                idempotency.leave(token)
+            except ValueError:  # pragma: no cover - torn down in another context
+                pass
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OneWindowError)
     def domain_error(exc: OneWindowError):
@@ -152,8 +197,14 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(redis.RedisError)
     def store_down(exc: redis.RedisError):
-        logger.warning("Redis error on %s %s: %s", request.method, request.path, exc)
-        return _error("store_unavailable", "the queue store does not answer; try again in a moment", 503)
+        # the route's pattern, never the path: paths carry tracking tokens (/t/<token>, /kiosk/qr/<token>.svg)
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        logger.warning("Redis error on %s %s: %s: %s", request.method, route, type(exc).__name__, str(exc)[:200])
+        response, status = _error(
+            "store_unavailable", "the queue store did not answer in time. Send the same request again (with the same "
+            f"{IDEMPOTENCY_HEADER} or request_id): an action that already took effect is answered, not repeated", 503)
+        response.headers["Retry-After"] = "1"
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -12,6 +12,10 @@ Call-next order for a window: tickets transferred to that window; then priority 
 then 绿色通道 priority, then normal); within a band, the window's service order; within a service, the longest wait.
 Numbers are per service per business day (A001 …), so numbering restarts at local midnight; queues are per day,
 so yesterday's tickets are never called.
+
+Every change is one Lua script run through :class:`shared.scripts.Scripts`, and every decision is taken inside the
+script that acts on it. Each run takes effect once per operation id (see :mod:`shared.scripts`): a resent copy gets
+the first answer.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 
 import redis
 
-from shared import events
+from shared import events, idempotency
 from shared.clock import Clock
 from shared.config import Config, Service
 from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
@@ -58,7 +62,7 @@ class Engine:
         self.config = config
         self.clock = clock or Clock(config.timezone)
         self.keys = HallKeys(config.hall_id)
-        self.scripts = Scripts(client)
+        self.scripts = Scripts(client, self.keys)
         self.rota = Rota(client, self.keys)  # the supervisor's calendar entries: weekend rota, holidays, 调休
         self._services_by_prefix = {s.prefix: s for s in config.services.values()}
 
@@ -88,26 +92,33 @@ class Engine:
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
               kiosk: str = "") -> Issued:
-        """Issue a ticket; the same ``request_id`` again returns the same ticket (``created`` False)."""
+        """Issue a ticket; the same ``request_id`` again the same day returns the same ticket (``created`` False),
+        as does a request sent again with the same ``Idempotency-Key`` (see :mod:`shared.idempotency`)."""
         svc = self.service(service)
         now = self.clock.now()
         day = day_key(now.date())
         opening = availability(self.config, svc, now, self.rota.overrides())
         keys = [
             self.keys.counter(day, svc.code), self.keys.queue(day, svc.code), self.keys.tickets(day),
-            self.keys.tokens(day), self.keys.request(request_id or "-"), self.keys.service_times,
+            self.keys.tokens(day), self.keys.service_times,
         ]
         args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000),
-                secrets.token_urlsafe(16)[:22], lang, request_id or "", kiosk, opening.open]
-        try:  # a closed service still answers a replay of today's request: the script decides both in one step
-            result = self._run("issue", keys, args)
+                secrets.token_urlsafe(16)[:22], lang, kiosk, opening.open]
+        # the kiosk's request_id names the operation (for a day), whatever else the request carries
+        scope = idempotency.keyed("issue", self.config.hall_id, day, request_id) if request_id else None
+        try:  # a closed service still answers a replay of today's request: the runner answers it first
+            with idempotency.using(scope):
+                result = self._run("issue", keys, args)
         except ServiceClosedError as exc:
             if exc.code != "service_closed":
                 raise
             raise ServiceClosedError(_closed_message(svc, opening), code="service_closed", reason=opening.reason,
                                      opens_at=opening.opens_at.isoformat() if opening.opens_at else None) from None
-        known = {"ahead": result["ahead"], "service_ms": result["service_ms"]} if result["ahead"] is not False else None
-        return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), result["created"])
+        if result.get("replayed"):  # answered before: show the ticket as it is now
+            t = self._load(day, result["ticket"]["id"]) or result["ticket"]
+            return Issued(self.public_ticket(t, with_token=True), False)
+        known = {"ahead": result["ahead"], "service_ms": result["service_ms"]}
+        return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), True)
 
     # ------------------------------------------------------------------------------------------- windows
     def _window_keys(self, day: str, number: int) -> list[str]:

@@ -46,9 +46,10 @@ class HallKeys:
         """Hash: a window's live state (current ticket, paused, clerk)."""
         return f"{self.base}:win:{number}"
 
-    def request(self, request_id: str) -> str:
-        """String: ticket id issued for a kiosk request id (idempotency), expires after a day."""
-        return f"{self.base}:req:{request_id}"
+    def operation(self, op_id: str) -> str:
+        """String with a TTL: the answer of one operation (``<nonce>|<answer JSON>``), so that a copy of it sent again
+        is answered instead of run again (see :mod:`shared.scripts` and :mod:`shared.idempotency`)."""
+        return f"{self.base}:op:{op_id}"
 
     def meta(self, name: str) -> str:
         """A small hall-wide value owned by an edge (printer health, locks, …)."""

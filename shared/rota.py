@@ -37,7 +37,7 @@ class Rota:
     def __init__(self, client: redis.Redis, keys: HallKeys) -> None:
         self.redis = client
         self.keys = keys
-        self.scripts = Scripts(client)
+        self.scripts = Scripts(client, keys)
         self._cache: tuple[float, dict[date, DayOverride]] | None = None
         self._lock = threading.Lock()
 

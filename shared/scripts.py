@@ -1,19 +1,42 @@
-"""Lua scripts: loaded from ``shared/lua/``, the prelude prepended, registered once per Redis client.
+"""The one script runner: Lua scripts loaded from ``shared/lua/``, assembled, registered once per Redis client, run
+by EVALSHA — and each mutating run taking effect once.
 
-A script answers with JSON: ``{"ok": true, ...}`` or ``{"error": code, "message": text}``; :func:`run` turns an
-error code into the matching domain exception.
+A script answers with JSON: ``{"ok": true, ...}`` or ``{"error": code, "message": text}``; :meth:`Scripts.run`
+turns an error code into the matching domain exception.
+
+**Exactly once.** Redis runs every copy of a script it receives, and copies happen: redis-py resends a script whose
+answer timed out (the first copy still runs when a stalled server continues), a kiosk or keypad resends a request
+whose answer it did not get. So every *mutating* script is assembled as::
+
+    prelude  +  local function __body() <the script> end  +  epilogue (_epilogue.lua)
+
+and run with one more key (the operation key, ``HallKeys.operation``) and two more arguments (how long to keep the
+answer, and a nonce of this call). The epilogue pops them before the body runs (the script sees its own KEYS and
+ARGV only); if the operation key holds an answer, that answer is returned and nothing else happens; otherwise the
+body runs and its final answer — success or refusal alike, so a resent copy of a refused call is refused the same
+way and can never act later — is stored under the key. Scripts are atomic, so no two copies can both act. The
+operation id comes from :mod:`shared.idempotency` (the request's ``Idempotency-Key``, a kiosk's ``request_id``, or a
+random id). An answer stored by an earlier *call* (another nonce) comes back with ``"replayed": true``.
+
+A script whose header has the line ``-- onewindow: read-only`` changes nothing and is run as it is (no operation
+key): it must not write.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import redis
 
-from shared import errors
+from shared import errors, idempotency
+from shared.keys import HallKeys
+
+READ_ONLY = "-- onewindow: read-only"
 
 # script error code → exception class (the code is kept as the exception's code)
 _ERRORS: dict[str, type[errors.OneWindowError]] = {
@@ -35,37 +58,91 @@ _ERRORS: dict[str, type[errors.OneWindowError]] = {
 
 
 class RetryScript(Exception):
-    """The state moved between a read and the script; the caller reads again."""
+    """The state moved since Python computed an argument (the script answered ``retry()``): compute it again and
+    run the script again — with the same operation id, as the answer was not stored."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A script as sent to Redis."""
+
+    name: str
+    text: str
+    read_only: bool
+
+
+def _lua(name: str) -> str:
+    return (resources.files("shared") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+
+
+def _header(text: str) -> list[str]:
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        lines.append(line.strip())
+    return lines
 
 
 @cache
-def _source(name: str) -> str:
-    lua = resources.files("shared") / "lua"
-    return (lua / "_prelude.lua").read_text(encoding="utf-8") + "\n" + (lua / f"{name}.lua").read_text(encoding="utf-8")
+def source(name: str) -> Source:
+    """The assembled text of ``shared/lua/<name>.lua`` (see the module doc)."""
+    body = _lua(name)
+    prelude = _lua("_prelude")
+    if READ_ONLY in _header(body):
+        return Source(name, f"{prelude}\n{body}", True)
+    return Source(name, f"{prelude}\nlocal function __body()\n{body}\nend\n{_lua('_epilogue')}", False)
 
 
 class Scripts:
-    """The scripts of one Redis client, each registered once (on first use) and run by EVALSHA."""
+    """The scripts of one Redis client and hall, each registered once (on first use) and run by EVALSHA."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, keys: HallKeys) -> None:
         self._client = client
+        self._keys = keys
         self._scripts: dict[str, Any] = {}
+
+    def _script(self, name: str) -> tuple[Any, bool]:
+        found = self._scripts.get(name)
+        if found is None:
+            src = source(name)
+            found = self._scripts[name] = (self._client.register_script(src.text), src.read_only)
+        return found
 
     def run(self, name: str, keys: list[str], args: list[Any],
             errors_map: dict[str, type[errors.OneWindowError]] | None = None) -> dict:
-        """Run ``shared/lua/<name>.lua``; return its result dict or raise the domain error its code names
-        (``errors_map`` adds codes of scripts owned by other modules; an unmapped code is a ConflictError)."""
-        script = self._scripts.get(name)
-        if script is None:
-            script = self._scripts[name] = self._client.register_script(_source(name))
-        result = json.loads(script(keys=keys, args=[_arg(a) for a in args]))
-        code = result.get("error")
-        if code:
-            if code == "retry":
-                raise RetryScript(result.get("message"))
-            exc = (errors_map or {}).get(code) or _ERRORS.get(code, errors.ConflictError)
-            raise exc(result.get("message"), code=code)
-        return result
+        """Run ``shared/lua/<name>.lua`` once per operation; return its result dict or raise the domain error its
+        code names (``errors_map`` adds codes of scripts owned by other modules; an unmapped code is a
+        ConflictError). Redis errors propagate (the edge answers 503: the same request may be sent again)."""
+        script, read_only = self._script(name)
+        argv = [_arg(a) for a in args]
+        if read_only:
+            return _answer(json.loads(script(keys=keys, args=argv)), errors_map)
+        scope, op, ttl = idempotency.next_operation(name)
+        try:
+            raw, replayed = script(keys=[*keys, self._keys.operation(op)], args=[*argv, ttl, secrets.token_hex(8)])
+        except redis.RedisError:
+            if scope is not None:
+                scope.done(name)  # whether a copy ran is unknown; a resend of the request finds its answer
+            raise
+        result = json.loads(raw)
+        if result.get("error") != "retry" and scope is not None:
+            scope.done(name)
+        if replayed:
+            result["replayed"] = True
+            if scope is not None:
+                scope.replayed = True
+        return _answer(result, errors_map)
+
+
+def _answer(result: dict, errors_map: dict[str, type[errors.OneWindowError]] | None) -> dict:
+    code = result.get("error")
+    if code:
+        if code == "retry":
+            raise RetryScript(result.get("message"))
+        exc = (errors_map or {}).get(code) or _ERRORS.get(code, errors.ConflictError)
+        raise exc(result.get("message"), code=code)
+    return result
 
 
 def _arg(value: Any) -> str | int | float:

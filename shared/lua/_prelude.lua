@@ -1,9 +1,19 @@
 -- Prelude prepended to every script by shared/scripts.py (Lua has no include).
 -- Convention for every script: KEYS[1] = seq counter, KEYS[2] = event stream.
 -- Every script returns one JSON string: {"ok": ...} on success or {"error": code, "message": text}.
+-- A script that changes nothing says so in its header with the line "-- onewindow: read-only"; every other script
+-- is wrapped by the runner so that each operation runs once (see _epilogue.lua).
 
 local function fail(code, message)
   return cjson.encode({error = code, message = message})
+end
+
+-- The state moved since Python computed an argument: Python computes it again and calls again with the same
+-- operation id (a retry answer is not stored). Return it before writing anything.
+local __retrying = false
+local function retry(message)
+  __retrying = true
+  return fail('retry', message)
 end
 
 local function ok(result)

@@ -9,7 +9,7 @@ if t.status ~= 'waiting' then
   return fail('invalid_transition', 'ticket ' .. t.number .. ' is ' .. t.status .. ' and can no longer be cancelled')
 end
 if t.service ~= ARGV[3] or tostring(t.target_window or '') ~= ARGV[4] then
-  return fail('retry', 'the ticket moved while it was being cancelled')
+  return retry('the ticket moved while it was being cancelled')
 end
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)

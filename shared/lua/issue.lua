@@ -1,31 +1,17 @@
--- issue.lua — issue one ticket: quota check, next number of the day, enqueue, idempotent on request id.
+-- issue.lua — issue one ticket: quota check, next number of the day, enqueue.
+-- (A resent issue — the same request_id, Idempotency-Key or a redis-py resend — is answered by the runner's
+-- epilogue with the first answer, even after closing time; see shared/scripts.py.)
 -- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
---       7 request(request_id) (a dummy request key when there is no request id), 8 service times
+--       7 service times
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
---       7 random token part, 8 lang, 9 request id ('' = none), 10 kiosk id ('' = api),
---       11 '1' if opening hours allow issuing now (a replay of today's request is answered even when closed)
--- Returns: {"ok", "ticket", "created": true|false, "seq", "ahead", "service_ms"}
---          | {"error": "service_closed" | "quota_reached"}
+--       7 random token part, 8 lang, 9 kiosk id ('' = api), 10 '1' if opening hours allow issuing now
+-- Returns: {"ok", "ticket", "seq", "ahead", "service_ms"} | {"error": "service_closed" | "quota_reached"}
 --   (ahead and service_ms let the caller estimate the wait without another round trip)
 -- Queue score: band * 1e13 + time, band 0 = transferred in (head), 1 = priority, 2 = normal.
 local day, service, prefix = ARGV[1], ARGV[2], ARGV[3]
 local quota, priority, now_ms = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
-local request_id = ARGV[9]
 
-if request_id ~= '' then
-  local existing = redis.call('GET', KEYS[7])
-  if existing then
-    local t = load_ticket(KEYS[5], existing)
-    if t then
-      local ahead = false
-      if t.status == 'waiting' and not t.target_window then ahead = redis.call('ZRANK', KEYS[4], t.id) or false end
-      return ok({ticket = t, created = false, seq = tonumber(redis.call('GET', KEYS[1]) or '0'), ahead = ahead,
-        service_ms = tonumber(redis.call('HGET', KEYS[8], service) or '0')})
-    end
-  end
-end
-
-if ARGV[11] ~= '1' then
+if ARGV[10] ~= '1' then
   return fail('service_closed', 'the service is not issuing tickets now')
 end
 
@@ -40,7 +26,7 @@ local number = prefix .. string.format('%03d', n)
 local t = {
   id = day .. '-' .. number, number = number, service = service, day = day, status = 'waiting',
   priority = priority, issued_ms = now_ms, lang = ARGV[8], token = day .. ARGV[7], calls = 0, transfers = 0,
-  kiosk = ARGV[10],
+  kiosk = ARGV[9],
 }
 save_ticket(KEYS[5], t)
 redis.call('EXPIRE', KEYS[5], 8 * 86400)
@@ -52,10 +38,7 @@ if priority then band = 1 end
 redis.call('ZADD', KEYS[4], band * 1e13 + now_ms, t.id)
 redis.call('EXPIRE', KEYS[4], 3 * 86400)
 
-if request_id ~= '' then
-  redis.call('SET', KEYS[7], t.id, 'EX', 86400)
-end
 local ahead = redis.call('ZRANK', KEYS[4], t.id)
 local seq = emit('ticket_issued', now_ms, {ticket = t, ahead = ahead})
-return ok({ticket = t, created = true, seq = seq, ahead = ahead,
-  service_ms = tonumber(redis.call('HGET', KEYS[8], service) or '0')})
+return ok({ticket = t, seq = seq, ahead = ahead,
+  service_ms = tonumber(redis.call('HGET', KEYS[7], service) or '0')})

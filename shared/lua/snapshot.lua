@@ -1,4 +1,5 @@
--- snapshot.lua — a consistent read of what screens show, at one seq (read-only).
+-- snapshot.lua — a consistent read of what screens show, at one seq.
+-- onewindow: read-only
 -- KEYS: 1 seq, 2 events (unused), 3 recent calls, 4 tickets(day), 5 .. 4+W windows 1..W, then queue(day, s)
 --       for each service, then window_queue(day, n) for each window
 -- ARGV: 1 number of windows W, 2 number of services S
