@@ -4,8 +4,8 @@ One print per newly created ticket (an idempotent replay prints nothing), never 
 ``timeout_seconds``; whatever goes wrong, the ticket already exists and the caller gets an outcome, never an
 exception. The printer's state is kept per kiosk in one Redis hash (``HallKeys.meta("printers")``: kiosk id →
 JSON). A change from working to faulted appends ``printer_faulted`` {kiosk, kind, message, number, backend}, the
-way back appends ``printer_recovered`` {kiosk, after, backend}; each event and its state update are one atomic step
-(:meth:`shared.engine.Engine.record_event`). Staff see the events; citizens only ever see the outcome's
+way back appends ``printer_recovered`` {kiosk, after, backend}; reading the previous state, deciding, writing the new
+one and the event are one script (``printer_state.lua``). Staff see the events; citizens only ever see the outcome's
 ``status``/``reason`` codes, which the kiosk page turns into sentences.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +88,6 @@ class KioskPrinting:
         self.config = config
         self.printer = printer
         self.backend = printer.settings.backend
-        self._state_lock = threading.Lock()  # one read-decide-write of the state at a time in this process
 
     @classmethod
     def from_config(cls, engine: Engine, config: Config) -> KioskPrinting:
@@ -162,37 +160,31 @@ class KioskPrinting:
 
     def _observe(self, kiosk: str, *, fault: str | None = None, message: str = "", status: PrinterStatus | None = None,
                  number: str | None = None) -> dict | None:
-        """Record what one print or probe showed; append an event when the printer changed between working and
-        faulted (or between fault kinds). Returns the new state; Redis trouble is logged, never raised."""
+        """Record what one print or probe showed; the script appends an event when the printer changed between
+        working and faulted (or between fault kinds). Returns the new state; Redis trouble is logged, never raised."""
         now = self.engine.clock.now().isoformat()
+        seen: dict = {"backend": self.backend, "fault": fault, "updated_at": now}
+        if status is not None:
+            seen.update(online=status.online, paper=status.paper, detail=status.detail)
+        elif fault:
+            seen["detail"] = message
+            if fault == "offline":
+                seen["online"] = False
+        if number:
+            seen["last_print"] = {"number": number, "at": now, "status": FAILED if fault else "ok"}
+        if fault:
+            seen["last_fault"] = {"kind": fault, "message": message, "at": now, "number": number}
+        faulted = {"kiosk": kiosk, "kind": fault, "message": message, "number": number, "backend": self.backend}
+        keys = [self.engine.keys.seq, self.engine.keys.events, self.state_key]
         try:
-            with self._state_lock:
-                previous = self._load(kiosk) or {}
-                state = dict(previous)
-                state.update(backend=self.backend, fault=fault, updated_at=now)
-                if status is not None:
-                    state.update(online=status.online, paper=status.paper, detail=status.detail)
-                elif fault:
-                    state.update(online=False if fault == "offline" else previous.get("online"), detail=message)
-                if number:
-                    state["last_print"] = {"number": number, "at": now, "status": FAILED if fault else "ok"}
-                if fault:
-                    state["last_fault"] = {"kind": fault, "message": message, "at": now, "number": number}
-                value = json.dumps(state, ensure_ascii=False)
-                was = previous.get("fault")
-                if fault and fault != was:
-                    self.engine.record_event(events.PRINTER_FAULTED, {
-                        "kiosk": kiosk, "kind": fault, "message": message, "number": number, "backend": self.backend,
-                    }, hash_key=self.state_key, field=kiosk, value=value)
-                    logger.warning("kiosk %s printer faulted (%s): %s", kiosk, fault, message)
-                elif not fault and was:
-                    self.engine.record_event(events.PRINTER_RECOVERED, {
-                        "kiosk": kiosk, "after": was, "backend": self.backend,
-                    }, hash_key=self.state_key, field=kiosk, value=value)
-                    logger.info("kiosk %s printer recovered (after %s)", kiosk, was)
-                else:
-                    self.engine.redis.hset(self.state_key, kiosk, value)
-                return state
+            r = self.engine.scripts.run("printer_state", keys, [
+                kiosk, self.engine.clock.now_ms(), json.dumps(seen, ensure_ascii=False),
+                json.dumps(faulted, ensure_ascii=False)])
         except redis.RedisError as exc:
             logger.error("could not record the printer state of kiosk %s: %s", kiosk, exc)
             return None
+        if r["event"] == events.PRINTER_FAULTED:
+            logger.warning("kiosk %s printer faulted (%s): %s", kiosk, fault, message)
+        elif r["event"] == events.PRINTER_RECOVERED:
+            logger.info("kiosk %s printer recovered (after %s)", kiosk, r["was"])
+        return r["state"]

@@ -14,8 +14,9 @@ Numbers are per service per business day (A001 …), so numbering restarts at lo
 so yesterday's tickets are never called.
 
 Every change is one Lua script run through :class:`shared.scripts.Scripts`, and every decision is taken inside the
-script that acts on it. Each run takes effect once per operation id (see :mod:`shared.scripts`): a resent copy gets
-the first answer.
+script that acts on it, from the state as it is then: Python passes only input and configuration (and, where it
+computed something from state — the calendar for issuing — the script checks that state is unchanged). Each run
+takes effect once per operation id (see :mod:`shared.scripts`): a resent copy gets the first answer.
 """
 
 from __future__ import annotations
@@ -97,23 +98,32 @@ class Engine:
         svc = self.service(service)
         now = self.clock.now()
         day = day_key(now.date())
-        opening = availability(self.config, svc, now, self.rota.overrides())
         keys = [
             self.keys.counter(day, svc.code), self.keys.queue(day, svc.code), self.keys.tickets(day),
-            self.keys.tokens(day), self.keys.service_times,
+            self.keys.tokens(day), self.keys.service_times, self.keys.schedule,
         ]
-        args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000),
-                secrets.token_urlsafe(16)[:22], lang, kiosk, opening.open]
+        token_part = secrets.token_urlsafe(16)[:22]
         # the kiosk's request_id names the operation (for a day), whatever else the request carries
         scope = idempotency.keyed("issue", self.config.hall_id, day, request_id) if request_id else None
-        try:  # a closed service still answers a replay of today's request: the runner answers it first
-            with idempotency.using(scope):
-                result = self._run("issue", keys, args)
-        except ServiceClosedError as exc:
-            if exc.code != "service_closed":
-                raise
-            raise ServiceClosedError(_closed_message(svc, opening), code="service_closed", reason=opening.reason,
-                                     opens_at=opening.opens_at.isoformat() if opening.opens_at else None) from None
+        with idempotency.using(scope):
+            for _attempt in range(5):
+                calendar = self.rota.calendar()
+                opening = availability(self.config, svc, now, calendar.overrides)
+                args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000), token_part,
+                        lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date())]
+                try:  # a closed service still answers a replay of today's request: the runner answers it first
+                    result = self._run("issue", keys, args)
+                    break
+                except RetryScript:  # today's calendar entry changed since it was read: read it again
+                    self.rota.invalidate()
+                except ServiceClosedError as exc:
+                    if exc.code != "service_closed":
+                        raise
+                    raise ServiceClosedError(_closed_message(svc, opening), code="service_closed",
+                                             reason=opening.reason,
+                                             opens_at=opening.opens_at.isoformat() if opening.opens_at else None) from None
+            else:
+                raise ConflictError("the calendar keeps changing; try again", code="busy")
         if result.get("replayed"):  # answered before: show the ticket as it is now
             t = self._load(day, result["ticket"]["id"]) or result["ticket"]
             return Issued(self.public_ticket(t, with_token=True), False)
@@ -134,18 +144,14 @@ class Engine:
         return self.public_ticket(result["ticket"])
 
     def call_number(self, window: int, number: str, clerk: str = "") -> dict:
-        """Call one waiting ticket of today by its number (``A012``), out of order."""
+        """Call one waiting ticket of today by its number (``A012``), out of order. The script decides whether
+        this window may call it (transferred here, or in the queue of one of the window's services)."""
         w = self._window(window)
         self.service_for_number(number)
         day, now_ms = self.today(), self.clock.now_ms()
-        ticket_id = f"{day}-{number}"
-        current = self._load(day, ticket_id)
-        if current is None:
-            raise NotFoundError(f"no ticket {number} today", code="not_found")
-        service = current["service"]  # a transfer may have moved it to another service
-        keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.queue(day, service),
-                                                 self.keys.window_queue(day, window)]
-        args = [window, now_ms, clerk, self.config.display.recent_calls, ticket_id, service in w.services]
+        keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
+        keys += [self.keys.queue(day, s) for s in w.services]
+        args = [window, now_ms, clerk, self.config.display.recent_calls, f"{day}-{number}", *w.services]
         result = self._run("call_number", keys, args)
         return self.public_ticket(result["ticket"])
 
@@ -198,20 +204,13 @@ class Engine:
         self._run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, False, ""])
 
     def cancel(self, ticket_id: str, actor: str = "citizen") -> dict:
-        """Withdraw a waiting ticket."""
+        """Withdraw a waiting ticket (the script finds the queue it is in now)."""
         day = self._day_of(ticket_id)
-        for _attempt in range(5):
-            t = self._load(day, ticket_id)
-            if t is None:
-                raise NotFoundError("no such ticket", code="not_found")
-            target = t.get("target_window")
-            keys = [self.keys.tickets(day), self.keys.queue(day, t["service"]), self.keys.window_queue(day, target or 0)]
-            try:
-                result = self._run("cancel", keys, [self.clock.now_ms(), ticket_id, t["service"], target or "", actor])
-            except RetryScript:
-                continue
-            return self.public_ticket(result["ticket"])
-        raise ConflictError("the ticket keeps changing; try again", code="busy")
+        services, windows = list(self.config.services), sorted(self.config.windows)
+        keys = [self.keys.tickets(day)] + [self.keys.queue(day, s) for s in services]
+        keys += [self.keys.window_queue(day, n) for n in windows]
+        result = self._run("cancel", keys, [self.clock.now_ms(), ticket_id, actor, len(services), *services, *windows])
+        return self.public_ticket(result["ticket"])
 
     def record_event(self, event_type: str, payload: dict, *, hash_key: str | None = None, field: str = "",
                      value: str = "") -> int:

@@ -4,7 +4,9 @@ One hash (``HallKeys.schedule``): date → :class:`shared.schedule.DayOverride` 
 (``change_schedule.lua``) that writes the hash and appends ``schedule_changed`` {day, before, after, by}, so the
 calendar's history is in the event stream like everything else. The engine reads the entries on every availability
 check; the parsed entries are kept for ``CACHE_SECONDS`` (dropped at once by a change made through this process), so
-the issuing hot path pays no extra round trip, and other processes follow a change within that time.
+the issuing hot path pays no extra round trip — and the issuing script compares today's entry with the one the
+decision was made from (:meth:`Calendar.stored_entry`), so a change made by another process in that time is never
+missed: the script answers ``retry`` and the engine reads the calendar again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -31,6 +34,19 @@ MAX_DAYS_AHEAD = 400
 NOTE_MAX = 200
 
 
+@dataclass(frozen=True)
+class Calendar:
+    """The supervisor's entries as read at one moment: parsed by date, and as stored (date text → JSON)."""
+
+    overrides: dict[date, DayOverride]
+    stored: dict[str, str]
+
+    def stored_entry(self, day: date) -> str:
+        """The entry for ``day`` exactly as stored ('' = none): a script compares it with what it finds, so a
+        decision made from this calendar is taken only while the entry is unchanged."""
+        return self.stored.get(day.isoformat(), "")
+
+
 class Rota:
     """Read and change the calendar entries of one hall."""
 
@@ -38,12 +54,16 @@ class Rota:
         self.redis = client
         self.keys = keys
         self.scripts = Scripts(client, keys)
-        self._cache: tuple[float, dict[date, DayOverride]] | None = None
+        self._cache: tuple[float, Calendar] | None = None
         self._lock = threading.Lock()
 
     def overrides(self) -> dict[date, DayOverride]:
         """Every entry, by date (an unreadable entry is logged and ignored: the config then decides that day).
         Read from Redis at most every ``CACHE_SECONDS``; treat the result as read-only."""
+        return self.calendar().overrides
+
+    def calendar(self) -> Calendar:
+        """The entries as last read (at most ``CACHE_SECONDS`` ago), parsed and as stored."""
         cached = self._cache
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
@@ -56,14 +76,15 @@ class Rota:
         """Forget the cached entries (after a change)."""
         self._cache = None
 
-    def _read(self) -> dict[date, DayOverride]:
+    def _read(self) -> Calendar:
         out: dict[date, DayOverride] = {}
-        for day, raw in self.redis.hgetall(self.keys.schedule).items():
+        stored = self.redis.hgetall(self.keys.schedule)
+        for day, raw in stored.items():
             try:
                 out[date.fromisoformat(day)] = DayOverride.from_dict(json.loads(raw))
             except (ValueError, KeyError, TypeError, ConfigError):
                 logger.warning("ignoring an unreadable schedule entry for %s: %r", day, raw)
-        return out
+        return Calendar(out, stored)
 
     def plans(self, config: Config, start: date, days: int) -> list[DayPlan]:
         """The plan of each date from ``start`` for ``days`` days."""

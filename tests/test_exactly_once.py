@@ -1,11 +1,13 @@
-"""Exactly once under faults (issue 9, item 1).
+"""Exactly once under faults (issue 9, items 1 and 2).
 
-A stalled Redis makes redis-py resend a script whose answer timed out; the server runs every copy once it continues.
-Each test stops a private embedded server (SIGSTOP) the moment the named script is sent, waits until redis-py has
-given up on that copy (it still sits unread in the server) and is sending it again (see ``tests/faults.py``), then
-continues it (SIGCONT): the action takes effect once and the client gets the first answer. Each test does the action
-once before, so the server knows the script (a first EVALSHA would only answer NOSCRIPT, twice, and hide the
-problem).
+1. A stalled Redis makes redis-py resend a script whose answer timed out; the server runs every copy once it
+   continues. Each test stops a private embedded server (SIGSTOP) the moment the named script is sent, waits until
+   redis-py has given up on that copy (it still sits unread in the server) and is sending it again (see
+   ``tests/faults.py``), then continues it (SIGCONT): the action takes effect once and the client gets the first
+   answer. Each test does the action once before, so the server knows the script (a first EVALSHA would only
+   answer NOSCRIPT, twice, and hide the problem).
+2. call-number decides inside its script which queue the number is in: a transfer landing between the clerk's
+   press and the script never leaves a ticket at two windows or called at a window that does not serve it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pytest
 
 from conftest import DEMO_PASSWORD
 from faults import StallableRedis
+from shared.engine import Engine
+from shared.errors import ConflictError
 from shared.store import connect
 
 DAY = "20261127"
@@ -144,3 +148,41 @@ def test_a_finish_that_succeeded_answers_with_its_ticket(stall_app, stallable, m
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["ticket"]["number"] == "A002" and resp.get_json()["ticket"]["status"] == "done"
     assert len(_events(r, "ticket_finished")) == 2
+
+
+# ------------------------------------------------------------------------------------------------ item 2
+@pytest.mark.parametrize("calling_window", [1, 3])
+def test_call_number_racing_a_transfer(redis_server, redis_client, hall_config, clock, monkeypatch, calling_window):
+    """A001 is called at window 2; as window ``calling_window`` calls A001 by number, window 2 transfers it to
+    市场综合. Window 1 (人社 only) must refuse; window 3 (市场 and 人社) may call it, taking it out of the 市场 queue.
+    Either way window 4 (市场 only) must not get it too."""
+    engine = Engine(redis_client, hall_config, clock)
+    other = Engine(connect(redis_server.url), hall_config, clock)  # another clerk's process
+    engine.issue("renshe")
+    assert engine.call_next(2)["number"] == "A001"
+    original = engine.scripts.run
+
+    def run(name, *args, **kwargs):
+        if name == "call_number":  # the transfer lands between the press and the script
+            other.transfer(2, service="shichang")
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(engine.scripts, "run", run)
+    if calling_window == 1:
+        with pytest.raises(ConflictError) as e:
+            engine.call_number(1, "A001")
+        assert e.value.code == "wrong_window"
+        monkeypatch.setattr(engine.scripts, "run", original)
+        assert engine.call_next(4)["number"] == "A001"
+        holders = [n for n in range(1, 8) if engine.window_state(n)["current"]]
+        assert holders == [4]
+    else:
+        assert engine.call_number(3, "A001")["window"] == 3
+        monkeypatch.setattr(engine.scripts, "run", original)
+        with pytest.raises(ConflictError) as e:
+            engine.call_next(4)
+        assert e.value.code == "queue_empty"
+        assert redis_client.zcard(engine.keys.queue(DAY, "shichang")) == 0
+        assert [n for n in range(1, 8) if engine.window_state(n)["current"]] == [3]
+    calls = [e for e in engine.events_since() if e.type == "ticket_called"]
+    assert [e.data["window"] for e in calls] == [2, calling_window if calling_window == 3 else 4]

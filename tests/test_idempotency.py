@@ -1,14 +1,21 @@
 """The operation ids of the one script runner: a request sent again with its Idempotency-Key (or a kiosk's
 request_id) gets the first answer and acts no more; keys never reach another client's answers; refusals are
-remembered too; read-only scripts write nothing; a Redis error is a 503 that says the request may be sent again."""
+remembered too; read-only scripts write nothing; decisions Python computed from state are checked by the script."""
 
 from __future__ import annotations
 
 import json
 import logging
 
+import pytest
+
 from shared import idempotency
+from shared.engine import Engine
+from shared.errors import ServiceClosedError
+from shared.rota import Rota
+from shared.schedule import DayOverride
 from shared.scripts import source
+from shared.store import connect
 
 EVENTS = "ow:{testhall}:events"
 
@@ -133,6 +140,29 @@ def test_client_keyed_answers_are_kept_a_day(client, redis_client):
     client.post("/api/v1/tickets", json={"service": "renshe"}, headers={"Idempotency-Key": "kept-for-a-day"})
     [key] = _op_keys(redis_client)
     assert idempotency.FRESH_TTL_SECONDS < redis_client.ttl(key) <= idempotency.KEYED_TTL_SECONDS
+
+
+def test_issue_decides_on_todays_calendar_as_it_is_now(redis_server, redis_client, hall_config, clock):
+    """Another process declares today a holiday after this one cached the calendar: no ticket is issued."""
+    engine = Engine(redis_client, hall_config, clock)
+    engine.issue("renshe")  # the calendar (no entries) is now cached for a while
+    supervisor = Rota(connect(redis_server.url), engine.keys)
+    today = clock.business_date()
+    supervisor.set(hall_config, today, DayOverride(kind="holiday", by="supervisor"), today=today, now_ms=clock.now_ms())
+    with pytest.raises(ServiceClosedError) as e:
+        engine.issue("renshe")
+    assert e.value.details["reason"] == "holiday"
+    assert len(_events(redis_client, "ticket_issued")) == 1
+
+
+@pytest.mark.parametrize("where", ["service", "window"])
+def test_cancel_finds_the_queue_the_ticket_is_in_now(engine, redis_client, where):
+    t = engine.issue("renshe").ticket
+    engine.call_next(1)
+    engine.transfer(1, **({"service": "shichang"} if where == "service" else {"to_window": 4}))
+    assert engine.cancel(t["id"])["status"] == "cancelled"
+    for key in (engine.keys.queue("20261127", "shichang"), engine.keys.window_queue("20261127", 4)):
+        assert redis_client.zcard(key) == 0
 
 
 def test_a_redis_error_is_a_503_whose_log_line_has_no_token(hall_config, caplog):

@@ -214,3 +214,36 @@ def test_health_of_a_kiosk_that_never_printed_reports_the_printer_and_records_no
     assert health["printer"]["backend"] == "network" and health["printer"]["last_fault"] is None
     assert engine.events_since() == []
     assert client.get("/api/v1/kiosks/bad%20id!/health").status_code == 404
+
+
+def test_two_processes_seeing_one_fault_announce_it_once(redis_server, redis_client, hall_config, clock, engine):
+    """Two server processes (each its own Redis client) record the same print outcomes at the same moment: each
+    change between working and faulted is one event, decided in the script from the state it finds."""
+    import threading
+
+    from kiosk.print_service import KioskPrinting
+    from shared.engine import Engine
+    from shared.store import connect
+
+    processes = [KioskPrinting.from_config(Engine(connect(redis_server.url), hall_config, clock), hall_config)
+                 for _ in range(2)]
+    rounds = 30
+    barrier = threading.Barrier(len(processes))
+
+    def observe(printing: KioskPrinting) -> None:
+        for i in range(rounds):
+            barrier.wait()
+            if i % 2 == 0:
+                printing._observe("lobby-1", fault="paper_out", message="缺纸", number=f"A{i + 1:03d}")
+            else:
+                printing._observe("lobby-1", number=f"A{i + 1:03d}")
+
+    threads = [threading.Thread(target=observe, args=(p,)) for p in processes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(printer_events(engine, events.PRINTER_FAULTED)) == rounds // 2
+    assert len(printer_events(engine, events.PRINTER_RECOVERED)) == rounds // 2
+    health = processes[0].health("lobby-1")["printer"]
+    assert health["last_fault"]["kind"] == "paper_out" and health["last_print"]["status"] == "ok"

@@ -1,20 +1,31 @@
--- cancel.lua — a waiting ticket is withdrawn (by its holder, with the tracking token, or by staff).
--- KEYS: 1 seq, 2 events, 3 tickets(day), 4 queue(day, service the caller read), 5 window_queue(day, n or 0)
--- ARGV: 1 now_ms, 2 ticket id, 3 service the caller read, 4 target window the caller read ('' = none), 5 actor
--- Returns: {"ok", "ticket", "seq"} | {"error": "not_found" | "invalid_transition" | "retry"}
-local now_ms, id = ARGV[1], ARGV[2]
+-- cancel.lua — a waiting ticket is withdrawn (by its holder, with the tracking token, or by staff). The script
+-- finds the queue the ticket is in now (a transfer may have moved it) among all of the day's queues.
+-- KEYS: 1 seq, 2 events, 3 tickets(day), 4 .. 3+S queue(day, service) for every service,
+--       then window_queue(day, n) for every window
+-- ARGV: 1 now_ms, 2 ticket id, 3 actor, 4 S (number of services), 5 .. 4+S the service code of each queue,
+--       then the window number of each window queue (same order as KEYS)
+-- Returns: {"ok", "ticket", "seq"} | {"error": "not_found" | "invalid_transition"}
+local now_ms, id, s = ARGV[1], ARGV[2], tonumber(ARGV[4])
 local t = load_ticket(KEYS[3], id)
 if not t then return fail('not_found', 'no such ticket') end
 if t.status ~= 'waiting' then
   return fail('invalid_transition', 'ticket ' .. t.number .. ' is ' .. t.status .. ' and can no longer be cancelled')
 end
-if t.service ~= ARGV[3] or tostring(t.target_window or '') ~= ARGV[4] then
-  return retry('the ticket moved while it was being cancelled')
+local from
+for i = 4, #KEYS do
+  local name = ARGV[i + 1]
+  if i <= 3 + s then
+    if not t.target_window and name == t.service then from = KEYS[i] end
+  elseif t.target_window and tonumber(name) == tonumber(t.target_window) then
+    from = KEYS[i]
+  end
 end
-redis.call('ZREM', KEYS[4], id)
-redis.call('ZREM', KEYS[5], id)
+if not from then
+  return fail('invalid_transition', 'ticket ' .. t.number .. ' waits in no queue of this hall')
+end
+redis.call('ZREM', from, id)  -- (a waiting ticket of a past day may have outlived its queue)
 t.status = 'cancelled'
 t.finished_ms = tonumber(now_ms)
 save_ticket(KEYS[3], t)
-local seq = emit('ticket_cancelled', now_ms, {ticket = t, actor = ARGV[5]})
+local seq = emit('ticket_cancelled', now_ms, {ticket = t, actor = ARGV[3]})
 return ok({ticket = t, seq = seq})

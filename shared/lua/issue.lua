@@ -1,16 +1,21 @@
--- issue.lua — issue one ticket: quota check, next number of the day, enqueue.
+-- issue.lua — issue one ticket: calendar check, quota check, next number of the day, enqueue.
 -- (A resent issue — the same request_id, Idempotency-Key or a redis-py resend — is answered by the runner's
 -- epilogue with the first answer, even after closing time; see shared/scripts.py.)
 -- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
---       7 service times
+--       7 service times, 8 schedule (the supervisor's calendar entries)
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
---       7 random token part, 8 lang, 9 kiosk id ('' = api), 10 '1' if opening hours allow issuing now
--- Returns: {"ok", "ticket", "seq", "ahead", "service_ms"} | {"error": "service_closed" | "quota_reached"}
---   (ahead and service_ms let the caller estimate the wait without another round trip)
+--       7 random token part, 8 lang, 9 kiosk id ('' = api), 10 '1' if opening hours allow issuing now,
+--       11 today's date (YYYY-MM-DD), 12 today's calendar entry as Python read it ('' = none)
+-- Returns: {"ok", "ticket", "seq", "ahead", "service_ms"} | {"error": "service_closed" | "quota_reached" | "retry"}
+--   (ahead and service_ms let the caller estimate the wait without another round trip; retry: today's calendar
+--   entry changed since ARGV 10 was computed from it — Python computes it again)
 -- Queue score: band * 1e13 + time, band 0 = transferred in (head), 1 = priority, 2 = normal.
 local day, service, prefix = ARGV[1], ARGV[2], ARGV[3]
 local quota, priority, now_ms = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
 
+if (redis.call('HGET', KEYS[8], ARGV[11]) or '') ~= ARGV[12] then
+  return retry('today\'s calendar entry changed')
+end
 if ARGV[10] ~= '1' then
   return fail('service_closed', 'the service is not issuing tickets now')
 end
