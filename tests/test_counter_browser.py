@@ -163,6 +163,42 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
         assert _errors(log7) == []
 
 
+def test_an_action_whose_answer_was_lost_is_sent_again_with_its_key_and_done_once(live_server, redis_client):
+    """The first call-next reaches the server, but the page gets a 503 instead of the answer: the page sends the
+    same request again with the same Idempotency-Key and shows the ticket the first one called."""
+    base = live_server.url
+    _issue(base, "renshe", "renshe")
+    with launch_browser((1600, 900)) as ctx:
+        page = ctx.new_page()
+        log = console_log(page)
+        _login(page, base, "clerk1", 1)
+        keys: list[str] = []
+
+        def lose_the_first_answer(route):
+            keys.append(route.request.headers.get("idempotency-key", ""))
+            response = route.fetch()  # the server acts …
+            if len(keys) == 1:  # … and its answer is lost on the way
+                route.fulfill(status=503, json={"error": {"code": "store_unavailable", "message": "lost"}})
+            else:
+                route.fulfill(response=response)
+
+        page.route("**/api/v1/windows/1/call-next", lose_the_first_answer)
+        with page.expect_response(lambda r: r.url.endswith("/call-next") and r.status == 200):
+            page.click("[data-action=call-next]")
+        _current(page, "A001")
+        expect(page.locator("#toast")).to_contain_text("A001")
+        assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) >= 16
+        assert [e["ticket"]["number"] for e in _events(redis_client, "ticket_called")] == ["A001"]
+
+        finish_keys: list[str] = []
+        page.route("**/api/v1/windows/1/finish", lambda route: (
+            finish_keys.append(route.request.headers.get("idempotency-key", "")), route.continue_()))
+        page.click("[data-action=finish-handled]")
+        _idle(page)
+        assert len(finish_keys) == 1 and finish_keys[0] not in keys  # a new click is a new action
+        assert [m for m in _errors(log) if "503" not in m] == []
+
+
 def test_keyboard_shortcuts_drive_the_window(live_server, redis_client):
     base = live_server.url
     _issue(base, "renshe", "renshe", "renshe", "renshe", "renshe")

@@ -1,6 +1,8 @@
 /* OneWindow counter workstation: login, the window's current ticket, actions with keyboard shortcuts, live queue
  * preview over Socket.IO (/display namespace; snapshot re-fetch on every (re)connect), 办不成事 case form.
- * Every action is one call to /api/v1/windows/<n>/…; the session's CSRF token goes in X-CSRF-Token. */
+ * Every action is one call to /api/v1/windows/<n>/…; the session's CSRF token goes in X-CSRF-Token. Every POST
+ * carries a fresh Idempotency-Key; after a network error or a 503 it is sent again with the same key, so an action
+ * whose answer was lost is answered, never done twice. */
 (function () {
   "use strict";
 
@@ -107,16 +109,34 @@
   }
 
   // ------------------------------------------------------------------------------------------------ HTTP
+  const RETRY_DELAYS_MS = [500, 1500, 3000];  // a POST whose answer was lost (network, 503) is sent again, same key
+
+  // 128 random bits as hex; crypto.getRandomValues works on plain-http hall networks (randomUUID does not)
+  function idempotencyKey() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return "c" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
   async function api(method, path, body) {
     const headers = { "Accept": "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+    const retries = method === "POST" ? RETRY_DELAYS_MS.length : 0;
+    if (method === "POST") headers["Idempotency-Key"] = idempotencyKey();  // one per click, kept for its retries
     let r;
-    try {
-      r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "same-origin", cache: "no-store" });
-    } catch (e) {
-      throw { code: "network", message: String(e) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "same-origin", cache: "no-store" });
+      } catch (e) {
+        if (attempt < retries) { await pause(RETRY_DELAYS_MS[attempt]); continue; }
+        throw { code: "network", message: String(e) };
+      }
+      if (r.status === 503 && attempt < retries) { await pause(RETRY_DELAYS_MS[attempt]); continue; }
+      break;
     }
     const data = await r.json().catch(() => ({}));
     if (!r.ok) {
