@@ -186,3 +186,27 @@ def test_call_number_racing_a_transfer(redis_server, redis_client, hall_config, 
         assert [n for n in range(1, 8) if engine.window_state(n)["current"]] == [3]
     calls = [e for e in engine.events_since() if e.type == "ticket_called"]
     assert [e.data["window"] for e in calls] == [2, calling_window if calling_window == 3 else 4]
+
+
+# ------------------------------------------------------------------------------------------------ outside the runner
+def test_the_archive_lock_survives_a_resend(stallable, hall_config, clock, tmp_path):
+    """The archiver's lock is one SET NX: when redis-py sends it again, the copy finds the lock taken — by itself.
+    The run must not take that for another archiver (skipping, and leaving the lock held for ten minutes)."""
+    from shared.stats import Archive, archive_closed_days
+
+    r = connect(stallable.url)
+    r.flushall()
+    engine = Engine(r, hall_config, clock)
+    engine.issue("renshe")
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(archive_closed_days(engine, Archive(tmp_path / "a.db"))))
+    stallable.stop_process()
+    try:
+        worker.start()
+        stallable.wait_for_resend()
+    finally:
+        stallable.continue_process()
+    worker.join(30)
+    assert result and not result[0].skipped
+    assert r.get(engine.keys.meta("archive_lock")) is None
+    r.close()

@@ -42,7 +42,8 @@ def archive_closed_days(engine: Engine, archive: Archive, *, trim: bool = True, 
     result = ArchiveResult()
     lock_key = engine.keys.meta("archive_lock")
     token = secrets.token_hex(8)
-    if not engine.redis.set(lock_key, token, nx=True, px=LOCK_MS):
+    # (redis-py may send the SET again after a timeout: a copy that finds our own token took the lock for us)
+    if not engine.redis.set(lock_key, token, nx=True, px=LOCK_MS) and engine.redis.get(lock_key) != token:
         logger.info("another process is archiving; skipped")
         result.skipped = True
         return result
