@@ -152,15 +152,15 @@ def _error(code: str, message: str, status: int, **details):
 
 
 def _register_operation_scope(app: Flask) -> None:
-    """Each request is one idempotency scope (:mod:`shared.idempotency`): named by the client's ``Idempotency-Key``
-    — together with who sends it (bearer token or session, and address), the method, the path and the body, so a key
+    """Each request is one idempotency scope (:mod:`shared.idempotency`): named by the client's ``Idempotency-Key`` on
+    a state-changing method — together with who sends it (bearer token or session, and address), the method, the path and the body, so a key
     never reaches another client's answers — or else a scope of its own. A request sent again with the same key
     gets the answers of the first one and acts no more; the response then carries ``Idempotent-Replayed: true``."""
 
     @app.before_request
     def enter_scope():
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None:
+        if key is None or request.method in ("GET", "HEAD", "OPTIONS"):  # a read is never answered from memory
             scope = idempotency.fresh()
         elif not IDEMPOTENCY_KEY.match(key):
             raise ValidationError(f"{IDEMPOTENCY_HEADER} must be 8–128 of A–Z a–z 0–9 _ . : - (a fresh random id per "

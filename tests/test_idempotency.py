@@ -93,6 +93,7 @@ def test_a_bad_key_is_refused_and_changes_nothing(client, redis_client):
         r = client.post("/api/v1/tickets", json={"service": "renshe"}, headers={"Idempotency-Key": bad})
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_idempotency_key"
     assert state_fingerprint(redis_client) == before and _op_keys(redis_client) == []
+    assert client.get("/api/v1/services", headers={"Idempotency-Key": "bad"}).status_code == 200  # reads ignore it
 
 
 def test_kiosk_request_id_replays_as_before(client, redis_client):
