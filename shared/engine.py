@@ -124,8 +124,9 @@ class Engine:
                                              opens_at=opening.opens_at.isoformat() if opening.opens_at else None) from None
             else:
                 raise ConflictError("the calendar keeps changing; try again", code="busy")
-        if result.get("replayed"):  # answered before: show the ticket as it is now
-            t = self._load(day, result["ticket"]["id"]) or result["ticket"]
+        if result.get("replayed"):  # answered before (perhaps another day): show the ticket as it is now
+            first = result["ticket"]
+            t = self._load(first["day"], first["id"]) or first
             return Issued(self.public_ticket(t, with_token=True), False)
         known = {"ahead": result["ahead"], "service_ms": result["service_ms"]}
         return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), True)

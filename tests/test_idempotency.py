@@ -179,3 +179,13 @@ def test_a_redis_error_is_a_503_whose_log_line_has_no_token(hall_config, caplog)
     assert "Idempotency-Key" in r.get_json()["error"]["message"] and r.headers["Retry-After"] == "1"
     assert "Redis error on GET /api/v1/track/<token>" in caplog.text
     assert token not in caplog.text
+
+
+def test_a_key_replayed_the_next_day_shows_that_ticket_as_it_is_now(client, clerk_client, clock):
+    key = {"Idempotency-Key": "phone-tap-before-midnight"}
+    first = client.post("/api/v1/tickets", json={"service": "renshe"}, headers=key).get_json()["ticket"]
+    clerk_client(1).post("/api/v1/windows/1/call-next")
+    clock.advance(hours=15)  # 01:00 the next day
+    again = client.post("/api/v1/tickets", json={"service": "renshe"}, headers=key)
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    assert again.get_json()["ticket"]["id"] == first["id"] and again.get_json()["ticket"]["status"] == "called"
