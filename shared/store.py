@@ -3,6 +3,11 @@
 redis-py's default socket timeout (5 s) would break an ``XREAD BLOCK`` longer than that, so followers of the event
 stream get their own client. Connection errors surface as redis exceptions; the web edge maps them to 503 and the
 pool reconnects by itself once Redis is back.
+
+A command whose answer timed out is sent again (``retry_on_error``), and Redis runs every copy it received once it
+answers again. That is safe for scripts — the runner makes each state change take effect once per operation id
+(:mod:`shared.scripts`) — and every other write must be harmless to repeat (XTRIM; the archive lock's SET NX checks
+its own token).
 """
 
 from __future__ import annotations
