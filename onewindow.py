@@ -145,6 +145,11 @@ def _error(code: str, message: str, status: int, **details):
     return jsonify({"error": body}), status
 
 
+def _route() -> str:
+    """The matched route pattern (``/t/<path:token>``), never the path itself: paths may carry tracking tokens."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OneWindowError)
     def domain_error(exc: OneWindowError):
@@ -152,7 +157,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(redis.RedisError)
     def store_down(exc: redis.RedisError):
-        logger.warning("Redis error on %s %s: %s", request.method, request.path, exc)
+        logger.warning("Redis error on %s %s: %s", request.method, _route(), type(exc).__name__)
         return _error("store_unavailable", "the queue store does not answer; try again in a moment", 503)
 
     @app.errorhandler(HTTPException)
@@ -160,6 +165,13 @@ def _register_error_handlers(app: Flask) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "invalid_request"}
         message = {413: f"the body is larger than {MAX_BODY_BYTES} bytes"}.get(exc.code, exc.description)
         return _error(codes.get(exc.code, "http_error"), message, exc.code)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A true bug: logged with its traceback (the route, never the path: paths carry tracking tokens), and a
+        500 that says nothing about the inside. Every input the fuzz tests send must be answered before this."""
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, _route(), exc_info=exc)
+        return _error("internal_error", "something went wrong on the server; the hall staff have been told", 500)
 
 
 def _register_root_routes(app: Flask) -> None:

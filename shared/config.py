@@ -18,9 +18,9 @@ from shared.errors import ConfigError
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HOURS_KEYS = ("weekday", "weekend", *DAY_NAMES)
-_PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_HALL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_PERIOD = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_HALL_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # patterns here are used with fullmatch
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def _non_empty(v: str) -> str | None:
 
 def parse_period(text: str, key: str) -> Period:
     """Parse ``HH:MM-HH:MM``; the end may be 24:00; the start must come before the end."""
-    m = _PERIOD.match(text)
+    m = _PERIOD.fullmatch(text)
     if not m:
         raise ConfigError(key, f"'{text}' is not a period like 08:30-12:00")
     h1, m1, h2, m2 = (int(x) for x in m.groups())
@@ -268,7 +268,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     root = TableReader(raw, "")
 
     hall = TableReader(root.get("hall", dict), "hall")
-    hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.match(v) else "must be lowercase ASCII letters, digits, - or _")
+    hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.fullmatch(v) else "must be lowercase ASCII letters, digits, - or _")
     hall_name = hall.get("name", str, check=_non_empty)
     hall_name_en = hall.get("name_en", str, "")
     tz_name = hall.get("timezone", str, "Asia/Shanghai")
@@ -300,7 +300,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     raw_services = root.get("services", list, check=lambda v: None if v else "at least one service is required")
     for i, item in enumerate(raw_services):
         s = TableReader(item, f"services[{i}]")
-        code = s.get("code", str, check=lambda v: None if _CODE.match(v) else "must be lowercase ASCII like 'renshe'")
+        code = s.get("code", str, check=lambda v: None if _CODE.fullmatch(v) else "must be lowercase ASCII like 'renshe'")
         if code in services:
             raise ConfigError(s.key("code"), f"service '{code}' is defined twice")
         prefix = s.get("prefix", str, check=lambda v: None if re.fullmatch(r"[A-Z]", v) else "must be one capital letter A–Z")

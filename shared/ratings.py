@@ -53,7 +53,7 @@ def rate(engine: Engine, window: int, ticket_id: str, level: int) -> dict:
     lv = LEVEL_BY_VALUE.get(level) if isinstance(level, int) and not isinstance(level, bool) else None
     if lv is None:
         raise ValidationError("level must be 1 (非常不满意) … 5 (非常满意)", code="invalid_value", field="level")
-    m = TICKET_ID.match(ticket_id or "")
+    m = TICKET_ID.fullmatch(ticket_id or "")
     if not m:
         raise ConflictError(f"only the ticket just finished at window {window} can be rated", code="not_last_finished")
     keys = [engine.keys.seq, engine.keys.events, engine.keys.window(window), engine.keys.tickets(m.group(1))]
@@ -70,7 +70,7 @@ def open_rating(engine: Engine, window: int) -> dict | None:
     if window not in engine.config.windows:
         raise NotFoundError(f"no window {window}", code="unknown_window")
     last, last_ms = engine.redis.hmget(engine.keys.window(window), ["last_finished", "last_finished_ms"])
-    m = TICKET_ID.match(last or "")
+    m = TICKET_ID.fullmatch(last or "")
     if not m or not last_ms:
         return None
     limit_ms = engine.config.counter.rating_seconds * 1000
