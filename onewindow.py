@@ -215,9 +215,25 @@ def _load_or_exit(path: str) -> Config:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the config. Exit 2: invalid. Exit 1: valid, but it holds the shipped demo credentials and does not
+    say ``demo = true`` (not fit to go live). Exit 0: fit (a demo config says so loudly)."""
+    from shared.demo import demo_credentials
+
     config = _load_or_exit(args.config)
     print(f"{args.config}: OK — {config.hall_name}, {len(config.services)} services, {len(config.windows)} windows, "
-          f"{len(config.clerks)} staff accounts")
+          f"{len(config.clerks)} staff accounts, {len(config.tokens)} device tokens")
+    found = demo_credentials(config)
+    if found:
+        banner = "!" * 78
+        print(f"{banner}\nWARNING: {args.config} holds the shipped DEMO credentials (they are public):\n  - "
+              + "\n  - ".join(found) + "\n"
+              + ("[hall] demo = true: accepted because this installation is marked as a demonstration.\n"
+                 if config.demo else
+                 "Replace them before going live (`onewindow hash-password`, `onewindow hash-token`); `onewindow "
+                 "serve` refuses to bind a non-loopback address with them unless [hall] demo = true.\n")
+              + banner, file=sys.stderr)
+        if not config.demo:
+            return 1
     return 0
 
 
@@ -232,7 +248,16 @@ def _redis_for(config: Config) -> tuple[str, EmbeddedRedis | None]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from shared.demo import demo_credentials, refuse_to_serve
+
     config = _load_or_exit(args.config)
+    refusal = refuse_to_serve(config, args.host)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    if demo_credentials(config):
+        logger.warning("this config holds the shipped DEMO credentials (%s)",
+                       "[hall] demo = true" if config.demo else f"accepted only because {args.host} is loopback")
     redis_url, embedded = _redis_for(config)
     base = f"http://{args.host}:{args.port}"
     print(f"OneWindow — {config.hall_name}\n  kiosk    {base}/kiosk\n  counter  {base}/counter\n"
@@ -292,10 +317,23 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
 
 
 def cmd_hash_token(args: argparse.Namespace) -> int:
+    """Print the ``[[tokens]]`` entry to paste into config.toml (only the SHA-256 of the token goes there); with no
+    TOKEN a new random one is made and shown once, to be entered on the device."""
+    from shared.config import KIOSK_ID
+
+    if args.kind == "kiosk" and not (args.kiosk and KIOSK_ID.fullmatch(args.kiosk)):
+        print("a kiosk token needs --kiosk ID (1–32 of A–Z a–z 0–9 _ -)", file=sys.stderr)
+        return 2
+    if args.kind != "kiosk" and not args.window:
+        print(f"a {args.kind} token needs --window N", file=sys.stderr)
+        return 2
     token = args.token or secrets.token_urlsafe(24)
     if not args.token:
-        print(f"token: {token}")
-    print(hashlib.sha256(token.encode()).hexdigest())
+        print(f"# token for the device (shown once; pair the device with it): {token}")
+    bound = f'kiosk = "{args.kiosk}"' if args.kind == "kiosk" else f"window = {args.window}"
+    name = args.name or (f"kiosk-{args.kiosk}" if args.kind == "kiosk" else f"{args.kind}-{args.window}")
+    print(f'[[tokens]]\nname = "{name}"\nkind = "{args.kind}"\n{bound}\n'
+          f'token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"')
     return 0
 
 
@@ -362,8 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     hp.add_argument("password", nargs="?")
     hp.set_defaults(func=cmd_hash_password)
 
-    ht = sub.add_parser("hash-token", help="hash (or create and hash) a machine token for config.toml")
-    ht.add_argument("token", nargs="?")
+    ht = sub.add_parser("hash-token", help="create (or hash) a device token: prints the [[tokens]] entry to paste")
+    ht.add_argument("token", nargs="?", help="the token (default: a new random one, shown once)")
+    ht.add_argument("--kind", choices=("keypad", "tablet", "kiosk"), default="keypad")
+    ht.add_argument("--window", type=int, help="the window a keypad or tablet is bound to")
+    ht.add_argument("--kiosk", help="the kiosk id a kiosk token is bound to (e.g. lobby-1)")
+    ht.add_argument("--name", help="a name for logs and events (default: <kind>-<window or kiosk>)")
     ht.set_defaults(func=cmd_hash_token)
 
     pt = sub.add_parser("print-test", help="print a sample ticket on the configured printer")
