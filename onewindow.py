@@ -38,6 +38,7 @@ import redis
 from flask import Flask, jsonify, request, send_from_directory
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.clock import Clock
 from shared.config import Config, load_config
@@ -79,7 +80,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="onewindow_session",
-        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        SESSION_COOKIE_SECURE=config.secure_cookie,  # [security] secure_cookie; automatic with an https public_url
+        PERMANENT_SESSION_LIFETIME=int(config.security.session_hours * 3600),
         START_RELAY=True,
     )
     app.json.ensure_ascii = False
@@ -101,8 +103,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_error_handlers(app)
     _register_root_routes(app)
 
-    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=[], json=None)
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
     socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
+    if config.security.trusted_proxies:
+        # the client address (limits) and scheme come from the last N proxies' X-Forwarded-For/-Proto; wrapping
+        # after SocketIO puts Socket.IO's origin check behind the fix too
+        n = config.security.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     if app.config["START_RELAY"]:
         relay = Relay(socketio, redis_url, hall.engine.keys.events)
         relay.start()
@@ -112,6 +119,27 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.extensions["onewindow_archiver"] = start_archiver(hall.engine, config)
     return app
+
+
+def _origin_check(config: Config):
+    """Which ``Origin`` may open a Socket.IO connection: the page's own origin (scheme + Host of the request), the
+    origin of ``hall.public_url`` and ``[security] allowed_origins``. (python-engineio reads ``[]`` as "no check at
+    all", which let any web page on the hall's network connect.)"""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(config.public_url)
+    fixed = {f"{parts.scheme}://{parts.netloc}", *config.security.allowed_origins}
+
+    def allowed(origin: str | None, environ: dict | None = None) -> bool:
+        if origin is None:
+            return True  # not a browser page: nothing to check (python-engineio asks only when Origin is sent)
+        if origin in fixed:
+            return True
+        environ = environ or {}
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return bool(environ.get("HTTP_HOST")) and origin == own
+
+    return allowed
 
 
 def _secret_key(config: Config) -> str:
@@ -153,7 +181,11 @@ def _route() -> str:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OneWindowError)
     def domain_error(exc: OneWindowError):
-        return jsonify({"error": exc.to_dict()}), exc.status
+        response = jsonify({"error": exc.to_dict()})
+        response.status_code = exc.status
+        if exc.details.get("retry_after"):  # 429: when to try again, for programs as well as for people
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
 
     @app.errorhandler(redis.RedisError)
     def store_down(exc: redis.RedisError):
