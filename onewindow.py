@@ -30,6 +30,7 @@ import getpass
 import hashlib
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from importlib import resources
@@ -51,6 +52,10 @@ logger = logging.getLogger("onewindow")
 
 DEFAULT_CONFIG = "config.toml"
 MAX_BODY_BYTES = 16 * 1024
+# every page: everything from this origin (no CDN), nothing inline executed, never framed
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                           "form-action 'self'")
 
 
 @dataclass
@@ -102,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(display_blueprint())
     _register_error_handlers(app)
     _register_root_routes(app)
+    app.after_request(_security_headers)
 
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
     socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
@@ -119,6 +125,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.extensions["onewindow_archiver"] = start_archiver(hall.engine, config)
     return app
+
+
+def _security_headers(response):
+    """On every response (pages, not-found pages, API, assets); a view may set stricter values first (the tracking
+    page: ``Referrer-Policy: no-referrer``, its URL holds the token)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
 
 
 def _origin_check(config: Config):
@@ -171,6 +189,30 @@ def _error(code: str, message: str, status: int, **details):
     if details:
         body["details"] = details
     return jsonify({"error": body}), status
+
+
+# tracking tokens travel in these paths (the ticket's QR code, the phone page, its API): never into a log line
+_TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/)[^/?#\s\"]+")
+
+
+def redact(text: str) -> str:
+    """``text`` (a request line, path or URL) with any tracking token replaced by ``…``."""
+    return _TOKEN_IN_PATH.sub(r"\1…", text)
+
+
+def redacting_access_logger():
+    """gunicorn's logger, with tracking tokens taken out of the request line, path and referer of access logs."""
+    from gunicorn.glogging import Logger
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "f", "q"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+    return RedactingLogger
 
 
 def _route() -> str:
@@ -325,6 +367,7 @@ def _run_gunicorn(args: argparse.Namespace, app_config: dict) -> None:
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("logger_class", redacting_access_logger())
             self.cfg.set("control_socket_disable", True)
 
         def load(self):

@@ -271,7 +271,7 @@ def test_english_switch(live_server, redis_client):
         assert rate.text_content("#view-pair h1") == "本评价器尚未配对" and rate.is_hidden("#view-idle")
         rate.fill("#pair-token", "demo-tablet-token-window-1")  # another window's tablet
         rate.click("#pair-go")
-        rate.wait_for_function("document.getElementById('pair-error').textContent.includes('不是本窗口')")
+        rate.wait_for_function("() => document.getElementById('pair-error').textContent.includes('不是本窗口')")
         rate.fill("#pair-token", "demo-tablet-token-window-2")
         rate.click("#pair-go")
         rate.wait_for_selector("#view-idle:not([hidden])")

@@ -91,7 +91,7 @@ def test_an_unpaired_browser_sees_the_pairing_screen_and_pairs(live_server, redi
         for token, words in (("guessed-token", "令牌无效"), ("demo-tablet-token-window-1", "不是取号机的令牌")):
             page.fill("#pair-token", token)
             page.locator("#pair-go").click()
-            page.wait_for_function(f"document.getElementById('pair-error').textContent.includes('{words}')")
+            page.wait_for_function(f"() => document.getElementById('pair-error').textContent.includes('{words}')")
             assert page.locator("#start").is_hidden()
         page.fill("#pair-token", KIOSK_TOKENS["lobby-2"])
         page.locator("#pair-go").click()
@@ -116,7 +116,7 @@ def test_a_withdrawn_token_returns_the_kiosk_to_the_pairing_screen(live_server, 
         page.evaluate("localStorage.setItem('ow.kiosk.token', 'a-token-no-longer-in-the-config')")
         page.reload()
         page.wait_for_selector("#pair:not([hidden])")
-        page.wait_for_function("document.getElementById('pair-error').textContent.includes('已失效')")
+        page.wait_for_function("() => document.getElementById('pair-error').textContent.includes('已失效')")
         assert page.evaluate("localStorage.getItem('ow.kiosk.token')") is None
 
 
@@ -132,7 +132,7 @@ def test_tap_a_service_and_see_the_number(live_server, redis_client, new_page):
         assert "请到 1、2、3、5、6 号窗口办理" == page.locator("#t-windows").inner_text()
         assert page.locator("#t-ahead").inner_text() == "0 人"
         assert "预览模式" in page.locator("#t-print").inner_text()  # the live server prints to preview files
-        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
         page.locator("#done").click()
         page.wait_for_selector("#start:not([hidden])")
         assert not [m for m in log if m.startswith(("error", "pageerror"))], log
@@ -231,7 +231,7 @@ def test_english_switch_returns_to_chinese_after_the_visit_and_when_idle(live_se
         page.locator("#lang").click()  # someone switches to English and walks away
         assert page.locator("#lang").inner_text() == "中文"
         page.clock.fast_forward("01:01")
-        page.wait_for_function("document.getElementById('prompt').textContent === '请选择您要办理的业务'")
+        page.wait_for_function("() => document.getElementById('prompt').textContent === '请选择您要办理的业务'")
         assert page.locator("#lang").inner_text() == "English"
 
 
@@ -282,7 +282,7 @@ def test_print_failure_keeps_the_ticket_on_screen_with_an_apology(live_server, r
         assert page.locator("#t-number").inner_text() == "A001"
         note = page.locator("#t-print").inner_text()
         assert "抱歉" in note and "请拍照或扫码保存您的号码" in note and "paper" not in note
-        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
         assert int(page.locator("#countdown").inner_text().strip("()")) > 30  # time to take a photo
         page.locator("#done").click()
         assert page.locator("#printer-note").is_visible()  # the next citizen is warned before tapping
@@ -291,10 +291,10 @@ def test_print_failure_keeps_the_ticket_on_screen_with_an_apology(live_server, r
 def test_tiles_follow_the_hall_live(live_server, live_engine, new_page):
     with new_page(viewport=PORTRAIT) as page:
         open_kiosk(page, live_server)
-        page.wait_for_function("window.onewindowKiosk && document.querySelector('#net').hidden")
+        page.wait_for_function("() => window.onewindowKiosk && document.querySelector('#net').hidden")
         assert "当前无人等候" in tile(page, "renshe").inner_text()
         page.wait_for_timeout(1000)  # let the Socket.IO connection settle
         live_engine.issue("renshe")
         live_engine.issue("renshe")
         page.wait_for_function(
-            "document.querySelector('.tile[data-service=renshe]').textContent.includes('等候 2 人')", timeout=8_000)
+            "() => document.querySelector('.tile[data-service=renshe]').textContent.includes('等候 2 人')", timeout=8_000)

@@ -126,7 +126,7 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
 
         page.locator(".tile[data-service=renshe]").click()
         page.wait_for_selector("#ticket:not([hidden])")
-        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
         assert page.locator("#t-number").inner_text() == "A013"
         assert "请取走下方打印的号票" in page.locator("#t-print").inner_text()
         page.evaluate("document.getElementById('countdown').textContent = '(15)'")  # the same picture every run
@@ -138,7 +138,7 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
             hall["printer"].stop()  # the printer goes off: the next ticket is issued and shown with an apology
             page.locator(".tile[data-service=gongan]").click()
             page.wait_for_selector("#ticket.print-failed:not([hidden])")
-            page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+            page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
             page.evaluate("document.getElementById('countdown').textContent = '(45)'")
             assert_fits(page, "ticket, print failed")
             page.screenshot(path=str(shots / "kiosk-portrait-print-failed.png"))
@@ -147,7 +147,7 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
             page.locator("#priority").click()
             page.locator(".tile[data-service=shichang]").click()
             page.wait_for_selector("#ticket:not([hidden])")
-            page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+            page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
             page.evaluate("document.getElementById('countdown').textContent = '(15)'")
             assert_fits(page, "priority ticket, English")
             page.screenshot(path=str(shots / "kiosk-landscape-priority-en.png"))
