@@ -5,11 +5,13 @@ serves every screen, kiosk and counter.
 freezes them all. :func:`run_off_loop` runs the function on a real OS thread of a small bounded pool — gevent's
 thread pool when the standard library is monkey-patched (the waiting greenlet yields to the others), else a
 ``concurrent.futures`` pool — and waits for its result. hashlib's scrypt releases the GIL, so the hash and the
-event loop truly run side by side. At most :data:`MAX_THREADS` hashes run at once; more wait in the pool's queue.
+event loop truly run side by side. At most :data:`MAX_THREADS` hashes run at once (a core stays free for the event
+loop); more wait in the pool's queue. bench/bench_login.py measures /livez during a flood of bad logins.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +19,8 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-MAX_THREADS = 2  # the machine's cores: more parallel hashes would only slow each other (and the loop) down
+# hashes at once: all cores but one, which stays with the event loop (1 on the 2-core hall servers)
+MAX_THREADS = max(1, (os.cpu_count() or 2) - 1)
 
 _lock = threading.Lock()
 _pools: dict[str, object] = {}
