@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import redis
 from flask import Blueprint, current_app, jsonify, render_template, request

@@ -28,7 +28,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import KEYPAD_TOKEN, KIOSK_TOKEN, SUPER_PASSWORD, TABLET_TOKENS, login
-from shared.store import connect
 
 SPEC = json.loads((Path(__file__).resolve().parent.parent / "shared" / "static" / "openapi.json")
                   .read_text(encoding="utf-8"))

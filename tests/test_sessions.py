@@ -8,7 +8,6 @@ import threading
 import time
 from dataclasses import replace
 
-import pytest
 from werkzeug.security import generate_password_hash
 
 from conftest import DEMO_PASSWORD, SUPER_PASSWORD, login
