@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/bench_display.py --worker gevent
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_once.py
+	$(BIN)/python bench/bench_login.py
 
 voice-clips: install
 	$(BIN)/python scripts/make_voice_clips.py

@@ -39,6 +39,7 @@ import redis
 from flask import Flask, g, jsonify, request, send_from_directory, session
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.clock import Clock
 from shared.config import Config, load_config
@@ -55,6 +56,10 @@ MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY = re.compile(r"\A[A-Za-z0-9_.:-]{8,128}\Z")
 REPLAYED_HEADER = "Idempotent-Replayed"
+# every page: everything from this origin (no CDN), nothing inline executed, never framed
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                           "form-action 'self'")
 
 
 @dataclass
@@ -84,7 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="onewindow_session",
-        PERMANENT_SESSION_LIFETIME=12 * 3600,
+        SESSION_COOKIE_SECURE=config.secure_cookie,  # [security] secure_cookie; automatic with an https public_url
+        PERMANENT_SESSION_LIFETIME=int(config.security.session_hours * 3600),
         START_RELAY=True,
     )
     app.json.ensure_ascii = False
@@ -106,9 +112,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_operation_scope(app)
     _register_error_handlers(app)
     _register_root_routes(app)
+    app.after_request(_security_headers)
 
-    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=[], json=None)
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
     socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
+    if config.security.trusted_proxies:
+        # the client address (limits) and scheme come from the last N proxies' X-Forwarded-For/-Proto; wrapping
+        # after SocketIO puts Socket.IO's origin check behind the fix too
+        n = config.security.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     if app.config["START_RELAY"]:
         relay = Relay(socketio, redis_url, hall.engine.keys.events)
         relay.start()
@@ -118,6 +130,39 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.extensions["onewindow_archiver"] = start_archiver(hall.engine, config)
     return app
+
+
+def _security_headers(response):
+    """On every response (pages, not-found pages, API, assets); a view may set stricter values first (the tracking
+    page: ``Referrer-Policy: no-referrer``, its URL holds the token)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+def _origin_check(config: Config):
+    """Which ``Origin`` may open a Socket.IO connection: the page's own origin (scheme + Host of the request), the
+    origin of ``hall.public_url`` and ``[security] allowed_origins``. (python-engineio reads ``[]`` as "no check at
+    all", which let any web page on the hall's network connect.)"""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(config.public_url)
+    fixed = {f"{parts.scheme}://{parts.netloc}", *config.security.allowed_origins}
+
+    def allowed(origin: str | None, environ: dict | None = None) -> bool:
+        if origin is None:
+            return True  # not a browser page: nothing to check (python-engineio asks only when Origin is sent)
+        if origin in fixed:
+            return True
+        environ = environ or {}
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return bool(environ.get("HTTP_HOST")) and origin == own
+
+    return allowed
 
 
 def _secret_key(config: Config) -> str:
@@ -167,7 +212,7 @@ def _register_operation_scope(app: Flask) -> None:
                                   "action, sent again unchanged when the action is retried)",
                                   code="invalid_idempotency_key")
         else:
-            who = request.headers.get("Authorization") or session.get("csrf") or ""
+            who = request.headers.get("Authorization") or session.get("sid") or ""
             body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
             scope = idempotency.keyed("http", request.remote_addr or "-", who, request.method, request.path, body, key)
         g.onewindow_scope = scope
@@ -190,16 +235,48 @@ def _register_operation_scope(app: Flask) -> None:
                 pass
 
 
+# tracking tokens travel in these paths (the ticket's QR code, the phone page, its API): never into a log line
+_TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/)[^/?#\s\"]+")
+
+
+def redact(text: str) -> str:
+    """``text`` (a request line, path or URL) with any tracking token replaced by ``…``."""
+    return _TOKEN_IN_PATH.sub(r"\1…", text)
+
+
+def redacting_access_logger():
+    """gunicorn's logger, with tracking tokens taken out of the request line, path and referer of access logs."""
+    from gunicorn.glogging import Logger
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "f", "q"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+    return RedactingLogger
+
+
+def _route() -> str:
+    """The matched route pattern (``/t/<path:token>``), never the path itself: paths may carry tracking tokens."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OneWindowError)
     def domain_error(exc: OneWindowError):
-        return jsonify({"error": exc.to_dict()}), exc.status
+        response = jsonify({"error": exc.to_dict()})
+        response.status_code = exc.status
+        if exc.details.get("retry_after"):  # 429: when to try again, for programs as well as for people
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
 
     @app.errorhandler(redis.RedisError)
     def store_down(exc: redis.RedisError):
-        # the route's pattern, never the path: paths carry tracking tokens (/t/<token>, /kiosk/qr/<token>.svg)
-        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
-        logger.warning("Redis error on %s %s: %s: %s", request.method, route, type(exc).__name__, str(exc)[:200])
+        # the error's type only: its text may quote a command's arguments (a tracking token, a session id)
+        logger.warning("Redis error on %s %s: %s", request.method, _route(), type(exc).__name__)
         response, status = _error(
             "store_unavailable", "the queue store did not answer in time. Send the same request again (with the same "
             f"{IDEMPOTENCY_HEADER} or request_id): an action that already took effect is answered, not repeated", 503)
@@ -211,6 +288,13 @@ def _register_error_handlers(app: Flask) -> None:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "invalid_request"}
         message = {413: f"the body is larger than {MAX_BODY_BYTES} bytes"}.get(exc.code, exc.description)
         return _error(codes.get(exc.code, "http_error"), message, exc.code)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A true bug: logged with its traceback (the route, never the path: paths carry tracking tokens), and a
+        500 that says nothing about the inside. Every input the fuzz tests send must be answered before this."""
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, _route(), exc_info=exc)
+        return _error("internal_error", "something went wrong on the server; the hall staff have been told", 500)
 
 
 def _register_root_routes(app: Flask) -> None:
@@ -254,9 +338,25 @@ def _load_or_exit(path: str) -> Config:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the config. Exit 2: invalid. Exit 1: valid, but it holds the shipped demo credentials and does not
+    say ``demo = true`` (not fit to go live). Exit 0: fit (a demo config says so loudly)."""
+    from shared.demo import demo_credentials
+
     config = _load_or_exit(args.config)
     print(f"{args.config}: OK — {config.hall_name}, {len(config.services)} services, {len(config.windows)} windows, "
-          f"{len(config.clerks)} staff accounts")
+          f"{len(config.clerks)} staff accounts, {len(config.tokens)} device tokens")
+    found = demo_credentials(config)
+    if found:
+        banner = "!" * 78
+        print(f"{banner}\nWARNING: {args.config} holds the shipped DEMO credentials (they are public):\n  - "
+              + "\n  - ".join(found) + "\n"
+              + ("[hall] demo = true: accepted because this installation is marked as a demonstration.\n"
+                 if config.demo else
+                 "Replace them before going live (`onewindow hash-password`, `onewindow hash-token`); `onewindow "
+                 "serve` refuses to bind a non-loopback address with them unless [hall] demo = true.\n")
+              + banner, file=sys.stderr)
+        if not config.demo:
+            return 1
     return 0
 
 
@@ -271,7 +371,16 @@ def _redis_for(config: Config) -> tuple[str, EmbeddedRedis | None]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from shared.demo import demo_credentials, refuse_to_serve
+
     config = _load_or_exit(args.config)
+    refusal = refuse_to_serve(config, args.host)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
+    if demo_credentials(config):
+        logger.warning("this config holds the shipped DEMO credentials (%s)",
+                       "[hall] demo = true" if config.demo else f"accepted only because {args.host} is loopback")
     redis_url, embedded = _redis_for(config)
     base = f"http://{args.host}:{args.port}"
     print(f"OneWindow — {config.hall_name}\n  kiosk    {base}/kiosk\n  counter  {base}/counter\n"
@@ -307,6 +416,7 @@ def _run_gunicorn(args: argparse.Namespace, app_config: dict) -> None:
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("logger_class", redacting_access_logger())
             self.cfg.set("control_socket_disable", True)
 
         def load(self):
@@ -331,10 +441,23 @@ def cmd_hash_password(args: argparse.Namespace) -> int:
 
 
 def cmd_hash_token(args: argparse.Namespace) -> int:
+    """Print the ``[[tokens]]`` entry to paste into config.toml (only the SHA-256 of the token goes there); with no
+    TOKEN a new random one is made and shown once, to be entered on the device."""
+    from shared.config import KIOSK_ID
+
+    if args.kind == "kiosk" and not (args.kiosk and KIOSK_ID.fullmatch(args.kiosk)):
+        print("a kiosk token needs --kiosk ID (1–32 of A–Z a–z 0–9 _ -)", file=sys.stderr)
+        return 2
+    if args.kind != "kiosk" and not args.window:
+        print(f"a {args.kind} token needs --window N", file=sys.stderr)
+        return 2
     token = args.token or secrets.token_urlsafe(24)
     if not args.token:
-        print(f"token: {token}")
-    print(hashlib.sha256(token.encode()).hexdigest())
+        print(f"# token for the device (shown once; pair the device with it): {token}")
+    bound = f'kiosk = "{args.kiosk}"' if args.kind == "kiosk" else f"window = {args.window}"
+    name = args.name or (f"kiosk-{args.kiosk}" if args.kind == "kiosk" else f"{args.kind}-{args.window}")
+    print(f'[[tokens]]\nname = "{name}"\nkind = "{args.kind}"\n{bound}\n'
+          f'token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"')
     return 0
 
 
@@ -401,8 +524,12 @@ def main(argv: list[str] | None = None) -> int:
     hp.add_argument("password", nargs="?")
     hp.set_defaults(func=cmd_hash_password)
 
-    ht = sub.add_parser("hash-token", help="hash (or create and hash) a machine token for config.toml")
-    ht.add_argument("token", nargs="?")
+    ht = sub.add_parser("hash-token", help="create (or hash) a device token: prints the [[tokens]] entry to paste")
+    ht.add_argument("token", nargs="?", help="the token (default: a new random one, shown once)")
+    ht.add_argument("--kind", choices=("keypad", "tablet", "kiosk"), default="keypad")
+    ht.add_argument("--window", type=int, help="the window a keypad or tablet is bound to")
+    ht.add_argument("--kiosk", help="the kiosk id a kiosk token is bound to (e.g. lobby-1)")
+    ht.add_argument("--name", help="a name for logs and events (default: <kind>-<window or kiosk>)")
     ht.set_defaults(func=cmd_hash_token)
 
     pt = sub.add_parser("print-test", help="print a sample ticket on the configured printer")

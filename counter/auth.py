@@ -1,28 +1,29 @@
-"""Who is acting: a clerk's session cookie (bound to one window at login) or a machine token (bound to one window).
+"""Who is acting: a staff session (kept on the server, its id in a signed cookie) or a device token.
 
-A session is Flask's signed cookie (HttpOnly, SameSite=Strict) holding the clerk, the window, the login time, the
-window hold id and a CSRF token; it expires after ``PERMANENT_SESSION_LIFETIME``. A session bound to a window is
-accepted only while it still holds that window (see :mod:`shared.sessions`). Every state-changing request made
-with the session cookie must carry the session's CSRF token in the ``X-CSRF-Token`` header.
+A session is a record in Redis (:class:`shared.sessions.StaffSessions`): the clerk, the role, the window (bound at
+login) with its hold id, a CSRF token. The cookie (HttpOnly, SameSite=Strict, Secure when configured) carries only
+the session id. Every request touches the record, which ends the session at once after logout, a supervisor
+releasing its window, a changed password, ``[security] idle_minutes`` unused or ``session_hours`` after sign-in.
+Every state-changing request made with the session cookie must carry the session's CSRF token in ``X-CSRF-Token``.
 
-A machine token is sent as ``Authorization: Bearer <token>``; only its SHA-256 is in the config. Bearer requests
-carry no cookie, so they need no CSRF token.
+A device token is sent as ``Authorization: Bearer <token>`` (:mod:`shared.devices`); only keypads act on their
+window. Bearer requests carry no cookie, so they need no CSRF token.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import time
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from werkzeug.security import check_password_hash
 
 from shared.config import Config
+from shared.devices import KEYPAD, identify
 from shared.errors import AuthenticationError, PermissionDeniedError
-from shared.sessions import LoginLimiter, WindowHolds
+from shared.passwords import run_off_loop
+from shared.sessions import LoginLimiter, StaffSession, StaffSessions, WindowHolds
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -33,69 +34,74 @@ _DUMMY_HASH = "scrypt:32768:8:1$6d9nTRJo84Aj6zb6$e609a2c92bad11d7ba2a22bec6e4399
 
 @dataclass(frozen=True)
 class Actor:
-    """The clerk or machine behind a request."""
+    """The clerk or device behind a request."""
 
     id: str  # clerk username, or "token:<name>"
     name: str
     role: str  # clerk | supervisor | machine
     window: int | None
+    kind: str | None = None  # a device's kind (keypad | tablet | kiosk); None for staff
 
 
 def check_credentials(config: Config, username: str, password: str):
-    """The clerk for these credentials, or raise AuthenticationError (same message for any mistake)."""
+    """The clerk for these credentials, or raise AuthenticationError (same message for any mistake). The hash runs
+    off the event loop (:func:`shared.passwords.run_off_loop`): screens keep being served meanwhile."""
     clerk = config.clerks.get(username)
-    ok = check_password_hash(clerk.password_hash if clerk else _DUMMY_HASH, password)
+    ok = run_off_loop(check_password_hash, clerk.password_hash if clerk else _DUMMY_HASH, password)
     if not clerk or not ok:
         raise AuthenticationError("wrong username or password", code="bad_credentials")
     return clerk
 
 
+def current_session() -> StaffSession | None:
+    """This request's live staff session (touched once per request), None without a session cookie; 401 when the
+    cookie's session has ended (the cookie is cleared then)."""
+    if "onewindow_session" in g:
+        return g.onewindow_session
+    sid = session.get("sid")
+    record = None
+    if sid:
+        try:
+            record = staff_sessions().touch(sid)
+        except AuthenticationError:
+            session.clear()
+            raise
+    g.onewindow_session = record
+    return record
+
+
 def current_actor() -> Actor:
     """The actor of this request, or raise 401."""
     config: Config = current_app.extensions["onewindow"].config
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("use 'Authorization: Bearer <token>'", code="bad_token")
-        digest = hashlib.sha256(token.strip().encode()).hexdigest()
-        for t in config.tokens:
-            if hmac.compare_digest(digest, t.token_sha256):
-                return Actor(id=f"token:{t.name}", name=t.name, role="machine", window=t.window)
-        raise AuthenticationError("unknown machine token", code="bad_token")
-    username = session.get("clerk")
-    if not username:
+    device = identify(config, request.headers.get("Authorization"))
+    if device is not None:
+        return Actor(id=f"token:{device.name}", name=device.name, role="machine", window=device.window,
+                     kind=device.kind)
+    record = current_session()
+    if record is None:
         raise AuthenticationError("log in first", code="not_logged_in")
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
-    if time.time() - session.get("login_at", 0) > lifetime:
-        session.clear()
-        raise AuthenticationError("the session has expired; log in again", code="session_expired")
-    clerk = config.clerks.get(username)
-    if clerk is None:  # removed from the config since login
-        session.clear()
-        raise AuthenticationError("this account no longer exists", code="not_logged_in")
-    window = session.get("window")
-    if window is not None and not window_holds().is_current(window, session.get("hold", "")):
-        session.clear()
-        raise AuthenticationError(f"your sign-in to window {window} has ended (signed out, released by a supervisor "
-                                  "or expired); log in again", code="window_released")
+    clerk = config.clerks[record.clerk]  # the session script ended sessions of accounts no longer configured
     if request.method not in SAFE_METHODS:
-        check_csrf()
-    return Actor(id=clerk.username, name=clerk.name, role=clerk.role, window=window)
+        check_csrf(record)
+    return Actor(id=clerk.username, name=clerk.name, role=clerk.role, window=record.window)
 
 
-def check_csrf() -> None:
+def check_csrf(record: StaffSession) -> None:
     """The request must carry this session's CSRF token in ``X-CSRF-Token`` (403 ``csrf_failed`` otherwise)."""
-    expected = session.get("csrf", "")
     given = request.headers.get(CSRF_HEADER, "")
-    if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode()):
+    if not record.csrf or not given or not hmac.compare_digest(record.csrf.encode(), given.encode("utf-8", "replace")):
         raise PermissionDeniedError(f"missing or wrong {CSRF_HEADER} header; reload the page", code="csrf_failed")
 
 
+def staff_sessions() -> StaffSessions:
+    """The sessions, on real time (``SESSION_NOW_MS`` in the app config replaces the clock in tests)."""
+    return StaffSessions(current_app.extensions["onewindow"].engine, current_app.config.get("SESSION_NOW_MS"))
+
+
 def window_holds() -> WindowHolds:
-    """Window holds that expire with the session."""
+    """Window holds; a hold lives as long as the sessions that use it (each request extends it with its session)."""
     hall = current_app.extensions["onewindow"]
-    return WindowHolds(hall.engine, current_app.permanent_session_lifetime.total_seconds())
+    return WindowHolds(hall.engine, hall.config.security.idle_minutes * 60)
 
 
 def login_limiter() -> LoginLimiter:
@@ -111,11 +117,14 @@ def require_supervisor() -> Actor:
 
 
 def require_window(view):
-    """Decorate a ``/windows/<int:number>/…`` view: the actor must be bound to that window."""
+    """Decorate a ``/windows/<int:number>/…`` view: the actor must be a clerk session or a keypad bound to that
+    window (a tablet or kiosk token never acts on a window)."""
 
     @wraps(view)
     def wrapper(number: int, *args, **kwargs):
         actor = current_actor()
+        if actor.role == "machine" and actor.kind != KEYPAD:
+            raise PermissionDeniedError(f"a {actor.kind} token cannot act on a window", code="wrong_device")
         if actor.window != number:
             raise PermissionDeniedError(f"you are signed in to window {actor.window}, not window {number}",
                                         code="wrong_window")

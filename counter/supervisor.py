@@ -52,13 +52,22 @@ def stats() -> Stats:
     return found
 
 
+#: Dates the supervisor pages accept: wide enough for any hall's records, narrow enough that a week, a month or a
+#: schedule page around it never leaves ``date``'s range (9999-12-31 + 6 days is an OverflowError).
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _date(text: str | None, name: str, default: date) -> date:
     if text in (None, ""):
         return default
     try:
-        return date.fromisoformat(text)
+        d = date.fromisoformat(text)
     except ValueError:
         raise ValidationError(f"'{name}' must be a date like 2026-11-27", code="invalid_value", field=name) from None
+    if not FIRST_DATE <= d <= LAST_DATE:
+        raise ValidationError(f"'{name}' must be between {FIRST_DATE} and {LAST_DATE}", code="invalid_value",
+                              field=name)
+    return d
 
 
 def report_range(args) -> tuple[date, date]:

@@ -4,18 +4,17 @@ evaluation device's rating API, 办不成事 cases, and the two pages (``/counte
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request, session
 
-from counter.auth import (Actor, check_credentials, check_csrf, current_actor, login_limiter, require_supervisor,
-                          require_window, window_holds)
+from counter.auth import (Actor, check_credentials, check_csrf, current_actor, current_session, login_limiter,
+                          require_supervisor, require_window, staff_sessions, window_holds)
 from counter.preview import queue_preview, today_counts
 from counter.supervisor import register_supervisor_routes
 from shared import ratings
 from shared.cases import complaint_service, is_complaint_window, record_case
-from shared.errors import AuthenticationError, NotFoundError, RateLimitedError, ValidationError
+from shared.devices import TABLET, describe, identify, require_kind
+from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
 from shared.validation import Field, parse_json_object, validate
 
 logger = logging.getLogger(__name__)
@@ -32,6 +31,7 @@ PAUSE_SPEC = {"reason": Field(str, max_length=100)}
 RATING_SPEC = {
     "ticket_id": Field(str, required=True, max_length=32),
     "level": Field(int, required=True, minimum=1, maximum=5),
+    "token": Field(str, max_length=64),  # the holder's tracking token, when the phone rates instead of the tablet
 }
 CASE_SPEC = {
     "department": Field(str, required=True, max_length=64),
@@ -89,14 +89,6 @@ def create_blueprint() -> Blueprint:
     bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/counter/static")
 
-    @bp.errorhandler(RateLimitedError)
-    def rate_limited(exc: RateLimitedError):
-        response = jsonify({"error": exc.to_dict()})
-        response.status_code = exc.status
-        if exc.details.get("retry_after"):
-            response.headers["Retry-After"] = str(exc.details["retry_after"])
-        return response
-
     # ------------------------------------------------------------------------------------------- pages
     @bp.get("/counter")
     def counter_page():
@@ -114,49 +106,63 @@ def create_blueprint() -> Blueprint:
     def login():
         body = _body(LOGIN_SPEC)
         hall = _hall()
-        ip = request.remote_addr or "-"
+        address = request.remote_addr or "-"
         limiter = login_limiter()
-        limiter.check(body["username"], ip)
-        try:
-            clerk = check_credentials(hall.config, body["username"], body["password"])
-        except AuthenticationError:
-            limiter.failed(body["username"], ip)
-            raise
+        limiter.reserve(body["username"], address)  # counted before the hash: parallel guesses cannot slip past
+        clerk = check_credentials(hall.config, body["username"], body["password"])
+        limiter.succeeded(body["username"], address)
         window = body.get("window")
         if window is None and clerk.role != "supervisor":
             raise ValidationError("'window' is required", code="missing_field", field="window")
         if window is not None and window not in hall.config.windows:
             raise NotFoundError(f"no window {window}", code="unknown_window")
-        limiter.succeeded(body["username"], ip)
         holds = window_holds()
         hold = holds.hold(window, clerk.username, clerk.name) if window is not None else None
-        previous = (session.get("window"), session.get("hold"))
-        if previous[0] is not None and previous[1] and (hold is None or previous[1] != hold.hold_id):
-            holds.release(previous[0], previous[1])  # this browser was signed in elsewhere: give that window back
+        sessions = staff_sessions()
+        try:
+            previous = current_session()
+        except AuthenticationError:
+            previous = None
+        if previous is not None:  # this browser was signed in: end that session, give its window back
+            sessions.end(session["sid"])
+            if previous.window is not None and previous.hold and (hold is None or previous.hold != hold.hold_id):
+                holds.release(previous.window, previous.hold)
+        session_id, record = sessions.create(clerk, window, hold.hold_id if hold else "")
         session.clear()
         session.permanent = True
-        session.update(clerk=clerk.username, window=window, login_at=time.time(), csrf=secrets.token_urlsafe(32),
-                       hold=hold.hold_id if hold else "")
+        session["sid"] = session_id
         logger.info("%s %s signed in (window %s)", clerk.role, clerk.username, window)
         return jsonify({"clerk": {"username": clerk.username, "name": clerk.name, "role": clerk.role},
-                        "window": window, "csrf_token": session["csrf"]})
+                        "window": window, "csrf_token": record.csrf})
 
     @bp.post("/api/v1/logout")
     def logout():
+        """End this browser's session on the server (a copy of the cookie stops working too) and give its window
+        back. Without a live session it is a no-op."""
         released = False
-        if session.get("clerk"):
-            check_csrf()
-            if session.get("window") is not None and session.get("hold"):
-                released = window_holds().release(session["window"], session["hold"])
-            logger.info("%s signed out (window %s)", session.get("clerk"), session.get("window"))
+        try:
+            record = current_session()
+        except AuthenticationError:
+            record = None
+        if record is not None:
+            check_csrf(record)
+            staff_sessions().end(session["sid"])
+            if record.window is not None and record.hold:
+                released = window_holds().release(record.window, record.hold)
+            logger.info("%s signed out (window %s)", record.clerk, record.window)
         session.clear()
         return jsonify({"ok": True, "released": released})
 
     @bp.get("/api/v1/me")
     def me():
+        """Who is signed in, or which device this is (a kiosk or tablet checks its pairing with this)."""
         actor = current_actor()
+        if actor.role == "machine":
+            device = identify(_hall().config, request.headers.get("Authorization"))
+            return jsonify({"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window,
+                            "csrf_token": None, "device": describe(device)})
         return jsonify({"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window,
-                        "csrf_token": session.get("csrf") if actor.role != "machine" else None})
+                        "csrf_token": current_session().csrf})
 
     @bp.get("/api/v1/windows/holders")
     def holders():
@@ -254,16 +260,40 @@ def create_blueprint() -> Blueprint:
         return jsonify({"case": recorded}), 201
 
     # ------------------------------------------------------------------------------------------- evaluation device
+    def _tablet(number: int):
+        """The window's tablet making this request; None without a device token; 403 for another device."""
+        config = _hall().config
+        if number not in config.windows:
+            raise NotFoundError(f"no window {number}", code="unknown_window")
+        device = identify(config, request.headers.get("Authorization"))
+        if device is None:
+            return None
+        require_kind(device, TABLET)
+        if device.window != number:
+            raise PermissionDeniedError(f"this tablet belongs to window {device.window}", code="wrong_window")
+        return device
+
     @bp.get("/api/v1/windows/<int:number>/rating")
     def rating_state(number: int):
+        """The rating the window's tablet should offer now (only the tablet may see which ticket that is)."""
+        if _tablet(number) is None:
+            raise AuthenticationError("only the window's evaluation tablet may ask (Authorization: Bearer <tablet "
+                                      "token>)", code="device_required")
         engine = _hall().engine
         return jsonify({"window": number, "rating": ratings.open_rating(engine, number),
                         "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds})
 
     @bp.post("/api/v1/windows/<int:number>/rating")
     def rate(number: int):
+        """A rating from the window's tablet, or from the ticket holder's phone with its tracking token."""
         body = _body(RATING_SPEC)
-        return jsonify(ratings.rate(_hall().engine, number, body["ticket_id"], body["level"])), 201
+        tablet = _tablet(number)
+        if tablet is None and not body.get("token"):
+            raise AuthenticationError("a rating comes from the window's evaluation tablet, or from the ticket "
+                                      "holder's phone with its tracking token", code="device_required")
+        token = "" if tablet is not None else body["token"]
+        return jsonify(ratings.rate(_hall().engine, number, body["ticket_id"], body["level"],
+                                    tracking_token=token)), 201
 
     register_supervisor_routes(bp)  # /supervisor and /api/v1/supervisor/* (counter/supervisor.py)
     return bp

@@ -14,6 +14,7 @@ Voice:
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
@@ -115,7 +116,8 @@ def create_blueprint() -> Blueprint:
     def window_screen(number: str):
         lang = pick_lang(request.args.get("lang"))
         windows = _hall().config.windows
-        if not number.isdigit() or int(number) not in windows:
+        # ASCII digits only: str.isdigit() is also true for '²', which int() refuses
+        if not re.fullmatch(r"[0-9]{1,3}", number) or int(number) not in windows:
             return _not_found_page(lang, "not_found_window")
         cfg = page_config(lang, window=int(number), voice=_voice_settings(_flag("voice", False)))
         return render_template("display/window.html", cfg=cfg, t=cfg["t"], window=windows[int(number)])

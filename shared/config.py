@@ -18,9 +18,9 @@ from shared.errors import ConfigError
 
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HOURS_KEYS = ("weekday", "weekend", *DAY_NAMES)
-_PERIOD = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-_CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_HALL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_PERIOD = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_HALL_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")  # patterns here are used with fullmatch
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,47 @@ class Clerk:
     role: str = "clerk"  # clerk | supervisor
 
 
+#: What a device token is for: a keypad calls at one window, a tablet rates one window's service, a kiosk issues
+#: (and prints, and may issue 绿色通道 tickets) as one kiosk id.
+TOKEN_KINDS = ("keypad", "tablet", "kiosk")
+#: A kiosk id: 1–32 of A–Z a–z 0–9 _ - (used with fullmatch).
+KIOSK_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
 @dataclass(frozen=True)
 class MachineToken:
+    """A device's identity: only the SHA-256 of its bearer token is kept. Keypads and tablets are bound to a window,
+    kiosks to a kiosk id."""
+
     name: str
-    window: int
+    window: int | None
     token_sha256: str
+    kind: str = "keypad"
+    kiosk: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicSettings:
+    """[public]: what an unregistered client (a phone, another browser on the hall's network) may do."""
+
+    allow_issue: bool = True  # may take a (normal, unprinted) ticket through the API
+    burst: int = 3  # token bucket per client address: tickets in a burst …
+    per_minute: float = 1.0  # … refilled at this rate
+    daily_cap: int = 6  # tickets per client address per business day
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """[security]: sessions, login limits, the reverse proxy in front, cookies and Socket.IO origins."""
+
+    session_hours: float = 12  # absolute life of a staff session
+    idle_minutes: int = 120  # a session unused this long ends
+    login_attempts: int = 5  # attempts per username + address per window (a success clears them)
+    login_attempts_per_address: int = 20  # attempts per address per window, whatever the username
+    login_window_seconds: int = 300
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For/-Proto are believed
+    secure_cookie: bool | None = None  # None: Secure when hall.public_url is https
+    allowed_origins: tuple[str, ...] = ()  # further origins allowed to open Socket.IO (same origin always is)
 
 
 @dataclass(frozen=True)
@@ -119,6 +155,16 @@ class Config:
     counter: CounterSettings = CounterSettings()
     source: Path | None = None
     statistics: StatisticsSettings = StatisticsSettings()
+    public: PublicSettings = PublicSettings()
+    security: SecuritySettings = SecuritySettings()
+    demo: bool = False  # [hall] demo = true: this installation is a demonstration (demo credentials accepted)
+
+    @property
+    def secure_cookie(self) -> bool:
+        """Send the session cookie with ``Secure``: as configured, else when the public URL is https."""
+        if self.security.secure_cookie is not None:
+            return self.security.secure_cookie
+        return self.public_url.startswith("https://")
 
     @property
     def archive_path(self) -> Path:
@@ -187,7 +233,7 @@ def _non_empty(v: str) -> str | None:
 
 def parse_period(text: str, key: str) -> Period:
     """Parse ``HH:MM-HH:MM``; the end may be 24:00; the start must come before the end."""
-    m = _PERIOD.match(text)
+    m = _PERIOD.fullmatch(text)
     if not m:
         raise ConfigError(key, f"'{text}' is not a period like 08:30-12:00")
     h1, m1, h2, m2 = (int(x) for x in m.groups())
@@ -268,7 +314,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     root = TableReader(raw, "")
 
     hall = TableReader(root.get("hall", dict), "hall")
-    hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.match(v) else "must be lowercase ASCII letters, digits, - or _")
+    hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.fullmatch(v) else "must be lowercase ASCII letters, digits, - or _")
     hall_name = hall.get("name", str, check=_non_empty)
     hall_name_en = hall.get("name_en", str, "")
     tz_name = hall.get("timezone", str, "Asia/Shanghai")
@@ -282,6 +328,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     ).rstrip("/")
     notice = hall.get("notice", str, "")
     notice_en = hall.get("notice_en", str, "")
+    demo = hall.get("demo", bool, False)
     hall.done()
 
     sched = TableReader(root.get("schedule", dict, {}), "schedule")
@@ -300,7 +347,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     raw_services = root.get("services", list, check=lambda v: None if v else "at least one service is required")
     for i, item in enumerate(raw_services):
         s = TableReader(item, f"services[{i}]")
-        code = s.get("code", str, check=lambda v: None if _CODE.match(v) else "must be lowercase ASCII like 'renshe'")
+        code = s.get("code", str, check=lambda v: None if _CODE.fullmatch(v) else "must be lowercase ASCII like 'renshe'")
         if code in services:
             raise ConfigError(s.key("code"), f"service '{code}' is defined twice")
         prefix = s.get("prefix", str, check=lambda v: None if re.fullmatch(r"[A-Z]", v) else "must be one capital letter A–Z")
@@ -354,18 +401,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         )
         c.done()
 
-    tokens = []
-    for i, item in enumerate(root.get("tokens", list, [])):
-        t = TableReader(item, f"tokens[{i}]")
-        window = t.get("window", int)
-        if window not in windows:
-            raise ConfigError(t.key("window"), f"unknown window {window}")
-        tokens.append(MachineToken(
-            name=t.get("name", str, f"token-{i}"),
-            window=window,
-            token_sha256=t.get("token_sha256", str, check=lambda v: None if re.fullmatch(r"[0-9a-f]{64}", v) else "must be 64 hex digits (`onewindow hash-token`)"),
-        ))
-        t.done()
+    tokens = _parse_tokens(root.get("tokens", list, []), windows)
 
     red = TableReader(root.get("redis", dict, {}), "redis")
     redis_url = red.get("url", str, "", check=lambda v: None if not v or re.match(r"^(redis|rediss|unix)://", v) else "must start with redis://, rediss:// or unix:// (or be empty for the embedded server)")
@@ -405,10 +441,79 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     )
     st.done()
 
+    public = _parse_public(root.get("public", dict, {}))
+    security = _parse_security(root.get("security", dict, {}))
+
     root.done()
     return Config(
         hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
         notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
         tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
-        counter=counter, source=source, statistics=statistics,
+        counter=counter, source=source, statistics=statistics, public=public, security=security, demo=demo,
     )
+
+
+def _parse_tokens(items: list, windows: dict[int, Window]) -> tuple[MachineToken, ...]:
+    """``[[tokens]]``: ``kind`` keypad (default) / tablet with a ``window``, or kiosk with a ``kiosk`` id."""
+    tokens: list[MachineToken] = []
+    names: set[str] = set()
+    digests: set[str] = set()
+    for i, item in enumerate(items):
+        t = TableReader(item, f"tokens[{i}]")
+        kind = t.get("kind", str, "keypad", check=lambda v: None if v in TOKEN_KINDS else f"must be one of: {', '.join(TOKEN_KINDS)}")
+        window = kiosk = None
+        if kind == "kiosk":
+            kiosk = t.get("kiosk", str, check=lambda v: None if KIOSK_ID.fullmatch(v) else "must be 1–32 of A–Z a–z 0–9 _ -")
+        else:
+            window = t.get("window", int)
+            if window not in windows:
+                raise ConfigError(t.key("window"), f"unknown window {window}")
+        name = t.get("name", str, f"{kind}-{kiosk or window}", check=_non_empty)
+        if name in names:
+            raise ConfigError(t.key("name"), f"token name '{name}' is used twice")
+        digest = t.get("token_sha256", str, check=lambda v: None if re.fullmatch(r"[0-9a-f]{64}", v) else "must be 64 hex digits (`onewindow hash-token`)")
+        if digest in digests:
+            raise ConfigError(t.key("token_sha256"), "the same token is listed twice")
+        names.add(name)
+        digests.add(digest)
+        tokens.append(MachineToken(name=name, window=window, token_sha256=digest, kind=kind, kiosk=kiosk))
+        t.done()
+    return tuple(tokens)
+
+
+def _parse_public(raw: Any) -> PublicSettings:
+    p = TableReader(raw, "public")
+    public = PublicSettings(
+        allow_issue=p.get("allow_issue", bool, True),
+        burst=p.get("burst", int, 3, check=lambda v: None if 1 <= v <= 1000 else "must be 1 … 1000"),
+        per_minute=float(p.get("per_minute", (int, float), 1, check=lambda v: None if 0 < v <= 6000 else "must be greater than 0 and at most 6000")),
+        daily_cap=p.get("daily_cap", int, 6, check=lambda v: None if 1 <= v <= 100000 else "must be 1 … 100000"),
+    )
+    p.done()
+    return public
+
+
+def _origin(value: str) -> str | None:
+    return None if re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?", value) else \
+        f"'{value}' is not an origin like https://hall.example.org (scheme, host, optional port; no path)"
+
+
+def _parse_security(raw: Any) -> SecuritySettings:
+    s = TableReader(raw, "security")
+    secure = s.get("secure_cookie", (bool, str), "auto", check=lambda v: None if v in (True, False, "auto") else "must be true, false or \"auto\"")
+    origins = s.get("allowed_origins", list, [])
+    for i, origin in enumerate(origins):
+        if not isinstance(origin, str) or _origin(origin):
+            raise ConfigError(f"security.allowed_origins[{i}]", _origin(origin) if isinstance(origin, str) else "must be a string")
+    security = SecuritySettings(
+        session_hours=float(s.get("session_hours", (int, float), 12, check=lambda v: None if 0 < v <= 24 else "must be greater than 0 and at most 24")),
+        idle_minutes=s.get("idle_minutes", int, 120, check=lambda v: None if 1 <= v <= 1440 else "must be 1 … 1440"),
+        login_attempts=s.get("login_attempts", int, 5, check=lambda v: None if 1 <= v <= 100 else "must be 1 … 100"),
+        login_attempts_per_address=s.get("login_attempts_per_address", int, 20, check=lambda v: None if 1 <= v <= 10000 else "must be 1 … 10000"),
+        login_window_seconds=s.get("login_window_seconds", int, 300, check=lambda v: None if 10 <= v <= 86400 else "must be 10 … 86400"),
+        trusted_proxies=s.get("trusted_proxies", int, 0, check=lambda v: None if 0 <= v <= 5 else "must be 0 … 5"),
+        secure_cookie=None if secure == "auto" else secure,
+        allowed_origins=tuple(o.rstrip("/") for o in origins),
+    )
+    s.done()
+    return security

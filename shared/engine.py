@@ -41,9 +41,10 @@ from shared.scripts import RetryScript, Scripts
 
 logger = logging.getLogger(__name__)
 
-TICKET_ID = re.compile(r"^(\d{8})-([A-Z])(\d{3,4})$")
-NUMBER = re.compile(r"^([A-Z])(\d{3,4})$")
-TOKEN = re.compile(r"^(\d{8})[A-Za-z0-9_-]{22}$")
+# used with fullmatch (never `$`, which also matches before a final newline); ASCII digits only
+TICKET_ID = re.compile(r"([0-9]{8})-([A-Z])([0-9]{3,4})")
+NUMBER = re.compile(r"([A-Z])([0-9]{3,4})")
+TOKEN = re.compile(r"([0-9]{8})[A-Za-z0-9_-]{22}")
 OUTCOMES = ("handled", "consulted")
 
 
@@ -223,7 +224,7 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- reads
     def _day_of(self, ticket_id: str) -> str:
-        m = TICKET_ID.match(ticket_id or "")
+        m = TICKET_ID.fullmatch(ticket_id or "")
         if not m:
             raise NotFoundError("no such ticket", code="not_found")
         return m.group(1)
@@ -233,7 +234,7 @@ class Engine:
         return json.loads(raw) if raw else None
 
     def service_for_number(self, number: str) -> Service:
-        m = NUMBER.match(number or "")
+        m = NUMBER.fullmatch(number or "")
         if not m or int(m.group(2)) == 0:
             raise ValidationError("a ticket number is one capital letter and three digits, like A012", code="invalid_number")
         svc = self._services_by_prefix.get(m.group(1))
@@ -250,7 +251,7 @@ class Engine:
 
     def ticket_by_token(self, token: str) -> dict:
         """The ticket a tracking token belongs to (the token reveals that ticket only)."""
-        if not TOKEN.match(token or ""):
+        if not TOKEN.fullmatch(token or ""):
             raise NotFoundError("no such ticket", code="not_found")
         ticket_id = self.redis.hget(self.keys.tokens(token[:8]), token)
         if not ticket_id:

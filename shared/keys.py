@@ -60,9 +60,24 @@ class HallKeys:
         """String (JSON, expires with the session): the clerk signed in to a window."""
         return f"{self.base}:holder:{number}"
 
-    def login_failures(self, digest: str) -> str:
-        """String counter with a TTL: failed logins of one username+IP (``digest`` = a hash of both)."""
-        return f"{self.base}:loginfail:{digest}"
+    # abuse limits: counters a refused request may leave behind (that is their purpose); everything under
+    # ``:limit:`` is such a counter, never hall state. Addresses and usernames appear only as digests.
+    def login_attempts(self, digest: str) -> str:
+        """String counter with a TTL: login attempts of one username+address, or of one address (``digest``)."""
+        return f"{self.base}:limit:login:{digest}"
+
+    def issue_bucket(self, digest: str) -> str:
+        """Hash (tokens, ms) with a TTL: the token bucket of one unregistered client address."""
+        return f"{self.base}:limit:issue:{digest}"
+
+    def issue_day(self, day: str, digest: str) -> str:
+        """String counter: tickets one unregistered client address took on a business day."""
+        return f"{self.base}:limit:issue:{day}:{digest}"
+
+    # staff sessions (see shared/sessions.py)
+    def session(self, digest: str) -> str:
+        """String (JSON) with a TTL = the idle timeout: one staff session, by the SHA-256 of its id."""
+        return f"{self.base}:session:{digest}"
 
     @property
     def cases(self) -> str:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from shared.engine import TICKET_ID, Engine
-from shared.errors import ConflictError, NotFoundError, ValidationError
+from shared.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -35,32 +35,37 @@ LEVELS: tuple[Level, ...] = (
 LEVEL_BY_VALUE = {lv.value: lv for lv in LEVELS}
 FOLLOW_UP_MAX_LEVEL = 2  # 不满意 and 非常不满意 are followed up
 
-_ERRORS = {"already_rated": ConflictError, "not_last_finished": ConflictError, "rating_closed": ConflictError}
+_ERRORS = {"already_rated": ConflictError, "not_last_finished": ConflictError, "rating_closed": ConflictError,
+           "wrong_token": PermissionDeniedError}
 
 
 def levels_view() -> list[dict]:
     return [{"level": lv.value, "label": lv.label, "label_en": lv.label_en} for lv in LEVELS]
 
 
-def rate(engine: Engine, window: int, ticket_id: str, level: int) -> dict:
+def rate(engine: Engine, window: int, ticket_id: str, level: int, *, tracking_token: str = "") -> dict:
     """Record a rating; returns ``{"ticket": public ticket, "level", "label", "follow_up"}``.
 
-    Raises ConflictError ``already_rated`` / ``not_last_finished`` / ``rating_closed``, ValidationError for a
-    level outside 1..5, NotFoundError for an unknown window.
+    The caller has authenticated the window's tablet, or passes the holder's ``tracking_token``, which must belong
+    to ``ticket_id`` (checked in the script: PermissionDeniedError ``wrong_token``). Raises ConflictError
+    ``already_rated`` / ``not_last_finished`` / ``rating_closed``, ValidationError for a level outside 1..5,
+    NotFoundError for an unknown window.
     """
     if window not in engine.config.windows:
         raise NotFoundError(f"no window {window}", code="unknown_window")
     lv = LEVEL_BY_VALUE.get(level) if isinstance(level, int) and not isinstance(level, bool) else None
     if lv is None:
         raise ValidationError("level must be 1 (非常不满意) … 5 (非常满意)", code="invalid_value", field="level")
-    m = TICKET_ID.match(ticket_id or "")
+    m = TICKET_ID.fullmatch(ticket_id or "")
     if not m:
         raise ConflictError(f"only the ticket just finished at window {window} can be rated", code="not_last_finished")
-    keys = [engine.keys.seq, engine.keys.events, engine.keys.window(window), engine.keys.tickets(m.group(1))]
+    keys = [engine.keys.seq, engine.keys.events, engine.keys.window(window), engine.keys.tickets(m.group(1)),
+            engine.keys.tokens(m.group(1))]
     args = [window, engine.clock.now_ms(), ticket_id, lv.value, lv.label,
-            engine.config.counter.rating_seconds * 1000, FOLLOW_UP_MAX_LEVEL]
+            engine.config.counter.rating_seconds * 1000, FOLLOW_UP_MAX_LEVEL, tracking_token]
     r = engine.scripts.run("rate_ticket", keys, args, _ERRORS)
-    logger.info("ticket %s rated %s at window %s", ticket_id, lv.value, window)
+    logger.info("ticket %s rated %s at window %s (%s)", ticket_id, lv.value, window,
+                "phone" if tracking_token else "tablet")
     return {"ticket": engine.public_ticket(r["ticket"]), "level": lv.value, "label": lv.label,
             "label_en": lv.label_en, "follow_up": bool(r["follow_up"])}
 
@@ -70,7 +75,7 @@ def open_rating(engine: Engine, window: int) -> dict | None:
     if window not in engine.config.windows:
         raise NotFoundError(f"no window {window}", code="unknown_window")
     last, last_ms = engine.redis.hmget(engine.keys.window(window), ["last_finished", "last_finished_ms"])
-    m = TICKET_ID.match(last or "")
+    m = TICKET_ID.fullmatch(last or "")
     if not m or not last_ms:
         return None
     limit_ms = engine.config.counter.rating_seconds * 1000

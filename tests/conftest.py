@@ -21,6 +21,14 @@ HALL_TOML = DATA / "hall.toml"
 DEMO_PASSWORD = "demo-clerk"
 SUPER_PASSWORD = "demo-super"
 KEYPAD_TOKEN = "demo-keypad-token-window-1"
+KIOSK_TOKEN = "demo-kiosk-token-lobby-1"  # kiosk lobby-1 (tests/data/hall.toml)
+KIOSK2_TOKEN = "demo-kiosk-token-lobby-2"
+TABLET_TOKENS = {n: f"demo-tablet-token-window-{n}" for n in range(1, 8)}  # the evaluation tablet of each window
+
+
+def tablet(window: int) -> dict:
+    """Request headers of window ``window``'s evaluation tablet."""
+    return {"Authorization": f"Bearer {TABLET_TOKENS[window]}"}
 
 
 @pytest.fixture(scope="session")

@@ -75,7 +75,8 @@ def test_check_config_cli_reports_and_server_refuses(tmp_path):
     assert r.returncode == 2 and "unknown service" in r.stderr
     ok = subprocess.run([sys.executable, "-m", "onewindow", "check-config", "--config", str(SHIPPED)],
                         capture_output=True, text=True, cwd=ROOT)
-    assert ok.returncode == 0 and "谢家集区政务服务中心" in ok.stdout
+    # valid (exit 1, not 2): the shipped config only fails for its demo credentials (tests/test_demo_credentials.py)
+    assert ok.returncode == 1 and "谢家集区政务服务中心" in ok.stdout and "DEMO" in ok.stderr
 
 
 def test_opening_hours_weekend_holiday_and_makeup_day():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from conftest import login
+from conftest import login, tablet
 
 
 def test_two_clerks_pressing_call_next_at_once_never_get_the_same_ticket(client, clerk_client):
@@ -92,7 +92,7 @@ def test_today_counts_for_the_window(client, clerk_client, clock):
     last = c.post("/api/v1/windows/1/call-next").get_json()["ticket"]
     clock.advance(minutes=2)
     c.post("/api/v1/windows/1/finish", json={"outcome": "consulted"})
-    client.post("/api/v1/windows/1/rating", json={"ticket_id": last["id"], "level": 2})
+    client.post("/api/v1/windows/1/rating", json={"ticket_id": last["id"], "level": 2}, headers=tablet(1))
     c.post("/api/v1/windows/1/call-next")
     c.post("/api/v1/windows/1/no-show")
     c.post("/api/v1/windows/1/call-next")

@@ -93,7 +93,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
         rate = ctx.new_page()
         rate.set_viewport_size({"width": 1280, "height": 800})
         rate_log = console_log(rate)
-        rate.goto(f"{base}/rate/1")
+        rate.goto(f"{base}/rate/1#pair=demo-tablet-token-window-1")  # the window's tablet, paired
         rate.wait_for_selector("#view-idle:not([hidden])")
         _shot(rate, "rate-idle.png")
 
@@ -302,7 +302,15 @@ def test_english_switch(live_server, redis_client):
         assert page.text_content("[data-action=call-next] .act-name") == "Call next"
         assert page.get_attribute("html", "lang") == "en"
         rate = ctx.new_page()
-        rate.goto(f"{base}/rate/2")
+        rate.goto(f"{base}/rate/2")  # not paired yet: it says so, and asks nobody for the ticket to rate
+        rate.wait_for_selector("#view-pair:not([hidden])")
+        assert rate.text_content("#view-pair h1") == "本评价器尚未配对" and rate.is_hidden("#view-idle")
+        rate.fill("#pair-token", "demo-tablet-token-window-1")  # another window's tablet
+        rate.click("#pair-go")
+        rate.wait_for_function("() => document.getElementById('pair-error').textContent.includes('不是本窗口')")
+        rate.fill("#pair-token", "demo-tablet-token-window-2")
+        rate.click("#pair-go")
+        rate.wait_for_selector("#view-idle:not([hidden])")
         rate.click("#lang")
         assert rate.text_content("#view-idle h1") == "Please rate our service"
         assert rate.text_content(".level-1 .label") == "Very dissatisfied"

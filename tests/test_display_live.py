@@ -91,7 +91,7 @@ def open_page(ctx, url: str, probe: str, viewport=(1920, 1080)):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    page.wait_for_function(f"window.{probe} && window.{probe}.live.status === 'live'")
+    page.wait_for_function(f"() => window.{probe} && window.{probe}.live.status === 'live'")
     page.errors = errors  # type: ignore[attr-defined]
     return page
 

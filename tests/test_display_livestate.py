@@ -68,7 +68,7 @@ def harness():
 def page(harness):
     base, page = harness
     page.goto(base + "/harness.html")
-    page.wait_for_function("typeof window.OneWindowLive === 'function' && typeof window.OneWindowHall === 'object'")
+    page.wait_for_function("() => typeof window.OneWindowLive === 'function' && typeof window.OneWindowHall === 'object'")
     log = console_log(page)
     yield page
     assert not [m for m in log if m.startswith("pageerror")], log

@@ -9,6 +9,7 @@ import tomllib
 
 import pytest
 
+from conftest import KIOSK_TOKEN
 from display.relay import public_payload
 from shared.config import parse_config
 from shared.events import read_range
@@ -112,7 +113,8 @@ def test_namespace_answers_clock_and_changes_nothing(socket_client, engine):
 
 
 def test_public_payloads_hide_private_fields(client, clerk_client, engine):
-    client.post("/api/v1/tickets", json={"service": "renshe", "kiosk": "k1", "lang": "en"})
+    client.post("/api/v1/tickets", json={"service": "renshe", "lang": "en"},
+                headers={"Authorization": f"Bearer {KIOSK_TOKEN}"})
     clerk_client(1).post("/api/v1/windows/1/call-next", json={})
     payloads = [public_payload(e) for e in read_range(engine.redis, engine.keys.events)]
     assert [p["seq"] for p in payloads] == list(range(1, len(payloads) + 1))

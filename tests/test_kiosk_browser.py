@@ -53,8 +53,12 @@ def issued_today(live_server, code: str) -> int:
         return {s["code"]: s for s in json.load(r)["services"]}[code]["issued_today"]
 
 
+KIOSK_TOKENS = {"lobby-1": "demo-kiosk-token-lobby-1", "lobby-2": "demo-kiosk-token-lobby-2"}
+
+
 def open_kiosk(page, live_server, kiosk: str = "lobby-1"):
-    page.goto(f"{live_server.url}/kiosk?id={kiosk}")
+    """Open the kiosk page paired as ``kiosk`` (the pairing link stores the token in the browser)."""
+    page.goto(f"{live_server.url}/kiosk#pair={KIOSK_TOKENS[kiosk]}")
     page.wait_for_selector(".tile[data-service=renshe]")
 
 
@@ -70,6 +74,52 @@ def ticket_posts(page) -> list[dict]:
     return bodies
 
 
+def test_an_unpaired_browser_sees_the_pairing_screen_and_pairs(live_server, redis_client, new_page):
+    """Issue 9, item 3: any browser on the hall's network was a kiosk. Now a browser without the kiosk's token shows
+    only the pairing screen; a wrong or non-kiosk token is refused there; the right one is kept across reloads and
+    sent with every ticket request."""
+    with new_page(viewport=PORTRAIT) as page:
+        log = console_log(page)
+        page.goto(f"{live_server.url}/kiosk")
+        page.wait_for_selector("#pair:not([hidden])")
+        assert page.locator("#pair-title").inner_text() == "本设备尚未登记为自助取号机"
+        assert page.locator("#start").is_hidden() and page.locator(".tile").count() == 0 or \
+            not page.locator(".tile").first.is_visible()
+        page.locator("#lang").click()
+        assert page.locator("#pair-title").inner_text() == "This device is not registered as a ticket kiosk"
+        page.locator("#lang").click()
+        for token, words in (("guessed-token", "令牌无效"), ("demo-tablet-token-window-1", "不是取号机的令牌")):
+            page.fill("#pair-token", token)
+            page.locator("#pair-go").click()
+            page.wait_for_function(f"() => document.getElementById('pair-error').textContent.includes('{words}')")
+            assert page.locator("#start").is_hidden()
+        page.fill("#pair-token", KIOSK_TOKENS["lobby-2"])
+        page.locator("#pair-go").click()
+        page.wait_for_selector(".tile[data-service=renshe]")
+        assert page.locator("#kiosk").get_attribute("data-kiosk") == "lobby-2"
+        page.reload()  # paired for good: the token is kept in the browser
+        page.wait_for_selector(".tile[data-service=renshe]")
+        sent = []
+        page.on("request", lambda req: sent.append(req.headers.get("authorization"))
+                if req.method == "POST" and req.url.endswith("/api/v1/tickets") else None)
+        tile(page, "renshe").click()
+        page.wait_for_selector("#ticket:not([hidden])")
+        assert sent == [f"Bearer {KIOSK_TOKENS['lobby-2']}"]
+        assert "预览模式" in page.locator("#t-print").inner_text()  # printed (to the preview) as kiosk lobby-2
+        assert not [m for m in log if m.startswith("pageerror")], log
+        page.evaluate("localStorage.clear()")
+
+
+def test_a_withdrawn_token_returns_the_kiosk_to_the_pairing_screen(live_server, redis_client, new_page):
+    with new_page(viewport=PORTRAIT) as page:
+        page.goto(f"{live_server.url}/kiosk")
+        page.evaluate("localStorage.setItem('ow.kiosk.token', 'a-token-no-longer-in-the-config')")
+        page.reload()
+        page.wait_for_selector("#pair:not([hidden])")
+        page.wait_for_function("() => document.getElementById('pair-error').textContent.includes('已失效')")
+        assert page.evaluate("localStorage.getItem('ow.kiosk.token')") is None
+
+
 def test_tap_a_service_and_see_the_number(live_server, redis_client, new_page):
     with new_page(viewport=PORTRAIT) as page:
         log = console_log(page)
@@ -82,7 +132,7 @@ def test_tap_a_service_and_see_the_number(live_server, redis_client, new_page):
         assert "请到 1、2、3、5、6 号窗口办理" == page.locator("#t-windows").inner_text()
         assert page.locator("#t-ahead").inner_text() == "0 人"
         assert "预览模式" in page.locator("#t-print").inner_text()  # the live server prints to preview files
-        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
         page.locator("#done").click()
         page.wait_for_selector("#start:not([hidden])")
         assert not [m for m in log if m.startswith(("error", "pageerror"))], log
@@ -185,7 +235,7 @@ def test_english_switch_returns_to_chinese_after_the_visit_and_when_idle(live_se
         page.locator("#lang").click()  # someone switches to English and walks away
         assert page.locator("#lang").inner_text() == "中文"
         page.clock.fast_forward("01:01")
-        page.wait_for_function("document.getElementById('prompt').textContent === '请选择您要办理的业务'")
+        page.wait_for_function("() => document.getElementById('prompt').textContent === '请选择您要办理的业务'")
         assert page.locator("#lang").inner_text() == "English"
 
 
@@ -236,7 +286,7 @@ def test_print_failure_keeps_the_ticket_on_screen_with_an_apology(live_server, r
         assert page.locator("#t-number").inner_text() == "A001"
         note = page.locator("#t-print").inner_text()
         assert "抱歉" in note and "请拍照或扫码保存您的号码" in note and "paper" not in note
-        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
         assert int(page.locator("#countdown").inner_text().strip("()")) > 30  # time to take a photo
         page.locator("#done").click()
         assert page.locator("#printer-note").is_visible()  # the next citizen is warned before tapping
@@ -245,10 +295,10 @@ def test_print_failure_keeps_the_ticket_on_screen_with_an_apology(live_server, r
 def test_tiles_follow_the_hall_live(live_server, live_engine, new_page):
     with new_page(viewport=PORTRAIT) as page:
         open_kiosk(page, live_server)
-        page.wait_for_function("window.onewindowKiosk && document.querySelector('#net').hidden")
+        page.wait_for_function("() => window.onewindowKiosk && document.querySelector('#net').hidden")
         assert "当前无人等候" in tile(page, "renshe").inner_text()
         page.wait_for_timeout(1000)  # let the Socket.IO connection settle
         live_engine.issue("renshe")
         live_engine.issue("renshe")
         page.wait_for_function(
-            "document.querySelector('.tile[data-service=renshe]').textContent.includes('等候 2 人')", timeout=8_000)
+            "() => document.querySelector('.tile[data-service=renshe]').textContent.includes('等候 2 人')", timeout=8_000)

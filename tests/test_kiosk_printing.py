@@ -12,12 +12,14 @@ from dataclasses import replace
 import pytest
 from fake_printer import FakePrinter
 
+from conftest import KIOSK2_TOKEN, KIOSK_TOKEN
 from kiosk.print_service import printer_settings, slip_for
 from kiosk.printing import ticket_bytes
 from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text
 from shared import events
 
 MARGIN = 0.7  # seconds allowed beyond timeout_seconds for the whole HTTP request
+KIOSK = {"Authorization": f"Bearer {KIOSK_TOKEN}"}  # the registered kiosk lobby-1
 TICKET_MIN_BYTES = 65  # the fake printer's jobs: tickets, not the status probes of the health endpoint (DLE EOT n)
 
 
@@ -57,7 +59,8 @@ def app_with_printer(redis_client, redis_server, hall_config, clock):
 
 def issue(client, service="renshe", request_id="tap-print-0001", **extra):
     started = time.monotonic()
-    r = client.post("/api/v1/tickets", json={"service": service, "request_id": request_id, "kiosk": "lobby-1", **extra})
+    r = client.post("/api/v1/tickets", json={"service": service, "request_id": request_id, "kiosk": "lobby-1", **extra},
+                    headers=KIOSK)
     return r, time.monotonic() - started
 
 
@@ -160,14 +163,14 @@ def test_printer_down_still_issues_records_the_fault_and_health_follows_it_back_
     assert r2.status_code == 201 and r2.get_json()["print"]["status"] == "failed"
     assert len(printer_events(engine, events.PRINTER_FAULTED)) == 1
 
-    health = client.get("/api/v1/kiosks/lobby-1/health").get_json()
+    health = client.get("/api/v1/kiosks/lobby-1/health", headers=KIOSK).get_json()
     assert health["status"] == "faulted"
     assert health["printer"]["online"] is False and health["printer"]["fault"] == "offline"
     assert health["printer"]["last_fault"]["kind"] == "offline"
     assert health["printer"]["last_print"]["number"] == "A002" and health["printer"]["last_print"]["status"] == "failed"
 
     printers(port)  # switched back on, same address
-    health = client.get("/api/v1/kiosks/lobby-1/health").get_json()
+    health = client.get("/api/v1/kiosks/lobby-1/health", headers=KIOSK).get_json()
     assert health["status"] == "ok"
     assert health["printer"]["online"] is True and health["printer"]["paper"] == "ok"
     assert health["printer"]["fault"] is None and health["printer"]["last_fault"]["kind"] == "offline"
@@ -188,7 +191,7 @@ def test_slow_printer_times_out_but_the_ticket_is_returned_in_time(app_with_prin
     assert r.get_json()["print"] == {"status": "failed", "reason": "timeout"}
     faults = printer_events(engine, events.PRINTER_FAULTED)
     assert [f["kind"] for f in faults] == ["timeout"] and faults[0]["kiosk"] == "lobby-1"
-    health = client.get("/api/v1/kiosks/lobby-1/health").get_json()
+    health = client.get("/api/v1/kiosks/lobby-1/health", headers=KIOSK).get_json()
     assert health["status"] in ("faulted", "unknown") and health["printer"]["last_fault"]["kind"] == "timeout"
 
 
@@ -209,11 +212,15 @@ def test_printer_that_never_answers_status_prints_unconfirmed_within_the_timeout
 def test_health_of_a_kiosk_that_never_printed_reports_the_printer_and_records_nothing(app_with_printer, printers,
                                                                                      engine):
     client = app_with_printer(unused_port()).test_client()
-    health = client.get("/api/v1/kiosks/lobby-9/health").get_json()
-    assert health["kiosk"] == "lobby-9" and health["status"] == "faulted"
+    health = client.get("/api/v1/kiosks/lobby-2/health", headers={"Authorization": f"Bearer {KIOSK2_TOKEN}"}).get_json()
+    assert health["kiosk"] == "lobby-2" and health["status"] == "faulted"
     assert health["printer"]["backend"] == "network" and health["printer"]["last_fault"] is None
     assert engine.events_since() == []
-    assert client.get("/api/v1/kiosks/bad%20id!/health").status_code == 404
+    assert client.get("/api/v1/kiosks/bad%20id!/health", headers=KIOSK).status_code == 404
+    assert client.get("/api/v1/kiosks/lobby-1%0A/health", headers=KIOSK).status_code == 404  # no trailing newline
+    # only that kiosk asks its printer (asking talks to the printer)
+    assert client.get("/api/v1/kiosks/lobby-2/health", headers=KIOSK).status_code == 403
+    assert client.get("/api/v1/kiosks/lobby-2/health").status_code == 401
 
 
 def test_two_processes_seeing_one_fault_announce_it_once(redis_server, redis_client, hall_config, clock, engine):

@@ -95,7 +95,13 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
     with launch_browser(size, timezone_id="Asia/Shanghai") as ctx:
         page = ctx.pages[0] if ctx.pages else ctx.new_page()
         page.clock.install(time=hall["at"])
-        page.goto(hall["url"] + "/kiosk?id=lobby-1")
+        page.goto(hall["url"] + "/kiosk")  # a browser that was never paired: the pairing screen, no tiles
+        page.wait_for_selector("#pair:not([hidden])")
+        assert page.locator("#start").is_hidden() and "尚未登记" in page.locator("#pair-title").inner_text()
+        assert_fits(page, "pairing")
+        if orientation == "portrait":
+            page.screenshot(path=str(shots / "kiosk-portrait-unpaired.png"))
+        page.goto(hall["url"] + "/kiosk#pair=demo-kiosk-token-lobby-1")  # the shipped demo kiosk token
         page.wait_for_selector(".tile")
         assert page.locator(".tile").count() == 7
         sifa, lingdao = page.locator(".tile[data-service=sifa]"), page.locator(".tile[data-service=lingdao]")
@@ -120,7 +126,7 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
 
         page.locator(".tile[data-service=renshe]").click()
         page.wait_for_selector("#ticket:not([hidden])")
-        page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+        page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
         assert page.locator("#t-number").inner_text() == "A013"
         assert "请取走下方打印的号票" in page.locator("#t-print").inner_text()
         page.evaluate("document.getElementById('countdown').textContent = '(15)'")  # the same picture every run
@@ -132,7 +138,7 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
             hall["printer"].stop()  # the printer goes off: the next ticket is issued and shown with an apology
             page.locator(".tile[data-service=gongan]").click()
             page.wait_for_selector("#ticket.print-failed:not([hidden])")
-            page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+            page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
             page.evaluate("document.getElementById('countdown').textContent = '(45)'")
             assert_fits(page, "ticket, print failed")
             page.screenshot(path=str(shots / "kiosk-portrait-print-failed.png"))
@@ -141,7 +147,7 @@ def test_kiosk_fits_the_screen_and_screenshots(hall, shots, orientation):
             page.locator("#priority").click()
             page.locator(".tile[data-service=shichang]").click()
             page.wait_for_selector("#ticket:not([hidden])")
-            page.wait_for_function("document.getElementById('t-qr').naturalWidth > 0")
+            page.wait_for_function("() => document.getElementById('t-qr').naturalWidth > 0")
             page.evaluate("document.getElementById('countdown').textContent = '(15)'")
             assert_fits(page, "priority ticket, English")
             page.screenshot(path=str(shots / "kiosk-landscape-priority-en.png"))
@@ -154,7 +160,8 @@ def test_paper_tickets_of_the_screenshots(hall, shots):
     for name, body in (("ticket-issued.png", {"service": "renshe"}),
                        ("ticket-priority.png", {"service": "shichang", "priority": True})):
         req = urllib.request.Request(hall["url"] + "/api/v1/tickets", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": "Bearer demo-kiosk-token-lobby-1"})
         with urllib.request.urlopen(req, timeout=10) as r:
             ticket = json.load(r)["ticket"]
         png = render_png(slip_for(ticket, config), settings)

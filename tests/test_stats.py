@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 
 import pytest
-from conftest import SUPER_PASSWORD
+from conftest import SUPER_PASSWORD, tablet
 
 from shared import events
 from shared.stats import Archive, archive_closed_days, flatten
@@ -52,7 +52,7 @@ def script_weekday(clock, client, clerk_client) -> dict:
     assert ok(w4.post("/api/v1/windows/4/call-next"))["ticket"]["number"] == "B001"
     at(clock, FRI, "09:20")
     ok(w1.post("/api/v1/windows/1/finish", json={"outcome": "handled"}))
-    ok(client.post("/api/v1/windows/1/rating", json={"ticket_id": a1["id"], "level": 5}), 201)
+    ok(client.post("/api/v1/windows/1/rating", json={"ticket_id": a1["id"], "level": 5}, headers=tablet(1)), 201)
     assert ok(w1.post("/api/v1/windows/1/call-next"))["ticket"]["number"] == "A002"
     at(clock, FRI, "09:25")
     ok(w4.post("/api/v1/windows/4/transfer", json={"service": "bubancheng"}))
@@ -65,14 +65,14 @@ def script_weekday(clock, client, clerk_client) -> dict:
     ok(client.post(f"/api/v1/tickets/{a3['id']}/cancel", json={"token": a3["token"]}))
     at(clock, FRI, "09:40")
     ok(w7.post("/api/v1/windows/7/finish", json={"outcome": "consulted"}))
-    ok(client.post("/api/v1/windows/7/rating", json={"ticket_id": b1["id"], "level": 2}), 201)
+    ok(client.post("/api/v1/windows/7/rating", json={"ticket_id": b1["id"], "level": 2}, headers=tablet(7)), 201)
     at(clock, FRI, "09:45")
     assert ok(w7.post("/api/v1/windows/7/call-next"))["ticket"]["number"] == "F001"
     at(clock, FRI, "10:00")
     ok(w7.post("/api/v1/windows/7/finish", json={"outcome": "handled"}))
     ok(w7.post("/api/v1/windows/7/case", json={"department": "公安分局", "problem": "户籍迁移材料不全",
                                                 "action": "现场协调，当场办结", "resolved": True}), 201)
-    ok(client.post("/api/v1/windows/7/rating", json={"ticket_id": f1["id"], "level": 4}), 201)
+    ok(client.post("/api/v1/windows/7/rating", json={"ticket_id": f1["id"], "level": 4}, headers=tablet(7)), 201)
     issue(client, "renshe")  # A004: still waiting at the end of the day
     return {"a1": a1, "a2": a2, "b1": b1, "f1": f1}
 
@@ -88,10 +88,10 @@ def script_weekend(clock, client, clerk_client) -> dict:
     assert ok(w3.post("/api/v1/windows/3/call-next"))["ticket"]["number"] == "B001"
     at(clock, SAT, "09:15")
     ok(w2.post("/api/v1/windows/2/finish", json={"outcome": "handled"}))
-    ok(client.post("/api/v1/windows/2/rating", json={"ticket_id": a1["id"], "level": 3}), 201)
+    ok(client.post("/api/v1/windows/2/rating", json={"ticket_id": a1["id"], "level": 3}, headers=tablet(2)), 201)
     at(clock, SAT, "09:20")
     ok(w3.post("/api/v1/windows/3/finish", json={"outcome": "consulted"}))
-    ok(client.post("/api/v1/windows/3/rating", json={"ticket_id": b1["id"], "level": 1}), 201)
+    ok(client.post("/api/v1/windows/3/rating", json={"ticket_id": b1["id"], "level": 1}, headers=tablet(3)), 201)
     return {"a1": a1, "b1": b1}
 
 

@@ -38,7 +38,7 @@ def test_tracking_page_follows_the_queue_and_the_call(live_server, api, phone):
     mine = api.issue()
     api.clerk(1), api.clerk(2)
     phone.goto(f"{live_server.url}/t/{mine['token']}")
-    phone.wait_for_function("window.owTrack && owTrack.live.status === 'live'")
+    phone.wait_for_function("() => window.owTrack && owTrack.live.status === 'live'")
     assert phone.text_content("#number") == "A002"
     assert phone.text_content("#status") == "等候中"
     assert phone.text_content("#ahead") == "1"
@@ -77,7 +77,7 @@ def test_tracking_page_unknown_token_and_english(live_server, api, phone):
     assert response.status == 404
     assert "未找到这张号票" in phone.content()
     phone.goto(f"{live_server.url}/t/{mine['token']}?lang=en")
-    phone.wait_for_function("window.owTrack && owTrack.live.status === 'live'")
+    phone.wait_for_function("() => window.owTrack && owTrack.live.status === 'live'")
     assert phone.text_content("#status") == "Waiting"
     assert phone.text_content("#ahead") == "0"
     assert phone.text_content(".tlang") == "中文"

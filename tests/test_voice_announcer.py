@@ -47,7 +47,7 @@ def en(number: str, window: str) -> list[str]:
 def harness():
     with serve_static(STATIC, pages={"/harness.html": HARNESS}) as base, browser_page(viewport=(800, 600)) as page:
         page.goto(base + "/harness.html")
-        page.wait_for_function("typeof window.OneWindowAnnouncer === 'function'")
+        page.wait_for_function("() => typeof window.OneWindowAnnouncer === 'function'")
         yield base, page
 
 
@@ -55,7 +55,7 @@ def harness():
 def page(harness):
     base, page = harness
     page.goto(base + "/harness.html")
-    page.wait_for_function("typeof window.OneWindowAnnouncer === 'function'")
+    page.wait_for_function("() => typeof window.OneWindowAnnouncer === 'function'")
     return page
 
 

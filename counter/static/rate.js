@@ -9,6 +9,9 @@
   const THANKS_MS = 5000;
   const ERROR_MS = 4000;
   const POLL_MS = 10000;
+  // The tablet is a device with a token bound to this window (docs/counter.md): paired once here (or opened as
+  // /rate/<n>#pair=<token>), kept in local storage, sent as "Authorization: Bearer" on every rating call.
+  const TOKEN_KEY = "ow.rate.token." + WINDOW;
 
   const I18N = {
     zh: {
@@ -18,6 +21,9 @@
       foot: "一窗通 · 好差评", window_no: "{n}号窗口", ticket: "（{number} {service}）",
       e_rating_closed: "评价时间已过，感谢您的光临", e_already_rated: "本次服务已评价，感谢您",
       e_not_last_finished: "本次评价已结束，感谢您", e_network: "网络异常，请稍后再试",
+      pair_title: "本评价器尚未配对", pair_text: "只有本窗口登记过的评价器才能收集评价。请工作人员输入本窗口评价器的设备令牌。",
+      pair_button: "配对", pair_bad: "令牌无效，请核对后重新输入。", pair_other: "这不是本窗口评价器的令牌。",
+      pair_lost: "本评价器的令牌已失效，请重新配对。",
     },
     en: {
       idle_title: "Please rate our service", idle_text: "When your business is done, rate this window's service here.",
@@ -26,6 +32,9 @@
       left: "closes in {s} s", foot: "OneWindow · service rating", window_no: "Window {n}", ticket: "({number} {service})",
       e_rating_closed: "The time to rate has passed. Thank you!", e_already_rated: "This service has been rated. Thank you!",
       e_not_last_finished: "This rating has ended. Thank you!", e_network: "Network problem; please try again",
+      pair_title: "This rating tablet is not paired", pair_text: "Only this window's registered tablet can collect ratings. Staff: enter the device token of this window's tablet.",
+      pair_button: "Pair", pair_bad: "This token is not valid. Please check it and try again.",
+      pair_other: "This is not the token of this window's tablet.", pair_lost: "This tablet's token is no longer valid. Please pair it again.",
     },
   };
 
@@ -51,13 +60,39 @@
 
   function show(view) {
     document.body.dataset.state = view;
-    for (const v of ["idle", "open", "thanks", "error"]) $("view-" + v).hidden = v !== view;
+    for (const v of ["pair", "idle", "open", "thanks", "error"]) $("view-" + v).hidden = v !== view;
+  }
+
+  // ------------------------------------------------------------------------------------------- pairing
+  function token() { try { return localStorage.getItem(TOKEN_KEY); } catch (e) { return null; } }
+  function storeToken(value) {
+    try { if (value) localStorage.setItem(TOKEN_KEY, value); else localStorage.removeItem(TOKEN_KEY); } catch (e) { /* */ }
+  }
+  const authorized = (headers) => Object.assign({ Authorization: "Bearer " + (token() || "") }, headers || {});
+
+  async function whoIs(value) {
+    try {
+      const r = await fetch("/api/v1/me", { cache: "no-store", credentials: "omit", headers: { Authorization: "Bearer " + value } });
+      const body = await r.json().catch(() => null);
+      if (r.status === 200 && body && body.device && body.device.kind === "tablet" && body.device.window === WINDOW) return "ok";
+      if (r.status === 200) return "pair_other";
+      return r.status === 401 ? "pair_bad" : "e_network";
+    } catch (e) { return "e_network"; }
+  }
+
+  function unpair(messageKey) {
+    storeToken(null);
+    clearInterval(st.timer); clearTimeout(st.resetTimer);
+    st.rating = null;
+    $("pair-error").hidden = !messageKey;
+    $("pair-error").textContent = messageKey ? t(messageKey) : "";
+    show("pair");
   }
 
   function idle() {
     clearInterval(st.timer); clearTimeout(st.resetTimer);
     st.rating = null;
-    show("idle");
+    show(token() ? "idle" : "pair");
   }
 
   function showTicket() {
@@ -90,7 +125,9 @@
 
   async function refresh() {
     try {
-      const r = await fetch(`/api/v1/windows/${WINDOW}/rating`, { cache: "no-store", headers: { Accept: "application/json" } });
+      if (!token()) return;
+      const r = await fetch(`/api/v1/windows/${WINDOW}/rating`, { cache: "no-store", headers: authorized({ Accept: "application/json" }) });
+      if (r.status === 401 || r.status === 403) { unpair("pair_lost"); return; }
       if (!r.ok) return;
       const data = await r.json();
       if (data.rating) open(data.rating);
@@ -106,7 +143,7 @@
     clearInterval(st.timer);
     try {
       const r = await fetch(`/api/v1/windows/${WINDOW}/rating`, {
-        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+        method: "POST", headers: authorized({ "Content-Type": "application/json", Accept: "application/json" }),
         body: JSON.stringify({ ticket_id: st.rating.ticket_id, level }) });
       const data = await r.json().catch(() => ({}));
       if (r.ok) {
@@ -144,8 +181,39 @@
     socket.on("disconnect", () => { $("conn").dataset.state = "off"; });
     socket.on("ticket_finished", (data) => { if (data && data.window === WINDOW) refresh(); });
   }
+  $("pair-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const value = $("pair-token").value.trim();
+    if (!value) return;
+    $("pair-go").disabled = true;
+    const who = await whoIs(value);
+    $("pair-go").disabled = false;
+    if (who === "ok") {
+      storeToken(value);
+      $("pair-token").value = "";
+      $("pair-error").hidden = true;
+      idle();
+      refresh();
+    } else {
+      $("pair-error").textContent = t(who);
+      $("pair-error").hidden = false;
+    }
+  });
+
+  async function start() {
+    const m = /(?:^#|&)pair=([^&]+)/.exec(location.hash || "");
+    if (m) {  // /rate/<n>#pair=<token>: a fragment never reaches the server or its logs
+      storeToken(decodeURIComponent(m[1]));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    if (!token()) { unpair(""); return; }
+    const who = await whoIs(token());
+    if (who === "ok" || who === "e_network") { idle(); refresh(); }
+    else unpair(who === "pair_bad" ? "pair_lost" : who);
+  }
+
+  window.addEventListener("hashchange", start);
   setInterval(() => { if (document.body.dataset.state === "idle") refresh(); }, POLL_MS);
   applyLang();
-  idle();
-  refresh();
+  start();
 })();

@@ -17,7 +17,7 @@ MODES = ("text", "image")
 QR_MODES = ("native", "raster")
 PAPER = {58: (384, 32), 80: (576, 48)}  # paper width mm -> (printable dots, font A columns)
 DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
-_HOST = re.compile(r"^[A-Za-z0-9.:_\-\[\]]+$")
+_HOST = re.compile(r"[A-Za-z0-9.:_\-\[\]]+")  # fullmatch
 
 
 def _key(name: str) -> str:
@@ -111,7 +111,7 @@ class PrinterSettings:
             need(v is None or (is_int(v) and 0 <= v <= 0xFFFF), name, "must be an integer 0 … 0xFFFF")
         if self.backend == "network":
             need(bool(self.host.strip()), "host", "is required for the network backend")
-            need(bool(_HOST.match(self.host)), "host", f"'{self.host}' is not a host name or IP address")
+            need(bool(_HOST.fullmatch(self.host)), "host", f"'{self.host}' is not a host name or IP address")
         if self.backend == "usb":
             need(self.usb_vendor_id is not None, "usb_vendor_id", "is required for the usb backend")
             need(self.usb_product_id is not None, "usb_product_id", "is required for the usb backend")

@@ -5,7 +5,11 @@
   "use strict";
 
   var BOOT = JSON.parse(document.getElementById("boot").textContent);
-  var KIOSK = BOOT.kiosk;
+  // The kiosk is a device with a token (docs/kiosk.md): paired once (typed on the pairing screen, or opened as
+  // /kiosk#pair=<token>), kept in this browser's local storage, sent as "Authorization: Bearer" on every API call.
+  // Which kiosk this is (its id, for printing and health) is what the server says the token belongs to.
+  var TOKEN_KEY = "ow.kiosk.token";
+  var KIOSK = null;
   var IDLE_MS = (BOOT.idle_seconds || 60) * 1000;
   var TICKET_MS = 15000;          // the ticket stays on screen this long (printed)
   var TICKET_FAILED_MS = 45000;   // … and longer when it did not print: time to take a photo
@@ -54,7 +58,12 @@
       errNetwork: "网络连接中断，暂时无法取号。请稍后再试，或咨询工作人员。",
       errServer: "系统繁忙，暂时无法取号。请稍后再试，或咨询工作人员。",
       errUnknownService: "该业务暂不可办理，请选择其他业务或咨询工作人员。",
-      errGeneric: "暂时无法取号，请咨询现场工作人员。"
+      errGeneric: "暂时无法取号，请咨询现场工作人员。",
+      pairTitle: "本设备尚未登记为自助取号机",
+      pairText: "未登记的设备不能取号、打印号票。请工作人员输入本取号机的设备令牌（由管理员用 onewindow hash-token 生成）。",
+      pairLabel: "设备令牌", pairButton: "登记本设备",
+      pairBad: "令牌无效，请核对后重新输入。", pairNotKiosk: "这不是取号机的令牌（可能是评价器或呼叫器的令牌）。",
+      pairNetwork: "无法连接服务器，请检查网络后重试。", pairLost: "本设备的令牌已失效，请重新登记。"
     },
     en: {
       subtitle: "Self-service tickets", choose: "Please choose a service", choosePriority: "Priority lane · Please choose a service",
@@ -94,14 +103,21 @@
       errNetwork: "The network is down, so no ticket could be issued. Please try again in a moment or ask a member of staff.",
       errServer: "The system is busy and could not issue a ticket. Please try again in a moment or ask a member of staff.",
       errUnknownService: "This service is not available. Please choose another one or ask a member of staff.",
-      errGeneric: "A ticket cannot be issued right now. Please ask a member of staff."
+      errGeneric: "A ticket cannot be issued right now. Please ask a member of staff.",
+      pairTitle: "This device is not registered as a ticket kiosk",
+      pairText: "An unregistered device cannot issue or print tickets. Staff: enter this kiosk's device token (made by the administrator with onewindow hash-token).",
+      pairLabel: "Device token", pairButton: "Register this device",
+      pairBad: "This token is not valid. Please check it and try again.",
+      pairNotKiosk: "This is not a kiosk token (it may belong to a rating tablet or a keypad).",
+      pairNetwork: "The server cannot be reached. Check the network and try again.",
+      pairLost: "This device's token is no longer valid. Please register it again."
     }
   };
 
   var $ = function (id) { return document.getElementById(id); };
   var root = $("kiosk");
   var state = {
-    lang: "zh", priority: false, services: BOOT.services, busy: false, pending: null, screen: "start",
+    lang: "zh", priority: false, services: BOOT.services, busy: false, pending: null, screen: "pair",
     printerDown: false, connected: true
   };
   var timers = { idle: null, ticket: null, countdown: null, refresh: null, dialog: null, health: null };
@@ -229,6 +245,8 @@
     var ctrl = window.AbortController ? new AbortController() : null;
     var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, timeoutMs || REQUEST_TIMEOUT_MS) : null;
     var opts = Object.assign({ cache: "no-store", credentials: "same-origin" }, options || {});
+    var token = deviceToken();
+    if (token) opts.headers = Object.assign({ Authorization: "Bearer " + token }, opts.headers || {});
     if (ctrl) opts.signal = ctrl.signal;
     return fetch(url, opts).then(function (r) {
       return r.json().catch(function () { return null; }).then(function (body) {
@@ -312,6 +330,10 @@
             showTicket(res.body);
           } else if (res.status >= 500 && n < RETRY_DELAYS_MS.length) {
             retry(n);
+          } else if (res.status === 401) {  // the token was withdrawn: this is no longer a registered kiosk
+            finish();
+            state.pending = null;
+            unpair(t("pairLost"));
           } else {
             finish();
             if (res.status < 500) state.pending = null;  // a definite answer: the next tap is a new intent
@@ -405,6 +427,7 @@
 
   // the visit is over: back to the start screen, in Chinese, out of the priority path
   function endVisit() {
+    if (!KIOSK) return;  // not paired: the pairing screen stays
     clearTimeout(timers.ticket);
     clearInterval(timers.countdown);
     hideDialog();
@@ -461,6 +484,7 @@
     clearTimeout(timers.idle);
     timers.idle = setTimeout(function () {
       if (state.busy) { poke(); return; }
+      if (state.screen === "pair") return;
       if (state.lang !== "zh" || state.priority || state.screen !== "start" || !$("dialog").hidden) endVisit();
     }, IDLE_MS);
   }
@@ -477,11 +501,93 @@
   document.addEventListener("keydown", poke, true);
   document.addEventListener("contextmenu", function (e) { e.preventDefault(); });  // long press: no menu
 
-  render();
+  // ------------------------------------------------------------------------------------------ pairing
+  function deviceToken() {
+    try { return window.localStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+  function storeToken(token) {
+    try {
+      if (token) window.localStorage.setItem(TOKEN_KEY, token); else window.localStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* private mode: paired for this page only */ }
+  }
+
+  // Ask the server which device a token is: {ok, kiosk} | {ok: false, reason}
+  function whoIs(token) {
+    return fetch("/api/v1/me", { cache: "no-store", credentials: "omit",
+                                 headers: { Authorization: "Bearer " + token } })
+      .then(function (r) {
+        return r.json().catch(function () { return null; }).then(function (body) {
+          if (r.status === 200 && body && body.device && body.device.kind === "kiosk") return { ok: true, kiosk: body.device.kiosk };
+          if (r.status === 200) return { ok: false, reason: "pairNotKiosk" };
+          if (r.status === 401) return { ok: false, reason: "pairBad" };
+          return { ok: false, reason: "pairNetwork" };
+        });
+      }, function () { return { ok: false, reason: "pairNetwork" }; });
+  }
+
+  function showPairing(message) {
+    state.screen = "pair";
+    root.setAttribute("data-screen", "pair");
+    $("pair").hidden = false;
+    $("start").hidden = true;
+    $("ticket").hidden = true;
+    renderTexts();
+    $("pair-error").hidden = !message;
+    $("pair-error").textContent = message || "";
+  }
+
+  function unpair(message) {
+    storeToken(null);
+    KIOSK = null;
+    showPairing(message);
+  }
+
+  function paired(kiosk) {
+    KIOSK = kiosk;
+    state.screen = "start";
+    root.setAttribute("data-screen", "start");
+    root.setAttribute("data-kiosk", kiosk);
+    $("pair").hidden = true;
+    $("start").hidden = false;
+    $("pair-token").value = "";
+    render();
+  }
+
+  $("pair-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var token = $("pair-token").value.trim();
+    if (!token) return;
+    $("pair-go").disabled = true;
+    whoIs(token).then(function (who) {
+      $("pair-go").disabled = false;
+      if (who.ok) { storeToken(token); paired(who.kiosk); }
+      else showPairing(t(who.reason));
+    });
+  });
+
+  function start() {
+    var m = /(?:^#|&)pair=([^&]+)/.exec(window.location.hash || "");
+    if (m) {  // /kiosk#pair=<token>: the token never reaches the server's logs (a fragment is not sent)
+      storeToken(decodeURIComponent(m[1]));
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    var token = deviceToken();
+    if (!token) { showPairing(""); return; }
+    whoIs(token).then(function (who) {
+      if (who.ok) paired(who.kiosk);
+      else if (who.reason === "pairNetwork") { showPairing(t("pairNetwork")); setTimeout(start, 5000); }
+      else unpair(t(who.reason === "pairBad" ? "pairLost" : who.reason));
+    });
+  }
+
+  window.addEventListener("hashchange", start);  // a pairing link opened on a kiosk that shows the page already
+  renderTexts();
   poke();
   if (!state.services) refreshServices();
   connectSocket();
   setInterval(refreshServices, POLL_MS);
   setInterval(renderClock, 5000);
-  window.onewindowKiosk = { state: state, refresh: refreshServices, endVisit: endVisit };
+  window.onewindowKiosk = { state: state, refresh: refreshServices, endVisit: endVisit,
+                            kiosk: function () { return KIOSK; } };
+  start();
 })();

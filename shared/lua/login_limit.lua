@@ -1,21 +1,30 @@
--- login_limit.lua — count failed logins of one username+IP in a fixed window that starts at the first failure.
--- KEYS: 1 seq, 2 events, 3 login_failures(digest)
--- ARGV: 1 op: 'check' | 'fail' | 'clear', 2 failures allowed before refusing, 3 window ms
--- Returns: {"ok", "count", "limited", "retry_ms"} (limited: the next attempt must be refused)
-local op, max = ARGV[1], tonumber(ARGV[2])
-if op == 'clear' then
+-- login_limit.lua — reserve one login attempt before the password is checked, per username+address and per address,
+-- in one step: of N attempts sent at once, exactly as many as the limits allow reach the password check.
+-- KEYS: 1 seq, 2 events, 3 login_attempts(username+address digest), 4 login_attempts(address digest)
+-- ARGV: 1 op: 'reserve' | 'succeeded', 2 attempts allowed per username+address, 3 attempts allowed per address,
+--       4 window ms (counted from the first attempt of a window)
+-- Returns: reserve   → {"ok", "limited": false, "count"} | {"ok", "limited": true, "retry_ms"} (a refusal writes
+--                      nothing)
+--          succeeded → {"ok"}: the pair's attempts are cleared and the address's attempt is given back
+local op = ARGV[1]
+if op == 'succeeded' then
   redis.call('DEL', KEYS[3])
-  return ok({count = 0, limited = false, retry_ms = 0})
+  if tonumber(redis.call('GET', KEYS[4]) or '0') > 0 then redis.call('DECR', KEYS[4]) end
+  return ok({})
 end
-local n
-if op == 'fail' then
-  n = redis.call('INCR', KEYS[3])
-  if redis.call('PTTL', KEYS[3]) < 0 then redis.call('PEXPIRE', KEYS[3], ARGV[3]) end
-elseif op == 'check' then
-  n = tonumber(redis.call('GET', KEYS[3]) or '0')
-else
-  return fail('invalid_op', 'unknown op ' .. op)
+if op ~= 'reserve' then return fail('invalid_op', 'unknown op ' .. op) end
+
+local pair_max, address_max = tonumber(ARGV[2]), tonumber(ARGV[3])
+local pair = tonumber(redis.call('GET', KEYS[3]) or '0')
+local address = tonumber(redis.call('GET', KEYS[4]) or '0')
+if pair >= pair_max or address >= address_max then
+  local retry = 0
+  if pair >= pair_max then retry = math.max(retry, redis.call('PTTL', KEYS[3])) end
+  if address >= address_max then retry = math.max(retry, redis.call('PTTL', KEYS[4])) end
+  return ok({limited = true, retry_ms = math.max(retry, 1)})
 end
-local ttl = redis.call('PTTL', KEYS[3])
-if ttl < 0 then ttl = 0 end
-return ok({count = n, limited = n >= max, retry_ms = ttl})
+for i = 3, 4 do
+  redis.call('INCR', KEYS[i])
+  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+end
+return ok({limited = false, count = pair + 1})

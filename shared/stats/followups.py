@@ -45,7 +45,7 @@ def resolve_case(engine: Engine, case_id: str, *, by: str, note: str = "") -> di
 def follow_up_rating(engine: Engine, ticket_id: str, *, by: str, note: str = "", is_low_rating) -> dict:
     """Record the follow-up of a 不满意 / 非常不满意 rating; ``is_low_rating(ticket_id)`` says whether there is one."""
     note = _note(note)
-    if not TICKET_ID.match(ticket_id or "") or not is_low_rating(ticket_id):
+    if not TICKET_ID.fullmatch(ticket_id or "") or not is_low_rating(ticket_id):
         raise NotFoundError("no 不满意 rating for that ticket", code="not_found")
     r = engine.scripts.run("follow_up_rating", [engine.keys.seq, engine.keys.events, engine.keys.rating_followups],
                            [ticket_id, engine.clock.now_ms(), by, note], {"already_followed_up": ConflictError})

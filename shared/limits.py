@@ -1,0 +1,77 @@
+"""Limits for unregistered clients: a phone (or any browser that is not a registered kiosk) may take a ticket when the
+hall allows it (``[public] allow_issue``), at most ``burst`` at once refilled at ``per_minute``, and ``daily_cap`` per
+business day — per client address, decided in one Lua step (``public_limit.lua``).
+
+The address is the request's remote address (after the configured trusted proxies: ``[security] trusted_proxies``);
+Redis keeps only a digest of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from datetime import datetime, time, timedelta
+
+from shared.engine import Engine
+from shared.errors import RateLimitedError
+from shared.keys import day_key
+
+logger = logging.getLogger(__name__)
+
+
+def address_digest(address: str, purpose: str) -> str:
+    """A short digest of a client address (or username + address) for key names: no raw address in Redis."""
+    return hashlib.sha256(f"{purpose}\x00{address}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _wait_words(seconds: int) -> tuple[str, str]:
+    if seconds < 120:
+        return f"{seconds} 秒", f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} 分钟", f"{minutes} minutes"
+
+
+class PublicIssueLimiter:
+    """The token bucket and daily cap of unregistered clients, per address."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.settings = engine.config.public
+
+    def _run(self, op: str, address: str) -> dict:
+        now = self.engine.clock.now()
+        day = day_key(now.date())
+        digest = address_digest(address, "issue")
+        tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+        until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
+        keys = [self.engine.keys.seq, self.engine.keys.events, self.engine.keys.issue_bucket(digest),
+                self.engine.keys.issue_day(day, digest)]
+        s = self.settings
+        args = [op, int(now.timestamp() * 1000), s.burst, repr(s.per_minute / 60000), s.daily_cap,
+                until_tomorrow_ms + 3600_000, until_tomorrow_ms]
+        return self.engine.scripts.run("public_limit", keys, args)
+
+    def take(self, address: str) -> int:
+        """Take one ticket's allowance for ``address``; returns how many are left today, or raises
+        :class:`RateLimitedError` (``details.retry_after`` seconds, ``details.reason`` burst | daily_cap) with a
+        message in Chinese and English."""
+        r = self._run("take", address)
+        if not r["limited"]:
+            return int(r["left"])
+        retry = max(1, math.ceil(r["retry_ms"] / 1000))
+        if r["reason"] == "daily_cap":
+            zh = f"此设备今日取号次数已达上限（{self.settings.daily_cap} 张），请到自助取号机取号或咨询工作人员。"
+            en = (f"This device has taken today's maximum of {self.settings.daily_cap} tickets. Please use a "
+                  "ticket kiosk in the hall or ask a member of staff.")
+        else:
+            wait_zh, wait_en = _wait_words(retry)
+            zh = f"取号太频繁，请 {wait_zh}后再试，或到自助取号机取号。"
+            en = f"Too many tickets in a short time. Please try again in {wait_en}, or use a ticket kiosk."
+        logger.info("public ticket refused (%s)", r["reason"])
+        raise RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=r["reason"],
+                               message_zh=zh, message_en=en)
+
+    def refund(self, address: str) -> None:
+        """Give back today's slot taken for a request that issued nothing (the bucket token stays spent)."""
+        self._run("refund", address)
