@@ -275,7 +275,7 @@ class Sender:
         self.outbox = outbox
         self.deliver = deliver
         self.settings = settings
-        self.clock = clock or Clock(outbox.engine.config.timezone)
+        self.clock = clock or outbox.engine.clock  # the hall's clock, like the times the entries were written with
         self.rng = rng or random.Random()
         self.token = secrets.token_hex(12)
         self.name = name or f"outbox-{outbox.topic}"

@@ -270,3 +270,22 @@ def test_sent_reports_are_forgotten_after_keep_sent_days(redis_client, hall_conf
     assert outbox.ack(entry, "200", now) and not outbox.ack(entry, "200", now)  # marked once
     assert outbox.prune(now - 1) == 0 and outbox.prune(now + 1) == 1
     assert outbox.counts() == {"pending": 0, "failed": 0, "sent": 0}
+
+
+def test_the_worker_gives_the_default_and_reports_it(redis_client, hall_config, clock):
+    """start_worker (what create_app starts): the default rating of a visit nobody rated reaches the province."""
+    from shared.haocaiping import start_worker
+
+    province = FakeProvince(3).start()
+    engine = reporting_engine(redis_client, hall_config, clock, province.url)
+    v = serve(engine, 5, outcome="consulted")
+    clock.advance(days=7, minutes=1)
+    worker = start_worker(engine)
+    try:
+        wait_until(lambda: f"testhall-{v['id']}-1" in province.accepted, what="the default rating reported")
+    finally:
+        worker.stop()
+        province.stop()
+    record = province.accepted[f"testhall-{v['id']}-1"]
+    assert (record["pf"], record["satisfaction"], record["proStatus"], record["assessNumber"]) == ("7", 3, "2", 1)
+    assert worker.runs >= 1 and worker.last.rated == [v["id"]]
