@@ -30,6 +30,7 @@ class FakeProvince:
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
         self.requests = 0
+        self.starts = 0
 
     @property
     def url(self) -> str:
@@ -61,6 +62,7 @@ class FakeProvince:
                     pass
 
         self.release.clear()
+        self.starts += 1
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
