@@ -129,6 +129,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         from shared.stats import start_archiver
 
         app.extensions["onewindow_archiver"] = start_archiver(hall.engine, config)
+    if app.config.get("START_HAOCAIPING", app.config["START_RELAY"]):  # default ratings; reports to the province
+        from shared.haocaiping import start_worker
+
+        app.extensions["onewindow_haocaiping"] = start_worker(hall.engine, config)
     return app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +35,14 @@ class Period:
 
 
 @dataclass(frozen=True)
+class Matter:
+    """A government service item (政务服务事项) a service handles: its code in the province's catalogue, and name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Service:
     code: str
     name: str
@@ -43,6 +51,13 @@ class Service:
     daily_quota: int
     avg_service_minutes: float
     hours: dict[int, tuple[Period, ...]]  # weekday (0 = Monday) → periods
+    matters: tuple[Matter, ...] = ()  # 事项 the clerk picks from at finish; the first is the default
+
+    def matter(self, code: str | None) -> Matter | None:
+        """The matter ``code`` of this service (None/'' = the first one); None when the service lists none."""
+        if not code:
+            return self.matters[0] if self.matters else None
+        return next((m for m in self.matters if m.code == code), None)
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,117 @@ class StatisticsSettings:
     alert_wait_minutes: int = 30  # the supervisor is alerted when a citizen has waited this long
 
 
+#: 差评: the levels whose rating opens a rectification (不满意, 非常不满意) — fixed by GB/T 39734, not configurable.
+BAD_LEVELS = (2, 1)
+
+
+@dataclass(frozen=True)
+class RatingOption:
+    """A content option the rater may tick (评价内容), offered at the listed levels."""
+
+    code: str
+    label: str
+    label_en: str
+    levels: tuple[int, ...]
+
+
+#: The content options shipped for in-person service (GB/T 39734-2020 lists content per level: what went well for
+#: the satisfied levels, what went wrong for the dissatisfied ones). A hall replaces them with its province's list.
+DEFAULT_RATING_OPTIONS: tuple[RatingOption, ...] = (
+    RatingOption("101", "服务态度好", "Courteous staff", (5, 4, 3)),
+    RatingOption("102", "办事效率高", "Quick service", (5, 4, 3)),
+    RatingOption("103", "业务水平高", "Knowledgeable staff", (5, 4, 3)),
+    RatingOption("104", "窗口环境好", "Pleasant hall", (5, 4, 3)),
+    RatingOption("105", "一次性告知", "Told everything at once", (5, 4, 3)),
+    RatingOption("106", "一次办成", "Done in one trip", (5, 4, 3)),
+    RatingOption("201", "服务态度差", "Unfriendly staff", (2, 1)),
+    RatingOption("202", "办事效率低", "Slow service", (2, 1)),
+    RatingOption("203", "业务不熟练", "Staff did not know the rules", (2, 1)),
+    RatingOption("204", "窗口环境差", "Poor hall conditions", (2, 1)),
+    RatingOption("205", "未一次性告知", "Not told everything at once", (2, 1)),
+    RatingOption("206", "多次跑腿", "Had to come back several times", (2, 1)),
+    RatingOption("207", "等候时间长", "Waited too long", (2, 1)),
+    RatingOption("208", "推诿扯皮", "Passed from desk to desk", (2, 1)),
+)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """差评 workflow deadlines, in working days of the hall's calendar after the day the record opens."""
+
+    verify: int = 1  # 核实
+    rectify: int = 5  # 整改
+    reply: int = 15  # 答复
+
+    def as_dict(self) -> dict[str, int]:
+        return {"verify": self.verify, "rectify": self.rectify, "reply": self.reply}
+
+
+#: What the upstream adapter can send: the names a province's field map may use as values (docs/haocaiping.md).
+UPSTREAM_SOURCE_FIELDS = (
+    "id", "rating_id", "hall_id", "hall_name", "area_code", "department_code", "department", "service",
+    "matter_code", "matter_name", "case_no", "case_status", "clerk", "clerk_name", "window", "ticket", "number",
+    "channel", "level", "level_label", "content_codes", "content_labels", "text", "rated_at", "finished_at",
+    "assess_number", "is_default", "rater_id_hash", "rater_kind",
+)
+
+
+@dataclass(frozen=True)
+class UpstreamSettings:
+    """[haocaiping.upstream]: where ratings are reported (the provincial 好差评 system) and how."""
+
+    enabled: bool = False
+    url: str = ""
+    area_code: str = ""
+    department_code: str = ""
+    department_codes: dict[str, str] = field(default_factory=dict)  # service code → department code
+    timeout_seconds: float = 10.0
+    max_attempts: int = 10
+    backoff_seconds: float = 30.0
+    max_backoff_seconds: float = 3600.0
+    parallel: int = 4
+    poll_seconds: float = 5.0
+    keep_sent_days: int = 30
+    headers: dict[str, str] = field(default_factory=dict)
+    wrap: str = ""  # "" = the record is the body; "data" = {"data": record}
+    time_format: str = "%Y-%m-%d %H:%M:%S"
+    list_separator: str = ","  # "" = lists are sent as JSON arrays
+    success_field: str = ""  # "" = any 2xx answer is an acceptance
+    success_values: tuple[str, ...] = ("0", "200")
+    duplicate_values: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)  # the province's field name → one of UPSTREAM_SOURCE_FIELDS
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)  # source field → {our value: the province's code}
+    constants: dict[str, Any] = field(default_factory=dict)  # fields sent with a fixed value
+
+    def department_for(self, service: str) -> str:
+        return self.department_codes.get(service, self.department_code)
+
+
+@dataclass(frozen=True)
+class HaocaipingSettings:
+    """[haocaiping]: 政务服务"好差评" — content options, 追评, default ratings, 差评 deadlines, upstream reporting."""
+
+    options: tuple[RatingOption, ...] = DEFAULT_RATING_OPTIONS
+    text_levels: tuple[int, ...] = BAD_LEVELS  # levels whose rater may add free text
+    text_max: int = 200
+    followup_days: int = 15  # 追评: accepted from the phone this many days after the rater's own first rating
+    default_days: int = 7  # a visit not rated this many days after it finished gets the default rating
+    default_level: int = 3  # 基本满意
+    default_every_minutes: int = 10  # how often the worker gives default ratings
+    deadlines: Deadlines = Deadlines()
+    upstream: UpstreamSettings = UpstreamSettings()
+
+    def options_for(self, level: int) -> tuple[RatingOption, ...]:
+        return tuple(o for o in self.options if level in o.levels)
+
+    @property
+    def ticket_keep_days(self) -> int:
+        """How long a day's tickets and tracking tokens stay in Redis: until the last 追评 a visit can get (a first
+        rating up to ``default_days`` after the visit, a 追评 up to ``followup_days`` after that), with two days'
+        margin for a worker that was down; never less than the eight days tickets were always kept."""
+        return max(8, self.default_days + self.followup_days + 2)
+
+
 @dataclass(frozen=True)
 class Config:
     hall_id: str
@@ -165,6 +291,7 @@ class Config:
         if self.security.secure_cookie is not None:
             return self.security.secure_cookie
         return self.public_url.startswith("https://")
+    haocaiping: HaocaipingSettings = HaocaipingSettings()
 
     @property
     def archive_path(self) -> Path:
@@ -362,6 +489,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             daily_quota=s.get("daily_quota", int, 999, check=lambda v: None if 0 <= v <= 9999 else "must be 0 … 9999"),
             avg_service_minutes=float(s.get("avg_service_minutes", (int, float), 10, check=_positive)),
             hours=_parse_hours(s.get("hours", dict), s.key("hours")),
+            matters=_parse_matters(s.get("matters", list, []), s.key("matters")),
         )
         s.done()
 
@@ -443,6 +571,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
 
     public = _parse_public(root.get("public", dict, {}))
     security = _parse_security(root.get("security", dict, {}))
+    haocaiping = _parse_haocaiping(root.get("haocaiping", dict, {}), services)
 
     root.done()
     return Config(
@@ -450,6 +579,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
         tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
         counter=counter, source=source, statistics=statistics, public=public, security=security, demo=demo,
+        haocaiping=haocaiping,
     )
 
 
@@ -517,3 +647,173 @@ def _parse_security(raw: Any) -> SecuritySettings:
     )
     s.done()
     return security
+
+
+# --------------------------------------------------------------------------------------------- [haocaiping]
+_OPTION_CODE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+_MATTER_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def _parse_matters(items: list, key: str) -> tuple[Matter, ...]:
+    out: list[Matter] = []
+    for i, item in enumerate(items):
+        m = TableReader(item, f"{key}[{i}]")
+        code = m.get("code", str, check=lambda v: None if _MATTER_CODE.fullmatch(v) else
+                     "must be 1–64 ASCII letters, digits, . _ - (the 事项编码 of the province's catalogue)")
+        if any(x.code == code for x in out):
+            raise ConfigError(m.key("code"), f"matter '{code}' is listed twice")
+        out.append(Matter(code=code, name=m.get("name", str, check=_non_empty).strip()))
+        m.done()
+    return tuple(out)
+
+
+def _levels(value: list, key: str) -> tuple[int, ...]:
+    if not value:
+        raise ConfigError(key, "must name at least one level (1 … 5)")
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5:
+            raise ConfigError(f"{key}[{i}]", "must be a level 1 (非常不满意) … 5 (非常满意)")
+    if len(set(value)) != len(value):
+        raise ConfigError(key, "names a level twice")
+    return tuple(value)
+
+
+def _str_table(raw: Any, key: str, *, value_check=None) -> dict[str, str]:
+    """A table of string → string (TOML keys are strings already)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(key, f"must be a table, not {type(raw).__name__}")
+    out = {}
+    for k, v in raw.items():
+        if not isinstance(v, str):
+            raise ConfigError(f"{key}.{k}", f"must be a string, not {type(v).__name__}")
+        if value_check is not None:
+            problem = value_check(v)
+            if problem:
+                raise ConfigError(f"{key}.{k}", problem)
+        out[str(k)] = v
+    return out
+
+
+def _parse_haocaiping(raw: Any, services: dict[str, Service]) -> HaocaipingSettings:
+    sec = TableReader(raw, "haocaiping")
+    options: list[RatingOption] = []
+    raw_options = sec.get("options", list, None)
+    for i, item in enumerate(raw_options or []):
+        o = TableReader(item, f"haocaiping.options[{i}]")
+        code = o.get("code", str, check=lambda v: None if _OPTION_CODE.fullmatch(v) else
+                     "must be 1–32 ASCII letters, digits, . _ -")
+        if any(x.code == code for x in options):
+            raise ConfigError(o.key("code"), f"option '{code}' is listed twice")
+        options.append(RatingOption(code=code, label=o.get("label", str, check=_non_empty).strip(),
+                                    label_en=o.get("label_en", str, ""),
+                                    levels=_levels(o.get("levels", list), o.key("levels"))))
+        o.done()
+    if raw_options is not None and not options:
+        raise ConfigError("haocaiping.options", "list at least one option, or leave the key out for the shipped ones")
+    text_levels = _levels(sec.get("text_levels", list, list(BAD_LEVELS)), "haocaiping.text_levels")
+    settings = HaocaipingSettings(
+        options=tuple(options) if options else DEFAULT_RATING_OPTIONS,
+        text_levels=text_levels,
+        text_max=sec.get("text_max", int, 200, check=lambda v: None if 1 <= v <= 2000 else "must be 1 … 2000"),
+        followup_days=sec.get("followup_days", int, 15, check=lambda v: None if 0 <= v <= 180 else "must be 0 … 180"),
+        default_days=sec.get("default_days", int, 7, check=lambda v: None if 1 <= v <= 60 else "must be 1 … 60"),
+        default_level=sec.get("default_level", int, 3, check=lambda v: None if 3 <= v <= 5 else
+                              "must be 3 (基本满意) … 5: a default rating is never a 差评"),
+        default_every_minutes=sec.get("default_every_minutes", int, 10,
+                                      check=lambda v: None if 1 <= v <= 1440 else "must be 1 … 1440"),
+        deadlines=_parse_deadlines(sec.get("deadlines", dict, {})),
+        upstream=_parse_upstream(sec.get("upstream", dict, {}), services),
+    )
+    sec.done()
+    return settings
+
+
+def _parse_deadlines(raw: Any) -> Deadlines:
+    d = TableReader(raw, "haocaiping.deadlines")
+
+    def days(name: str, default: int) -> int:
+        return d.get(name, int, default, check=lambda v: None if 0 <= v <= 60 else "must be 0 … 60 working days")
+
+    out = Deadlines(verify=days("verify", 1), rectify=days("rectify", 5), reply=days("reply", 15))
+    d.done()
+    if not out.verify <= out.rectify <= out.reply:
+        raise ConfigError("haocaiping.deadlines", "verify ≤ rectify ≤ reply: each step comes after the one before")
+    return out
+
+
+def _parse_upstream(raw: Any, services: dict[str, Service]) -> UpstreamSettings:
+    u = TableReader(raw, "haocaiping.upstream")
+    enabled = u.get("enabled", bool, False)
+    url = u.get("url", str, "", check=lambda v: None if v == "" or re.match(r"^https?://[^\s/]+", v) else
+                "must be an http(s) URL")
+    if enabled and not url:
+        raise ConfigError("haocaiping.upstream.url", "is required when reporting is enabled")
+    dept_codes = _str_table(u.get("department_codes", dict, {}), "haocaiping.upstream.department_codes")
+    for code in dept_codes:
+        if code not in services:
+            raise ConfigError(f"haocaiping.upstream.department_codes.{code}", f"unknown service '{code}'")
+    fields = _str_table(u.get("fields", dict, {}), "haocaiping.upstream.fields",
+                        value_check=lambda v: None if v in UPSTREAM_SOURCE_FIELDS else
+                        f"'{v}' is not a value the adapter knows (one of: {', '.join(UPSTREAM_SOURCE_FIELDS)})")
+    for name in fields:
+        if not _FIELD_NAME.fullmatch(name):
+            raise ConfigError(f"haocaiping.upstream.fields.{name}", "is not a usable field name")
+    if enabled and "id" not in fields.values():
+        raise ConfigError("haocaiping.upstream.fields", "must send 'id' (the rating id the province de-duplicates by)")
+    raw_codes = u.get("codes", dict, {})
+    codes: dict[str, dict[str, str]] = {}
+    for source, table in raw_codes.items():
+        if source not in UPSTREAM_SOURCE_FIELDS:
+            raise ConfigError(f"haocaiping.upstream.codes.{source}", "is not a value the adapter knows")
+        codes[source] = _str_table(table, f"haocaiping.upstream.codes.{source}")
+    constants = u.get("constants", dict, {})
+    for name, value in constants.items():
+        if isinstance(value, (dict, list)) or (hasattr(value, "year") and not isinstance(value, str)):
+            raise ConfigError(f"haocaiping.upstream.constants.{name}", "must be a string, number or true/false")
+        if name in fields:
+            raise ConfigError(f"haocaiping.upstream.constants.{name}", "is also in fields")
+    time_format = u.get("time_format", str, "%Y-%m-%d %H:%M:%S", check=_non_empty)
+    settings = UpstreamSettings(
+        enabled=enabled, url=url,
+        area_code=u.get("area_code", str, ""),
+        department_code=u.get("department_code", str, ""),
+        department_codes=dept_codes,
+        timeout_seconds=float(u.get("timeout_seconds", (int, float), 10,
+                                    check=lambda v: None if 0.05 <= v <= 120 else "must be 0.05 … 120")),
+        max_attempts=u.get("max_attempts", int, 10, check=lambda v: None if 1 <= v <= 1000 else "must be 1 … 1000"),
+        backoff_seconds=float(u.get("backoff_seconds", (int, float), 30,
+                                    check=lambda v: None if 0.001 <= v <= 86400 else "must be 0.001 … 86400")),
+        max_backoff_seconds=float(u.get("max_backoff_seconds", (int, float), 3600,
+                                        check=lambda v: None if 0.001 <= v <= 7 * 86400 else "must be 0.001 … 604800")),
+        parallel=u.get("parallel", int, 4, check=lambda v: None if 1 <= v <= 32 else "must be 1 … 32"),
+        poll_seconds=float(u.get("poll_seconds", (int, float), 5,
+                                 check=lambda v: None if 0.01 <= v <= 3600 else "must be 0.01 … 3600")),
+        keep_sent_days=u.get("keep_sent_days", int, 30, check=lambda v: None if 1 <= v <= 3660 else "must be 1 … 3660"),
+        headers=_str_table(u.get("headers", dict, {}), "haocaiping.upstream.headers"),
+        wrap=u.get("wrap", str, "", check=lambda v: None if v == "" or _FIELD_NAME.fullmatch(v) else
+                   "must be a field name or empty"),
+        time_format=time_format,
+        list_separator=u.get("list_separator", str, ","),
+        success_field=u.get("success_field", str, ""),
+        success_values=tuple(_str_list(u.get("success_values", list, ["0", "200"]), "haocaiping.upstream.success_values")),
+        duplicate_values=tuple(_str_list(u.get("duplicate_values", list, []), "haocaiping.upstream.duplicate_values")),
+        fields=fields, codes=codes, constants=dict(constants),
+    )
+    u.done()
+    if settings.max_backoff_seconds < settings.backoff_seconds:
+        raise ConfigError("haocaiping.upstream.max_backoff_seconds", "must not be less than backoff_seconds")
+    try:
+        datetime(2027, 1, 1).strftime(time_format)
+    except ValueError as exc:
+        raise ConfigError("haocaiping.upstream.time_format", f"not a strftime format: {exc}") from None
+    return settings
+
+
+def _str_list(values: list, key: str) -> list[str]:
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ConfigError(f"{key}[{i}]", "must be a string (or a number)")
+        out.append(str(v))
+    return out

@@ -46,6 +46,8 @@ TICKET_ID = re.compile(r"([0-9]{8})-([A-Z])([0-9]{3,4})")
 NUMBER = re.compile(r"([A-Z])([0-9]{3,4})")
 TOKEN = re.compile(r"([0-9]{8})[A-Za-z0-9_-]{22}")
 OUTCOMES = ("handled", "consulted")
+MATTER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+CASE_NO = re.compile(r"[A-Za-z0-9_./-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ class Engine:
                 calendar = self.rota.calendar()
                 opening = availability(self.config, svc, now, calendar.overrides)
                 args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000), token_part,
-                        lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date())]
+                        lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date()),
+                        self.config.haocaiping.ticket_keep_days * 86400]
                 try:  # a closed service still answers a replay of today's request: the runner answers it first
                     result = self._run("issue", keys, args)
                     break
@@ -164,20 +167,32 @@ class Engine:
         result = self._run("recall", keys, [window, self.clock.now_ms(), clerk, self.config.display.recent_calls])
         return self.public_ticket(result["ticket"])
 
-    def finish(self, window: int, outcome: str, clerk: str = "") -> dict:
-        """Finish the current ticket as ``handled`` (办件) or ``consulted`` (咨询)."""
+    def finish(self, window: int, outcome: str, clerk: str = "", *, matter: str | None = None,
+               case_no: str | None = None) -> dict:
+        """Finish the current ticket as ``handled`` (办件) or ``consulted`` (咨询). ``matter``: the code of the 事项
+        served, one of the ticket's service's ``matters`` (None: the service's first; UnprocessableError
+        ``unknown_matter`` otherwise — the script checks it against the ticket's service as it is then).
+        ``case_no``: the 办件编号, if any (1–64 of A–Z a–z 0–9 - _ . /). Both travel with the visit's rating."""
         if outcome not in OUTCOMES:
             raise ValidationError("outcome must be 'handled' (办件) or 'consulted' (咨询)", code="invalid_outcome")
-        return self._close(window, "finish", outcome, clerk)
+        if matter is not None and (not isinstance(matter, str) or not MATTER.fullmatch(matter)):
+            raise ValidationError("'matter' must be a matter code of the service", code="invalid_value", field="matter")
+        if case_no is not None and (not isinstance(case_no, str) or not CASE_NO.fullmatch(case_no.strip())):
+            raise ValidationError("'case_no' (办件编号) must be 1–64 of A–Z a–z 0–9 - _ . /", code="invalid_value",
+                                  field="case_no")
+        return self._close(window, "finish", outcome, clerk, matter or "", (case_no or "").strip())
 
     def no_show(self, window: int, clerk: str = "") -> dict:
         """The called citizen did not come: the ticket ends as no_show (过号)."""
         return self._close(window, "no_show", "", clerk)
 
-    def _close(self, window: int, action: str, outcome: str, clerk: str) -> dict:
+    def _close(self, window: int, action: str, outcome: str, clerk: str, matter: str = "", case_no: str = "") -> dict:
         self._window(window)
-        keys = self._window_keys(self.today(), window) + [self.keys.service_times]
-        result = self._run("close_current", keys, [window, self.clock.now_ms(), clerk, action, outcome])
+        keys = self._window_keys(self.today(), window) + [self.keys.service_times, self.keys.unrated]
+        matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
+        args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
+                case_no]
+        result = self._run("close_current", keys, args, {"unknown_matter": UnprocessableError})
         return self.public_ticket(result["ticket"])
 
     def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "") -> dict:
@@ -283,6 +298,10 @@ class Engine:
         }
         if t.get("called_ms"):
             out["called_at"] = self.clock.from_ms(t["called_ms"]).isoformat()
+        if isinstance(t.get("matter"), dict):  # finished: the 事项 served and the 办件编号
+            out["matter"] = {"code": t["matter"].get("code"), "name": t["matter"].get("name")}
+        if t.get("case_no"):
+            out["case_no"] = t["case_no"]
         if t["status"] == "waiting":
             if known is not None:
                 out["ahead"] = known["ahead"]

@@ -105,6 +105,53 @@ class HallKeys:
         """Hash: ticket id → follow-up of its 不满意 rating (JSON: by, note, at_ms)."""
         return f"{self.base}:ratings:followed"
 
+    # 好差评: ratings waiting for their default, the 差评 workflow (see docs/haocaiping.md)
+    @property
+    def unrated(self) -> str:
+        """Sorted set: finished visits (ticket ids) without a first rating, scored by the finish time (ms) — the
+        default-rating job's work list."""
+        return f"{self.base}:ratings:unrated"
+
+    @property
+    def rectifications(self) -> str:
+        """Hash: rectification id (``ZG000001``) → the 差评 / 办不成事 rectification record (JSON)."""
+        return f"{self.base}:rect"
+
+    @property
+    def open_rectifications(self) -> str:
+        """Sorted set: ids of rectification records still open, scored by the time they were opened (ms)."""
+        return f"{self.base}:rect:open"
+
+    @property
+    def rectification_counter(self) -> str:
+        """INCR counter: the number of the last rectification id."""
+        return f"{self.base}:rect:seq"
+
+    # outboxes: entries to deliver to another system, one outbox per topic (see shared/outbox.py)
+    def outbox_entries(self, topic: str) -> str:
+        """Hash: entry id → entry JSON (payload, state pending | sent | failed, attempts, last error, times)."""
+        return f"{self.base}:outbox:{topic}:entries"
+
+    def outbox_queue(self, topic: str, partition: str | int) -> str:
+        """List: the pending entry ids of one partition (a window), oldest first — delivered in this order."""
+        return f"{self.base}:outbox:{topic}:q:{partition}"
+
+    def outbox_partitions(self, topic: str) -> str:
+        """Set: the partitions whose queue is not empty."""
+        return f"{self.base}:outbox:{topic}:parts"
+
+    def outbox_failed(self, topic: str) -> str:
+        """Sorted set: failed entry ids by the time they failed (ms) — waiting for a person to resend them."""
+        return f"{self.base}:outbox:{topic}:failed"
+
+    def outbox_sent(self, topic: str) -> str:
+        """Sorted set: sent entry ids by the time they were accepted (ms); pruned after ``keep_sent_days``."""
+        return f"{self.base}:outbox:{topic}:sent"
+
+    def outbox_lease(self, topic: str) -> str:
+        """String with a TTL: the token of the one process that sends this outbox now."""
+        return f"{self.base}:outbox:{topic}:lease"
+
     # per business day
     def tickets(self, day: str) -> str:
         """Hash: ticket id → ticket JSON, for one business day."""

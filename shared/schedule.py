@@ -100,6 +100,35 @@ def day_kind(config: Config, day: date, overrides: Overrides | None = None) -> s
     return WEEKEND if weekend else WORKDAY
 
 
+def is_working_day(config: Config, day: date, overrides: Overrides | None = None) -> bool:
+    """工作日: Monday–Friday that is not a holiday, or a 调休 weekend date (config or the supervisor's entries).
+    A weekend rota day (周末延时服务) is still a rest day."""
+    return day_kind(config, day, overrides) not in REST_KINDS
+
+
+#: the longest stretch of rest days a working-day count looks through (the Spring Festival is nine days)
+MAX_REST_RUN_DAYS = 60
+
+
+def add_working_days(config: Config, start: date, n: int, overrides: Overrides | None = None) -> date:
+    """The ``n``-th working day after ``start`` on the hall's calendar (``start`` itself is not counted, whatever
+    its kind; ``n`` = 0 is ``start``). A deadline of "5 working days" from a Friday rating is the Friday after,
+    later by every holiday in between, earlier by every 调休 Saturday."""
+    if n < 0:
+        raise ValueError("n must not be negative")
+    day, left, rest_run = start, n, 0
+    while left > 0:
+        day += timedelta(days=1)
+        if is_working_day(config, day, overrides):
+            left -= 1
+            rest_run = 0
+        else:
+            rest_run += 1
+            if rest_run > MAX_REST_RUN_DAYS:
+                raise ValueError(f"no working day within {MAX_REST_RUN_DAYS} days after {day - timedelta(days=rest_run)}")
+    return day
+
+
 def _weekday_hours(service: Service) -> tuple[Period, ...]:
     """The service's Monday–Friday hours (the first weekday that has any)."""
     for d in range(5):

@@ -19,7 +19,13 @@ operation id comes from :mod:`shared.idempotency` (the request's ``Idempotency-K
 random id). An answer stored by an earlier *call* (another nonce) comes back with ``"replayed": true``.
 
 A script whose header has the line ``-- onewindow: read-only`` changes nothing and is run as it is (no operation
-key): it must not write.
+key): it must not write. A script whose header has ``-- onewindow: repeatable`` is also run as it is: it writes only
+what every copy of it would write the same way (a lease renewal with the caller's own token), so a copy that runs
+again changes nothing more. Neither appends events.
+
+**Libraries.** Lua has no include: a header line ``-- onewindow: uses outbox, rectification`` puts
+``shared/lua/_outbox.lua`` and ``shared/lua/_rectification.lua`` after the prelude (functions shared by several
+scripts, such as writing an outbox entry in the same step as the rating it reports).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from shared import errors, idempotency
 from shared.keys import HallKeys
 
 READ_ONLY = "-- onewindow: read-only"
+REPEATABLE = "-- onewindow: repeatable"
+USES = "-- onewindow: uses "
 
 # script error code → exception class (the code is kept as the exception's code)
 _ERRORS: dict[str, type[errors.OneWindowError]] = {
@@ -68,7 +76,7 @@ class Source:
 
     name: str
     text: str
-    read_only: bool
+    run_as_is: bool  # read-only or repeatable: no operation key
 
 
 def _lua(name: str) -> str:
@@ -88,10 +96,19 @@ def _header(text: str) -> list[str]:
 def source(name: str) -> Source:
     """The assembled text of ``shared/lua/<name>.lua`` (see the module doc)."""
     body = _lua(name)
-    prelude = _lua("_prelude")
-    if READ_ONLY in _header(body):
+    header = _header(body)
+    prelude = "\n".join([_lua("_prelude"), *(_lua(f"_{lib}") for lib in _libraries(header))])
+    if READ_ONLY in header or REPEATABLE in header:
         return Source(name, f"{prelude}\n{body}", True)
     return Source(name, f"{prelude}\nlocal function __body()\n{body}\nend\n{_lua('_epilogue')}", False)
+
+
+def _libraries(header: list[str]) -> list[str]:
+    libs: list[str] = []
+    for line in header:
+        if line.startswith(USES):
+            libs += [x.strip() for x in line[len(USES):].split(",") if x.strip()]
+    return list(dict.fromkeys(libs))
 
 
 class Scripts:
@@ -106,7 +123,7 @@ class Scripts:
         found = self._scripts.get(name)
         if found is None:
             src = source(name)
-            found = self._scripts[name] = (self._client.register_script(src.text), src.read_only)
+            found = self._scripts[name] = (self._client.register_script(src.text), src.run_as_is)
         return found
 
     def run(self, name: str, keys: list[str], args: list[Any],
@@ -114,9 +131,9 @@ class Scripts:
         """Run ``shared/lua/<name>.lua`` once per operation; return its result dict or raise the domain error its
         code names (``errors_map`` adds codes of scripts owned by other modules; an unmapped code is a
         ConflictError). Redis errors propagate (the edge answers 503: the same request may be sent again)."""
-        script, read_only = self._script(name)
+        script, run_as_is = self._script(name)
         argv = [_arg(a) for a in args]
-        if read_only:
+        if run_as_is:
             return _answer(json.loads(script(keys=keys, args=argv)), errors_map)
         scope, op, ttl = idempotency.next_operation(name)
         try:

@@ -24,6 +24,8 @@ def state_fingerprint(redis_client):
             out[key] = redis_client.zrange(key, 0, -1, withscores=True)
         elif kind == "list":
             out[key] = redis_client.lrange(key, 0, -1)
+        elif kind == "set":
+            out[key] = sorted(redis_client.smembers(key))
         elif kind == "stream":
             out[key] = redis_client.xlen(key)
     return out

@@ -93,3 +93,77 @@ def test_opening_hours_weekend_holiday_and_makeup_day():
     assert availability(c, renshe, datetime(2027, 1, 1, 10, 0, tzinfo=tz)).reason == "holiday"
     makeup = datetime(2027, 2, 20, 16, 0, tzinfo=tz)  # a Saturday worked as a weekday (调休)
     assert availability(c, gongan, makeup).open
+
+
+# ------------------------------------------------------------------------------------------------ [haocaiping]
+def test_shipped_haocaiping_settings():
+    c = load_config(SHIPPED)
+    h = c.haocaiping
+    assert (h.followup_days, h.default_days, h.default_level) == (15, 7, 3)
+    assert h.deadlines.as_dict() == {"verify": 1, "rectify": 5, "reply": 15}
+    assert [o.label for o in h.options_for(5)][:5] == ["服务态度好", "办事效率高", "业务水平高", "窗口环境好", "一次性告知"]
+    assert "推诿扯皮" in [o.label for o in h.options_for(1)] and h.options_for(3) == h.options_for(4)
+    assert c.services["renshe"].matter(None).name == "失业保险金申领"  # the default: the first
+    assert c.services["renshe"].matter("340404-RS-002").name == "社会保障卡申领"
+    up = h.upstream
+    assert not up.enabled and up.fields["pf"] == "channel" and up.codes["channel"]["default"] == "7"
+    assert up.constants == {"dataSource": "1"}
+
+
+def test_a_config_without_haocaiping_is_valid_and_gets_the_defaults():
+    raw = shipped_raw()
+    raw.pop("haocaiping")
+    for s in raw["services"]:
+        s.pop("matters", None)
+    c = parse_config(raw, base_dir=ROOT)
+    assert c.haocaiping.default_days == 7 and c.haocaiping.upstream.enabled is False
+    assert c.services["renshe"].matters == () and c.services["renshe"].matter(None) is None
+    assert len(c.haocaiping.options) == 14
+
+
+def _hcp(**changes):
+    def fn(raw):
+        for path, value in changes.items():
+            node = raw["haocaiping"]
+            *parents, last = path.split("__")
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[last] = value
+    return fn
+
+
+@pytest.mark.parametrize("mutate,key,words", [
+    (_hcp(default_level=2), "haocaiping.default_level", "never a 差评"),
+    (_hcp(default_days=0), "haocaiping.default_days", "1 … 60"),
+    (_hcp(followup_days=-1), "haocaiping.followup_days", "0 … 180"),
+    (_hcp(text_levels=[6]), "haocaiping.text_levels[0]", "level"),
+    (_hcp(options=[{"code": "101", "label": "好", "levels": [5]}, {"code": "101", "label": "好", "levels": [4]}]),
+     "haocaiping.options[1].code", "listed twice"),
+    (_hcp(options=[{"code": "1 0", "label": "好", "levels": [5]}]), "haocaiping.options[0].code", "ASCII"),
+    (_hcp(options=[{"code": "101", "label": "好", "levels": []}]), "haocaiping.options[0].levels", "at least one"),
+    (_hcp(options=[]), "haocaiping.options", "at least one"),
+    (_hcp(deadlines__verify=6), "haocaiping.deadlines", "verify ≤ rectify ≤ reply"),
+    (_hcp(deadlines__reply=61), "haocaiping.deadlines.reply", "working days"),
+    (_hcp(upstream__enabled=True, upstream__url=""), "haocaiping.upstream.url", "required"),
+    (_hcp(upstream__url="ftp://x"), "haocaiping.upstream.url", "http(s)"),
+    (_hcp(upstream__fields={"pf": "channels"}), "haocaiping.upstream.fields.pf", "not a value the adapter knows"),
+    (_hcp(upstream__enabled=True, upstream__url="https://p.example/e", upstream__fields={"pf": "channel"}),
+     "haocaiping.upstream.fields", "must send 'id'"),
+    (_hcp(upstream__codes={"colour": {}}), "haocaiping.upstream.codes.colour", "not a value"),
+    (_hcp(upstream__department_codes={"nosuch": "1"}), "haocaiping.upstream.department_codes.nosuch",
+     "unknown service"),
+    (_hcp(upstream__constants={"evalId": "x"}), "haocaiping.upstream.constants.evalId", "also in fields"),
+    (_hcp(upstream__timeout_seconds=0), "haocaiping.upstream.timeout_seconds", "0.05 … 120"),
+    (_hcp(upstream__max_backoff_seconds=1), "haocaiping.upstream.max_backoff_seconds", "not be less"),
+    (_hcp(upstream__time_format=""), "haocaiping.upstream.time_format", "empty"),
+    (_hcp(upstream__retries=3), "haocaiping.upstream.retries", "unknown key"),
+    (_hcp(colour="red"), "haocaiping.colour", "unknown key"),
+    (lambda r: r["services"][0].update(matters=[{"code": "A", "name": "x"}, {"code": "A", "name": "y"}]),
+     "services[0].matters[1].code", "listed twice"),
+    (lambda r: r["services"][0].update(matters=[{"code": "A"}]), "services[0].matters[0].name", "required"),
+])
+def test_haocaiping_mistakes_name_the_key(mutate, key, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_mutate(mutate), base_dir=ROOT)
+    assert exc.value.key.startswith(key), exc.value.message
+    assert words in exc.value.message

@@ -129,7 +129,7 @@ def test_the_nth_run_in_a_scope_is_the_same_operation_in_every_copy(engine, redi
 
 
 def test_read_only_scripts_take_no_operation_key(engine, redis_client):
-    assert source("snapshot").read_only and not source("issue").read_only
+    assert source("snapshot").run_as_is and not source("issue").run_as_is
     engine.snapshot()
     assert _op_keys(redis_client) == []
     engine.issue("renshe")

@@ -49,7 +49,7 @@ def test_nobody_else_rates_or_sees_the_ticket_to_rate(client, redis_client, fini
         assert r.status_code == 403 and r.get_json()["error"]["code"] == code
     assert state_fingerprint(redis_client) == before
     r = client.post("/api/v1/windows/1/rating", headers=tablet(1), json={"ticket_id": ticket_id, "level": 5})
-    assert r.status_code == 201 and _rated_events(redis_client)[0]["by"] == "tablet"
+    assert r.status_code == 201 and _rated_events(redis_client)[0]["rating"]["channel"] == "tablet"
 
 
 def test_the_holder_rates_from_the_phone_with_the_tracking_token(client, clerk_client, redis_client):
@@ -65,15 +65,15 @@ def test_the_holder_rates_from_the_phone_with_the_tracking_token(client, clerk_c
     r = client.post("/api/v1/windows/1/rating", json={"ticket_id": mine["id"], "level": 4, "token": mine["token"]})
     assert r.status_code == 201 and r.get_json()["level"] == 4
     [ev] = _rated_events(redis_client)
-    assert ev["by"] == "phone" and ev["ticket"]["id"] == mine["id"] and "token" not in ev["ticket"]
+    assert ev["rating"]["channel"] == "phone" and ev["ticket"]["id"] == mine["id"] and "token" not in ev["ticket"]
     # once: neither the phone again nor the tablet
     r = client.post("/api/v1/windows/1/rating", json={"ticket_id": mine["id"], "level": 1, "token": mine["token"]})
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "already_rated"
     r = client.post("/api/v1/windows/1/rating", headers=tablet(1), json={"ticket_id": mine["id"], "level": 1})
     assert r.status_code == 409
-    # the other ticket's token rates only that ticket, and only when it is the one just finished
+    # the other ticket's token rates only that ticket, and only once its visit has ended
     r = client.post("/api/v1/windows/1/rating", json={"ticket_id": other["id"], "level": 5, "token": other["token"]})
-    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_last_finished"
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_finished"
 
 
 @pytest.mark.parametrize("level,label,follow_up", [(5, "非常满意", False), (4, "满意", False), (3, "基本满意", False),

@@ -104,45 +104,60 @@ NONE = dur(0, None, None, None)
 
 
 def figs(issued=0, handled=0, consulted=0, no_show=0, transfers=0, cancelled=0, unserved=0, wait=NONE, service=NONE,
-         accepted=0, cases=0, open_cases=0, ratings=(), completion=None, satisfaction=None):
+         accepted=0, cases=0, open_cases=0, ratings=(), completion=None, satisfaction=None, rects=0, active=None):
+    """A row's figures. 好差评: every rating here is a citizen's own first rating at the tablet (so 主动评价 = the
+    ratings, no defaults, no 追评); ``rects`` rectification records (差评 and cases), none due or done yet on the
+    day of the script; ``active`` = 主动评价率 (rated ÷ served)."""
     levels = {str(lv): sum(1 for r in ratings if r == lv) for lv in (5, 4, 3, 2, 1)}
     satisfied = sum(1 for r in ratings if r >= 3)
     return {"issued": issued, "handled": handled, "consulted": consulted, "no_show": no_show, "transfers": transfers,
             "cancelled": cancelled, "unserved": unserved, "wait": wait, "service_time": service,
             "accepted": accepted, "cases": cases, "open_cases": open_cases, "completed": accepted - open_cases,
             "completion_rate": completion, "ratings": len(ratings), "satisfied": satisfied,
-            "satisfaction_rate": satisfaction, "levels": levels}
+            "satisfaction_rate": satisfaction, "levels": levels,
+            "default_ratings": 0, "default_satisfied": 0, "satisfaction_rate_with_default": satisfaction,
+            "rated_visits": len(ratings), "active_rating_rate": active, "followups": 0, "invalid_ratings": 0,
+            "bad_ratings": sum(1 for r in ratings if r <= 2), "rectifications": rects, "rectified": 0,
+            "rectification_rate": 0.0 if rects else None, "rectified_on_time": 0, "rectify_due": 0,
+            "on_time_rate": None, "callbacks_due": 0, "called_back": 0, "callback_rate": None, "overdue": 0,
+            "appeals": 0, "appeals_upheld": 0}
 
 
 # Friday. Waits (issue → first call): A001 600 s, B001 900 s (first call at window 4), A002 1200 s, F001 2400 s.
 # Service (last call → finish): A001 600 s, B001 600 s (called again at window 7 at 09:30), F001 900 s.
 # 受理: A001 (handled, no case) + case C1 (B001, open) + case C2 (F001, resolved on the spot) = 3; 未办结 1.
+# 好差评: every finished visit was rated (主动评价率 100 %); B001's 不满意 and the two cases opened three
+# rectification records, all at window 7 (B001 ended in 办不成事 there).
 WEEKDAY = {
     "total": figs(6, 2, 1, 1, 1, 1, 1, dur(4, 1275.0, 1050.0, 2400.0), dur(3, 700.0, 600.0, 900.0),
-                  accepted=3, cases=2, open_cases=1, ratings=(5, 2, 4), completion=66.7, satisfaction=66.7),
+                  accepted=3, cases=2, open_cases=1, ratings=(5, 2, 4), completion=66.7, satisfaction=66.7, rects=3,
+                  active=100.0),
     "service": {
         "renshe": figs(4, 1, 0, 1, 0, 1, 1, dur(2, 900.0, 900.0, 1200.0), dur(1, 600.0, 600.0, 600.0),
-                       accepted=1, ratings=(5,), completion=100.0, satisfaction=100.0),
+                       accepted=1, ratings=(5,), completion=100.0, satisfaction=100.0, active=100.0),
         "shichang": figs(1, 0, 0, 0, 1, 0, 0, dur(1, 900.0, 900.0, 900.0)),
         "bubancheng": figs(1, 1, 1, 0, 0, 0, 0, dur(1, 2400.0, 2400.0, 2400.0), dur(2, 750.0, 750.0, 900.0),
-                           accepted=2, cases=2, open_cases=1, ratings=(2, 4), completion=50.0, satisfaction=50.0),
+                           accepted=2, cases=2, open_cases=1, ratings=(2, 4), completion=50.0, satisfaction=50.0,
+                           rects=3, active=100.0),
         "lingdao": figs(),
     },
     "window": {
         "1": figs(None, 1, 0, 1, 0, None, None, dur(2, 900.0, 900.0, 1200.0), dur(1, 600.0, 600.0, 600.0),
-                  accepted=1, ratings=(5,), completion=100.0, satisfaction=100.0),
+                  accepted=1, ratings=(5,), completion=100.0, satisfaction=100.0, active=100.0),
         "4": figs(None, 0, 0, 0, 1, None, None, dur(1, 900.0, 900.0, 900.0)),
         "7": figs(None, 1, 1, 0, 0, None, None, dur(1, 2400.0, 2400.0, 2400.0), dur(2, 750.0, 750.0, 900.0),
-                  accepted=2, cases=2, open_cases=1, ratings=(2, 4), completion=50.0, satisfaction=50.0),
+                  accepted=2, cases=2, open_cases=1, ratings=(2, 4), completion=50.0, satisfaction=50.0, rects=3,
+                  active=100.0),
         **{str(n): figs(None, cancelled=None, unserved=None) for n in (2, 3, 5, 6)},
     },
 }
 WEEKDAY["clerk"] = {f"clerk{n}": WEEKDAY["window"][str(n)] for n in (1, 4, 7)}
 WEEKEND_TOTAL = figs(2, 1, 1, 0, 0, 0, 0, dur(2, 450.0, 450.0, 600.0), dur(2, 600.0, 600.0, 600.0),
-                     accepted=1, ratings=(3, 1), completion=100.0, satisfaction=50.0)
+                     accepted=1, ratings=(3, 1), completion=100.0, satisfaction=50.0, rects=1, active=100.0)
 # Friday + Saturday: waits 300 600 600 900 1200 2400; service 600 600 600 600 900; ratings 5 2 4 3 1.
 BOTH_TOTAL = figs(8, 3, 2, 1, 1, 1, 1, dur(6, 1000.0, 750.0, 2400.0), dur(5, 660.0, 600.0, 900.0),
-                  accepted=4, cases=2, open_cases=1, ratings=(5, 2, 4, 3, 1), completion=75.0, satisfaction=60.0)
+                  accepted=4, cases=2, open_cases=1, ratings=(5, 2, 4, 3, 1), completion=75.0, satisfaction=60.0,
+                  rects=4, active=100.0)
 
 
 @pytest.fixture

@@ -1,15 +1,29 @@
--- close_current.lua — end the window's current ticket: finished (办件 / 咨询) or marked no-show.
--- KEYS: 1 seq, 2 events, 3 tickets(day), 4 window, 5 service times
--- ARGV: 1 window number, 2 now_ms, 3 clerk id, 4 action: 'finish' | 'no_show', 5 outcome: 'handled' | 'consulted' | ''
--- Returns: {"ok", "ticket", "seq"} | {"error": "nothing_to_finish"}
+-- close_current.lua — end the window's current ticket: finished (办件 / 咨询) or marked no-show. A finished ticket is a
+-- visit to rate (好差评): it carries the 事项 the clerk picked (the service's first when none was picked) and the
+-- 办件编号 if given, and joins the visits waiting for a rating (the default-rating job's list).
+-- KEYS: 1 seq, 2 events, 3 tickets(day), 4 window, 5 service times, 6 unrated visits
+-- ARGV: 1 window number, 2 now_ms, 3 clerk id, 4 action: 'finish' | 'no_show', 5 outcome: 'handled' | 'consulted' | '',
+--       6 matters JSON {service code: [[code, name], …]}, 7 the matter code picked ('' = the service's first),
+--       8 办件编号 ('' = none)
+-- Returns: {"ok", "ticket", "seq"} | {"error": "nothing_to_finish" | "unknown_matter"}
 local window, now_ms, clerk, action = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local t = current_ticket(KEYS[4], KEYS[3])
 if not t then
   return fail('nothing_to_finish', 'the window has no called ticket')
 end
-t.finished_ms = now_ms
 local event_type
 if action == 'finish' then
+  local matters = cjson.decode(ARGV[6])[t.service]
+  if type(matters) ~= 'table' then matters = {} end
+  local picked = nil
+  for _, m in ipairs(matters) do
+    if (ARGV[7] == '' and picked == nil) or m[1] == ARGV[7] then picked = {code = m[1], name = m[2]} end
+  end
+  if ARGV[7] ~= '' and picked == nil then
+    return fail('unknown_matter', 'matter ' .. ARGV[7] .. ' is not one of the matters of ' .. t.service)
+  end
+  t.matter = picked
+  if ARGV[8] ~= '' then t.case_no = ARGV[8] end
   t.status = 'done'
   t.outcome = ARGV[5]
   event_type = 'ticket_finished'
@@ -19,10 +33,12 @@ if action == 'finish' then
     redis.call('HSET', KEYS[5], t.service, math.floor(avg * 0.8 + took * 0.2))
   end
   redis.call('HSET', KEYS[4], 'last_finished', t.id, 'last_finished_ms', now_ms)
+  redis.call('ZADD', KEYS[6], now_ms, t.id)
 else
   t.status = 'no_show'
   event_type = 'ticket_marked_no_show'
 end
+t.finished_ms = now_ms
 save_ticket(KEYS[3], t)
 redis.call('HDEL', KEYS[4], 'current')
 local seq = emit(event_type, now_ms, {ticket = t, window = tonumber(window), clerk = clerk,

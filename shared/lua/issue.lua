@@ -5,7 +5,8 @@
 --       7 service times, 8 schedule (the supervisor's calendar entries)
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
 --       7 random token part, 8 lang, 9 kiosk id ('' = api), 10 '1' if opening hours allow issuing now,
---       11 today's date (YYYY-MM-DD), 12 today's calendar entry as Python read it ('' = none)
+--       11 today's date (YYYY-MM-DD), 12 today's calendar entry as Python read it ('' = none), 13 seconds to keep
+--       the day's tickets and tracking tokens (a visit can be rated, and given its 追评, that long)
 -- Returns: {"ok", "ticket", "seq", "ahead", "service_ms"} | {"error": "service_closed" | "quota_reached" | "retry"}
 --   (ahead and service_ms let the caller estimate the wait without another round trip; retry: today's calendar
 --   entry changed since ARGV 10 was computed from it — Python computes it again)
@@ -34,9 +35,9 @@ local t = {
   kiosk = ARGV[9],
 }
 save_ticket(KEYS[5], t)
-redis.call('EXPIRE', KEYS[5], 8 * 86400)
+redis.call('EXPIRE', KEYS[5], tonumber(ARGV[13]))
 redis.call('HSET', KEYS[6], t.token, t.id)
-redis.call('EXPIRE', KEYS[6], 8 * 86400)
+redis.call('EXPIRE', KEYS[6], tonumber(ARGV[13]))
 
 local band = 2
 if priority then band = 1 end

@@ -22,16 +22,31 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from shared.stats.facts import CaseFact, DayFacts, Resolution, TicketFact, TransferFact
-from shared.stats.figures import COUNT_FIELDS, DayAggregate, pack, unpack
+from shared.stats.facts import (
+    CaseFact,
+    DayFacts,
+    RectificationEvent,
+    RectificationFact,
+    Resolution,
+    TicketFact,
+    TransferFact,
+)
+from shared.stats.figures import COUNT_FIELDS, NEW_COUNT_FIELDS, DayAggregate, pack, unpack
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: 好差评 (事项, default ratings, 追评, rectification records and their steps)
 
 _TICKET_COLS = ("day", "id", "number", "service_issued", "service", "priority", "issued_ms", "status", "first_call_ms",
                 "first_window", "first_clerk", "last_call_ms", "end_ms", "window", "clerk", "service_ms", "transfers",
-                "rating", "rated_ms", "rating_window", "rating_clerk")
+                "rating", "rated_ms", "rating_window", "rating_clerk", "matter_code", "matter_name", "rating_default",
+                "rating_channel", "followup", "followup_ms")
+#: ticket columns added by schema 2 (with their SQL types), for archives written before
+_NEW_TICKET_COLS = (("matter_code", "TEXT"), ("matter_name", "TEXT"), ("rating_default", "INTEGER NOT NULL DEFAULT 0"),
+                    ("rating_channel", "TEXT"), ("followup", "INTEGER"), ("followup_ms", "INTEGER"))
+_RECT_COLS = ("id", "day", "kind", "ref", "ticket", "service", "window", "clerk", "matter_code", "level", "assess",
+              "has_contact", "opened_ms", "verify_due", "rectify_due", "reply_due")
+_RECT_EVENT_COLS = ("ref", "day", "kind", "detail", "flag", "by_whom", "at_ms")
 _TRANSFER_COLS = ("day", "ticket", "ts", "from_service", "from_window", "from_clerk", "to_service", "to_window")
 _CASE_COLS = ("id", "day", "ticket", "number", "service", "window", "clerk", "department", "problem", "action",
               "resolved_on_spot", "recorded_ms")
@@ -52,7 +67,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     priority INTEGER NOT NULL, issued_ms INTEGER NOT NULL, status TEXT NOT NULL, first_call_ms INTEGER,
     first_window INTEGER, first_clerk TEXT, last_call_ms INTEGER, end_ms INTEGER, window_no INTEGER, clerk TEXT,
     service_ms INTEGER, transfers INTEGER NOT NULL, rating INTEGER, rated_ms INTEGER, rating_window INTEGER,
-    rating_clerk TEXT, PRIMARY KEY (day, id));
+    rating_clerk TEXT, matter_code TEXT, matter_name TEXT, rating_default INTEGER NOT NULL DEFAULT 0,
+    rating_channel TEXT, followup INTEGER, followup_ms INTEGER, PRIMARY KEY (day, id));
 CREATE INDEX IF NOT EXISTS tickets_low_rating ON tickets (rating, day) WHERE rating <= 2;
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets (id);
 CREATE TABLE IF NOT EXISTS transfers (
@@ -69,6 +85,17 @@ CREATE TABLE IF NOT EXISTS resolutions (
     kind TEXT NOT NULL, ref TEXT NOT NULL, day TEXT NOT NULL, by_whom TEXT NOT NULL, note TEXT NOT NULL,
     at_ms INTEGER NOT NULL, PRIMARY KEY (kind, ref));
 CREATE INDEX IF NOT EXISTS resolutions_day ON resolutions (day);
+CREATE TABLE IF NOT EXISTS rectifications (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, ticket TEXT NOT NULL,
+    service TEXT NOT NULL, window_no INTEGER, clerk TEXT, matter_code TEXT, level INTEGER, assess INTEGER,
+    has_contact INTEGER NOT NULL, opened_ms INTEGER NOT NULL, verify_due TEXT NOT NULL, rectify_due TEXT NOT NULL,
+    reply_due TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rectifications_day ON rectifications (day);
+CREATE TABLE IF NOT EXISTS rect_events (
+    ref TEXT NOT NULL, day TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, flag INTEGER NOT NULL,
+    by_whom TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS rect_events_day ON rect_events (day);
+CREATE INDEX IF NOT EXISTS rect_events_ref ON rect_events (ref);
 CREATE TABLE IF NOT EXISTS daily (
     day TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, {", ".join(f"{f} INTEGER NOT NULL" for f in COUNT_FIELDS)},
     PRIMARY KEY (day, dim, key));
@@ -111,11 +138,29 @@ class Archive:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(SCHEMA)
+                self._upgrade(conn)
                 conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'schema'", (SCHEMA_VERSION,))
                 conn.commit()
             finally:
                 conn.close()
             self._ready = True
+
+    @staticmethod
+    def _upgrade(conn: sqlite3.Connection) -> None:
+        """Schema 1 → 2: the columns 好差评 added (the new tables come from SCHEMA). Days archived before keep
+        their figures; their citizen ratings were all active ratings (rated_visits = ratings)."""
+        have = {row[1] for row in conn.execute("PRAGMA table_info(tickets)")}
+        for name, kind in _NEW_TICKET_COLS:
+            if name not in have:
+                conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+        have = {row[1] for row in conn.execute("PRAGMA table_info(daily)")}
+        missing = [f for f in NEW_COUNT_FIELDS if f not in have]
+        for name in missing:
+            conn.execute(f"ALTER TABLE daily ADD COLUMN {name} INTEGER NOT NULL DEFAULT 0")
+        if "rated_visits" in missing:
+            conn.execute("UPDATE daily SET rated_visits = ratings")
+            logger.info("statistics archive upgraded to schema %s", SCHEMA_VERSION)
 
     # ----------------------------------------------------------------------------------------- writing
     def write_day(self, facts: DayFacts, agg: DayAggregate, archived_ms: int, *, update_month: bool = True) -> None:
@@ -123,8 +168,13 @@ class Archive:
         rebuild the month's merged durations (``update_month`` False: the caller calls :meth:`rebuild_month`)."""
         day = facts.day
         with self.connect() as conn:
-            for table in ("tickets", "transfers", "cases", "resolutions", "daily", "durations", "days"):
+            for table in ("tickets", "transfers", "cases", "resolutions", "rectifications", "rect_events", "daily",
+                          "durations", "days"):
                 conn.execute(f"DELETE FROM {table} WHERE day = ?", (day,))
+            conn.executemany(_insert("rectifications", _RECT_COLS, "OR REPLACE"),
+                             ([getattr(r, c) for c in _RECT_COLS] for r in facts.rectifications.values()))
+            conn.executemany(_insert("rect_events", _RECT_EVENT_COLS),
+                             ((e.ref, e.day, e.kind, e.detail, int(e.flag), e.by, e.at_ms) for e in facts.rect_events))
             conn.executemany(_insert("tickets", _TICKET_COLS),
                              ([getattr(t, c) for c in _TICKET_COLS] for t in facts.tickets.values()))
             conn.executemany(_insert("transfers", _TRANSFER_COLS),
@@ -178,6 +228,7 @@ class Archive:
             for row in conn.execute(f"SELECT {_sql_cols(_TICKET_COLS)} FROM tickets WHERE day = ?", (day,)):
                 t = TicketFact(**dict(zip(_TICKET_COLS, row)))
                 t.priority = bool(t.priority)
+                t.rating_default = bool(t.rating_default)
                 facts.tickets[t.id] = t
             for row in conn.execute(f"SELECT {', '.join(_TRANSFER_COLS)} FROM transfers WHERE day = ? ORDER BY ts", (day,)):
                 facts.transfers.append(TransferFact(**dict(zip(_TRANSFER_COLS, row))))
@@ -188,6 +239,12 @@ class Archive:
             for row in conn.execute(f"SELECT {', '.join(_RESOLUTION_COLS)} FROM resolutions WHERE day = ?", (day,)):
                 r = Resolution(row[0], row[1], row[2], row[3], row[4], row[5])
                 facts.resolutions[(r.kind, r.ref)] = r
+            for row in conn.execute(f"SELECT {_sql_cols(_RECT_COLS)} FROM rectifications WHERE day = ?", (day,)):
+                rf = _rect(row)
+                facts.rectifications[rf.id] = rf
+            for row in conn.execute(f"SELECT {', '.join(_RECT_EVENT_COLS)} FROM rect_events WHERE day = ? "
+                                    "ORDER BY at_ms", (day,)):
+                facts.rect_events.append(_rect_event(row))
             meta = conn.execute("SELECT last_seq, events FROM days WHERE day = ?", (day,)).fetchone()
         if meta:
             facts.last_seq, facts.events = meta
@@ -258,6 +315,27 @@ class Archive:
                     out[(r[0], r[1])] = Resolution(r[0], r[1], r[2], r[3], r[4], r[5])
         return out
 
+    def rectifications(self, start: str, end: str) -> list[RectificationFact]:
+        """The rectification records opened for visits (and cases) of the range."""
+        with self.connect() as conn:
+            rows = conn.execute(f"SELECT {_sql_cols(_RECT_COLS)} FROM rectifications WHERE day BETWEEN ? AND ? "
+                                "ORDER BY opened_ms", (start, end)).fetchall()
+        return [_rect(row) for row in rows]
+
+    def rect_events(self, refs: Iterable[str] | None = None) -> list[RectificationEvent]:
+        """What was done on these records (all records: ``refs`` None), oldest first."""
+        sql = f"SELECT {', '.join(_RECT_EVENT_COLS)} FROM rect_events"
+        with self.connect() as conn:
+            if refs is None:
+                return [_rect_event(r) for r in conn.execute(sql + " ORDER BY at_ms")]
+            refs = list(dict.fromkeys(refs))
+            out = []
+            for i in range(0, len(refs), 500):
+                chunk = refs[i:i + 500]
+                out += [_rect_event(r) for r in conn.execute(
+                    f"{sql} WHERE ref IN ({', '.join('?' for _ in chunk)}) ORDER BY at_ms", chunk)]
+        return sorted(out, key=lambda e: e.at_ms)
+
     def ticket_rating(self, ticket_id: str) -> int | None:
         """The archived rating of one ticket (None: unrated or not archived)."""
         with self.connect() as conn:
@@ -278,8 +356,20 @@ class Archive:
         for row in rows:
             t = TicketFact(**dict(zip(_TICKET_COLS, row)))
             t.priority = bool(t.priority)
+            t.rating_default = bool(t.rating_default)
             out.append(t)
         return out
+
+
+def _rect(row) -> RectificationFact:
+    r = RectificationFact(**dict(zip(_RECT_COLS, row)))
+    r.has_contact = bool(r.has_contact)
+    return r
+
+
+def _rect_event(row) -> RectificationEvent:
+    return RectificationEvent(ref=row[0], day=row[1], kind=row[2], detail=row[3], flag=bool(row[4]), by=row[5],
+                              at_ms=row[6])
 
 
 def _whole_months(start: str, end: str) -> list[str]:

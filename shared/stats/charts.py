@@ -23,6 +23,7 @@ TEXT = {
     "p90": ("P90", "P90"),
     "sat": ("群众满意率趋势", "Satisfaction trend"),
     "rate": ("满意率 %", "Satisfied %"),
+    "rate_default": ("含默认评价 %", "Incl. default ratings %"),
     "ratings": ("评价数", "Ratings"),
     "none": ("所选时段暂无数据", "No data in this period"),
 }
@@ -147,15 +148,18 @@ def wait_by_service(rows: list[dict], lang: str = "zh") -> str:
 
 
 def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
-    """满意率 per period (a report ``by=day`` / ``week`` / ``month``), with the number of ratings as bars."""
+    """满意率 per period (a report ``by=day`` / ``week`` / ``month``), with the number of ratings as bars; when the
+    period has default ratings (默认评价), 满意率 with them as a dashed line."""
     title = _t("sat", lang)
     points = [(r["key"], r["figures"]["satisfaction_rate"], r["figures"]["ratings"]) for r in rows]
-    if not any(n for _, _, n in points):
+    with_default = [r["figures"].get("satisfaction_rate_with_default") for r in rows]
+    has_defaults = any(r["figures"].get("default_ratings") for r in rows)
+    if not any(n for _, _, n in points) and not has_defaults:
         return _empty(title, lang)
     plot_w, plot_h = W - PAD_L - PAD_R - 30, H - PAD_T - PAD_B
     slot = plot_w / len(points)
     top_n = _nice_max(max(n for _, _, n in points))
-    rates = [r for _, r, _ in points if r is not None]
+    rates = [r for _, r, _ in points if r is not None] + ([r for r in with_default if r is not None] if has_defaults else [])
     floor = 0 if not rates or min(rates) < 50 else min(80, int((min(rates) - 5) // 10 * 10))  # zoom in on a high trend
     body = _y_axis(100 - floor, 4, "%", base=floor)
     line, dots = [], []
@@ -178,10 +182,25 @@ def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
                 dots.append(f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" fill="{INK}" font-size="11">{rate:g}%</text>')
     if len(line) > 1:
         body.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{GREEN}" stroke-width="2.5"/>')
+    legend = [(_t("rate", lang), GREEN), (_t("ratings", lang), "#93c5fd")]
+    if has_defaults:
+        dashed = []
+        for i, ((key, _r, _n), rate) in enumerate(zip(points, with_default)):
+            if rate is None:
+                continue
+            x = PAD_L + i * slot + slot / 2
+            y = H - PAD_B - plot_h * (rate - floor) / (100 - floor)
+            dashed.append(f"{x:.1f},{y:.1f}")
+            dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{AMBER}"><title>{escape(key)} '
+                        f'{escape(_t("rate_default", lang))} {rate:g}</title></circle>')
+        if len(dashed) > 1:
+            body.append(f'<polyline points="{" ".join(dashed)}" fill="none" stroke="{AMBER}" stroke-width="2" '
+                        f'stroke-dasharray="6 4"/>')
+        legend.insert(1, (_t("rate_default", lang), AMBER))
     body += dots
     body.append(f'<text x="{W - PAD_R}" y="{PAD_T - 4}" text-anchor="end" fill="{MUTED}" font-size="11">'
                 f'{escape(_t("ratings", lang))} ≤ {top_n:g}</text>')
-    return _frame(title, body, [(_t("rate", lang), GREEN), (_t("ratings", lang), "#93c5fd")], title)
+    return _frame(title, body, legend, title)
 
 
 CHARTS = {"load": ("hour", hourly_load), "wait": ("service", wait_by_service), "satisfaction": (None, satisfaction_trend)}

@@ -1,9 +1,11 @@
-"""Events → facts: one row per ticket (its whole life on its business day), one per transfer, per 办不成事 case and
-per follow-up. The same fold serves the live day (from the Redis stream) and the archive (closed days), so a figure
-is computed the same way whichever store it comes from.
+"""Events → facts: one row per ticket (its whole life on its business day), one per transfer, per 办不成事 case, per
+follow-up, per rectification record (差评整改) and per step of one. The same fold serves the live day (from the Redis
+stream) and the archive (closed days), so a figure is computed the same way whichever store it comes from.
 
-Every ticket event belongs to the ticket's business date (``ticket.day``); events without a ticket (follow-ups,
-schedule changes, printer and sign-in events) belong to the local date of their timestamp.
+Every ticket event belongs to the ticket's business date (``ticket.day``) — a rating and the rectification record it
+opens included, however late; events without a ticket (follow-ups, the steps, call-backs and appeals of a
+rectification record, schedule changes, printer and sign-in events) belong to the local date of their timestamp and
+are linked to what they act on by reference.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ class TicketFact:
     rated_ms: int | None = None
     rating_window: int | None = None
     rating_clerk: str | None = None
+    matter_code: str | None = None  # the 事项 served (chosen at finish)
+    matter_name: str | None = None
+    rating_default: bool = False  # the first rating is the system's default (默认评价)
+    rating_channel: str | None = None  # tablet | phone | default
+    followup: int | None = None  # the level of the 追评
+    followup_ms: int | None = None
 
     @property
     def wait_ms(self) -> int | None:
@@ -95,6 +103,41 @@ class Resolution:
 
 
 @dataclass
+class RectificationFact:
+    """A rectification record as opened (its visit's day): what it is about and its deadlines."""
+
+    id: str
+    day: str
+    kind: str  # rating | case
+    ref: str  # rating id | case id
+    ticket: str
+    service: str
+    window: int | None
+    clerk: str | None
+    matter_code: str | None
+    level: int | None
+    assess: int | None
+    has_contact: bool
+    opened_ms: int
+    verify_due: str
+    rectify_due: str
+    reply_due: str
+
+
+@dataclass
+class RectificationEvent:
+    """Something done on a rectification record (the day it was done): a step, a call-back, an appeal, a ruling."""
+
+    ref: str  # the record's id
+    day: str
+    kind: str  # step | callback | appeal | ruling
+    detail: str  # the step (verify | rectify | reply), the call-back's outcome, the appeal's grounds, upheld | rejected
+    flag: bool  # step: on time; ruling: upheld
+    by: str
+    at_ms: int
+
+
+@dataclass
 class DayFacts:
     """Everything the statistics know about one business day."""
 
@@ -103,6 +146,8 @@ class DayFacts:
     transfers: list[TransferFact] = field(default_factory=list)
     cases: dict[str, CaseFact] = field(default_factory=dict)
     resolutions: dict[tuple[str, str], Resolution] = field(default_factory=dict)
+    rectifications: dict[str, RectificationFact] = field(default_factory=dict)
+    rect_events: list[RectificationEvent] = field(default_factory=list)
     last_seq: int = 0
     events: int = 0
 
@@ -193,6 +238,9 @@ def _finished(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
     f.end_ms = event.ts
     f.window, f.clerk = _int(event.data.get("window")), _str(event.data.get("clerk"))
     f.service = t.get("service", f.service)
+    matter = t.get("matter")
+    if isinstance(matter, dict):
+        f.matter_code, f.matter_name = _str(matter.get("code")), _str(matter.get("name"))
     service_ms = _int(event.data.get("service_ms"))
     if service_ms is None and f.last_call_ms is not None:
         service_ms = event.ts - f.last_call_ms
@@ -234,11 +282,56 @@ def _cancelled(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
 def _rated(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
     f = _ticket(facts, event, tz)
     level = _int(event.data.get("level"))
-    if f is None or level is None or not 1 <= level <= 5 or f.rating is not None:
+    if f is None or level is None or not 1 <= level <= 5:
+        return
+    rating = event.data.get("rating") if isinstance(event.data.get("rating"), dict) else {}
+    if _int(rating.get("assess")) == 2:  # a 追评: one per visit, the first counts
+        if f.followup is None:
+            f.followup, f.followup_ms = level, event.ts
+        return
+    if f.rating is not None:
         return  # one rating per ticket: the first counts
     f.rating, f.rated_ms = level, event.ts
     f.rating_window = _int(event.data.get("window")) or f.window
     f.rating_clerk = _str(event.data.get("clerk")) or _str(event.data["ticket"].get("clerk")) or f.clerk
+    f.rating_default = bool(rating.get("default"))
+    f.rating_channel = _str(rating.get("channel"))
+    if f.matter_code is None and rating.get("matter_code"):
+        f.matter_code, f.matter_name = _str(rating.get("matter_code")), _str(rating.get("matter_name"))
+
+
+def _rect_opened(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    r = event.data.get("rectification")
+    t = event.data.get("ticket")
+    if not isinstance(r, dict) or not r.get("id") or not isinstance(t, dict) or r["id"] in facts.rectifications:
+        return
+    due = r.get("deadlines") if isinstance(r.get("deadlines"), dict) else {}
+    facts.rectifications[r["id"]] = RectificationFact(
+        id=r["id"], day=facts.day, kind=str(r.get("kind") or ""), ref=str(r.get("ref") or ""),
+        ticket=str(t.get("id") or ""), service=str(r.get("service") or t.get("service") or ""),
+        window=_int(r.get("window")), clerk=_str(r.get("clerk")), matter_code=_str(r.get("matter_code")),
+        level=_int(r.get("level")), assess=_int(r.get("assess")), has_contact=bool(r.get("has_contact")),
+        opened_ms=event.ts, verify_due=str(due.get("verify") or ""), rectify_due=str(due.get("rectify") or ""),
+        reply_due=str(due.get("reply") or ""))
+
+
+def _rect_event(kind: str):
+    def handler(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+        d = event.data
+        ref = _str(d.get("ref"))
+        if ref is None:
+            return
+        if kind == "step":
+            detail, flag = str(d.get("step") or ""), bool(d.get("on_time"))
+        elif kind == "callback":
+            detail, flag = str(d.get("outcome") or ""), False
+        elif kind == "appeal":
+            detail, flag = str(d.get("grounds") or ""), False
+        else:
+            detail, flag = ("upheld" if d.get("upheld") else "rejected"), bool(d.get("upheld"))
+        facts.rect_events.append(RectificationEvent(ref, facts.day, kind, detail, flag, str(d.get("by") or ""),
+                                                    event.ts))
+    return handler
 
 
 def _case(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
@@ -275,6 +368,11 @@ _HANDLERS = {
     events.CASE_RECORDED: _case,
     events.CASE_RESOLVED: _resolution("case"),
     events.RATING_FOLLOWED_UP: _resolution("rating"),
+    events.RECTIFICATION_OPENED: _rect_opened,
+    events.RECTIFICATION_STEP_COMPLETED: _rect_event("step"),
+    events.CALLBACK_LOGGED: _rect_event("callback"),
+    events.APPEAL_FILED: _rect_event("appeal"),
+    events.APPEAL_RULED: _rect_event("ruling"),
 }
 
 

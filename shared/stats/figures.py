@@ -13,8 +13,16 @@ Definitions (docs/statistics.md says the same in prose; keep the two together):
   the end of the day (for today: now). issued = handled + consulted + no-show + cancelled + unserved.
 * 等候时长 wait — issue → first call, for every called ticket; service = issued for, window / clerk = first call.
 * 办理时长 service time — last call → finish, for handled and consulted tickets, where finished.
-* 满意率 satisfaction — ratings of level 5, 4, 3 (非常满意, 满意, 基本满意) ÷ all ratings; counted on the rated
-  ticket's day, at the rated window, for the clerk who served it and the service it ended in.
+* 满意率 satisfaction — citizens' own first ratings of level 5, 4, 3 (非常满意, 满意, 基本满意) ÷ all their first
+  ratings; counted on the rated ticket's day, at the rated window, for the clerk who served it, the service it ended
+  in and the 事项 served. Default ratings (默认评价) are counted apart (``defaults``, ``default_satisfied``);
+  满意率 with them = (satisfied + default_satisfied) ÷ (ratings + defaults). A 追评 is counted apart (``followups``,
+  ``followup_bad``) and does not change the first rating's level. A 差评 ruled invalid on appeal leaves these
+  counts when the report is made (reports.py subtracts it), and stays in the audit trail.
+* 主动评价率 active rating — visits with a citizen's own first rating (``rated_visits``, ruled invalid or not) ÷
+  visits served (办件 + 咨询).
+* 差评数 bad ratings — 不满意 / 非常不满意 first ratings and 追评, less those ruled invalid. The rectification figures
+  (整改率, 按时整改率, 回访率, overdue) are computed when the report is made from the records (reports.py).
 * 办结率 completion — 办结 ÷ 受理. 受理 (matters accepted) = handled tickets without a 办不成事 case + every case
   recorded; 未办结 = cases not resolved on the spot and not resolved since (as of the report); 办结 = 受理 − 未办结.
 * mean, median (mean of the two middle values for an even count), p90 (nearest rank: the ⌈0.9·n⌉-th smallest),
@@ -34,15 +42,24 @@ from zoneinfo import ZoneInfo
 
 from shared.stats.facts import CANCELLED, CONSULTED, HANDLED, NO_SHOW, UNSERVED, DayFacts
 
-DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "hour")
-DURATION_DIMENSIONS = ("total", "daytype", "service", "window", "clerk")
+DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter", "hour")
+DURATION_DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter")
 METRICS = ("wait", "service")
 TOTAL_KEY = "all"
 SATISFIED_LEVELS = (5, 4, 3)
 COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "ratings",
-                "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum")
+                "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum",
+                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
+#: counts added with 好差评 (archive schema 2); days archived before have zeros, except rated_visits = ratings
+NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
+#: the rectification figures of a report row, tallied when the report is made (reports.py)
+RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
+               "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
+BAD_LEVELS = (2, 1)
 #: figures that are not attributed to a window or a clerk (a ticket is issued for a service, not at a window)
 SERVICE_ONLY = ("issued", "cancelled", "unserved")
+#: dimensions whose rows leave those figures blank
+NOT_SERVICE = ("window", "clerk", "matter")
 
 
 def new_counts() -> dict[str, int]:
@@ -110,7 +127,8 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
         bump((total, daytype, ("service", key(t.service_issued)), ("hour", hour(t.issued_ms))), "issued")
         status = t.status
         if status in (HANDLED, CONSULTED, NO_SHOW):
-            where = (total, daytype, ("service", key(t.service)), ("window", key(t.window)), ("clerk", key(t.clerk)))
+            where = (total, daytype, ("service", key(t.service)), ("window", key(t.window)), ("clerk", key(t.clerk)),
+                     ("matter", key(t.matter_code) if status != NO_SHOW else None))
             bump(where, status)
             if t.end_ms is not None:
                 bump((("hour", hour(t.end_ms)),), status)
@@ -126,10 +144,21 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
         if wait is not None:
             record((total, daytype, ("service", key(t.service_issued)), ("window", key(t.first_window)),
                     ("clerk", key(t.first_clerk))), "wait", wait)
-        if t.rating is not None:
-            rated = (total, daytype, ("service", key(t.service)), ("window", key(t.rating_window)), ("clerk", key(t.rating_clerk)))
-            bump(rated, "ratings")
-            bump(rated, f"r{t.rating}")
+        if t.rating is not None or t.followup is not None:
+            rated = (total, daytype, ("service", key(t.service)), ("window", key(t.rating_window or t.window)),
+                     ("clerk", key(t.rating_clerk or t.clerk)), ("matter", key(t.matter_code)))
+            if t.rating is not None and t.rating_default:
+                bump(rated, "defaults")
+                if t.rating in SATISFIED_LEVELS:
+                    bump(rated, "default_satisfied")
+            elif t.rating is not None:
+                bump(rated, "ratings")
+                bump(rated, f"r{t.rating}")
+                bump(rated, "rated_visits")
+            if t.followup is not None:
+                bump(rated, "followups")
+                if t.followup in BAD_LEVELS:
+                    bump(rated, "followup_bad")
     for tr in facts.transfers:
         bump((total, daytype, ("service", key(tr.from_service)), ("window", key(tr.from_window)), ("clerk", key(tr.from_clerk))),
              "transfers")
@@ -236,6 +265,7 @@ class Accumulator:
         self.parts: dict[str, list[array]] = {m: [] for m in METRICS}
         self.open_cases = 0
         self.days = 0
+        self.rect = dict.fromkeys(RECT_FIELDS, 0)
 
     def add_counts(self, c: dict[str, int]) -> None:
         mine = self.counts
@@ -261,6 +291,22 @@ class Accumulator:
             "ratings": c["ratings"], "satisfied": satisfied, "satisfaction_rate": percent(satisfied, c["ratings"]),
             "levels": {str(lv): c[f"r{lv}"] for lv in (5, 4, 3, 2, 1)},
         }
+        r = self.rect
+        served = c["handled"] + c["consulted"]
+        out.update({
+            "default_ratings": c["defaults"], "default_satisfied": c["default_satisfied"],
+            "satisfaction_rate_with_default": percent(satisfied + c["default_satisfied"], c["ratings"] + c["defaults"]),
+            "rated_visits": c["rated_visits"], "active_rating_rate": percent(c["rated_visits"], served),
+            "followups": c["followups"], "invalid_ratings": r["invalid_ratings"],
+            "bad_ratings": c["r1"] + c["r2"] + c["followup_bad"],
+            "rectifications": r["rectifications"], "rectified": r["rectified"],
+            "rectification_rate": percent(r["rectified"], r["rectifications"]),
+            "rectified_on_time": r["rectified_on_time"], "rectify_due": r["rectify_due"],
+            "on_time_rate": percent(r["rectified_on_time"], r["rectify_due"]),
+            "callbacks_due": r["callbacks_due"], "called_back": r["called_back"],
+            "callback_rate": percent(r["called_back"], r["callbacks_due"]),
+            "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
+        })
         if not service_only:
             for name in SERVICE_ONLY:
                 out[name] = None

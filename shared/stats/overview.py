@@ -1,5 +1,6 @@
 """The live overview for supervisors: every window (serving / idle / paused / closed, and who), every service's queue
-(length and longest wait), and alerts (a wait past ``[statistics] alert_wait_minutes``, a faulted kiosk printer).
+(length and longest wait), and alerts (a wait past ``[statistics] alert_wait_minutes``, a faulted kiosk printer,
+差评 / 办不成事 rectification records with a step past its deadline).
 
 Reads the live keys in one pipeline (this is the one staff view of *now*; figures come from the stream).
 """
@@ -10,6 +11,7 @@ import json
 import logging
 
 from shared.engine import Engine
+from shared.rectification import overdue as overdue_rectifications
 from shared.schedule import day_plan
 from shared.stats.live import LiveStream
 
@@ -136,6 +138,10 @@ def overview(engine: Engine, live: LiveStream | None = None) -> dict:
             last = state.get("last_fault") or {}
             alerts.append({"kind": "printer", "kiosk": kiosk, "fault": state["fault"],
                            "message": last.get("message") or state.get("detail") or "", "since": last.get("at")})
+    # 差评 / 办不成事 records with a step past its deadline: beside the alerts until the page draws this kind
+    late = overdue_rectifications(engine)
+    overdue = {"count": len(late), "ids": [r["id"] for r in late],
+               "oldest_due": min((st["due"] for r in late for st in r["steps"] if st["overdue"]), default=None)}
     return {"seq": seq, "now": now.isoformat(timespec="seconds"), "day": now.date().isoformat(),
             "day_kind": plan.kind, "rest_day": plan.rest_day, "alert_wait_minutes": config.statistics.alert_wait_minutes,
-            "windows": windows, "services": services, "alerts": alerts}
+            "windows": windows, "services": services, "alerts": alerts, "rectifications_overdue": overdue}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections import defaultdict
 from array import array
 from datetime import date, datetime, timedelta
 
@@ -15,10 +16,13 @@ from shared.engine import Engine
 from shared.errors import ValidationError
 from shared.schedule import day_plan
 from shared.stats.archive import Archive
-from shared.stats.facts import CaseFact, DayFacts, Resolution
+from shared.rectification import REACHED_OUTCOMES
+from shared.stats.facts import CaseFact, DayFacts, RectificationEvent, Resolution
 from shared.stats.figures import (
+    BAD_LEVELS,
     COUNT_FIELDS,
     DURATION_DIMENSIONS,
+    NOT_SERVICE,
     TOTAL_KEY,
     Accumulator,
     DayAggregate,
@@ -30,7 +34,7 @@ from shared.stats.live import LiveStream
 logger = logging.getLogger(__name__)
 
 #: how a report groups its rows
-GROUPINGS = ("total", "day", "week", "month", "daytype", "service", "window", "clerk", "hour")
+GROUPINGS = ("total", "day", "week", "month", "daytype", "service", "window", "clerk", "matter", "hour")
 MAX_RANGE_DAYS = 3700
 FOLLOW_UP_MAX_LEVEL = 2  # 不满意, 非常不满意
 WEEKDAYS_ZH = "一二三四五六日"
@@ -54,7 +58,18 @@ COLUMNS = (
     ("satisfaction_rate", "满意率(%)", "Satisfaction rate (%)"),
     ("level_5", "非常满意", "Very satisfied"), ("level_4", "满意", "Satisfied"), ("level_3", "基本满意", "Fairly satisfied"),
     ("level_2", "不满意", "Dissatisfied"), ("level_1", "非常不满意", "Very dissatisfied"),
+    ("default_ratings", "默认评价", "Default ratings"),
+    ("satisfaction_rate_with_default", "满意率含默认(%)", "Satisfaction incl. defaults (%)"),
+    ("rated_visits", "主动评价", "Rated by citizens"), ("active_rating_rate", "主动评价率(%)", "Active rating rate (%)"),
+    ("followups", "追评", "Follow-up ratings"), ("bad_ratings", "差评数", "Bad ratings"),
+    ("invalid_ratings", "申诉无效差评", "Ruled invalid"), ("rectifications", "整改单", "Rectification records"),
+    ("rectified", "已整改", "Rectified"), ("rectification_rate", "整改率(%)", "Rectification rate (%)"),
+    ("rectified_on_time", "按时整改", "Rectified on time"), ("on_time_rate", "按时整改率(%)", "On-time rate (%)"),
+    ("callbacks_due", "应回访", "Call-backs due"), ("called_back", "已回访", "Called back"),
+    ("callback_rate", "回访率(%)", "Call-back rate (%)"), ("overdue", "超期未办", "Overdue"),
 )
+#: the figures of 好差评 a flattened row carries as they are
+HAOCAIPING_KEYS = tuple(c[0] for c in COLUMNS[COLUMNS.index(("default_ratings", "默认评价", "Default ratings")):])
 
 
 def flatten(figures: dict) -> dict:
@@ -68,6 +83,8 @@ def flatten(figures: dict) -> dict:
                     f"{prefix}_p90_s": d["p90_s"]})
     for lv in ("5", "4", "3", "2", "1"):
         out[f"level_{lv}"] = figures["levels"][lv]
+    for k in HAOCAIPING_KEYS:
+        out[k] = figures.get(k)
     return out
 
 
@@ -132,7 +149,7 @@ class Stats:
         if (end - start).days >= MAX_RANGE_DAYS:
             raise ValidationError(f"a report covers at most {MAX_RANGE_DAYS} days", code="invalid_range")
         s, e = start.isoformat(), end.isoformat()
-        dim = by if by in ("service", "window", "clerk", "hour", "daytype") else "total"
+        dim = by if by in ("service", "window", "clerk", "matter", "hour", "daytype") else "total"
         archived = self.archive.days()
         kinds = {d: (v["kind"], v["rest_day"]) for d, v in archived.items() if s <= d <= e}
         overrides = self.engine.rota.overrides()
@@ -194,6 +211,7 @@ class Stats:
                 if d == dim and dim in DURATION_DIMENSIONS:
                     acc(row_key(day, key)).add_durations(metric, values)
         if dim != "hour":
+            self._rectification_figures(s, e, dim, set(live), kinds, lambda day, key: acc(row_key(day, key)), total)
             for case in self.open_cases(s, e, live_days=set(live)):
                 key = {"service": case.service, "window": case.window, "clerk": case.clerk,
                        "daytype": "rest" if kinds.get(case.day, ("", False))[1] else "work"}.get(dim, TOTAL_KEY)
@@ -203,7 +221,7 @@ class Stats:
 
         for key in self._default_keys(by):
             acc(key)
-        service_only = dim not in ("window", "clerk")
+        service_only = dim not in NOT_SERVICE
         out_rows = [{"key": key, **self.label(by, key), "figures": rows[key].figures(service_only=service_only)}
                     for key in self._order(by, rows)]
         return {"from": s, "to": e, "by": by, "as_of": self.engine.clock.now().isoformat(timespec="seconds"),
@@ -218,9 +236,65 @@ class Stats:
         done = {**self.archive.resolutions("case", [c.id for c in fresh]), **live_done}
         return cases + [c for c in fresh if ("case", c.id) not in done]
 
+    def _rectification_figures(self, start: str, end: str, dim: str, live_days: set[str], kinds: dict,
+                               row, total: Accumulator) -> None:
+        """Tally the rectification records of visits (and cases) in the range as they stand now, into their rows and
+        the total; and take the 差评 ruled invalid on appeal out of the rating counts (the rating stays in the audit
+        trail, the archive and the stream; it just no longer counts)."""
+        records = {r.id: r for r in self.archive.rectifications(start, end)}
+        for facts in self.live.days(live_days).values():
+            records.update(facts.rectifications)
+        if not records:
+            return
+        done: dict[str, list[RectificationEvent]] = defaultdict(list)
+        later = [e for facts in self.unarchived().values() for e in facts.rect_events]
+        for ev in [*self.archive.rect_events(list(records)), *later]:
+            if ev.ref in records:
+                done[ev.ref].append(ev)
+        today = self.today().isoformat()
+        for r in records.values():
+            evs = done.get(r.id, [])
+            key = {"service": r.service, "window": r.window, "clerk": r.clerk, "matter": r.matter_code,
+                   "daytype": "rest" if kinds.get(r.day, ("", False))[1] else "work"}.get(dim, TOTAL_KEY)
+            targets = [total] if key is None else [total, row(r.day, str(key))]
+            upheld = any(ev.kind == "ruling" and ev.flag for ev in evs)
+            steps = {ev.detail: ev for ev in evs if ev.kind == "step"}
+            reached = any(ev.kind == "callback" and ev.detail in REACHED_OUTCOMES for ev in evs)
+            for a in targets:
+                t = a.rect
+                t["appeals"] += any(ev.kind == "appeal" for ev in evs)
+                if upheld:
+                    t["appeals_upheld"] += 1
+                    if r.kind == "rating" and r.level in BAD_LEVELS:
+                        t["invalid_ratings"] += 1
+                        if r.assess == 2:
+                            a.counts["followups"] -= 1
+                            a.counts["followup_bad"] -= 1
+                        else:
+                            a.counts["ratings"] -= 1
+                            a.counts[f"r{r.level}"] -= 1
+                    continue
+                t["rectifications"] += 1
+                if "rectify" in steps:
+                    t["rectified"] += 1
+                    t["rectified_on_time"] += steps["rectify"].flag
+                if "rectify" in steps or (r.rectify_due and r.rectify_due < today):
+                    t["rectify_due"] += 1
+                if r.has_contact:
+                    t["callbacks_due"] += 1
+                    t["called_back"] += reached
+                if "reply" not in steps and any(due and due < today and step not in steps for step, due in
+                                                (("verify", r.verify_due), ("rectify", r.rectify_due),
+                                                 ("reply", r.reply_due))):
+                    t["overdue"] += 1
+
     def live_resolutions(self, kind: str) -> dict[tuple[str, str], Resolution]:
         """Follow-ups of a kind recorded on days the archive does not hold yet."""
         return {k: r for facts in self.unarchived().values() for k, r in facts.resolutions.items() if k[0] == kind}
+
+    def matter_names(self) -> dict[str, str]:
+        """事项 code → name, from the config (in service order)."""
+        return {m.code: m.name for svc in self.config.services.values() for m in svc.matters}
 
     def _default_keys(self, by: str) -> list[str]:
         if by == "service":
@@ -243,6 +317,9 @@ class Stats:
         if by == "clerk":
             order = {c: i for i, c in enumerate(self.config.clerks)}
             return sorted(keys, key=lambda k: (order.get(k, len(order)), k))
+        if by == "matter":
+            order = {c: i for i, c in enumerate(self.matter_names())}
+            return sorted(keys, key=lambda k: (order.get(k, len(order)), k))
         if by == "daytype":
             return sorted(keys, key=lambda k: 0 if k == "work" else 1)
         return sorted(keys)
@@ -263,6 +340,10 @@ class Stats:
             if c:
                 zh = en = f"{c.name}（{key}）" if c.name != key else key
                 en = f"{c.name} ({key})"
+        elif by == "matter":
+            name = self.matter_names().get(key)
+            zh = en = f"{name}（{key}）" if name else key
+            en = f"{name} ({key})" if name else key
         elif by == "hour":
             h = int(key)
             zh = en = f"{h:02d}:00–{h + 1:02d}:00"
