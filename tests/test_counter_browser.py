@@ -127,7 +127,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
 
         # the evaluation device offers the five levels for the ticket just finished
         rate.bring_to_front()
-        rate.wait_for_selector("#view-open:not([hidden])", timeout=5000)
+        rate.wait_for_selector("#view-open:not([hidden])", timeout=20_000)
         assert "A002" in rate.text_content("#ticket")
         labels = [rate.text_content(f".level-{n} .label") for n in (5, 4, 3, 2, 1)]
         assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
@@ -137,7 +137,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
         _shot(rate, "rate-thanks.png")
         [rated] = _events(redis_client, "ticket_rated")
         assert (rated["ticket"]["id"], rated["window"], rated["level"], rated["label"]) == (a2["id"], 1, 5, "非常满意")
-        rate.wait_for_selector("#view-idle:not([hidden])", timeout=8000)  # thanks, then reset
+        rate.wait_for_selector("#view-idle:not([hidden])", timeout=20_000)  # thanks, then reset
 
         assert _errors(log) == [] and _errors(rate_log) == []
 
@@ -232,7 +232,7 @@ def test_queue_preview_is_live_and_a_held_window_is_refused(live_server, redis_c
         t0 = time.monotonic()
         _issue(base, "renshe", "renshe")  # issued elsewhere: the preview follows over Socket.IO
         # well under the 15 s fallback poll: it came over Socket.IO (generous for a loaded 2-core test machine)
-        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("3", timeout=6000)
+        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("3", timeout=20_000)
         assert time.monotonic() - t0 < 6
         assert page.locator("[data-service=renshe] .chip").all_text_contents() == ["A001", "A002", "A003"]
     # another clerk at the same window is told who holds it (the hold outlives the closed browser)
@@ -289,6 +289,6 @@ def test_counter_catches_up_after_a_server_restart(live_server, redis_client, ha
         finally:
             live_server.start()
         expect(page.locator("#conn")).to_have_attribute("data-state", "on", timeout=15000)
-        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("2", timeout=5000)
+        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("2", timeout=20_000)
         page.keyboard.press("F1")  # the session survived the restart
         _current(page, "A001")
