@@ -658,6 +658,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("ONEWINDOW_LOG", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    args.argv = [a for a in argv if a != "--child"]
+    return args.func(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``onewindow`` command line (deploy/*.service are checked against it)."""
     parser = argparse.ArgumentParser(prog="onewindow", description="OneWindow (一窗通) queue system")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -711,9 +718,7 @@ def main(argv: list[str] | None = None) -> int:
     rs.add_argument("--config", default=DEFAULT_CONFIG)
     rs.set_defaults(func=cmd_restore)
 
-    args = parser.parse_args(argv)
-    args.argv = [a for a in argv if a != "--child"]
-    return args.func(args)
+    return parser
 
 
 if __name__ == "__main__":

@@ -156,3 +156,21 @@ def test_a_killed_supervisor_takes_gunicorn_with_it(tmp_path):
     finally:
         os.killpg(again.proc.pid, signal.SIGINT)
         again.finish()
+
+
+def test_json_logs_from_every_logger_in_the_hall_zone(tmp_path):
+    """--log-format json: our loggers and gunicorn's write one JSON object a line, stamped in the hall's zone."""
+    import json
+
+    log = tmp_path / "log" / "onewindow.log"
+    server = Served(hall_file(tmp_path), "--log-format", "json", "--log-file", str(log))
+    try:
+        server.wait_for("Ctrl-C stops")
+    finally:
+        os.killpg(server.proc.pid, signal.SIGINT)
+        server.finish()
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    loggers = {r["logger"] for r in records}
+    assert {"shared.embedded", "gunicorn.error", "onewindow"} <= loggers, loggers
+    assert all(r["ts"].endswith("+08:00") for r in records)  # Asia/Shanghai, the test hall's zone
+    assert "Ctrl-C stops" in server.output  # the banner still goes to the terminal
