@@ -296,6 +296,7 @@
     cfg: cfg, live: live, announcer: announcer, audio: audioCtx, shown: shown, seen: seen, clock: clock,
     state: function () { return state; },
     closed: function () { return !!state && hallClosed(); },
+    opening: function () { return opening; },
   };
   tick();
   setInterval(tick, 1000);
