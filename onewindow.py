@@ -321,7 +321,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _run_gunicorn(args, config)
         return 0
     for warning in config_warnings(config, args.host):
-        logger.warning("%s", warning)
+        if not warning.startswith("printer."):  # the printer's own warnings are logged where it is set up
+            logger.warning("%s", warning)
     return _supervise(args, config)
 
 
@@ -512,33 +513,48 @@ def close_app(app: Flask | None) -> None:
 
 
 def _worker_class(kind: str):
-    """gunicorn's worker with one addition: told to stop, it closes its sockets at once (otherwise a graceful stop
-    waits for every open WebSocket, runs past the timeout, and the master SIGKILLs the worker)."""
+    """gunicorn's worker with one addition: told to stop, it closes its sockets as soon as it has stopped accepting
+    (otherwise a graceful stop waits for every open WebSocket, runs past the timeout, and the master SIGKILLs the
+    worker; closing them earlier would let the screens reconnect to this very worker)."""
     import threading
+
+    def close_when_not_accepting(worker) -> None:
+        deadline = time.monotonic() + worker.cfg.graceful_timeout
+        while time.monotonic() < deadline and any(_listening(s) for s in worker.sockets):
+            time.sleep(0.05)  # the worker's loop notices within a second and closes its listeners
+        close_app(worker.wsgi)
 
     if kind == "gevent":
         import gevent
         from gunicorn.workers.ggevent import GeventWorker as Base
 
-        def later(app) -> None:  # a signal handler runs in gevent's loop: nothing blocking in it
-            gevent.spawn(close_app, app)
+        def later(worker) -> None:  # a signal handler runs in gevent's loop: nothing blocking in it
+            gevent.spawn(close_when_not_accepting, worker)
     else:
         from gunicorn.workers.gthread import ThreadWorker as Base
 
-        def later(app) -> None:
-            threading.Thread(target=close_app, args=(app,), daemon=True).start()
+        def later(worker) -> None:
+            threading.Thread(target=close_when_not_accepting, args=(worker,), daemon=True).start()
 
     class OneWindowWorker(Base):
         def handle_exit(self, sig, frame):
             super().handle_exit(sig, frame)
-            later(self.wsgi)
+            later(self)
 
-        def handle_quit(self, sig, frame):
-            later(self.wsgi)
+        def handle_quit(self, sig, frame):  # a quick stop: the worker exits right away anyway
             super().handle_quit(sig, frame)
 
     OneWindowWorker.__name__ = f"OneWindow{Base.__name__}"
     return OneWindowWorker
+
+
+def _listening(sock) -> bool:
+    """Is this gunicorn listener still open in this process?"""
+    inner = getattr(sock, "sock", sock)  # gunicorn's wrapper drops its socket (None) when closed
+    try:
+        return inner is not None and inner.fileno() != -1
+    except (OSError, ValueError):
+        return False
 
 
 def _die_with_supervisor() -> None:

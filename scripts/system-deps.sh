@@ -9,7 +9,10 @@ need=""
 case "${1:-}" in
   venv)
     python="${2:-python3}"
-    "$python" -c 'import ensurepip, venv' 2>/dev/null && exit 0
+    probe=$(mktemp -d)
+    # the real test: can it make a venv with pip? (Debian's python3 has no ensurepip without python3-venv)
+    if "$python" -m venv "$probe/venv" >/dev/null 2>&1; then rm -rf "$probe"; exit 0; fi
+    rm -rf "$probe"
     # Debian splits venv/ensurepip out of python3: python3-venv (and python3.X-venv for that exact version)
     ver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     need="python3-venv python${ver}-venv"
@@ -34,7 +37,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   # shellcheck disable=SC2086  # the list is words
   apt-get install -y -qq --no-install-recommends $need >/dev/null
 else
-  echo "missing system packages$why:" >&2
+  echo "missing system packages $why:" >&2
   echo "    sudo apt-get install$need" >&2
   echo "(run this, or run make as root and it installs them itself)" >&2
   exit 1
