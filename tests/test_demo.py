@@ -30,8 +30,9 @@ def shipped_hall(tmp_path: Path) -> Path:
 
 
 def test_make_demo_is_serve_demo():
-    out = subprocess.run(["make", "-n", "demo", "VENV=/v", "PORT=9", "HOST=h", "CONFIG=c.toml"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # under make test
+    out = subprocess.run(["make", "--no-print-directory", "-n", "demo", "VENV=/v", "PORT=9", "HOST=h",
+                          "CONFIG=c.toml"], cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "/v/bin/onewindow serve --demo --config c.toml --host h --port 9"
 
 

@@ -58,7 +58,7 @@ class Make:
     def __init__(self, clone: Path, prefix: list[str], *args: str) -> None:
         path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if not p.startswith(sys.prefix))
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("ONEWINDOW_", "VIRTUAL_ENV", "PYTHONPATH", "MAKEFLAGS", "MFLAGS"))}
+               if not k.startswith(("ONEWINDOW_", "VIRTUAL_ENV", "PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"))}
         env["PATH"] = path  # the clone's make finds the machine's python3, not this test's venv
         self.proc = subprocess.Popen([*prefix, "make", *args], cwd=clone, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True)
