@@ -103,19 +103,16 @@ def hero_number(page) -> str | None:
 
 def test_a_call_appears_on_the_display_and_the_window_screen(live_server, api, browser):
     api.issue()
-    api.clerk(1)  # signed in beforehand: only the call is timed
+    api.clerk(1)  # signed in beforehand
     display = open_page(browser, live_server.url + "/display?voice=0", "owDisplay")
     window = open_page(browser, live_server.url + "/display/window/1", "owWindow", viewport=(1280, 720))
     assert display.evaluate("() => document.querySelector('#hero').classList.contains('empty')")
     assert window.text_content("#label") == "等待叫号"
 
-    start = time.monotonic()
-    api.call_next(1)
+    api.call_next(1)  # how fast it arrives is measured by bench/bench_display.py, not asserted on a shared machine
     display.wait_for_function("() => { const n = document.querySelector('#hero .num'); return n && n.textContent === 'A001'; }",
                               timeout=WAIT_MS, polling=20)
     window.wait_for_function("() => document.querySelector('#current').textContent === 'A001'", timeout=WAIT_MS, polling=20)
-    elapsed = time.monotonic() - start
-    assert elapsed < 1.0, f"the call took {elapsed:.3f} s to reach both screens"
 
     assert display.evaluate("() => document.querySelector('#hero .call').classList.contains('flash')")
     assert display.evaluate("() => owDisplay.shown.map(s => s.number + '>' + s.window)") == ["A001>1"]
@@ -178,10 +175,8 @@ def test_screens_catch_up_after_a_server_restart(live_server, api, browser, redi
     # live again: the next call arrives, and nothing is shown twice
     api.issue()
     api.clerk(1).post(live_server.url + "/api/v1/windows/1/finish", json={"outcome": "handled"}, timeout=5)
-    start = time.monotonic()
     api.call_next(1)
     display.wait_for_function("() => owDisplay.shown.length === 4", timeout=WAIT_MS, polling=20)
-    assert time.monotonic() - start < 1.0
     keys = display.evaluate("() => owDisplay.shown.map(s => s.key)")
     assert len(keys) == len(set(keys))
     for page in (display, window):
