@@ -170,7 +170,9 @@ def test_screens_catch_up_after_a_server_restart(live_server, api, browser, redi
     assert display.evaluate("() => owDisplay.shown.map(s => s.number + '>' + s.window)") == ["A001>1", "A002>2", "A003>3"]
     assert hero_number(display) == "A003"
     assert display.evaluate("() => owDisplay.live.seq") > seq_before           # seq went on (same Redis)
-    assert display.evaluate("() => owDisplay.live.stats.connects") == 2
+    # reconnected (a reconnect may land on the stopping worker before it closes its sockets: not counted exactly);
+    # one connection per page is checked below
+    assert display.evaluate("() => owDisplay.live.stats.connects") >= 2
 
     # live again: the next call arrives, and nothing is shown twice
     api.issue()
