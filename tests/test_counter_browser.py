@@ -88,7 +88,8 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
             page.wait_for_selector("#login-view:not([hidden])")
             _shot(page, "counter-login.png")
         _login(page, base, "clerk1", 1)
-        assert page.is_disabled("[data-action=recall]") and page.is_enabled("[data-action=call-next]")
+        expect(page.locator("[data-action=recall]")).to_be_disabled()  # waits for the window's state to arrive
+        expect(page.locator("[data-action=call-next]")).to_be_enabled()
 
         rate = ctx.new_page()
         rate.set_viewport_size({"width": 1280, "height": 800})
@@ -199,7 +200,8 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client):
         page.keyboard.press("Numpad1")
         page.keyboard.press("NumpadEnter")
         page.wait_for_selector("#paused-banner:not([hidden])")
-        assert page.is_disabled("[data-action=call-next]") and page.is_disabled("[data-action=recall]")
+        expect(page.locator("[data-action=call-next]")).to_be_disabled()
+        expect(page.locator("[data-action=recall]")).to_be_disabled()
         page.keyboard.press("NumpadAdd")          # disabled while paused: nothing happens
         page.keyboard.press("F9")                 # resume
         page.wait_for_selector("#paused-banner", state="hidden")
