@@ -40,7 +40,8 @@ def public_payload(event: events.Event) -> dict:
 class Relay:
     """Follows the stream in a background thread and emits to ``namespaces`` (display first)."""
 
-    def __init__(self, socketio, redis_url: str, stream: str, *, extra_namespaces: dict | None = None) -> None:
+    def __init__(self, socketio, redis_url: str, stream: str, *, extra_namespaces: dict | None = None,
+                 on_emitted=None) -> None:
         self.socketio = socketio
         self.redis_url = redis_url
         self.stream = stream
@@ -50,6 +51,7 @@ class Relay:
         self._thread: threading.Thread | None = None
         self.last_id = "$"
         self.sent = 0
+        self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="onewindow-relay", daemon=True)
@@ -71,6 +73,8 @@ class Relay:
                     if self._stop.is_set():
                         return
             except redis.RedisError as exc:
+                if self._stop.is_set():  # the process is stopping; Redis may be going too
+                    return
                 logger.warning("relay lost Redis (%s); retrying in %.1f s", exc, delay)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 5.0)
@@ -86,3 +90,9 @@ class Relay:
             if payload is not None:
                 self.socketio.emit(event.type, payload, namespace=namespace)
         self.sent += 1
+        if self.on_emitted is not None:
+            self.on_emitted(event)
+
+    def position(self) -> str | None:
+        """The stream id of the last event emitted (None before the first: the relay started at the newest)."""
+        return None if self.last_id == "$" else self.last_id

@@ -22,6 +22,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from display.i18n import pick_lang, strings
 from display.namespace import DISPLAY_NAMESPACE
 from shared.errors import NotFoundError
+from shared.schedule import weekly_hours
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ def page_config(lang: str, **extra: Any) -> dict[str, Any]:
         "t": strings(lang),
         "hall": {"name": config.hall_name, "name_en": config.hall_name_en, "timezone": str(config.timezone),
                  "notice": config.notice, "notice_en": config.notice_en},
-        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix}
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                      "hours": [{"days": list(days), "periods": list(periods)} for days, periods in weekly_hours(s)]}
                      for s in config.services.values()],
+        "services_url": "/api/v1/services",
         "windows": [{"number": w.number, "name": w.name, "services": list(w.services)}
                     for _, w in sorted(config.windows.items())],
         "recent_calls": config.display.recent_calls,

@@ -34,6 +34,11 @@ def _hall():
     return current_app.extensions["onewindow"]
 
 
+def _public_base() -> str:
+    """Base of tracking links: ``hall.public_url``, or (unset) the address this request came to."""
+    return _hall().config.public_url or request.host_url.rstrip("/")
+
+
 def _printing() -> KioskPrinting:
     """This process's kiosk printer (made when the blueprint is registered; lazily for an app built otherwise)."""
     printing = current_app.extensions.get(PRINTING_EXTENSION)
@@ -92,7 +97,7 @@ def create_blueprint() -> Blueprint:
         """The QR code of a ticket's tracking URL; only for a valid token (it shows what the token holder has)."""
         hall = _hall()
         hall.engine.ticket_by_token(token)
-        svg = qr_svg(f"{hall.config.public_url}/t/{token}")
+        svg = qr_svg(f"{_public_base()}/t/{token}")
         return current_app.response_class(svg, mimetype="image/svg+xml",
                                           headers={"Cache-Control": "private, no-store"})
 
@@ -147,7 +152,7 @@ def create_blueprint() -> Blueprint:
         if limiter is not None and not issued.created:
             limiter.refund(address)
         ticket = issued.ticket
-        ticket["tracking_url"] = f"{hall.config.public_url}/t/{ticket['token']}"
+        ticket["tracking_url"] = f"{_public_base()}/t/{ticket['token']}"
         if not issued.created:
             printed = REPLAYED
         elif device is None:

@@ -266,7 +266,7 @@ class Config:
     hall_name: str
     hall_name_en: str
     timezone: ZoneInfo
-    public_url: str
+    public_url: str  # "": follow the request's own address
     notice: str
     notice_en: str
     schedule: Schedule
@@ -449,9 +449,9 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("hall.timezone", f"unknown time zone '{tz_name}'") from None
-    public_url = hall.get(
-        "public_url", str, "http://127.0.0.1:8000",
-        check=lambda v: None if re.match(r"^https?://[^\s/]+", v) else "must be an http(s) URL",
+    public_url = hall.get(  # "": tracking links follow the address each request came to
+        "public_url", str, "",
+        check=lambda v: None if v == "" or re.match(r"^https?://[^\s/]+", v) else "must be an http(s) URL",
     ).rstrip("/")
     notice = hall.get("notice", str, "")
     notice_en = hall.get("notice_en", str, "")

@@ -42,6 +42,11 @@ class HallKeys:
         """Hash: service code → moving average of service time in ms (for wait estimates)."""
         return f"{self.base}:svctime"
 
+    @property
+    def metrics(self) -> str:
+        """Hash: counts of the events in the stream (for /metrics) and the id of the last event counted."""
+        return f"{self.base}:metrics"
+
     def window(self, number: int) -> str:
         """Hash: a window's live state (current ticket, paused, clerk)."""
         return f"{self.base}:win:{number}"

@@ -208,3 +208,18 @@ def _at(now: datetime, day: date, minute: int) -> datetime:
 
 def _period(text: str) -> Period:
     return parse_period(text, "hours")
+
+
+def weekly_hours(service: Service) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
+    """The service's usual week (the config, no holidays): runs of consecutive days (0 = Monday) with the same
+    periods, e.g. ``[((0, 1, 2, 3, 4), ("08:30-12:00", "14:00-17:30")), ((5, 6), ("09:00-12:00",))]``."""
+    out: list[tuple[tuple[int, ...], tuple[str, ...]]] = []
+    for d in range(7):
+        periods = tuple(str(p) for p in service.hours.get(d, ()))
+        if not periods:
+            continue
+        if out and out[-1][1] == periods and out[-1][0][-1] == d - 1:
+            out[-1] = (out[-1][0] + (d,), periods)
+        else:
+            out.append(((d,), periods))
+    return out

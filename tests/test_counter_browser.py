@@ -88,7 +88,8 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
             page.wait_for_selector("#login-view:not([hidden])")
             _shot(page, "counter-login.png")
         _login(page, base, "clerk1", 1)
-        assert page.is_disabled("[data-action=recall]") and page.is_enabled("[data-action=call-next]")
+        expect(page.locator("[data-action=recall]")).to_be_disabled()  # waits for the window's state to arrive
+        expect(page.locator("[data-action=call-next]")).to_be_enabled()
 
         rate = ctx.new_page()
         rate.set_viewport_size({"width": 1280, "height": 800})
@@ -127,7 +128,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
 
         # the evaluation device offers the five levels for the ticket just finished
         rate.bring_to_front()
-        rate.wait_for_selector("#view-open:not([hidden])", timeout=5000)
+        rate.wait_for_selector("#view-open:not([hidden])", timeout=20_000)
         assert "A002" in rate.text_content("#ticket")
         labels = [rate.text_content(f".level-{n} .label") for n in (5, 4, 3, 2, 1)]
         assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
@@ -137,7 +138,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
         _shot(rate, "rate-thanks.png")
         [rated] = _events(redis_client, "ticket_rated")
         assert (rated["ticket"]["id"], rated["window"], rated["level"], rated["label"]) == (a2["id"], 1, 5, "非常满意")
-        rate.wait_for_selector("#view-idle:not([hidden])", timeout=8000)  # thanks, then reset
+        rate.wait_for_selector("#view-idle:not([hidden])", timeout=20_000)  # thanks, then reset
 
         assert _errors(log) == [] and _errors(rate_log) == []
 
@@ -235,7 +236,8 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client):
         page.keyboard.press("Numpad1")
         page.keyboard.press("NumpadEnter")
         page.wait_for_selector("#paused-banner:not([hidden])")
-        assert page.is_disabled("[data-action=call-next]") and page.is_disabled("[data-action=recall]")
+        expect(page.locator("[data-action=call-next]")).to_be_disabled()
+        expect(page.locator("[data-action=recall]")).to_be_disabled()
         page.keyboard.press("NumpadAdd")          # disabled while paused: nothing happens
         page.keyboard.press("F9")                 # resume
         page.wait_for_selector("#paused-banner", state="hidden")
@@ -268,7 +270,7 @@ def test_queue_preview_is_live_and_a_held_window_is_refused(live_server, redis_c
         t0 = time.monotonic()
         _issue(base, "renshe", "renshe")  # issued elsewhere: the preview follows over Socket.IO
         # well under the 15 s fallback poll: it came over Socket.IO (generous for a loaded 2-core test machine)
-        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("3", timeout=6000)
+        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("3", timeout=20_000)
         assert time.monotonic() - t0 < 6
         assert page.locator("[data-service=renshe] .chip").all_text_contents() == ["A001", "A002", "A003"]
     # another clerk at the same window is told who holds it (the hold outlives the closed browser)
@@ -333,6 +335,6 @@ def test_counter_catches_up_after_a_server_restart(live_server, redis_client, ha
         finally:
             live_server.start()
         expect(page.locator("#conn")).to_have_attribute("data-state", "on", timeout=15000)
-        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("2", timeout=5000)
+        expect(page.locator("[data-service=renshe] .q-count")).to_have_text("2", timeout=20_000)
         page.keyboard.press("F1")  # the session survived the restart
         _current(page, "A001")

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 from shared.config import load_config, parse_config
-from shared.demo import demo_credentials, is_loopback, refuse_to_serve
+from shared.demo_credentials import demo_credentials, is_loopback, refuse_to_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config.toml"
@@ -24,7 +24,7 @@ def _replace_demo_credentials(text: str) -> str:
     """The shipped config with every demo password hash and demo token replaced by the hall's own."""
     from werkzeug.security import generate_password_hash
 
-    from shared.demo import DEMO_PASSWORD_HASHES
+    from shared.demo_credentials import DEMO_PASSWORD_HASHES
     import hashlib
     import re
 

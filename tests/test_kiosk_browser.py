@@ -295,10 +295,9 @@ def test_print_failure_keeps_the_ticket_on_screen_with_an_apology(live_server, r
 def test_tiles_follow_the_hall_live(live_server, live_engine, new_page):
     with new_page(viewport=PORTRAIT) as page:
         open_kiosk(page, live_server)
-        page.wait_for_function("() => window.onewindowKiosk && document.querySelector('#net').hidden")
+        page.wait_for_function("() => window.onewindowKiosk && window.onewindowKiosk.state.live && document.querySelector('#net').hidden")
         assert "当前无人等候" in tile(page, "renshe").inner_text()
-        page.wait_for_timeout(1000)  # let the Socket.IO connection settle
         live_engine.issue("renshe")
         live_engine.issue("renshe")
         page.wait_for_function(
-            "() => document.querySelector('.tile[data-service=renshe]').textContent.includes('等候 2 人')", timeout=8_000)
+            "() => document.querySelector('.tile[data-service=renshe]').textContent.includes('等候 2 人')", timeout=20_000)

@@ -18,7 +18,7 @@ from kiosk.printing import ticket_bytes
 from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text
 from shared import events
 
-MARGIN = 0.7  # seconds allowed beyond timeout_seconds for the whole HTTP request
+MARGIN = 3.0  # seconds allowed beyond timeout_seconds for the whole HTTP request (generous: CI shares two cores; without the deadline it would hang)
 KIOSK = {"Authorization": f"Bearer {KIOSK_TOKEN}"}  # the registered kiosk lobby-1
 TICKET_MIN_BYTES = 65  # the fake printer's jobs: tickets, not the status probes of the health endpoint (DLE EOT n)
 

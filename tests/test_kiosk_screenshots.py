@@ -85,6 +85,7 @@ def shots(tmp_path):
 
 
 def assert_fits(page, what: str) -> None:
+    page.evaluate("() => document.fonts.ready.then(() => true)")  # laid out in its final font (the web font may load)
     problems = page.evaluate(LAYOUT_PROBLEMS)
     assert problems == [], f"{what}: {problems}"
 

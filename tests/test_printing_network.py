@@ -13,7 +13,7 @@ from kiosk.printing import PrinterFault, PrinterSettings, TicketSlip, make_print
 
 Q1, Q2, Q4 = b"\x10\x04\x01", b"\x10\x04\x02", b"\x10\x04\x04"  # DLE EOT n: printer / offline cause / paper
 
-MARGIN = 0.5  # seconds allowed beyond timeout_seconds
+MARGIN = 3.0  # seconds allowed beyond timeout_seconds: generous (CI shares two cores); without the deadline these hang forever
 
 
 @pytest.fixture
@@ -65,13 +65,13 @@ def test_image_mode_sends_the_raster_ticket(fake):
 
 
 def test_printer_not_listening_is_offline_at_once():
-    settings = settings_for(free_port(), timeout=3.0)
+    settings = settings_for(free_port(), timeout=20.0)
     started = time.monotonic()
     with pytest.raises(PrinterFault) as info:
         make_printer(settings).print_slip(TicketSlip.sample())
     assert info.value.kind == "offline"
     assert info.value.status == 503 and info.value.code == "printer_fault"
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < MARGIN  # refused at once, not after the 20 s timeout
 
 
 def test_printer_that_never_answers_the_connection_is_offline_within_the_deadline():

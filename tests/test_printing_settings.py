@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from kiosk.printing import PrinterSettings, TicketSlip
 from shared.errors import ConfigError
+from shared.fonts import bundled_font
 
 
 def test_defaults(tmp_path):
@@ -16,7 +16,7 @@ def test_defaults(tmp_path):
     assert (s.backend, s.mode, s.qr, s.paper_width_mm, s.profile) == ("preview", "text", "native", 80, "TM-T20II")
     assert (s.port, s.baudrate, s.timeout_seconds) == (9100, 9600, 3.0)
     assert s.preview_dir == (tmp_path / "var" / "tickets").resolve()
-    assert s.font_path == Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    assert s.font_path is None and s.font == bundled_font()  # the shipped CJK font, no system package needed
     assert (s.columns, s.paper_dots) == (48, 576)
 
 
@@ -56,7 +56,7 @@ def test_a_full_network_table(tmp_path):
     ({"profile": "TM-T88V", "mode": "image"}, "printer.profile"),  # 512 dots < 576 for 80 mm
     ({"profile": "POS-5890"}, "printer.qr"),  # no native QR codes
     ({"qr": "svg"}, "printer.qr"),
-    ({"mode": "image", "font_path": "no/such/font.ttc"}, "printer.font_path"),
+    ({"mode": "image", "font_path": " "}, "printer.font_path"),
     ({"preview_dir": 3}, "printer.preview_dir"),
 ])
 def test_every_mistake_names_its_key(tmp_path, table, key):
@@ -64,6 +64,20 @@ def test_every_mistake_names_its_key(tmp_path, table, key):
         PrinterSettings.from_mapping(table, tmp_path)
     assert info.value.key == key, info.value.message
     assert info.value.code == "config_invalid"
+
+
+def test_a_missing_font_is_a_warning_and_the_shipped_font_is_used(tmp_path, caplog):
+    with caplog.at_level("WARNING"):
+        s = PrinterSettings.from_mapping({"mode": "image", "font_path": "no/such/font.ttc"}, tmp_path)
+    assert s.font_path == (tmp_path / "no/such/font.ttc").resolve() and s.font == bundled_font()
+    assert "no/such/font.ttc does not exist" in caplog.text and s.warnings() == [caplog.records[0].getMessage()]
+
+
+def test_an_existing_font_is_used(tmp_path):
+    font = tmp_path / "hall.otf"
+    font.write_bytes(bundled_font().read_bytes())
+    s = PrinterSettings.from_mapping({"font_path": "hall.otf"}, tmp_path)
+    assert s.font == font and s.warnings() == []
 
 
 def test_the_table_must_be_a_table(tmp_path):

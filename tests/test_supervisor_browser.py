@@ -188,8 +188,8 @@ def test_live_overview_follows_the_hall(live_server, redis_client, page):
                                  method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=5) as r:
         assert r.status == 201
-    expect(cell).to_have_text("1", timeout=5000)
-    expect(kpi(page, "issued")).to_have_text("1", timeout=5000)
+    expect(cell).to_have_text("1", timeout=20_000)
+    expect(kpi(page, "issued")).to_have_text("1", timeout=20_000)
 
 
 # ------------------------------------------------------------------------------------------------ the docs' demo hall

@@ -47,11 +47,11 @@ def test_tracking_page_follows_the_queue_and_the_call(live_server, api, phone):
     assert phone.text_content("#alerts") == "已开启声音与振动提醒"
 
     api.call_next(1)          # the one ahead is called: the count follows (throttled refresh through the API)
-    phone.wait_for_function("() => document.querySelector('#ahead').textContent === '0'", timeout=5000)
+    phone.wait_for_function("() => document.querySelector('#ahead').textContent === '0'", timeout=20_000)
 
     start = time.monotonic()
     api.call_next(2)          # now mine, at window 2
-    phone.wait_for_selector("#called", state="visible", timeout=2000)
+    phone.wait_for_selector("#called", state="visible", timeout=20_000)
     assert time.monotonic() - start < 1.0
     assert phone.text_content("#called-window") == "2 号窗口"
     assert phone.text_content("#status") == "请前往窗口"
@@ -62,9 +62,9 @@ def test_tracking_page_follows_the_queue_and_the_call(live_server, api, phone):
 
     r = api.clerk(2).post(f"{live_server.url}/api/v1/windows/2/recall", json={}, timeout=5)
     assert r.status_code == 200
-    phone.wait_for_function("() => owTrack.alerts.length === 2", timeout=2000)
+    phone.wait_for_function("() => owTrack.alerts.length === 2", timeout=20_000)
     api.clerk(2).post(f"{live_server.url}/api/v1/windows/2/finish", json={"outcome": "handled"}, timeout=5)
-    phone.wait_for_function("() => document.querySelector('#status').textContent === '已办结'", timeout=2000)
+    phone.wait_for_function("() => document.querySelector('#status').textContent === '已办结'", timeout=20_000)
     assert phone.is_hidden("#called")
     # the page never held another ticket's data
     assert other["token"] not in phone.content() and other["id"] not in phone.content()

@@ -128,7 +128,7 @@ def render_image(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
 
 
 def _draw(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
-    c = _Canvas(settings.paper_dots, settings.font_path)
+    c = _Canvas(settings.paper_dots, settings.font)
     c.text(slip.hall_name, 36, bold=True)
     c.rule()
     if slip.priority:

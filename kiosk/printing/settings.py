@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -11,12 +12,14 @@ from escpos.capabilities import CAPABILITIES
 
 from shared.config import TableReader
 from shared.errors import ConfigError
+from shared.fonts import bundled_font
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ("preview", "network", "usb", "serial", "file")
 MODES = ("text", "image")
 QR_MODES = ("native", "raster")
 PAPER = {58: (384, 32), 80: (576, 48)}  # paper width mm -> (printable dots, font A columns)
-DEFAULT_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 _HOST = re.compile(r"[A-Za-z0-9.:_\-\[\]]+")  # fullmatch
 
 
@@ -42,16 +45,32 @@ class PrinterSettings:
     profile: str = "TM-T20II"
     preview_dir: Path = Path("var/tickets")
     qr: str = "native"
-    font_path: Path = DEFAULT_FONT
+    font_path: Path | None = None  # None: the shipped font (shared/static/fonts); a missing file falls back to it
 
     def __post_init__(self) -> None:
         for name in ("file_path", "preview_dir", "font_path"):
             value = getattr(self, name)
             if isinstance(value, str):
                 object.__setattr__(self, name, Path(value))
+        for warning in self.warnings():
+            log.warning("%s", warning)
         if isinstance(self.timeout_seconds, int):
             object.__setattr__(self, "timeout_seconds", float(self.timeout_seconds))
         self._check()
+
+    @property
+    def font(self) -> Path:
+        """The font tickets are drawn with: ``font_path`` if that file exists, else the shipped CJK font."""
+        if self.font_path is not None and self.font_path.is_file():
+            return self.font_path
+        return bundled_font()
+
+    def warnings(self) -> list[str]:
+        """Settings that work but not as written (shown by check-config and logged at start)."""
+        if self.font_path is not None and not self.font_path.is_file():
+            return [f"printer.font_path: {self.font_path} does not exist; tickets use the shipped font "
+                    f"{bundled_font().name} instead"]
+        return []
 
     @property
     def paper_dots(self) -> int:
@@ -120,9 +139,6 @@ class PrinterSettings:
         if self.backend == "file":
             need(self.file_path is not None, "file_path", "is required for the file backend")
         self._check_profile()
-        if self.mode == "image" or self.backend == "preview":
-            need(self.font_path.is_file(), "font_path",
-                 f"{self.font_path} does not exist (install fonts-wqy-microhei or point to a CJK font)")
 
     def _check_profile(self) -> None:
         profiles = CAPABILITIES["profiles"]

@@ -284,7 +284,7 @@
     if (typeof window.io !== "function") return;
     // WebSocket first; where a proxy refuses the upgrade, long-polling takes over (tryAllTransports)
     var socket = window.io("/display", { transports: ["websocket", "polling"], tryAllTransports: true });
-    socket.on("connect", function () { setNetwork(true); scheduleRefresh(); });
+    socket.on("connect", function () { state.live = true; setNetwork(true); scheduleRefresh(); });
     socket.on("disconnect", function () { setNetwork(false); });
     socket.onAny(function () { scheduleRefresh(); });
   }

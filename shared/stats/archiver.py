@@ -103,6 +103,9 @@ def trim_stream(engine: Engine, archive: Archive, *, keep_days: int) -> int:
     minid = first_kept or last_id  # all archived: keep the newest entry only
     if minid is None:
         return 0
+    from shared.metrics import fold_events
+
+    fold_events(engine)  # /metrics counts every event, also those about to leave the stream
     removed = engine.redis.xtrim(engine.keys.events, minid=minid, approximate=False)
     if removed:
         logger.info("trimmed %s archived events from the stream (kept from %s)", removed, minid)

@@ -21,6 +21,7 @@
   var CATCH_UP_MS = 60000;
   var STATUS_GRACE_MS = 1500;
   var DAY_CHECK_MS = 60000;
+  var SERVICES_MS = 60000;      // how often the page asks which services are open (the closed state)
 
   var services = {};
   cfg.services.forEach(function (s) { services[s.code] = s; });
@@ -31,6 +32,7 @@
   var freshUntil = {};          // callKey -> time until which it flashes
   var shown = [];               // every call this page announced, in order (for tests and diagnostics)
   var lastDayCheck = 0;
+  var opening = null;           // /api/v1/services: which services issue tickets now, and when they open next
 
   function $(id) { return document.getElementById(id); }
 
@@ -121,6 +123,60 @@
     render();
   }
 
+  // ------------------------------------------------------------------------------------------------ closed
+  function loadServices() {
+    fetch(cfg.services_url, {cache: "no-store", credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.json() : null;
+    }).then(function (body) {
+      if (body && body.services) { opening = body.services; render(); }
+    }).catch(function () { /* keep the last answer; the live state still shows */ });
+  }
+
+  /* Closed: no service issues tickets, nobody waits and no window is serving (the last citizens of the day are
+     still shown being called until they are done). */
+  function hallClosed() {
+    if (!opening || !opening.length || opening.some(function (s) { return s.open; })) return false;
+    var waiting = 0;
+    Object.keys(state.waiting).forEach(function (k) { waiting += state.waiting[k] || 0; });
+    Object.keys(state.window_waiting).forEach(function (k) { waiting += state.window_waiting[k] || 0; });
+    return !waiting && !state.windows.some(function (w) { return w.ticket; });
+  }
+
+  function dayList(days) {
+    var names = String(t.day_names).split(",");
+    var runs = [], start = days[0], prev = days[0];
+    days.slice(1).concat([null]).forEach(function (d) {
+      if (d === prev + 1) { prev = d; return; }
+      runs.push(start === prev ? names[start] : (prev === start + 1 ? names[start] + t.day_join + names[prev] :
+        H.fill(t.day_range, {a: names[start], b: names[prev]})));
+      start = prev = d;
+    });
+    return runs.join(t.day_join);
+  }
+
+  function nextOpening() {
+    var first = null;
+    opening.forEach(function (s) { if (s.opens_at && (!first || s.opens_at < first)) first = s.opens_at; });
+    if (!first) return "";
+    var at = Date.parse(first), f = H.formatNow(at, tz, t);
+    var md = H.fill(t.month_day, {m: +first.slice(5, 7), d: +first.slice(8, 10)});
+    var today = H.dayKey(clock.now(), tz) === H.dayKey(at, tz);
+    return H.fill(t.closed_next, {when: (today ? "" : md + " " + f.weekday + " ") + f.hm});
+  }
+
+  function closedHTML() {
+    var rows = cfg.services.map(function (s) {
+      var hours = (s.hours || []).map(function (h) {
+        return "<span class=\"days\">" + esc(dayList(h.days)) + "</span> " + esc(h.periods.join(" ").replace(/-/g, "–"));
+      }).join("<br>");
+      return "<li><span class=\"svc\"><i>" + esc(s.prefix) + "</i>" + esc(zh ? s.name : (s.name_en || s.name)) +
+        "</span><span class=\"hours\">" + hours + "</span></li>";
+    }).join("");
+    return "<div class=\"closed-panel\"><div class=\"closed-title\">" + esc(t.closed) + "</div>" +
+      "<div class=\"closed-next\">" + esc(nextOpening()) + "</div>" +
+      "<h3>" + esc(t.closed_hours) + "</h3><ul class=\"closed-hours\">" + rows + "</ul></div>";
+  }
+
   // ------------------------------------------------------------------------------------------------ render
   function callHTML(c, cls) {
     var key = H.callKey(c);
@@ -139,7 +195,13 @@
     if (!state) return;
     var latest = H.latestCalls(state, 50);
     var hero = $("hero");
-    if (latest.length) {
+    var closed = hallClosed();
+    document.body.classList.toggle("closed", closed);
+    if (closed) {
+      hero.className = "hero closed";
+      hero.innerHTML = closedHTML();
+      latest = [];
+    } else if (latest.length) {
       hero.className = "hero";
       hero.innerHTML = callHTML(latest[0], "big");
     } else {
@@ -167,6 +229,11 @@
   /* Make everything fit its panel: shrink a call that is too wide (a long window number), drop recent calls
      that do not fit, shrink the waiting list when a hall has many services. */
   function fit() {
+    var panel = document.querySelector(".closed-panel"), calls = document.querySelector(".calls");
+    if (panel) {
+      panel.style.removeProperty("--k");
+      for (var s = 0.95; s > 0.4 && calls.scrollHeight > calls.clientHeight + 1; s -= 0.05) panel.style.setProperty("--k", s.toFixed(2));
+    }
     Array.prototype.forEach.call(document.querySelectorAll(".call.big, .call.mid"), function (el) {
       el.style.removeProperty("--k");
       if (el.scrollWidth > el.clientWidth + 1) el.style.setProperty("--k", (el.clientWidth / el.scrollWidth * 0.97).toFixed(3));
@@ -228,10 +295,14 @@
   window.owDisplay = {
     cfg: cfg, live: live, announcer: announcer, audio: audioCtx, shown: shown, seen: seen, clock: clock,
     state: function () { return state; },
+    closed: function () { return !!state && hallClosed(); },
+    opening: function () { return opening; },
   };
   tick();
   setInterval(tick, 1000);
   fitNotice();
   window.addEventListener("resize", fitNotice);
   live.start();
+  loadServices();
+  setInterval(loadServices, SERVICES_MS);
 })();

@@ -1,0 +1,137 @@
+"""The demo hall: the configured hall, open round the clock in its own var directory, with simulated traffic.
+
+``onewindow serve --demo`` (``make demo``) serves :func:`demo_config` of the real config — every service open
+00:00–24:00 every day, no holidays, no early stop, data in ``<var_dir>/demo`` with its own embedded Redis — and runs
+a :class:`HallSimulator` beside the server: citizens take tickets, clerks call, finish (办件 or 咨询) or mark
+no-shows, and citizens rate, through the same engine operations the web edge uses. Within seconds the display
+calls numbers, the phone page moves and the supervisor's figures are non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, replace
+
+import redis
+
+from shared import ratings
+from shared.config import Config, Period, Schedule
+from shared.engine import Engine
+from shared.errors import OneWindowError
+
+logger = logging.getLogger(__name__)
+
+ALL_DAY = (Period(0, 24 * 60),)
+DEMO_DIR = "demo"
+
+
+def demo_config(config: Config) -> Config:
+    """``config`` open all day every day, its data under ``<var_dir>/demo`` and no external Redis."""
+    services = {code: replace(svc, hours={d: ALL_DAY for d in range(7)}, daily_quota=9999)
+                for code, svc in config.services.items()}
+    var_dir = config.var_dir / DEMO_DIR
+    printer = dict(config.printer)
+    printer.pop("preview_dir", None)
+    if printer.get("backend", "preview") != "preview":  # never print demo tickets on the hall's real printer
+        printer = {"backend": "preview"}
+    return replace(config, services=services, schedule=Schedule(), redis_url="", var_dir=var_dir, printer=printer,
+                   statistics=replace(config.statistics, archive_path=None, start_date=None),
+                   notice="演示模式：全天开放，模拟的取号、叫号与评价。" + (config.notice or ""),
+                   notice_en="Demo mode: open all day, with simulated tickets, calls and ratings. " +
+                             (config.notice_en or ""))
+
+
+@dataclass
+class _Desk:
+    """What the simulated clerk at one window is doing."""
+
+    busy_until: float = 0.0  # monotonic time the current citizen is done
+    rated: str = ""  # ticket to rate once finished
+
+
+class HallSimulator:
+    """Simulated hall traffic in a background thread; ``stop()`` ends it. Seeded for repeatable runs."""
+
+    def __init__(self, engine: Engine, *, pace: float = 1.0, seed: int | None = None, max_waiting: int = 40) -> None:
+        self.engine = engine
+        self.pace = pace  # 1.0: a ticket every ~1.5 s, service 4–15 s
+        self.rng = random.Random(seed)
+        self.max_waiting = max_waiting
+        self.desks = {n: _Desk() for n in engine.config.windows}
+        self.counts = {"issued": 0, "called": 0, "finished": 0, "no_show": 0, "rated": 0}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_issue = 0.0
+
+    def start(self) -> HallSimulator:
+        self._thread = threading.Thread(target=self._run, name="onewindow-demo", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        for _ in range(min(8, 2 * len(self.desks))):  # a queue to start from, so the first calls come at once
+            self._issue()
+        while not self._stop.is_set():
+            try:
+                self.step(time.monotonic())
+            except redis.RedisError as exc:
+                logger.warning("demo: Redis unavailable (%s)", exc)
+                self._stop.wait(1.0)
+            except Exception:  # keep the hall alive whatever one step did
+                logger.exception("demo step failed")
+            self._stop.wait(0.25 / self.pace)
+
+    def step(self, now: float) -> None:
+        """One round: maybe a new ticket; every window finishes, rates and calls when its time has come."""
+        if now >= self._next_issue:
+            self._next_issue = now + self.rng.uniform(0.6, 2.4) / self.pace
+            waiting = sum(s["waiting"] for s in self.engine.services_overview())
+            if waiting < self.max_waiting:
+                self._issue()
+        for number, desk in self.desks.items():
+            if now < desk.busy_until:
+                continue
+            self._serve(number, desk, now)
+
+    def _issue(self) -> None:
+        codes = list(self.engine.config.services)
+        weights = [3 if i < 3 else 1 for i in range(len(codes))]  # the first departments are the busy ones
+        code = self.rng.choices(codes, weights)[0]
+        try:
+            self.engine.issue(code, priority=self.rng.random() < 0.05, lang="zh")
+            self.counts["issued"] += 1
+        except OneWindowError as exc:
+            logger.debug("demo issue %s: %s", code, exc)
+
+    def _serve(self, number: int, desk: _Desk, now: float) -> None:
+        clerk = f"demo-clerk{number}"
+        state = self.engine.window_state(number)
+        if state["paused"]:
+            return
+        try:
+            if state["current"] is not None:
+                roll = self.rng.random()
+                if roll < 0.06:
+                    self.engine.no_show(number, clerk)
+                    self.counts["no_show"] += 1
+                else:
+                    self.engine.finish(number, "consulted" if roll < 0.3 else "handled", clerk)
+                    self.counts["finished"] += 1
+                    if self.rng.random() < 0.8:
+                        level = self.rng.choices([5, 4, 3, 2, 1], [70, 18, 7, 3, 2])[0]
+                        ratings.rate(self.engine, number, state["current"]["id"], level)
+                        self.counts["rated"] += 1
+            self.engine.call_next(number, clerk)
+            self.counts["called"] += 1
+            desk.busy_until = now + self.rng.uniform(4, 15) / self.pace
+        except OneWindowError as exc:  # nothing waiting for this window: look again in a moment
+            logger.debug("demo window %s: %s", number, exc)
+            desk.busy_until = now + self.rng.uniform(1, 3) / self.pace

@@ -1,0 +1,148 @@
+"""Prometheus metrics (``GET /metrics``).
+
+Two kinds, documented in docs/deploy.md ("Metrics"):
+
+* **Hall-wide counts, from Redis**: tickets issued / called / recalled / finished (by outcome) / no-show /
+  transferred / cancelled per service, printer faults per kiosk and kind, and every event type. They are counts of
+  the events in the stream, folded into one Redis hash by ``metrics_fold.lua`` — the counts and the fold's cursor
+  move in one atomic step, so however many processes fold (each scrape folds what is new first) every event is
+  counted exactly once, and a restart of any process changes nothing. Every process reports the same values: scrape
+  one, or take ``max`` across processes, never ``sum``. Waiting per service is read from the live queues at scrape.
+* **Per process**: call→emit latency (event time to the relay's emit), HTTP latency per route, relay lag (events
+  in the stream this process has not emitted yet, and the age of the oldest). They start from zero with the process,
+  like any Prometheus counter; scrape each process on its own port.
+
+No Flask here: the web edge (``onewindow.create_app``) times requests and serves :meth:`Metrics.render`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from shared import events
+from shared.engine import Engine
+from shared.keys import day_key
+
+logger = logging.getLogger(__name__)
+
+FOLD_BATCH = 2000
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# event type → the per-service counter it feeds
+SERVICE_COUNTERS = {
+    events.TICKET_ISSUED: ("tickets_issued", "Tickets issued"),
+    events.TICKET_CALLED: ("tickets_called", "Tickets called (first call of a ticket, or again after a transfer)"),
+    events.TICKET_RECALLED: ("tickets_recalled", "Calls repeated (recall)"),
+    events.TICKET_MARKED_NO_SHOW: ("tickets_no_show", "Tickets closed as no-show"),
+    events.TICKET_TRANSFERRED: ("tickets_transferred", "Tickets transferred to another service or window"),
+    events.TICKET_CANCELLED: ("tickets_cancelled", "Tickets cancelled by the citizen"),
+}
+CALL_EVENTS = (events.TICKET_CALLED, events.TICKET_RECALLED)
+
+
+def fold_events(engine: Engine, batch: int = FOLD_BATCH) -> int:
+    """Count every event appended since the last fold (any process's); returns how many this call counted."""
+    total = 0
+    while True:
+        r = engine.scripts.run("metrics_fold", [engine.keys.seq, engine.keys.events, engine.keys.metrics], [batch])
+        total += int(r["counted"])
+        if not r["more"]:
+            return total
+
+
+def event_counts(engine: Engine) -> dict[str, int]:
+    """The folded counters (after folding what is new): field → count."""
+    fold_events(engine)
+    raw = engine.redis.hgetall(engine.keys.metrics)
+    return {k: int(v) for k, v in raw.items() if k != "cursor"}
+
+
+class _HallCollector:
+    """Hall-wide figures read from Redis at scrape time (see the module doc)."""
+
+    def __init__(self, engine: Engine, relay_position: Callable[[], str | None]) -> None:
+        self.engine = engine
+        self.relay_position = relay_position
+
+    def collect(self):
+        engine = self.engine
+        counts = event_counts(engine)
+        services = list(engine.config.services)
+        for etype, (name, doc) in SERVICE_COUNTERS.items():
+            family = CounterMetricFamily(f"onewindow_{name}", doc, labels=["service"])
+            for code in services:
+                family.add_metric([code], counts.get(f"svc|{etype}|{code}", 0))
+            yield family
+        finished = CounterMetricFamily("onewindow_tickets_finished", "Tickets finished, by outcome (handled = 办件, "
+                                       "consulted = 咨询)", labels=["service", "outcome"])
+        for code in services:
+            for outcome in ("handled", "consulted"):
+                finished.add_metric([code, outcome], counts.get(f"out|{code}|{outcome}", 0))
+        yield finished
+        faults = CounterMetricFamily("onewindow_printer_faults", "Kiosk printers going from working to faulted",
+                                     labels=["kiosk", "kind"])
+        for field, n in counts.items():
+            if field.startswith("prn|"):
+                _, kiosk, kind = field.split("|", 2)
+                faults.add_metric([kiosk, kind], n)
+        yield faults
+        every = CounterMetricFamily("onewindow_events", "Events in the hall's stream, by type", labels=["type"])
+        for etype in events.ALL_EVENTS:
+            every.add_metric([etype], counts.get(f"ev|{etype}", 0))
+        yield every
+        yield from self._live()
+
+    def _live(self):
+        engine = self.engine
+        day = day_key(engine.clock.business_date())
+        pipe = engine.redis.pipeline(transaction=False)
+        for code in engine.config.services:
+            pipe.zcard(engine.keys.queue(day, code))
+        pipe.get(engine.keys.seq)
+        position = self.relay_position()
+        if position:
+            pipe.xrange(engine.keys.events, min="(" + position, max="+", count=10001)
+        answers = pipe.execute()
+        waiting = GaugeMetricFamily("onewindow_waiting", "Tickets waiting now, per service", labels=["service"])
+        for code, n in zip(engine.config.services, answers):
+            waiting.add_metric([code], n)
+        yield waiting
+        n = len(engine.config.services)
+        yield GaugeMetricFamily("onewindow_event_seq", "Sequence number of the newest event", value=int(answers[n] or 0))
+        if position:
+            behind = answers[n + 1]
+            age = max(0.0, time.time() - int(behind[0][1]["ts"]) / 1000) if behind else 0.0
+            yield GaugeMetricFamily("onewindow_relay_lag_events", "Events in the stream this process has not emitted "
+                                    "to its screens yet (capped at 10001)", value=len(behind))
+            yield GaugeMetricFamily("onewindow_relay_lag_seconds", "Age of the oldest event this process has not "
+                                    "emitted yet (0 when caught up)", value=age)
+
+
+class Metrics:
+    """The metrics of one app (its own registry, so several apps in one process do not collide)."""
+
+    def __init__(self, engine: Engine, relay_position: Callable[[], str | None] = lambda: None) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(_HallCollector(engine, relay_position))
+        ProcessCollector(registry=self.registry)
+        self.http = Histogram("onewindow_http_request_seconds", "HTTP request latency, by route", ["method", "route"],
+                              registry=self.registry,
+                              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.call_emit = Histogram("onewindow_call_emit_seconds", "From a call (event time) to its emit to this "
+                                   "process's screens", ["type"], registry=self.registry,
+                                   buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    def observe_request(self, method: str, route: str, seconds: float) -> None:
+        self.http.labels(method, route).observe(seconds)
+
+    def observe_emit(self, event: events.Event) -> None:
+        """Called by the relay after each emit."""
+        if event.type in CALL_EVENTS:
+            self.call_emit.labels(event.type).observe(max(0.0, time.time() - event.ts / 1000))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
