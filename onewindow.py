@@ -49,7 +49,7 @@ from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared import idempotency
 from shared.errors import ConfigError, OneWindowError, ValidationError
-from shared.store import connect
+from shared.redis_client import connect
 
 logger = logging.getLogger("onewindow")
 

@@ -29,7 +29,7 @@ from shared.config import load_config  # noqa: E402
 from shared.embedded import EmbeddedRedis  # noqa: E402
 from shared.engine import Engine  # noqa: E402
 from shared.errors import ConflictError  # noqa: E402
-from shared.store import connect  # noqa: E402
+from shared.redis_client import connect  # noqa: E402
 
 
 def memory(r, pattern: str) -> tuple[int, int]:

@@ -32,7 +32,7 @@ from shared.stats import Archive, Stats, report_csv  # noqa: E402
 from shared.stats.charts import CHARTS, trend_grouping  # noqa: E402
 from shared.stats.facts import CaseFact, DayFacts, Resolution, TicketFact, TransferFact  # noqa: E402
 from shared.stats.figures import aggregate  # noqa: E402
-from shared.store import connect  # noqa: E402
+from shared.redis_client import connect  # noqa: E402
 
 logger = logging.getLogger("bench.stats")
 BUDGET_MS = 1000.0

@@ -15,7 +15,7 @@ import redis
 
 from display.namespace import DISPLAY_NAMESPACE
 from shared import events
-from shared.store import connect
+from shared.redis_client import connect
 
 logger = logging.getLogger(__name__)
 

@@ -84,7 +84,7 @@ def read_range(client: redis.Redis, stream: str, start: str = "-", end: str = "+
 def follow(client: redis.Redis, stream: str, last_id: str = "$", block_ms: int = 5000) -> Iterator[list[Event]]:
     """Yield batches of new events forever (an empty batch on each idle ``block_ms``).
 
-    ``client`` must have no socket timeout (see :func:`shared.store.connect`). Connection errors propagate; the
+    ``client`` must have no socket timeout (see :func:`shared.redis_client.connect`). Connection errors propagate; the
     caller decides how to back off and resume from the last id it handled.
     """
     if last_id == "$":

@@ -14,7 +14,7 @@ from shared.clock import FixedClock
 from shared.config import load_config, parse_config
 from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
-from shared.store import connect
+from shared.redis_client import connect
 
 DATA = Path(__file__).parent / "data"
 HALL_TOML = DATA / "hall.toml"

@@ -17,7 +17,7 @@ from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared.errors import ConflictError
 from shared.stats import Archive, archive_closed_days
-from shared.store import connect
+from shared.redis_client import connect
 
 
 @pytest.fixture

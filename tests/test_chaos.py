@@ -37,7 +37,7 @@ from conftest import DEMO_PASSWORD, HALL_TOML, LiveServer
 from faults import StallableRedis, abandoned_commands, wait_for
 from invariants import check_all
 from shared.config import load_config
-from shared.store import connect
+from shared.redis_client import connect
 
 pytestmark = pytest.mark.chaos
 

@@ -10,7 +10,7 @@ from haocaiping_support import events_of, serve, stored_ticket, with_upstream
 from shared import ratings
 from shared.engine import Engine
 from shared.outbox import Outbox
-from shared.store import connect
+from shared.redis_client import connect
 
 
 def test_visits_not_rated_in_time_get_the_default_once(engine, redis_client, clock):

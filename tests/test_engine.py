@@ -11,7 +11,7 @@ import pytest
 
 from shared.engine import Engine
 from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
-from shared.store import connect
+from shared.redis_client import connect
 
 
 def test_numbers_are_per_service_and_padded(engine):

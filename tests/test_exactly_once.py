@@ -22,7 +22,7 @@ from conftest import DEMO_PASSWORD
 from faults import StallableRedis
 from shared.engine import Engine
 from shared.errors import ConflictError
-from shared.store import connect
+from shared.redis_client import connect
 
 DAY = "20261127"
 EVENTS = "ow:{testhall}:events"

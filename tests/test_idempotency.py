@@ -15,7 +15,7 @@ from shared.errors import ServiceClosedError
 from shared.rota import Rota
 from shared.schedule import DayOverride
 from shared.scripts import source
-from shared.store import connect
+from shared.redis_client import connect
 
 EVENTS = "ow:{testhall}:events"
 

@@ -19,7 +19,7 @@ import pytest
 from invariants import check_all
 from shared.engine import Engine
 from shared.errors import OneWindowError
-from shared.store import connect
+from shared.redis_client import connect
 
 WINDOWS = (1, 2, 3, 4, 5, 6)
 STEPS = 200

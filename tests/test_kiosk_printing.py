@@ -230,7 +230,7 @@ def test_two_processes_seeing_one_fault_announce_it_once(redis_server, redis_cli
 
     from kiosk.print_service import KioskPrinting
     from shared.engine import Engine
-    from shared.store import connect
+    from shared.redis_client import connect
 
     processes = [KioskPrinting.from_config(Engine(connect(redis_server.url), hall_config, clock), hall_config)
                  for _ in range(2)]

@@ -21,7 +21,7 @@ from shared.engine import Engine
 from shared.errors import ConflictError, NotFoundError
 from shared.haocaiping import JsonHttpAdapter, rating_outbox, sender_settings
 from shared.outbox import Delivery, Sender
-from shared.store import connect
+from shared.redis_client import connect
 
 HALL_FIELDS = dict(area_code="340404", department_code="11340404MB0000000X", department_codes={"shichang": "SC-01"},
                    fields=PROVINCE_FIELDS, codes=PROVINCE_CODES, constants={"dataSource": "1"},

@@ -16,7 +16,7 @@ from shared.engine import Engine
 from shared.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from shared.rota import Rota
 from shared.schedule import DayOverride, add_working_days, is_working_day
-from shared.store import connect
+from shared.redis_client import connect
 
 # The Spring Festival week of 2027 as the hall lives it: the config closes Tue 16 – Thu 18 (法定节假日) and works
 # Saturday 20 (调休); the supervisor closes Monday 22 as well (an extra day off, entered on the rota page).
