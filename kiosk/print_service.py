@@ -177,7 +177,7 @@ class KioskPrinting:
         faulted = {"kiosk": kiosk, "kind": fault, "message": message, "number": number, "backend": self.backend}
         keys = [self.engine.keys.seq, self.engine.keys.events, self.state_key]
         try:
-            r = self.engine.scripts.run("printer_state", keys, [
+            r = self.engine.runner.run("printer_state", keys, [
                 kiosk, self.engine.clock.now_ms(), json.dumps(seen, ensure_ascii=False),
                 json.dumps(faulted, ensure_ascii=False)])
         except redis.RedisError as exc:

@@ -118,7 +118,7 @@ def restore(engine: Engine, config: Config, src: Path) -> BackupInfo:
             args += [int(item["pttl"]), base64.b64decode(item["dump"])]
         if not all(k.startswith(engine.keys.base + ":") for k in keys):
             raise BackupError(f"{src} holds keys of another hall")
-        engine.scripts.run("backup_restore", [engine.keys.seq, engine.keys.events, *keys], args,
+        engine.runner.run("backup_restore", [engine.keys.seq, engine.keys.events, *keys], args,
                            {"hall_not_empty": ConflictError})
         if has_archive:
             with tempfile.TemporaryDirectory() as d:

@@ -22,7 +22,7 @@ from shared.engine import Engine
 from shared.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from shared.privacy import make_contact, mask_contact
 from shared.rectification import plan_deadlines
-from shared.scripts import RetryScript
+from shared.runner import RetryScript
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def record_case(engine: Engine, window: int, clerk: str, *, department: str, pro
                 json.dumps(mask_contact(contact), ensure_ascii=False), json.dumps(deadlines),
                 json.dumps(calendar, ensure_ascii=False)]
         try:
-            r = engine.scripts.run("record_case", keys, args, {"no_ticket": ConflictError})
+            r = engine.runner.run("record_case", keys, args, {"no_ticket": ConflictError})
             break
         except RetryScript:  # the calendar the deadlines were counted on changed meanwhile
             engine.rota.invalidate()

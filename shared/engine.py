@@ -13,10 +13,10 @@ then 绿色通道 priority, then normal); within a band, the window's service or
 Numbers are per service per business day (A001 …), so numbering restarts at local midnight; queues are per day,
 so yesterday's tickets are never called.
 
-Every change is one Lua script run through :class:`shared.scripts.Scripts`, and every decision is taken inside the
+Every change is one Lua script run through :class:`shared.runner.ScriptRunner`, and every decision is taken inside the
 script that acts on it, from the state as it is then: Python passes only input and configuration (and, where it
 computed something from state — the calendar for issuing — the script checks that state is unchanged). Each run
-takes effect once per operation id (see :mod:`shared.scripts`): a resent copy gets the first answer.
+takes effect once per operation id (see :mod:`shared.runner`): a resent copy gets the first answer.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from shared.errors import ConflictError, NotFoundError, ServiceClosedError, Unpr
 from shared.keys import HallKeys, day_key
 from shared.rota import Rota
 from shared.schedule import Availability, availability
-from shared.scripts import RetryScript, Scripts
+from shared.runner import RetryScript, ScriptRunner
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Engine:
         self.config = config
         self.clock = clock or Clock(config.timezone)
         self.keys = HallKeys(config.hall_id)
-        self.scripts = Scripts(client, self.keys)
+        self.runner = ScriptRunner(client, self.keys)
         self.rota = Rota(client, self.keys)  # the supervisor's calendar entries: weekend rota, holidays, 调休
         self._services_by_prefix = {s.prefix: s for s in config.services.values()}
 
@@ -91,7 +91,7 @@ class Engine:
 
     def _run(self, name: str, keys: list[str], args: list, errors_map: dict | None = None) -> dict:
         """Run a script with the seq and stream keys first (every script's KEYS[1], KEYS[2])."""
-        return self.scripts.run(name, self._base_keys() + keys, args, errors_map)
+        return self.runner.run(name, self._base_keys() + keys, args, errors_map)
 
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,

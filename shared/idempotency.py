@@ -1,6 +1,6 @@
 """Operation ids: where the id that makes a mutating script run take effect once comes from.
 
-The runner (:mod:`shared.scripts`) gives every run of a mutating script an *operation id*; the script stores its
+The runner (:mod:`shared.runner`) gives every run of a mutating script an *operation id*; the script stores its
 answer under that id and a second copy of the run (redis-py resending after a timeout, a client sending the same
 request again) gets the stored answer instead of acting again. The ids come from the current *scope*, a context
 variable (one per thread or greenlet), so the core needs no web framework:

@@ -53,7 +53,7 @@ class HallKeys:
 
     def operation(self, op_id: str) -> str:
         """String with a TTL: the answer of one operation (``<nonce>|<answer JSON>``), so that a copy of it sent again
-        is answered instead of run again (see :mod:`shared.scripts` and :mod:`shared.idempotency`)."""
+        is answered instead of run again (see :mod:`shared.runner` and :mod:`shared.idempotency`)."""
         return f"{self.base}:op:{op_id}"
 
     def meta(self, name: str) -> str:

@@ -50,7 +50,7 @@ class PublicIssueLimiter:
         s = self.settings
         args = [op, int(now.timestamp() * 1000), s.burst, repr(s.per_minute / 60000), s.daily_cap,
                 until_tomorrow_ms + 3600_000, until_tomorrow_ms]
-        return self.engine.scripts.run("public_limit", keys, args)
+        return self.engine.runner.run("public_limit", keys, args)
 
     def take(self, address: str) -> int:
         """Take one ticket's allowance for ``address``; returns how many are left today, or raises

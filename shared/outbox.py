@@ -20,7 +20,7 @@ it, which puts it back at the head of its partition.
 process that dies between the receiver's answer and the mark leaves the entry pending, and the next sender posts it
 again with the same id, which the receiver recognises ("duplicate", a 2xx): nothing is lost, and nothing is
 accepted twice by a receiver that de-duplicates by id. A resent copy of a mark (redis-py after a timeout) is a copy
-of one runner operation (:mod:`shared.scripts`) and counts once.
+of one runner operation (:mod:`shared.runner`) and counts once.
 
 **One sender per hall.** Each server process may run a sender; they share a lease in Redis (``outbox_lease.lua``)
 and only its holder posts. The lease lasts longer than one request's timeout and is renewed before each new post,
@@ -200,7 +200,7 @@ class Outbox:
     def resend(self, entry_id: str, *, by: str) -> Entry:
         """Put a failed entry back at the head of its partition (NotFound, Conflict ``not_failed``)."""
         e = self.get(entry_id)
-        r = self.engine.scripts.run(
+        r = self.engine.runner.run(
             "outbox_resend", self._keys(self.entries_key, self.partitions_key, self.queue_key(e.partition),
                                         self.failed_key),
             [entry_id, self.engine.clock.now_ms(), by, self.topic], _ERRORS)
@@ -209,7 +209,7 @@ class Outbox:
 
     def ack(self, entry: Entry, answer: str, now_ms: int) -> bool:
         """The receiver accepted ``entry``; True when this call marked it sent."""
-        r = self.engine.scripts.run(
+        r = self.engine.runner.run(
             "outbox_ack", self._keys(self.entries_key, self.partitions_key, self.queue_key(entry.partition),
                                      self.failed_key, self.sent_key),
             [entry.id, now_ms, answer[:ERROR_MAX]], _ERRORS)
@@ -218,7 +218,7 @@ class Outbox:
     def fail(self, entry: Entry, error: str, *, permanent: bool, max_attempts: int, delay_ms: int,
              now_ms: int) -> Entry:
         """Count one failed attempt at ``entry`` (the attempt after ``entry.attempts``)."""
-        r = self.engine.scripts.run(
+        r = self.engine.runner.run(
             "outbox_fail", self._keys(self.entries_key, self.partitions_key, self.queue_key(entry.partition),
                                       self.failed_key),
             [entry.id, now_ms, entry.attempts, error[:ERROR_MAX], permanent, max_attempts, delay_ms, self.topic],
@@ -227,11 +227,11 @@ class Outbox:
 
     def prune(self, before_ms: int, limit: int = 1000) -> int:
         """Forget sent entries accepted before ``before_ms``; returns how many."""
-        r = self.engine.scripts.run("outbox_prune", self._keys(self.entries_key, self.sent_key), [before_ms, limit])
+        r = self.engine.runner.run("outbox_prune", self._keys(self.entries_key, self.sent_key), [before_ms, limit])
         return int(r["pruned"])
 
     def lease(self, token: str, lease_ms: int, *, release: bool = False) -> bool:
-        r = self.engine.scripts.run("outbox_lease", self._keys(self.lease_key),
+        r = self.engine.runner.run("outbox_lease", self._keys(self.lease_key),
                                     ["release" if release else "hold", token, lease_ms])
         return bool(r["held"])
 

@@ -39,7 +39,7 @@ from shared.engine import TICKET_ID, TOKEN, Engine
 from shared.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from shared.privacy import make_contact, mask_contact
 from shared.rectification import plan_deadlines
-from shared.scripts import RetryScript
+from shared.runner import RetryScript
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def _rate(engine: Engine, channel: str, window, day: str, subject: str, assess: 
                 json.dumps(masked, ensure_ascii=False), _rules(config, reporting(config)),
                 json.dumps(deadlines), json.dumps(calendar, ensure_ascii=False), expect]
         try:
-            r = engine.scripts.run("rate_visit", keys, args, _ERRORS)
+            r = engine.runner.run("rate_visit", keys, args, _ERRORS)
             break
         except RetryScript:  # a calendar entry the deadlines were counted on changed meanwhile: count again
             engine.rota.invalidate()
@@ -332,7 +332,7 @@ def apply_default_ratings(engine: Engine, *, limit: int = 5000) -> DefaultRun:
             batch = day_ids[i:i + DEFAULT_BATCH]
             keys = [k.seq, k.events, k.tickets(day), k.unrated, k.outbox_entries(TOPIC), k.outbox_partitions(TOPIC),
                     *queues]
-            r = engine.scripts.run("default_ratings", keys,
+            r = engine.runner.run("default_ratings", keys,
                                    [now_ms, period_ms, lv.value, lv.label, reporting(config), *batch])
             run.rated += r["rated"] if isinstance(r["rated"], list) else []
             run.skipped += int(r["skipped"])

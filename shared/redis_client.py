@@ -6,7 +6,7 @@ pool reconnects by itself once Redis is back.
 
 A command whose answer timed out is sent again (``retry_on_error``), and Redis runs every copy it received once it
 answers again. That is safe for scripts — the runner makes each state change take effect once per operation id
-(:mod:`shared.scripts`) — and every other write must be harmless to repeat (XTRIM; the archive lock's SET NX checks
+(:mod:`shared.runner`) — and every other write must be harmless to repeat (XTRIM; the archive lock's SET NX checks
 its own token).
 """
 

@@ -25,7 +25,7 @@ from shared.config import Config, Period, parse_period
 from shared.errors import ConfigError, NotFoundError, UnprocessableError, ValidationError
 from shared.keys import HallKeys
 from shared.schedule import HOLIDAY, OVERRIDE_KINDS, WEEKEND, DayOverride, DayPlan, day_kind, day_plan
-from shared.scripts import Scripts
+from shared.runner import ScriptRunner
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Rota:
     def __init__(self, client: redis.Redis, keys: HallKeys) -> None:
         self.redis = client
         self.keys = keys
-        self.scripts = Scripts(client, keys)
+        self.runner = ScriptRunner(client, keys)
         self._cache: tuple[float, Calendar] | None = None
         self._lock = threading.Lock()
 
@@ -95,7 +95,7 @@ class Rota:
         """Validate and store the entry for ``day``; returns {"before", "after", "seq"}."""
         validate_entry(config, day, entry, today=today, overrides=self.overrides())
         body = json.dumps({**entry.to_dict(), "at_ms": now_ms}, ensure_ascii=False)
-        r = self.scripts.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
+        r = self.runner.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
                              [day.isoformat(), now_ms, body, entry.by])
         self.invalidate()
         logger.info("schedule entry for %s set by %s: %s", day, entry.by, entry.kind)
@@ -105,7 +105,7 @@ class Rota:
         """Remove the entry for ``day`` (the config decides that day again)."""
         if day < today:
             raise UnprocessableError("a past day cannot be changed", code="day_in_past")
-        r = self.scripts.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
+        r = self.runner.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
                              [day.isoformat(), now_ms, "", by], {"no_entry": NotFoundError})
         self.invalidate()
         logger.info("schedule entry for %s removed by %s", day, by)

@@ -67,7 +67,7 @@ class WindowHolds:
 
     def _run(self, window: int, args: list) -> dict:
         keys = [self.engine.keys.seq, self.engine.keys.events, self.engine.keys.window_holder(window)]
-        return self.engine.scripts.run("hold_window", keys, args)
+        return self.engine.runner.run("hold_window", keys, args)
 
     def _check_window(self, window: int) -> None:
         if window not in self.engine.config.windows:
@@ -135,7 +135,7 @@ class LoginLimiter:
         pair = address_digest(f"{username.strip().lower()}\x00{address}", "login")
         keys = [self.engine.keys.seq, self.engine.keys.events, self.engine.keys.login_attempts(pair),
                 self.engine.keys.login_attempts(address_digest(address, "login-address"))]
-        return self.engine.scripts.run("login_limit", keys, [op, self.max_attempts, self.max_per_address,
+        return self.engine.runner.run("login_limit", keys, [op, self.max_attempts, self.max_per_address,
                                                              self.window_ms])
 
     def reserve(self, username: str, address: str) -> None:
@@ -197,7 +197,7 @@ class StaffSessions:
     def _run(self, session_id: str, window: int | None, args: list) -> dict:
         holder = self.engine.keys.window_holder(window) if window is not None else self.engine.keys.seq
         keys = [self.engine.keys.seq, self.engine.keys.events, self._key(session_id), holder]
-        return self.engine.scripts.run("staff_session", keys, args)
+        return self.engine.runner.run("staff_session", keys, args)
 
     def create(self, clerk, window: int | None, hold_id: str) -> tuple[str, StaffSession]:
         """A new session for ``clerk`` (a config Clerk); returns its id (for the cookie only) and the record."""

@@ -52,8 +52,8 @@ def stall_app(stallable, hall_config, clock):
 @contextmanager
 def stalled_during(app, stallable, monkeypatch, script: str):
     """Stop Redis as the first run of ``script`` is sent; continue it once redis-py has sent a second copy."""
-    scripts = app.extensions["onewindow"].engine.scripts
-    original = scripts.run
+    runner = app.extensions["onewindow"].engine.runner
+    original = runner.run
     resumer: list[threading.Thread] = []
     failures: list[BaseException] = []
 
@@ -72,9 +72,9 @@ def stalled_during(app, stallable, monkeypatch, script: str):
             resumer[0].start()
         return original(name, *args, **kwargs)
 
-    monkeypatch.setattr(scripts, "run", run)
+    monkeypatch.setattr(runner, "run", run)
     yield
-    monkeypatch.setattr(scripts, "run", original)
+    monkeypatch.setattr(runner, "run", original)
     assert resumer, f"the {script} script never ran"
     resumer[0].join(30)
     if failures:
@@ -160,25 +160,25 @@ def test_call_number_racing_a_transfer(redis_server, redis_client, hall_config, 
     other = Engine(connect(redis_server.url), hall_config, clock)  # another clerk's process
     engine.issue("renshe")
     assert engine.call_next(2)["number"] == "A001"
-    original = engine.scripts.run
+    original = engine.runner.run
 
     def run(name, *args, **kwargs):
         if name == "call_number":  # the transfer lands between the press and the script
             other.transfer(2, service="shichang")
         return original(name, *args, **kwargs)
 
-    monkeypatch.setattr(engine.scripts, "run", run)
+    monkeypatch.setattr(engine.runner, "run", run)
     if calling_window == 1:
         with pytest.raises(ConflictError) as e:
             engine.call_number(1, "A001")
         assert e.value.code == "wrong_window"
-        monkeypatch.setattr(engine.scripts, "run", original)
+        monkeypatch.setattr(engine.runner, "run", original)
         assert engine.call_next(4)["number"] == "A001"
         holders = [n for n in range(1, 8) if engine.window_state(n)["current"]]
         assert holders == [4]
     else:
         assert engine.call_number(3, "A001")["window"] == 3
-        monkeypatch.setattr(engine.scripts, "run", original)
+        monkeypatch.setattr(engine.runner, "run", original)
         with pytest.raises(ConflictError) as e:
             engine.call_next(4)
         assert e.value.code == "queue_empty"

@@ -14,7 +14,7 @@ from shared.engine import Engine
 from shared.errors import ServiceClosedError
 from shared.rota import Rota
 from shared.schedule import DayOverride
-from shared.scripts import source
+from shared.runner import source
 from shared.redis_client import connect
 
 EVENTS = "ow:{testhall}:events"

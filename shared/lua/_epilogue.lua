@@ -1,4 +1,4 @@
--- Epilogue appended to every mutating script by shared/scripts.py (after the script, wrapped as __body):
+-- Epilogue appended to every mutating script by shared/runner.py (after the script, wrapped as __body):
 -- the operation runs once.
 -- The runner appends the operation key to KEYS and (seconds to keep the answer, this call's nonce) to ARGV;
 -- they are taken off before the body runs, so the body sees its own KEYS and ARGV only.

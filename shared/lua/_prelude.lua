@@ -1,4 +1,4 @@
--- Prelude prepended to every script by shared/scripts.py (Lua has no include).
+-- Prelude prepended to every script by shared/runner.py (Lua has no include).
 -- Convention for every script: KEYS[1] = seq counter, KEYS[2] = event stream.
 -- Every script returns one JSON string: {"ok": ...} on success or {"error": code, "message": text}.
 -- A script that changes nothing says so in its header with the line "-- onewindow: read-only"; every other script

@@ -1,6 +1,6 @@
 -- issue.lua — issue one ticket: calendar check, quota check, next number of the day, enqueue.
 -- (A resent issue — the same request_id, Idempotency-Key or a redis-py resend — is answered by the runner's
--- epilogue with the first answer, even after closing time; see shared/scripts.py.)
+-- epilogue with the first answer, even after closing time; see shared/runner.py.)
 -- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
 --       7 service times, 8 schedule (the supervisor's calendar entries)
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,

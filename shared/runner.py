@@ -1,7 +1,7 @@
 """The one script runner: Lua scripts loaded from ``shared/lua/``, assembled, registered once per Redis client, run
 by EVALSHA — and each mutating run taking effect once.
 
-A script answers with JSON: ``{"ok": true, ...}`` or ``{"error": code, "message": text}``; :meth:`Scripts.run`
+A script answers with JSON: ``{"ok": true, ...}`` or ``{"error": code, "message": text}``; :meth:`ScriptRunner.run`
 turns an error code into the matching domain exception.
 
 **Exactly once.** Redis runs every copy of a script it receives, and copies happen: redis-py resends a script whose
@@ -111,7 +111,7 @@ def _libraries(header: list[str]) -> list[str]:
     return list(dict.fromkeys(libs))
 
 
-class Scripts:
+class ScriptRunner:
     """The scripts of one Redis client and hall, each registered once (on first use) and run by EVALSHA."""
 
     def __init__(self, client: redis.Redis, keys: HallKeys) -> None:
