@@ -175,7 +175,7 @@ class KioskPrinting:
         if fault:
             seen["last_fault"] = {"kind": fault, "message": message, "at": now, "number": number}
         faulted = {"kiosk": kiosk, "kind": fault, "message": message, "number": number, "backend": self.backend}
-        keys = [self.engine.keys.seq, self.engine.keys.events, self.state_key]
+        keys = [self.state_key]
         try:
             r = self.engine.runner.run("printer_state", keys, [
                 kiosk, self.engine.clock.now_ms(), json.dumps(seen, ensure_ascii=False),

@@ -62,7 +62,7 @@ def backup(engine: Engine, redis_url: str, config: Config, dest: Path) -> Backup
     raw = redis.Redis.from_url(redis_url, decode_responses=False, socket_timeout=60)
     try:
         source = (resources.files("shared") / "lua" / "backup_dump.lua").read_text(encoding="utf-8")
-        answer = raw.register_script(source)(keys=[engine.keys.seq, engine.keys.events], args=[_pattern(engine)])
+        answer = raw.register_script(source)(keys=engine.runner.script_keys(), args=[_pattern(engine)])
     finally:
         raw.close()
     seq = int(answer[0])
@@ -118,7 +118,7 @@ def restore(engine: Engine, config: Config, src: Path) -> BackupInfo:
             args += [int(item["pttl"]), base64.b64decode(item["dump"])]
         if not all(k.startswith(engine.keys.base + ":") for k in keys):
             raise BackupError(f"{src} holds keys of another hall")
-        engine.runner.run("backup_restore", [engine.keys.seq, engine.keys.events, *keys], args,
+        engine.runner.run("backup_restore", keys, args,
                            {"hall_not_empty": ConflictError})
         if has_archive:
             with tempfile.TemporaryDirectory() as d:

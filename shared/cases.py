@@ -67,13 +67,13 @@ def record_case(engine: Engine, window: int, clerk: str, *, department: str, pro
         raise ValidationError("'resolved' must be true or false", code="wrong_type", field="resolved")
     contact = make_contact(contact_name, contact_phone, prefix="contact_")
     k = engine.keys
-    keys = [k.seq, k.events, k.window(window), None, k.cases, k.open_cases, k.case_counter, k.rectifications,
-            k.open_rectifications, k.rectification_counter, k.schedule]
+    keys = [k.window(window), None, k.cases, k.open_cases, k.case_counter, k.rectifications, k.open_rectifications,
+            k.rectification_counter, k.schedule]
     body = json.dumps({**values, "resolved": resolved}, ensure_ascii=False)
     for _attempt in range(5):
         now = engine.clock.now()
         day = engine.today()
-        keys[3] = k.tickets(day)
+        keys[1] = k.tickets(day)
         deadlines, calendar = plan_deadlines(engine, now)
         args = [window, int(now.timestamp() * 1000), clerk, body, day, json.dumps(contact, ensure_ascii=False),
                 json.dumps(mask_contact(contact), ensure_ascii=False), json.dumps(deadlines),

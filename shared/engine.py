@@ -67,7 +67,7 @@ class Engine:
         self.clock = clock or Clock(config.timezone)
         self.keys = HallKeys(config.hall_id)
         self.runner = ScriptRunner(client, self.keys)
-        self.rota = Rota(client, self.keys)  # the supervisor's calendar entries: weekend rota, holidays, 调休
+        self.rota = Rota(client, self.keys, self.runner)  # the supervisor's calendar entries: weekend rota, holidays, 调休
         self._services_by_prefix = {s.prefix: s for s in config.services.values()}
 
     # ------------------------------------------------------------------------------------------- helpers
@@ -85,13 +85,6 @@ class Engine:
             return self.config.windows[number]
         except (KeyError, TypeError):
             raise NotFoundError(f"no window {number}", code="unknown_window") from None
-
-    def _base_keys(self) -> list[str]:
-        return [self.keys.seq, self.keys.events]
-
-    def _run(self, name: str, keys: list[str], args: list, errors_map: dict | None = None) -> dict:
-        """Run a script with the seq and stream keys first (every script's KEYS[1], KEYS[2])."""
-        return self.runner.run(name, self._base_keys() + keys, args, errors_map)
 
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
@@ -116,7 +109,7 @@ class Engine:
                         lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date()),
                         self.config.haocaiping.ticket_keep_days * 86400]
                 try:  # a closed service still answers a replay of today's request: the runner answers it first
-                    result = self._run("issue", keys, args)
+                    result = self.runner.run("issue", keys, args)
                     break
                 except RetryScript:  # today's calendar entry changed since it was read: read it again
                     self.rota.invalidate()
@@ -145,7 +138,7 @@ class Engine:
         day, now_ms = self.today(), self.clock.now_ms()
         keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
         keys += [self.keys.queue(day, s) for s in w.services]
-        result = self._run("call_next", keys, [window, now_ms, clerk, self.config.display.recent_calls])
+        result = self.runner.run("call_next", keys, [window, now_ms, clerk, self.config.display.recent_calls])
         return self.public_ticket(result["ticket"])
 
     def call_number(self, window: int, number: str, clerk: str = "") -> dict:
@@ -157,14 +150,14 @@ class Engine:
         keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
         keys += [self.keys.queue(day, s) for s in w.services]
         args = [window, now_ms, clerk, self.config.display.recent_calls, f"{day}-{number}", *w.services]
-        result = self._run("call_number", keys, args)
+        result = self.runner.run("call_number", keys, args)
         return self.public_ticket(result["ticket"])
 
     def recall(self, window: int, clerk: str = "") -> dict:
         """Announce the window's current ticket again."""
         self._window(window)
         keys = self._window_keys(self.today(), window) + [self.keys.recent_calls]
-        result = self._run("recall", keys, [window, self.clock.now_ms(), clerk, self.config.display.recent_calls])
+        result = self.runner.run("recall", keys, [window, self.clock.now_ms(), clerk, self.config.display.recent_calls])
         return self.public_ticket(result["ticket"])
 
     def finish(self, window: int, outcome: str, clerk: str = "", *, matter: str | None = None,
@@ -192,7 +185,7 @@ class Engine:
         matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
         args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
                 case_no]
-        result = self._run("close_current", keys, args, {"unknown_matter": UnprocessableError})
+        result = self.runner.run("close_current", keys, args, {"unknown_matter": UnprocessableError})
         return self.public_ticket(result["ticket"])
 
     def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "") -> dict:
@@ -208,17 +201,17 @@ class Engine:
             self._window(to_window)
             target, kind, value = self.keys.window_queue(day, to_window), "window", to_window
         keys = self._window_keys(day, window) + [target]
-        result = self._run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value])
+        result = self.runner.run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value])
         return self.public_ticket(result["ticket"])
 
     def pause(self, window: int, reason: str = "", clerk: str = "") -> None:
         """Pause a window (no calls until resumed)."""
         self._window(window)
-        self._run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, True, reason])
+        self.runner.run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, True, reason])
 
     def resume(self, window: int, clerk: str = "") -> None:
         self._window(window)
-        self._run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, False, ""])
+        self.runner.run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, False, ""])
 
     def cancel(self, ticket_id: str, actor: str = "citizen") -> dict:
         """Withdraw a waiting ticket (the script finds the queue it is in now)."""
@@ -226,14 +219,13 @@ class Engine:
         services, windows = list(self.config.services), sorted(self.config.windows)
         keys = [self.keys.tickets(day)] + [self.keys.queue(day, s) for s in services]
         keys += [self.keys.window_queue(day, n) for n in windows]
-        result = self._run("cancel", keys, [self.clock.now_ms(), ticket_id, actor, len(services), *services, *windows])
+        result = self.runner.run("cancel", keys, [self.clock.now_ms(), ticket_id, actor, len(services), *services, *windows])
         return self.public_ticket(result["ticket"])
 
     def record_event(self, event_type: str, payload: dict, *, hash_key: str | None = None, field: str = "",
                      value: str = "") -> int:
         """Append an event that changes no queue, optionally setting one hash field atomically; returns its seq."""
-        keys = [hash_key or self.keys.seq]
-        result = self._run("record_event", keys, [event_type, self.clock.now_ms(),
+        result = self.runner.run("record_event", [hash_key or self.keys.seq], [event_type, self.clock.now_ms(),
                                                   json.dumps(payload, ensure_ascii=False), field, value])
         return result["seq"]
 
@@ -341,7 +333,7 @@ class Engine:
         keys += [self.keys.window(n) for n in windows]
         keys += [self.keys.queue(day, s) for s in services]
         keys += [self.keys.window_queue(day, n) for n in windows]
-        r = self._run("snapshot", keys, [len(windows), len(services)])
+        r = self.runner.run("snapshot", keys, [len(windows), len(services)])
         current = []
         for n, w in zip(windows, _as_list(r["windows"])):
             t = json.loads(w["current"]) if w["current"] else None

@@ -45,8 +45,7 @@ class PublicIssueLimiter:
         digest = address_digest(address, "issue")
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
-        keys = [self.engine.keys.seq, self.engine.keys.events, self.engine.keys.issue_bucket(digest),
-                self.engine.keys.issue_day(day, digest)]
+        keys = [self.engine.keys.issue_bucket(digest), self.engine.keys.issue_day(day, digest)]
         s = self.settings
         args = [op, int(now.timestamp() * 1000), s.burst, repr(s.per_minute / 60000), s.daily_cap,
                 until_tomorrow_ms + 3600_000, until_tomorrow_ms]

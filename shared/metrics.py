@@ -48,7 +48,7 @@ def fold_events(engine: Engine, batch: int = FOLD_BATCH) -> int:
     """Count every event appended since the last fold (any process's); returns how many this call counted."""
     total = 0
     while True:
-        r = engine.runner.run("metrics_fold", [engine.keys.seq, engine.keys.events, engine.keys.metrics], [batch])
+        r = engine.runner.run("metrics_fold", [engine.keys.metrics], [batch])
         total += int(r["counted"])
         if not r["more"]:
             return total

@@ -194,15 +194,11 @@ class Outbox:
         return due, later
 
     # ------------------------------------------------------------------------------------------- changes
-    def _keys(self, *names: str) -> list[str]:
-        return [self.engine.keys.seq, self.engine.keys.events, *names]
-
     def resend(self, entry_id: str, *, by: str) -> Entry:
         """Put a failed entry back at the head of its partition (NotFound, Conflict ``not_failed``)."""
         e = self.get(entry_id)
         r = self.engine.runner.run(
-            "outbox_resend", self._keys(self.entries_key, self.partitions_key, self.queue_key(e.partition),
-                                        self.failed_key),
+            "outbox_resend", [self.entries_key, self.partitions_key, self.queue_key(e.partition), self.failed_key],
             [entry_id, self.engine.clock.now_ms(), by, self.topic], _ERRORS)
         logger.info("%s outbox entry %s resent by %s", self.topic, entry_id, by)
         return Entry.from_json(json.dumps(r["entry"]))
@@ -210,8 +206,8 @@ class Outbox:
     def ack(self, entry: Entry, answer: str, now_ms: int) -> bool:
         """The receiver accepted ``entry``; True when this call marked it sent."""
         r = self.engine.runner.run(
-            "outbox_ack", self._keys(self.entries_key, self.partitions_key, self.queue_key(entry.partition),
-                                     self.failed_key, self.sent_key),
+            "outbox_ack", [self.entries_key, self.partitions_key, self.queue_key(entry.partition), self.failed_key,
+                           self.sent_key],
             [entry.id, now_ms, answer[:ERROR_MAX]], _ERRORS)
         return bool(r["changed"])
 
@@ -219,19 +215,18 @@ class Outbox:
              now_ms: int) -> Entry:
         """Count one failed attempt at ``entry`` (the attempt after ``entry.attempts``)."""
         r = self.engine.runner.run(
-            "outbox_fail", self._keys(self.entries_key, self.partitions_key, self.queue_key(entry.partition),
-                                      self.failed_key),
+            "outbox_fail", [self.entries_key, self.partitions_key, self.queue_key(entry.partition), self.failed_key],
             [entry.id, now_ms, entry.attempts, error[:ERROR_MAX], permanent, max_attempts, delay_ms, self.topic],
             _ERRORS)
         return Entry.from_json(json.dumps(r["entry"]))
 
     def prune(self, before_ms: int, limit: int = 1000) -> int:
         """Forget sent entries accepted before ``before_ms``; returns how many."""
-        r = self.engine.runner.run("outbox_prune", self._keys(self.entries_key, self.sent_key), [before_ms, limit])
+        r = self.engine.runner.run("outbox_prune", [self.entries_key, self.sent_key], [before_ms, limit])
         return int(r["pruned"])
 
     def lease(self, token: str, lease_ms: int, *, release: bool = False) -> bool:
-        r = self.engine.runner.run("outbox_lease", self._keys(self.lease_key),
+        r = self.engine.runner.run("outbox_lease", [self.lease_key],
                                     ["release" if release else "hold", token, lease_ms])
         return bool(r["held"])
 

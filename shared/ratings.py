@@ -191,7 +191,7 @@ def _rate(engine: Engine, channel: str, window, day: str, subject: str, assess: 
     masked = mask_contact(contact)
     k = engine.keys
     windows = sorted(config.windows)
-    keys = [k.seq, k.events, k.tickets(day), k.tokens(day), k.window(window) if channel == "tablet" else k.seq,
+    keys = [k.tickets(day), k.tokens(day), k.window(window) if channel == "tablet" else k.seq,
             k.unrated, k.outbox_entries(TOPIC), k.outbox_partitions(TOPIC), k.rectifications, k.open_rectifications,
             k.rectification_counter, k.schedule, *(k.outbox_queue(TOPIC, n) for n in range(1, max(windows) + 1))]
     for _attempt in range(5):
@@ -330,7 +330,7 @@ def apply_default_ratings(engine: Engine, *, limit: int = 5000) -> DefaultRun:
     for day, day_ids in sorted(by_day.items()):
         for i in range(0, len(day_ids), DEFAULT_BATCH):
             batch = day_ids[i:i + DEFAULT_BATCH]
-            keys = [k.seq, k.events, k.tickets(day), k.unrated, k.outbox_entries(TOPIC), k.outbox_partitions(TOPIC),
+            keys = [k.tickets(day), k.unrated, k.outbox_entries(TOPIC), k.outbox_partitions(TOPIC),
                     *queues]
             r = engine.runner.run("default_ratings", keys,
                                    [now_ms, period_ms, lv.value, lv.label, reporting(config), *batch])

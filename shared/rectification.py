@@ -100,7 +100,7 @@ def _who(by) -> str:
 
 
 def _run(engine: Engine, script: str, keys: list[str], args: list) -> dict:
-    return engine.runner.run(script, [engine.keys.seq, engine.keys.events, *keys], args, _ERRORS)
+    return engine.runner.run(script, keys, args, _ERRORS)
 
 
 # --------------------------------------------------------------------------------------------- the workflow
@@ -245,7 +245,7 @@ def resolve_case(engine: Engine, case_id: str, *, by: str, note: str = "") -> di
     note = _note(note)
     if not case_id or len(case_id) > 32:
         raise NotFoundError("no such case", code="not_found")
-    r = engine.runner.run("resolve_case", [engine.keys.seq, engine.keys.events, engine.keys.cases, engine.keys.open_cases],
+    r = engine.runner.run("resolve_case", [engine.keys.cases, engine.keys.open_cases],
                            [case_id, engine.clock.now_ms(), by, note],
                            {"not_found": NotFoundError, "already_resolved": ConflictError})
     logger.info("case %s resolved by %s", case_id, by)
@@ -257,7 +257,7 @@ def follow_up_rating(engine: Engine, ticket_id: str, *, by: str, note: str = "",
     note = _note(note)
     if not TICKET_ID.fullmatch(ticket_id or "") or not is_low_rating(ticket_id):
         raise NotFoundError("no 不满意 rating for that ticket", code="not_found")
-    r = engine.runner.run("follow_up_rating", [engine.keys.seq, engine.keys.events, engine.keys.rating_followups],
+    r = engine.runner.run("follow_up_rating", [engine.keys.rating_followups],
                            [ticket_id, engine.clock.now_ms(), by, note], {"already_followed_up": ConflictError})
     logger.info("rating of %s followed up by %s", ticket_id, by)
     return {"ref": ticket_id, "by": by, "note": note, "seq": r["seq"]}

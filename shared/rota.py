@@ -50,10 +50,10 @@ class Calendar:
 class Rota:
     """Read and change the calendar entries of one hall."""
 
-    def __init__(self, client: redis.Redis, keys: HallKeys) -> None:
+    def __init__(self, client: redis.Redis, keys: HallKeys, runner: ScriptRunner | None = None) -> None:
         self.redis = client
         self.keys = keys
-        self.runner = ScriptRunner(client, keys)
+        self.runner = runner or ScriptRunner(client, keys)
         self._cache: tuple[float, Calendar] | None = None
         self._lock = threading.Lock()
 
@@ -95,7 +95,7 @@ class Rota:
         """Validate and store the entry for ``day``; returns {"before", "after", "seq"}."""
         validate_entry(config, day, entry, today=today, overrides=self.overrides())
         body = json.dumps({**entry.to_dict(), "at_ms": now_ms}, ensure_ascii=False)
-        r = self.runner.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
+        r = self.runner.run("change_schedule", [self.keys.schedule],
                              [day.isoformat(), now_ms, body, entry.by])
         self.invalidate()
         logger.info("schedule entry for %s set by %s: %s", day, entry.by, entry.kind)
@@ -105,7 +105,7 @@ class Rota:
         """Remove the entry for ``day`` (the config decides that day again)."""
         if day < today:
             raise UnprocessableError("a past day cannot be changed", code="day_in_past")
-        r = self.runner.run("change_schedule", [self.keys.seq, self.keys.events, self.keys.schedule],
+        r = self.runner.run("change_schedule", [self.keys.schedule],
                              [day.isoformat(), now_ms, "", by], {"no_entry": NotFoundError})
         self.invalidate()
         logger.info("schedule entry for %s removed by %s", day, by)

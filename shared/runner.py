@@ -1,6 +1,10 @@
 """The one script runner: Lua scripts loaded from ``shared/lua/``, assembled, registered once per Redis client, run
 by EVALSHA — and each mutating run taking effect once.
 
+**Keys.** Every script gets the hall's sequence counter as KEYS[1] and its event stream as KEYS[2] (``emit`` in
+``_prelude.lua`` appends the event with the next ``seq``); the runner puts them there, so a caller names only the
+script's own keys, which follow from KEYS[3] on.
+
 A script answers with JSON: ``{"ok": true, ...}`` or ``{"error": code, "message": text}``; :meth:`ScriptRunner.run`
 turns an error code into the matching domain exception.
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -126,18 +131,24 @@ class ScriptRunner:
             found = self._scripts[name] = (self._client.register_script(src.text), src.run_as_is)
         return found
 
-    def run(self, name: str, keys: list[str], args: list[Any],
+    def script_keys(self, keys: Iterable[str] = ()) -> list[str]:
+        """The KEYS of a script: the seq counter, the event stream, then ``keys`` (the script's own, KEYS[3] …)."""
+        return [self._keys.seq, self._keys.events, *keys]
+
+    def run(self, name: str, keys: Iterable[str], args: list[Any],
             errors_map: dict[str, type[errors.OneWindowError]] | None = None) -> dict:
-        """Run ``shared/lua/<name>.lua`` once per operation; return its result dict or raise the domain error its
-        code names (``errors_map`` adds codes of scripts owned by other modules; an unmapped code is a
-        ConflictError). Redis errors propagate (the edge answers 503: the same request may be sent again)."""
+        """Run ``shared/lua/<name>.lua`` with ``keys`` as its KEYS[3] … (see :meth:`script_keys`), once per
+        operation; return its result dict or raise the domain error its code names (``errors_map`` adds codes of
+        scripts owned by other modules; an unmapped code is a ConflictError). Redis errors propagate (the edge
+        answers 503: the same request may be sent again)."""
         script, run_as_is = self._script(name)
         argv = [_arg(a) for a in args]
+        all_keys = self.script_keys(keys)
         if run_as_is:
-            return _answer(json.loads(script(keys=keys, args=argv)), errors_map)
+            return _answer(json.loads(script(keys=all_keys, args=argv)), errors_map)
         scope, op, ttl = idempotency.next_operation(name)
         try:
-            raw, replayed = script(keys=[*keys, self._keys.operation(op)], args=[*argv, ttl, secrets.token_hex(8)])
+            raw, replayed = script(keys=[*all_keys, self._keys.operation(op)], args=[*argv, ttl, secrets.token_hex(8)])
         except redis.RedisError:
             if scope is not None:
                 scope.done(name)  # whether a copy ran is unknown; a resend of the request finds its answer

@@ -66,8 +66,7 @@ class WindowHolds:
         self.ttl_ms = max(1000, int(ttl_seconds * 1000))
 
     def _run(self, window: int, args: list) -> dict:
-        keys = [self.engine.keys.seq, self.engine.keys.events, self.engine.keys.window_holder(window)]
-        return self.engine.runner.run("hold_window", keys, args)
+        return self.engine.runner.run("hold_window", [self.engine.keys.window_holder(window)], args)
 
     def _check_window(self, window: int) -> None:
         if window not in self.engine.config.windows:
@@ -133,7 +132,7 @@ class LoginLimiter:
 
     def _run(self, op: str, username: str, address: str) -> dict:
         pair = address_digest(f"{username.strip().lower()}\x00{address}", "login")
-        keys = [self.engine.keys.seq, self.engine.keys.events, self.engine.keys.login_attempts(pair),
+        keys = [self.engine.keys.login_attempts(pair),
                 self.engine.keys.login_attempts(address_digest(address, "login-address"))]
         return self.engine.runner.run("login_limit", keys, [op, self.max_attempts, self.max_per_address,
                                                              self.window_ms])
@@ -196,8 +195,7 @@ class StaffSessions:
 
     def _run(self, session_id: str, window: int | None, args: list) -> dict:
         holder = self.engine.keys.window_holder(window) if window is not None else self.engine.keys.seq
-        keys = [self.engine.keys.seq, self.engine.keys.events, self._key(session_id), holder]
-        return self.engine.runner.run("staff_session", keys, args)
+        return self.engine.runner.run("staff_session", [self._key(session_id), holder], args)
 
     def create(self, clerk, window: int | None, hold_id: str) -> tuple[str, StaffSession]:
         """A new session for ``clerk`` (a config Clerk); returns its id (for the cookie only) and the record."""

@@ -1,5 +1,5 @@
 -- Prelude prepended to every script by shared/runner.py (Lua has no include).
--- Convention for every script: KEYS[1] = seq counter, KEYS[2] = event stream.
+-- Convention for every script: KEYS[1] = seq counter, KEYS[2] = event stream (the runner puts them first).
 -- Every script returns one JSON string: {"ok": ...} on success or {"error": code, "message": text}.
 -- A script that changes nothing says so in its header with the line "-- onewindow: read-only"; every other script
 -- is wrapped by the runner so that each operation runs once (see _epilogue.lua).
@@ -59,6 +59,18 @@ local function current_ticket(window_key, tickets_key)
     return nil
   end
   return t
+end
+
+-- Why a window may not call a ticket now (paused, or still serving one) as the answer to return, or nil:
+-- call-next and call-number refuse alike.
+local function refuse_call(window_key, tickets_key)
+  if redis.call('HGET', window_key, 'paused') == '1' then
+    return fail('window_paused', 'the window is paused; resume it first')
+  end
+  if current_ticket(window_key, tickets_key) then
+    return fail('window_busy', 'the window is serving a ticket: finish it, transfer it or mark it no-show first')
+  end
+  return nil
 end
 
 local function push_recent(recent_key, t, window, kind, now_ms, max_len)

@@ -7,14 +7,10 @@
 -- normal); within a band, the window's service order; within a service, the longest wait.
 local window, now_ms, clerk = ARGV[1], ARGV[2], ARGV[3]
 
-if redis.call('HGET', KEYS[4], 'paused') == '1' then
-  return fail('window_paused', 'the window is paused; resume it first')
-end
-if current_ticket(KEYS[4], KEYS[3]) then
-  return fail('window_busy', 'the window is serving a ticket: finish it, transfer it or mark it no-show first')
-end
+local refused = refuse_call(KEYS[4], KEYS[3])
+if refused then return refused end
 
-local best_key, best_id, best_band, best_idx, best_score
+local best_key, best_id, best_band
 local head = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
 if head[1] then
   best_key, best_id = KEYS[6], head[1]
@@ -24,8 +20,8 @@ else
     if h[1] then
       local score = tonumber(h[2])
       local band = math.floor(score / 1e13)
-      if not best_id or band < best_band or (band == best_band and i < best_idx) then
-        best_key, best_id, best_band, best_idx, best_score = KEYS[i], h[1], band, i, score
+      if not best_id or band < best_band then  -- the first queue of the lowest band: the window's order
+        best_key, best_id, best_band = KEYS[i], h[1], band
       end
     end
   end

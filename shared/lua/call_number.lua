@@ -9,12 +9,8 @@
 --          "invalid_transition" | "wrong_window"}
 local window, now_ms, clerk, id = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
 
-if redis.call('HGET', KEYS[4], 'paused') == '1' then
-  return fail('window_paused', 'the window is paused; resume it first')
-end
-if current_ticket(KEYS[4], KEYS[3]) then
-  return fail('window_busy', 'the window is serving a ticket: finish it, transfer it or mark it no-show first')
-end
+local refused = refuse_call(KEYS[4], KEYS[3])
+if refused then return refused end
 local t = load_ticket(KEYS[3], id)
 if not t then
   return fail('not_found', 'no ticket with that number today')
