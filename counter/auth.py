@@ -1,6 +1,6 @@
 """Who is acting: a staff session (kept on the server, its id in a signed cookie) or a device token.
 
-A session is a record in Redis (:class:`shared.sessions.StaffSessions`): the clerk, the role, the window (bound at
+A session is a record in Redis (:class:`shared.staff_sessions.StaffSessions`): the clerk, the role, the window (bound at
 login) with its hold id, a CSRF token. The cookie (HttpOnly, SameSite=Strict, Secure when configured) carries only
 the session id. Every request touches the record, which ends the session at once after logout, a supervisor
 releasing its window, a changed password, ``[security] idle_minutes`` unused or ``session_hours`` after sign-in.
@@ -23,7 +23,9 @@ from shared.config import Config
 from shared.devices import KEYPAD, identify
 from shared.errors import AuthenticationError, PermissionDeniedError
 from shared.passwords import run_off_loop
-from shared.sessions import LoginLimiter, StaffSession, StaffSessions, WindowHolds
+from shared.limits import LoginLimiter
+from shared.staff_sessions import StaffSession, StaffSessions
+from shared.window_holds import WindowHolds
 
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

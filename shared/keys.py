@@ -60,7 +60,7 @@ class HallKeys:
         """A small hall-wide value owned by an edge (printer health, locks, …)."""
         return f"{self.base}:meta:{name}"
 
-    # counter: who holds a window, login failures, 办不成事 cases (see docs/counter.md)
+    # counter: who holds a window (shared/window_holds.py), login failures, 办不成事 cases (see docs/counter.md)
     def window_holder(self, number: int) -> str:
         """String (JSON, expires with the session): the clerk signed in to a window."""
         return f"{self.base}:holder:{number}"
@@ -79,7 +79,7 @@ class HallKeys:
         """String counter: tickets one unregistered client address took on a business day."""
         return f"{self.base}:limit:issue:{day}:{digest}"
 
-    # staff sessions (see shared/sessions.py)
+    # staff sessions (see shared/staff_sessions.py)
     def session(self, digest: str) -> str:
         """String (JSON) with a TTL = the idle timeout: one staff session, by the SHA-256 of its id."""
         return f"{self.base}:session:{digest}"

@@ -1,6 +1,13 @@
-"""Limits for unregistered clients: a phone (or any browser that is not a registered kiosk) may take a ticket when the
-hall allows it (``[public] allow_issue``), at most ``burst`` at once refilled at ``per_minute``, and ``daily_cap`` per
-business day — per client address, decided in one Lua step (``public_limit.lua``).
+"""Limits on what strangers may try, each decided in one Lua step.
+
+**Public tickets** (``public_limit.lua``): a phone (or any browser that is not a registered kiosk) may take a ticket
+when the hall allows it (``[public] allow_issue``), at most ``burst`` at once refilled at ``per_minute``, and
+``daily_cap`` per business day — per client address.
+
+**Login attempts** (``login_limit.lua``): attempts are reserved *before* the password is checked, per username +
+client address and per address, in a fixed window that starts at the first attempt; past ``[security]
+login_attempts`` (or ``login_attempts_per_address``) the next attempts are refused with 429 until the window ends. A
+success clears the pair's count and gives the address's attempt back.
 
 The address is the request's remote address (after the configured trusted proxies: ``[security] trusted_proxies``);
 Redis keeps only a digest of it.
@@ -74,3 +81,35 @@ class PublicIssueLimiter:
     def refund(self, address: str) -> None:
         """Give back today's slot taken for a request that issued nothing (the bucket token stays spent)."""
         self._run("refund", address)
+
+
+class LoginLimiter:
+    """Login attempts per username + address and per address (``login_limit.lua``): an attempt is *reserved* before
+    the password is checked, so attempts sent at once cannot slip past the count; a success clears the pair's
+    attempts and gives the address's back."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        s = engine.config.security
+        self.max_attempts = s.login_attempts
+        self.max_per_address = s.login_attempts_per_address
+        self.window_ms = s.login_window_seconds * 1000
+
+    def _run(self, op: str, username: str, address: str) -> dict:
+        pair = address_digest(f"{username.strip().lower()}\x00{address}", "login")
+        keys = [self.engine.keys.login_attempts(pair),
+                self.engine.keys.login_attempts(address_digest(address, "login-address"))]
+        return self.engine.runner.run("login_limit", keys, [op, self.max_attempts, self.max_per_address,
+                                                             self.window_ms])
+
+    def reserve(self, username: str, address: str) -> None:
+        """Count one attempt now, or raise :class:`RateLimitedError` (``retry_after`` seconds) without counting."""
+        r = self._run("reserve", username, address)
+        if r["limited"]:
+            retry = max(1, math.ceil(r["retry_ms"] / 1000))
+            logger.warning("login attempts refused for a while (too many from one address or for one account)")
+            raise RateLimitedError(f"too many login attempts; try again in {retry} seconds / 登录尝试次数过多，请 "
+                                   f"{retry} 秒后再试", code="rate_limited", retry_after=retry)
+
+    def succeeded(self, username: str, address: str) -> None:
+        self._run("succeeded", username, address)
