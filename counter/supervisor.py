@@ -18,7 +18,7 @@ from shared.errors import ValidationError
 from shared.rota import parse_entry
 from shared.stats import GROUPINGS, Archive, Stats, archive_closed_days, report_csv
 from shared.stats.charts import CHARTS, trend_grouping
-from shared.stats.followups import follow_up_rating, resolve_case
+from shared.rectification import follow_up_rating, resolve_case
 from shared.stats.overview import overview
 from shared.validation import Field, parse_json_object, validate
 
