@@ -381,7 +381,7 @@ SHUTDOWN_SECONDS = 20  # after this, a gunicorn that has not stopped is killed
 def _load_or_exit(path: str) -> Config:
     try:
         config = load_config(path)
-        from kiosk.print_service import printer_settings
+        from kiosk.printing import printer_settings
 
         printer_settings(config)  # [printer] is validated by the package that owns it
         return config
@@ -407,7 +407,7 @@ def config_warnings(config: Config, host: str | None = None) -> list[str]:
     """What works but probably not as intended: a missing ticket font, a loopback public_url served to the LAN."""
     from urllib.parse import urlsplit
 
-    from kiosk.print_service import printer_settings
+    from kiosk.printing import printer_settings
 
     out = list(printer_settings(config).warnings())
     public_host = urlsplit(config.public_url).hostname if config.public_url else None
@@ -770,7 +770,7 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
 
 
 def cmd_print_test(args: argparse.Namespace) -> int:
-    from kiosk.print_service import printer_settings
+    from kiosk.printing import printer_settings
     from kiosk.printing import PrinterFault, print_sample
 
     config = _load_or_exit(args.config)

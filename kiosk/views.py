@@ -7,7 +7,7 @@ import logging
 import redis
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from kiosk.print_service import NO_KIOSK, REPLAYED, KioskPrinting
+from kiosk.printing import NO_KIOSK, REPLAYED, KioskPrinter
 from kiosk.qr import qr_svg
 from shared.config import KIOSK_ID, MachineToken
 from shared.devices import KIOSK, identify, require_kind
@@ -39,12 +39,12 @@ def _public_base() -> str:
     return _hall().config.public_url or request.host_url.rstrip("/")
 
 
-def _printing() -> KioskPrinting:
+def _printing() -> KioskPrinter:
     """This process's kiosk printer (made when the blueprint is registered; lazily for an app built otherwise)."""
     printing = current_app.extensions.get(PRINTING_EXTENSION)
     if printing is None:
         hall = _hall()
-        printing = current_app.extensions[PRINTING_EXTENSION] = KioskPrinting.from_config(hall.engine, hall.config)
+        printing = current_app.extensions[PRINTING_EXTENSION] = KioskPrinter.from_config(hall.engine, hall.config)
     return printing
 
 
@@ -66,7 +66,7 @@ def _setup_printing(state) -> None:
     """Validate ``[printer]`` at start-up: a wrong printer config stops the app instead of the first ticket."""
     hall = state.app.extensions.get("onewindow")
     if hall is not None:
-        state.app.extensions[PRINTING_EXTENSION] = KioskPrinting.from_config(hall.engine, hall.config)
+        state.app.extensions[PRINTING_EXTENSION] = KioskPrinter.from_config(hall.engine, hall.config)
 
 
 def create_blueprint() -> Blueprint:

@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from fresh_support import ROOT, tracked_copy
-from kiosk.print_service import printer_settings, slip_for
+from kiosk.printing import printer_settings, slip_for
 from kiosk.printing import PrinterSettings
 from kiosk.printing.backends import preview_stem
 from kiosk.printing.render import render_image

@@ -13,7 +13,7 @@ import pytest
 from fake_printer import FakePrinter
 
 from conftest import KIOSK2_TOKEN, KIOSK_TOKEN
-from kiosk.print_service import printer_settings, slip_for
+from kiosk.printing import printer_settings, slip_for
 from kiosk.printing import ticket_bytes
 from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text
 from shared import events
@@ -228,16 +228,16 @@ def test_two_processes_seeing_one_fault_announce_it_once(redis_server, redis_cli
     change between working and faulted is one event, decided in the script from the state it finds."""
     import threading
 
-    from kiosk.print_service import KioskPrinting
+    from kiosk.printing import KioskPrinter
     from shared.engine import Engine
     from shared.redis_client import connect
 
-    processes = [KioskPrinting.from_config(Engine(connect(redis_server.url), hall_config, clock), hall_config)
+    processes = [KioskPrinter.from_config(Engine(connect(redis_server.url), hall_config, clock), hall_config)
                  for _ in range(2)]
     rounds = 30
     barrier = threading.Barrier(len(processes))
 
-    def observe(printing: KioskPrinting) -> None:
+    def observe(printing: KioskPrinter) -> None:
         for i in range(rounds):
             barrier.wait()
             if i % 2 == 0:

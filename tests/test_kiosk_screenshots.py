@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.print_service import printer_settings, slip_for
+from kiosk.printing import printer_settings, slip_for
 from kiosk.printing import render_png
 from shared.clock import FixedClock
 from shared.config import load_config

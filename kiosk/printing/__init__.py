@@ -1,4 +1,11 @@
-"""Ticket printing for the kiosk: ESC/POS bytes, preview images and printer backends. No Flask in here.
+"""Ticket printing for the kiosk. No Flask in here. The rooms:
+
+* ``ticket`` — what a ticket says (:class:`TicketSlip`) and its words;
+* ``encoding``, ``layout`` — the exact ESC/POS bytes (text mode, or one raster image); ``render`` — that image;
+* ``settings`` — ``[printer]`` validated (:class:`PrinterSettings`);
+* ``printer`` — the interface every backend implements, :class:`PrinterFault`, status and the hard deadline;
+* ``backends`` — network, usb, serial, file and preview, and :func:`make_printer`;
+* ``kiosk_printer`` — the kiosk's printer in the server: print each new ticket, record the printer's health.
 
 Typical use::
 
@@ -9,17 +16,18 @@ Typical use::
 
 from __future__ import annotations
 
-from .backends import Printer, make_printer
-from .errors import PrinterFault
+from .backends import make_printer
+from .kiosk_printer import NO_KIOSK, REPLAYED, KioskPrinter, PrintOutcome, printer_settings, slip_for
 from .layout import ticket_bytes
+from .printer import Printer, PrinterFault, PrinterStatus, PrintResult
 from .render import render_png
 from .settings import PrinterSettings
-from .slip import TicketSlip
-from .status import PrinterStatus, PrintResult
+from .ticket import TicketSlip
 
 __all__ = [
-    "Printer", "PrinterFault", "PrinterSettings", "PrinterStatus", "PrintResult", "TicketSlip",
-    "make_printer", "print_sample", "render_png", "ticket_bytes",
+    "NO_KIOSK", "REPLAYED", "KioskPrinter", "PrintOutcome", "Printer", "PrinterFault", "PrinterSettings",
+    "PrinterStatus", "PrintResult", "TicketSlip", "make_printer", "print_sample", "printer_settings", "render_png",
+    "slip_for", "ticket_bytes",
 ]
 
 

@@ -10,11 +10,11 @@ from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 from PIL import Image
 
-from . import wording
+from . import ticket
 from .encoding import display_width, encode_text, wrap
 from .render import qr_image, render_image
 from .settings import PrinterSettings
-from .slip import TicketSlip
+from .ticket import TicketSlip
 
 NUMBER_MAX_SCALE = 6  # GS ! 0x55: 6x wide, 6x high — "A012" is 24 columns, 144 dots (18 mm) tall
 QR_MODULE = {58: 5, 80: 6}  # dots per QR module
@@ -74,31 +74,31 @@ def text_ticket(slip: TicketSlip, settings: PrinterSettings) -> bytes:
     w.rule()
     if slip.priority:
         w.p.set(invert=True)
-        w.big(f" {wording.PRIORITY_ZH} ", 2, 2)
+        w.big(f" {ticket.PRIORITY_ZH} ", 2, 2)
         w.p.set(invert=False)
-        w.line(wording.PRIORITY_EN)
+        w.line(ticket.PRIORITY_EN)
     w.big(slip.service_zh, 2, 2)
     w.line(slip.service_en)
     w.blank()
     scale = max(1, min(NUMBER_MAX_SCALE, w.columns // max(1, display_width(slip.number))))
     w.big(slip.number, scale, scale)
     w.blank()
-    w.big(wording.windows_zh(slip), 1, 2)
-    w.line(wording.windows_en(slip))
-    w.line(wording.ahead_zh(slip))
-    w.line(wording.ahead_en(slip))
-    wait_zh, wait_en = wording.wait_zh(slip), wording.wait_en(slip)
+    w.big(ticket.windows_zh(slip), 1, 2)
+    w.line(ticket.windows_en(slip))
+    w.line(ticket.ahead_zh(slip))
+    w.line(ticket.ahead_en(slip))
+    wait_zh, wait_en = ticket.wait_zh(slip), ticket.wait_en(slip)
     if wait_zh and wait_en:
         w.line(wait_zh)
         w.line(wait_en)
     w.rule()
     w.qr(slip.tracking_url)
-    w.line(wording.SCAN_ZH)
-    w.line(wording.SCAN_EN)
+    w.line(ticket.SCAN_ZH)
+    w.line(ticket.SCAN_EN)
     w.rule()
-    w.big(wording.NOTICE_ZH, 1, 1)
-    w.line(wording.NOTICE_EN)
-    w.line(wording.issued(slip))
+    w.big(ticket.NOTICE_ZH, 1, 1)
+    w.line(ticket.NOTICE_EN)
+    w.line(ticket.issued(slip))
     w.p.cut()
     return w.p.output
 

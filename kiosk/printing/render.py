@@ -11,10 +11,10 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from . import wording
+from . import ticket
 from .encoding import wrap
 from .settings import PrinterSettings
-from .slip import TicketSlip
+from .ticket import TicketSlip
 
 log = logging.getLogger(__name__)
 
@@ -132,31 +132,31 @@ def _draw(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
     c.text(slip.hall_name, 36, bold=True)
     c.rule()
     if slip.priority:
-        c.banner(f"{wording.PRIORITY_ZH}  {wording.PRIORITY_EN}", 34)
+        c.banner(f"{ticket.PRIORITY_ZH}  {ticket.PRIORITY_EN}", 34)
     c.text(slip.service_zh, 50, bold=True)
     c.text(slip.service_en, 24)
     c.gap(14)
     c.number(slip.number)
     c.gap(22)
-    c.text(wording.windows_zh(slip), 40, bold=True)
-    c.text(wording.windows_en(slip), 26)
+    c.text(ticket.windows_zh(slip), 40, bold=True)
+    c.text(ticket.windows_en(slip), 26)
     c.gap(8)
-    c.text(wording.ahead_zh(slip), 28)
-    c.text(wording.ahead_en(slip), 22)
-    wait_zh, wait_en = wording.wait_zh(slip), wording.wait_en(slip)
+    c.text(ticket.ahead_zh(slip), 28)
+    c.text(ticket.ahead_en(slip), 22)
+    wait_zh, wait_en = ticket.wait_zh(slip), ticket.wait_en(slip)
     if wait_zh and wait_en:
         c.text(wait_zh, 28)
         c.text(wait_en, 22)
     c.rule()
     box = qr_box(slip.tracking_url, round(210 * c.font_scale))
     c.image(qr_image(slip.tracking_url, box), quiet=2 * box)
-    c.text(wording.SCAN_ZH, 24)
-    c.text(wording.SCAN_EN, 20)
+    c.text(ticket.SCAN_ZH, 24)
+    c.text(ticket.SCAN_EN, 20)
     c.rule()
-    c.text(wording.NOTICE_ZH, 32, bold=True)
-    c.text(wording.NOTICE_EN, 22)
+    c.text(ticket.NOTICE_ZH, 32, bold=True)
+    c.text(ticket.NOTICE_EN, 22)
     c.gap(6)
-    c.text(wording.issued(slip), 22)
+    c.text(ticket.issued(slip), 22)
     return c.finish()
 
 

@@ -18,7 +18,7 @@ from shared.stats.live import LiveStream
 logger = logging.getLogger(__name__)
 
 BAND = 10**13  # queue scores are band * 1e13 + the time the ticket started waiting (see issue.lua)
-PRINTERS_META = "printers"  # kiosk printer states (kiosk/print_service.py): kiosk id → JSON with "fault"
+PRINTERS_META = "printers"  # kiosk printer states (kiosk/printing/kiosk_printer.py): kiosk id → JSON with "fault"
 
 
 def overview(engine: Engine, live: LiveStream | None = None) -> dict:

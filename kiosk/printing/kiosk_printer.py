@@ -1,4 +1,4 @@
-"""Printing issued tickets at a kiosk, and the kiosk printer's health.
+"""The kiosk's printer in the server: printing issued tickets, and the printer's health.
 
 One print per newly created ticket (an idempotent replay prints nothing), never longer than the printer's
 ``timeout_seconds``; whatever goes wrong, the ticket already exists and the caller gets an outcome, never an
@@ -19,10 +19,14 @@ from pathlib import Path
 
 import redis
 
-from kiosk.printing import Printer, PrinterFault, PrinterSettings, PrinterStatus, TicketSlip, make_printer
 from shared import events
 from shared.config import Config
 from shared.engine import Engine
+
+from .backends import make_printer
+from .printer import Printer, PrinterFault, PrinterStatus
+from .settings import PrinterSettings
+from .ticket import TicketSlip
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +84,7 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
     )
 
 
-class KioskPrinting:
+class KioskPrinter:
     """The configured printer of this server process plus its recorded state."""
 
     def __init__(self, engine: Engine, config: Config, printer: Printer) -> None:
@@ -90,7 +94,7 @@ class KioskPrinting:
         self.backend = printer.settings.backend
 
     @classmethod
-    def from_config(cls, engine: Engine, config: Config) -> KioskPrinting:
+    def from_config(cls, engine: Engine, config: Config) -> KioskPrinter:
         """Validate ``[printer]`` and open nothing yet (devices are opened per print)."""
         return cls(engine, config, make_printer(printer_settings(config)))
 
