@@ -13,6 +13,7 @@ from shared.config import KIOSK_ID, MachineToken
 from shared.devices import KIOSK, identify, require_kind
 from shared.errors import AuthenticationError, NotFoundError, OneWindowError, PermissionDeniedError
 from shared.limits import PublicIssueLimiter
+from shared.printer_health import PrinterHealth
 from shared.validation import Field, parse_json_object, validate
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _printing() -> KioskPrinter:
     printing = current_app.extensions.get(PRINTING_EXTENSION)
     if printing is None:
         hall = _hall()
-        printing = current_app.extensions[PRINTING_EXTENSION] = KioskPrinter.from_config(hall.engine, hall.config)
+        printing = current_app.extensions[PRINTING_EXTENSION] = KioskPrinter.from_config(PrinterHealth(hall.engine))
     return printing
 
 
@@ -66,7 +67,7 @@ def _setup_printing(state) -> None:
     """Validate ``[printer]`` at start-up: a wrong printer config stops the app instead of the first ticket."""
     hall = state.app.extensions.get("onewindow")
     if hall is not None:
-        state.app.extensions[PRINTING_EXTENSION] = KioskPrinter.from_config(hall.engine, hall.config)
+        state.app.extensions[PRINTING_EXTENSION] = KioskPrinter.from_config(PrinterHealth(hall.engine))
 
 
 def create_blueprint() -> Blueprint:

@@ -48,6 +48,8 @@ TOKEN = re.compile(r"([0-9]{8})[A-Za-z0-9_-]{22}")
 OUTCOMES = ("handled", "consulted")
 MATTER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CASE_NO = re.compile(r"[A-Za-z0-9_./-]{1,64}")
+#: a queue's score is band · QUEUE_BAND + the ms the ticket started waiting (issue.lua, call_next.lua)
+QUEUE_BAND = 10**13
 
 
 @dataclass(frozen=True)

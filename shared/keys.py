@@ -57,8 +57,13 @@ class HallKeys:
         return f"{self.base}:op:{op_id}"
 
     def meta(self, name: str) -> str:
-        """A small hall-wide value owned by an edge (printer health, locks, …)."""
+        """A small hall-wide value (the archiver's lock, …)."""
         return f"{self.base}:meta:{name}"
+
+    @property
+    def printers(self) -> str:
+        """Hash: kiosk id → what its printer last showed (JSON; see shared/printer_health.py)."""
+        return self.meta("printers")
 
     # counter: who holds a window (shared/window_holds.py), login failures, 办不成事 cases (see docs/counter.md)
     def window_holder(self, number: int) -> str:

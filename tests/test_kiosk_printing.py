@@ -230,9 +230,10 @@ def test_two_processes_seeing_one_fault_announce_it_once(redis_server, redis_cli
 
     from kiosk.printing import KioskPrinter
     from shared.engine import Engine
+    from shared.printer_health import PrinterHealth
     from shared.redis_client import connect
 
-    processes = [KioskPrinter.from_config(Engine(connect(redis_server.url), hall_config, clock), hall_config)
+    processes = [KioskPrinter.from_config(PrinterHealth(Engine(connect(redis_server.url), hall_config, clock)))
                  for _ in range(2)]
     rounds = 30
     barrier = threading.Barrier(len(processes))
@@ -241,9 +242,9 @@ def test_two_processes_seeing_one_fault_announce_it_once(redis_server, redis_cli
         for i in range(rounds):
             barrier.wait()
             if i % 2 == 0:
-                printing._observe("lobby-1", fault="paper_out", message="缺纸", number=f"A{i + 1:03d}")
+                printing.observe("lobby-1", fault="paper_out", message="缺纸", number=f"A{i + 1:03d}")
             else:
-                printing._observe("lobby-1", number=f"A{i + 1:03d}")
+                printing.observe("lobby-1", number=f"A{i + 1:03d}")
 
     threads = [threading.Thread(target=observe, args=(p,)) for p in processes]
     for t in threads:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -59,17 +58,19 @@ def test_overview_windows_queues_and_wait_alert(app, client, clerk_client, clock
 
 
 def test_overview_printer_fault_alert(app, engine):
+    """The overview reads the printers' records the way the kiosk writes them (shared/printer_health.py)."""
+    from shared.printer_health import PrinterHealth
+
     sup = supervisor(app)
-    key = engine.keys.meta("printers")
-    state = {"fault": "paper_out", "backend": "network", "last_fault": {"kind": "paper_out", "message": "缺纸", "at": "x"}}
-    engine.record_event(events.PRINTER_FAULTED, {"kiosk": "lobby-1", "kind": "paper_out", "message": "缺纸"},
-                        hash_key=key, field="lobby-1", value=json.dumps(state, ensure_ascii=False))
+    printers = PrinterHealth(engine)
+    faulted = {"kiosk": "lobby-1", "kind": "paper_out", "message": "缺纸"}
+    printers.record("lobby-1", {"fault": "paper_out", "backend": "network",
+                                "last_fault": {"kind": "paper_out", "message": "缺纸", "at": "x"}}, faulted)
     alerts = overview(sup)["alerts"]
     assert alerts == [{"kind": "printer", "kiosk": "lobby-1", "fault": "paper_out", "message": "缺纸", "since": "x"}]
-    state = {"fault": None, "backend": "network"}
-    engine.record_event(events.PRINTER_RECOVERED, {"kiosk": "lobby-1", "after": "paper_out"},
-                        hash_key=key, field="lobby-1", value=json.dumps(state))
+    printers.record("lobby-1", {"fault": None, "backend": "network"})
     assert overview(sup)["alerts"] == []
+    assert [e.type for e in engine.events_since()] == [events.PRINTER_FAULTED, events.PRINTER_RECOVERED]
 
 
 def test_overview_shows_the_days_rota(app, clock, engine):

@@ -2,16 +2,14 @@
 
 One print per newly created ticket (an idempotent replay prints nothing), never longer than the printer's
 ``timeout_seconds``; whatever goes wrong, the ticket already exists and the caller gets an outcome, never an
-exception. The printer's state is kept per kiosk in one Redis hash (``HallKeys.meta("printers")``: kiosk id →
-JSON). A change from working to faulted appends ``printer_faulted`` {kiosk, kind, message, number, backend}, the
-way back appends ``printer_recovered`` {kiosk, after, backend}; reading the previous state, deciding, writing the new
-one and the event are one script (``printer_state.lua``). Staff see the events; citizens only ever see the outcome's
-``status``/``reason`` codes, which the kiosk page turns into sentences.
+exception. What each print or probe shows is recorded per kiosk through :class:`shared.printer_health.PrinterHealth`
+(one script decides and appends ``printer_faulted`` / ``printer_recovered``). Staff see the events and the
+supervisor's alerts; citizens only ever see the outcome's ``status``/``reason`` codes, which the kiosk page turns
+into sentences.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +17,8 @@ from pathlib import Path
 
 import redis
 
-from shared import events
 from shared.config import Config
-from shared.engine import Engine
+from shared.printer_health import PrinterHealth, Recorded
 
 from .backends import make_printer
 from .printer import Printer, PrinterFault, PrinterStatus
@@ -31,7 +28,6 @@ from .ticket import TicketSlip
 logger = logging.getLogger(__name__)
 
 DEFAULT_KIOSK = "default"
-PRINTERS_META = "printers"  # HallKeys.meta(...) hash: kiosk id → printer state JSON
 
 # print outcome statuses
 PRINTED = "printed"
@@ -85,58 +81,60 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
 
 
 class KioskPrinter:
-    """The configured printer of this server process plus its recorded state."""
+    """The configured printer of this server process, and the record of what it showed."""
 
-    def __init__(self, engine: Engine, config: Config, printer: Printer) -> None:
-        self.engine = engine
-        self.config = config
+    def __init__(self, records: PrinterHealth, printer: Printer) -> None:
+        self.records = records
+        self.config = records.engine.config
+        self.clock = records.engine.clock
         self.printer = printer
         self.backend = printer.settings.backend
 
     @classmethod
-    def from_config(cls, engine: Engine, config: Config) -> KioskPrinter:
+    def from_config(cls, records: PrinterHealth) -> KioskPrinter:
         """Validate ``[printer]`` and open nothing yet (devices are opened per print)."""
-        return cls(engine, config, make_printer(printer_settings(config)))
-
-    @property
-    def state_key(self) -> str:
-        return self.engine.keys.meta(PRINTERS_META)
+        return cls(records, make_printer(printer_settings(records.engine.config)))
 
     # -------------------------------------------------------------------------------------------- printing
     def print_ticket(self, ticket: dict, kiosk: str = "") -> PrintOutcome:
         """Print a newly issued ticket; never raises, never blocks past the printer timeout (plus bookkeeping)."""
         kiosk = kiosk or DEFAULT_KIOSK
+        number = ticket.get("number")
         try:
-            slip = slip_for(ticket, self.config)
-            result = self.printer.print_slip(slip)
+            result = self.printer.print_slip(slip_for(ticket, self.config))
         except PrinterFault as fault:
-            self._observe(kiosk, fault=fault.kind, message=fault.message, number=ticket.get("number"))
+            self._after_print(kiosk, fault=fault.kind, message=fault.message, number=number)
             return PrintOutcome(FAILED, fault.kind)
         except Exception:  # a bug must not cost the citizen the ticket: it exists, the page shows it
-            logger.exception("printing ticket %s failed unexpectedly", ticket.get("number"))
-            self._observe(kiosk, fault="error", message="unexpected error while printing (see the server log)",
-                          number=ticket.get("number"))
+            logger.exception("printing ticket %s failed unexpectedly", number)
+            self._after_print(kiosk, fault="error", message="unexpected error while printing (see the server log)",
+                              number=number)
             return PrintOutcome(FAILED, "error")
-        self._observe(kiosk, status=result.status, number=ticket.get("number"))
+        self._after_print(kiosk, status=result.status, number=number)
         if self.backend == "preview":
             return PrintOutcome(PREVIEW, None, True)
         return PrintOutcome(PRINTED, None, result.confirmed)
+
+    def _after_print(self, kiosk: str, **seen) -> None:
+        """Record what a print showed; Redis trouble is logged, never raised (the ticket exists)."""
+        try:
+            self.observe(kiosk, **seen)
+        except redis.RedisError as exc:
+            logger.error("could not record the printer state of kiosk %s: %s", kiosk, exc)
 
     # -------------------------------------------------------------------------------------------- health
     def health(self, kiosk: str) -> dict:
         """Ask the printer now (bounded by its timeout) and report it with what was recorded for ``kiosk``.
 
-        A kiosk that has printed before gets its state updated (and ``printer_recovered`` / ``printer_faulted``
-        recorded) from a definite answer; an unknown answer changes nothing.
+        A kiosk that has printed before gets its record updated (and ``printer_recovered`` / ``printer_faulted``
+        appended) from a definite answer; an unknown answer changes nothing.
         """
         live = self.printer.status()
-        state = self._load(kiosk)
-        if state is not None:
-            if live.fault:
-                state = self._observe(kiosk, fault=live.fault, message=live.detail, status=live) or state
-            elif live.online:
-                state = self._observe(kiosk, status=live) or state
-        state = state or {}
+        if live.fault:
+            recorded = self.observe(kiosk, fault=live.fault, message=live.detail, status=live, probe=True)
+        else:
+            recorded = self.observe(kiosk, status=live if live.online else None, probe=True)
+        state = recorded.state or {}
         fault = live.fault or (state.get("fault") if live.online is None else None)
         return {
             "kiosk": kiosk,
@@ -150,23 +148,18 @@ class KioskPrinter:
                 "fault": fault,
                 "last_fault": state.get("last_fault"),
                 "last_print": state.get("last_print"),
-                "checked_at": self.engine.clock.now().isoformat(),
+                "checked_at": self.clock.now().isoformat(),
             },
         }
 
-    # -------------------------------------------------------------------------------------------- state
-    def _load(self, kiosk: str) -> dict | None:
-        raw = self.engine.redis.hget(self.state_key, kiosk)
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            return None
-
-    def _observe(self, kiosk: str, *, fault: str | None = None, message: str = "", status: PrinterStatus | None = None,
-                 number: str | None = None) -> dict | None:
-        """Record what one print or probe showed; the script appends an event when the printer changed between
-        working and faulted (or between fault kinds). Returns the new state; Redis trouble is logged, never raised."""
-        now = self.engine.clock.now().isoformat()
+    # -------------------------------------------------------------------------------------------- the record
+    def observe(self, kiosk: str, *, fault: str | None = None, message: str = "", status: PrinterStatus | None = None,
+                number: str | None = None, probe: bool = False) -> Recorded:
+        """Record what one print (``number``) or ``probe`` showed: a ``fault``, or the printer's ``status``
+        (neither, on a probe: nothing definite, the record is only read). Redis errors propagate."""
+        if probe and not fault and status is None:
+            return self.records.record(kiosk, None, probe=True)
+        now = self.clock.now().isoformat()
         seen: dict = {"backend": self.backend, "fault": fault, "updated_at": now}
         if status is not None:
             seen.update(online=status.online, paper=status.paper, detail=status.detail)
@@ -179,16 +172,4 @@ class KioskPrinter:
         if fault:
             seen["last_fault"] = {"kind": fault, "message": message, "at": now, "number": number}
         faulted = {"kiosk": kiosk, "kind": fault, "message": message, "number": number, "backend": self.backend}
-        keys = [self.state_key]
-        try:
-            r = self.engine.runner.run("printer_state", keys, [
-                kiosk, self.engine.clock.now_ms(), json.dumps(seen, ensure_ascii=False),
-                json.dumps(faulted, ensure_ascii=False)])
-        except redis.RedisError as exc:
-            logger.error("could not record the printer state of kiosk %s: %s", kiosk, exc)
-            return None
-        if r["event"] == events.PRINTER_FAULTED:
-            logger.warning("kiosk %s printer faulted (%s): %s", kiosk, fault, message)
-        elif r["event"] == events.PRINTER_RECOVERED:
-            logger.info("kiosk %s printer recovered (after %s)", kiosk, r["was"])
-        return r["state"]
+        return self.records.record(kiosk, seen, faulted if fault else None, probe=probe)
