@@ -9,13 +9,13 @@ from flask import Blueprint, current_app, jsonify, render_template, request, ses
 
 from counter.auth import (Actor, check_credentials, check_csrf, current_actor, current_session, login_limiter,
                           require_supervisor, require_window, staff_sessions, window_holds)
-from counter.preview import queue_preview, today_counts
 from counter.supervisor import register_supervisor_routes
 from shared import ratings
 from shared.cases import complaint_service, is_complaint_window, record_case
 from shared.devices import TABLET, describe, identify, require_kind
 from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
 from shared.validation import Field, parse_json_object, validate
+from shared.window_view import window_state as read_window_state, window_view
 
 logger = logging.getLogger(__name__)
 
@@ -179,22 +179,19 @@ def create_blueprint() -> Blueprint:
     @bp.get("/api/v1/windows/<int:number>")
     @require_window
     def window_state(number: int, actor: Actor):
-        return jsonify({"window": _hall().engine.window_state(number)})
+        return jsonify({"window": read_window_state(_hall().engine, number)})
 
     @bp.get("/api/v1/windows/<int:number>/overview")
     @require_window
     def overview(number: int, actor: Actor):
-        engine = _hall().engine
-        h = engine.redis.hmget(engine.keys.window(number), ["last_finished"])
-        return jsonify({"window": engine.window_state(number), "queues": queue_preview(engine, number),
-                        "holder": window_holds().holder(number), "last_finished": h[0] or None,
-                        "complaint": is_complaint_window(engine.config, number), "seq": engine.last_seq(),
-                        "now": engine.clock.now().isoformat()})
+        return jsonify(window_view(_hall().engine, number))
 
     @bp.get("/api/v1/windows/<int:number>/today")
     @require_window
     def today(number: int, actor: Actor):
-        return jsonify({"window": number, "counts": today_counts(_hall().engine, number)})
+        from counter.supervisor import stats
+
+        return jsonify({"window": number, "counts": stats().window_today(number)})
 
     # ------------------------------------------------------------------------------------------- window actions
     @bp.post("/api/v1/windows/<int:number>/call-next")
@@ -241,7 +238,7 @@ def create_blueprint() -> Blueprint:
         body = _body(PAUSE_SPEC)
         engine = _hall().engine
         engine.pause(number, body.get("reason", "").strip(), actor.id)
-        return jsonify({"window": engine.window_state(number)})
+        return jsonify({"window": read_window_state(engine, number)})
 
     @bp.post("/api/v1/windows/<int:number>/resume")
     @require_window
@@ -249,7 +246,7 @@ def create_blueprint() -> Blueprint:
         _body(EMPTY_SPEC)
         engine = _hall().engine
         engine.resume(number, actor.id)
-        return jsonify({"window": engine.window_state(number)})
+        return jsonify({"window": read_window_state(engine, number)})
 
     @bp.post("/api/v1/windows/<int:number>/case")
     @require_window

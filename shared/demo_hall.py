@@ -21,6 +21,7 @@ from shared import ratings
 from shared.config import Config, Period, Schedule
 from shared.engine import Engine
 from shared.errors import OneWindowError
+from shared.window_view import window_state
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class HallSimulator:
 
     def _serve(self, number: int, desk: _Desk, now: float) -> None:
         clerk = f"demo-clerk{number}"
-        state = self.engine.window_state(number)
+        state = window_state(self.engine, number)
         if state["paused"]:
             return
         try:

@@ -32,12 +32,12 @@ import redis
 
 from shared import events, idempotency
 from shared.clock import Clock
-from shared.config import Config, Service
+from shared.config import Config, Service, Window
 from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
 from shared.keys import HallKeys, day_key
 from shared.rota import Rota
 from shared.schedule import Availability, availability
-from shared.runner import RetryScript, ScriptRunner
+from shared.runner import RetryScript, ScriptRunner, as_list
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +82,12 @@ class Engine:
         except (KeyError, TypeError):
             raise UnprocessableError(f"unknown service '{code}'", code="unknown_service") from None
 
-    def _window(self, number: int):
+    def window_config(self, window: int) -> Window:
+        """The configured window ``window`` (NotFoundError ``unknown_window`` for any other number)."""
         try:
-            return self.config.windows[number]
+            return self.config.windows[window]
         except (KeyError, TypeError):
-            raise NotFoundError(f"no window {number}", code="unknown_window") from None
+            raise NotFoundError(f"no window {window}", code="unknown_window") from None
 
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
@@ -136,7 +137,7 @@ class Engine:
 
     def call_next(self, window: int, clerk: str = "") -> dict:
         """Call the next ticket for ``window`` (see the module doc for the order)."""
-        w = self._window(window)
+        w = self.window_config(window)
         day, now_ms = self.today(), self.clock.now_ms()
         keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
         keys += [self.keys.queue(day, s) for s in w.services]
@@ -146,7 +147,7 @@ class Engine:
     def call_number(self, window: int, number: str, clerk: str = "") -> dict:
         """Call one waiting ticket of today by its number (``A012``), out of order. The script decides whether
         this window may call it (transferred here, or in the queue of one of the window's services)."""
-        w = self._window(window)
+        w = self.window_config(window)
         self.service_for_number(number)
         day, now_ms = self.today(), self.clock.now_ms()
         keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
@@ -157,7 +158,7 @@ class Engine:
 
     def recall(self, window: int, clerk: str = "") -> dict:
         """Announce the window's current ticket again."""
-        self._window(window)
+        self.window_config(window)
         keys = self._window_keys(self.today(), window) + [self.keys.recent_calls]
         result = self.runner.run("recall", keys, [window, self.clock.now_ms(), clerk, self.config.display.recent_calls])
         return self.public_ticket(result["ticket"])
@@ -182,7 +183,7 @@ class Engine:
         return self._close(window, "no_show", "", clerk)
 
     def _close(self, window: int, action: str, outcome: str, clerk: str, matter: str = "", case_no: str = "") -> dict:
-        self._window(window)
+        self.window_config(window)
         keys = self._window_keys(self.today(), window) + [self.keys.service_times, self.keys.unrated]
         matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
         args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
@@ -194,13 +195,13 @@ class Engine:
         """Send the current ticket to the head of another service's queue or of another window."""
         if (service is None) == (to_window is None):
             raise ValidationError("give exactly one of 'service' or 'window'", code="invalid_transfer")
-        self._window(window)
+        self.window_config(window)
         day = self.today()
         if service is not None:
             self.service(service)
             target, kind, value = self.keys.queue(day, service), "service", service
         else:
-            self._window(to_window)
+            self.window_config(to_window)
             target, kind, value = self.keys.window_queue(day, to_window), "window", to_window
         keys = self._window_keys(day, window) + [target]
         result = self.runner.run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value])
@@ -208,11 +209,11 @@ class Engine:
 
     def pause(self, window: int, reason: str = "", clerk: str = "") -> None:
         """Pause a window (no calls until resumed)."""
-        self._window(window)
+        self.window_config(window)
         self.runner.run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, True, reason])
 
     def resume(self, window: int, clerk: str = "") -> None:
-        self._window(window)
+        self.window_config(window)
         self.runner.run("pause", self._window_keys(self.today(), window), [window, self.clock.now_ms(), clerk, False, ""])
 
     def cancel(self, ticket_id: str, actor: str = "citizen") -> dict:
@@ -309,23 +310,6 @@ class Engine:
             out["token"] = t["token"]
         return out
 
-    def window_state(self, number: int) -> dict:
-        """A window's live state: current ticket, paused, clerk, and the queue it draws from."""
-        w = self._window(number)
-        day = self.today()
-        h = self.redis.hgetall(self.keys.window(number))
-        current = None
-        if h.get("current"):
-            t = self._load(day, h["current"])
-            if t and t["status"] == "called":
-                current = self.public_ticket(t)
-        waiting = {s: self.redis.zcard(self.keys.queue(day, s)) for s in w.services}
-        return {
-            "number": number, "name": w.name, "services": list(w.services), "current": current,
-            "paused": h.get("paused") == "1", "pause_reason": h.get("pause_reason") or None,
-            "waiting": waiting, "transferred_in": self.redis.zcard(self.keys.window_queue(day, number)),
-        }
-
     def snapshot(self) -> dict:
         """What screens show, consistent at one ``seq``: current calls, recent calls, waiting per service."""
         day = self.today()
@@ -337,22 +321,22 @@ class Engine:
         keys += [self.keys.window_queue(day, n) for n in windows]
         r = self.runner.run("snapshot", keys, [len(windows), len(services)])
         current = []
-        for n, w in zip(windows, _as_list(r["windows"])):
+        for n, w in zip(windows, as_list(r["windows"])):
             t = json.loads(w["current"]) if w["current"] else None
             current.append({
                 "window": n, "name": self.config.windows[n].name, "paused": w["paused"],
                 "pause_reason": w["reason"] or None,
                 "ticket": _call_view(t, self.config) if t and t["status"] == "called" else None,
             })
-        recent = [json.loads(x) for x in _as_list(r["recent"])]
+        recent = [json.loads(x) for x in as_list(r["recent"])]
         today_recent = [c for c in recent if self.clock.business_date(self.clock.from_ms(c["at"])) == self.clock.business_date()]
-        waiting = dict(zip(services, _as_list(r["waiting"])))
+        waiting = dict(zip(services, as_list(r["waiting"])))
         return {
             "seq": r["seq"], "day": day, "now": self.clock.now().isoformat(),
             "windows": current,
             "recent_calls": [_recent_view(c, self.config) for c in today_recent],
             "waiting": waiting,
-            "window_waiting": dict(zip((str(n) for n in windows), _as_list(r["window_waiting"]))),
+            "window_waiting": dict(zip((str(n) for n in windows), as_list(r["window_waiting"]))),
         }
 
     def services_overview(self) -> list[dict]:
@@ -386,11 +370,6 @@ class Engine:
 
     def events_since(self, start: str = "-") -> list[events.Event]:
         return list(events.read_range(self.redis, self.keys.events, start))
-
-
-def _as_list(value) -> list:
-    """cjson encodes an empty Lua table as {}: read it as an empty list."""
-    return value if isinstance(value, list) else []
 
 
 def _call_view(t: dict, config: Config) -> dict:

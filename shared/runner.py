@@ -173,6 +173,11 @@ def _answer(result: dict, errors_map: dict[str, type[errors.OneWindowError]] | N
     return result
 
 
+def as_list(value: Any) -> list:
+    """A list a script answered: cjson encodes an empty Lua table as {}, read it as an empty list."""
+    return value if isinstance(value, list) else []
+
+
 def _arg(value: Any) -> str | int | float:
     if isinstance(value, bool):
         return "1" if value else "0"

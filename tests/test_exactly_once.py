@@ -23,6 +23,7 @@ from faults import StallableRedis
 from shared.engine import Engine
 from shared.errors import ConflictError
 from shared.redis_client import connect
+from shared.window_view import window_state
 
 DAY = "20261127"
 EVENTS = "ow:{testhall}:events"
@@ -174,7 +175,7 @@ def test_call_number_racing_a_transfer(redis_server, redis_client, hall_config, 
         assert e.value.code == "wrong_window"
         monkeypatch.setattr(engine.runner, "run", original)
         assert engine.call_next(4)["number"] == "A001"
-        holders = [n for n in range(1, 8) if engine.window_state(n)["current"]]
+        holders = [n for n in range(1, 8) if window_state(engine, n)["current"]]
         assert holders == [4]
     else:
         assert engine.call_number(3, "A001")["window"] == 3
@@ -183,7 +184,7 @@ def test_call_number_racing_a_transfer(redis_server, redis_client, hall_config, 
             engine.call_next(4)
         assert e.value.code == "queue_empty"
         assert redis_client.zcard(engine.keys.queue(DAY, "shichang")) == 0
-        assert [n for n in range(1, 8) if engine.window_state(n)["current"]] == [3]
+        assert [n for n in range(1, 8) if window_state(engine, n)["current"]] == [3]
     calls = [e for e in engine.events_since() if e.type == "ticket_called"]
     assert [e.data["window"] for e in calls] == [2, calling_window if calling_window == 3 else 4]
 

@@ -10,6 +10,7 @@ are linked to what they act on by reference.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -148,6 +149,9 @@ class DayFacts:
     resolutions: dict[tuple[str, str], Resolution] = field(default_factory=dict)
     rectifications: dict[str, RectificationFact] = field(default_factory=dict)
     rect_events: list[RectificationEvent] = field(default_factory=list)
+    #: (window, "called" | "recalled") → how many calls and recalls a window made that day (live days only: the
+    #: counter's today; the archive keeps the tickets, whose first and last calls it needs)
+    calls: Counter[tuple[int, str]] = field(default_factory=Counter)
     last_seq: int = 0
     events: int = 0
 
@@ -222,11 +226,17 @@ def _called(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
     if f is None:
         return
     window, clerk = _int(event.data.get("window")), _str(event.data.get("clerk"))
+    facts.calls[(window, "called")] += 1
     if f.first_call_ms is None:
         f.first_call_ms, f.first_window, f.first_clerk = event.ts, window, clerk
     f.last_call_ms = event.ts
     f.status, f.window, f.clerk = CALLED, window, clerk
     f.service = event.data["ticket"].get("service", f.service)
+
+
+def _recalled(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    if _ticket(facts, event, tz) is not None:
+        facts.calls[(_int(event.data.get("window")), "recalled")] += 1
 
 
 def _finished(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
@@ -360,6 +370,7 @@ def _resolution(kind: str):
 _HANDLERS = {
     events.TICKET_ISSUED: _issued,
     events.TICKET_CALLED: _called,
+    events.TICKET_RECALLED: _recalled,
     events.TICKET_FINISHED: _finished,
     events.TICKET_MARKED_NO_SHOW: _no_show,
     events.TICKET_TRANSFERRED: _transferred,

@@ -27,6 +27,7 @@ from shared.stats.figures import (
     Accumulator,
     DayAggregate,
     aggregate,
+    new_counts,
     unpack,
 )
 from shared.stats.live import LiveStream
@@ -138,6 +139,28 @@ class Stats:
         agg = aggregate(facts, kind, rest, self.config.timezone)
         self._agg_cache[facts.day] = (stamp, agg)
         return agg
+
+    # ------------------------------------------------------------------------------------------- one window today
+    def window_today(self, window: int) -> dict:
+        """The counter's figures of ``window`` today, from the live fold (the same facts and aggregate as every
+        report, so the counter and the supervisor never disagree): calls, recalls, 办件, 咨询, no-shows, transfers
+        out, citizens' ratings (and the 差评 among them, to follow up), cases, tickets finished and their mean service
+        time in minutes."""
+        today = self.today().isoformat()
+        self.live.refresh()
+        facts = self.live.days({today}).get(today)
+        c = new_counts()
+        if facts is not None:
+            c = self.live_aggregate(facts).counts.get(("window", str(window)), c)
+        calls = facts.calls if facts is not None else {}
+        finished = c["handled"] + c["consulted"]
+        return {
+            "called": calls.get((window, "called"), 0), "recalled": calls.get((window, "recalled"), 0),
+            "handled": c["handled"], "consulted": c["consulted"], "no_show": c["no_show"], "transferred": c["transfers"],
+            "rated": c["ratings"], "follow_up": sum(c[f"r{lv}"] for lv in BAD_LEVELS), "cases": c["cases"],
+            "finished": finished,
+            "mean_service_minutes": round(c["service_sum"] / c["service_n"] / 60000, 1) if c["service_n"] else None,
+        }
 
     # ------------------------------------------------------------------------------------------- reports
     def report(self, start: date, end: date, by: str = "total") -> dict:
