@@ -31,8 +31,8 @@ FACE = "Noto Sans CJK SC"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "shared" / "static" / "fonts"
 STEM = "OneWindowSans-SC"
-SCAN_DIRS = ("kiosk", "display", "counter", "shared", "tests/data")
-SCAN_FILES = ("config.toml", "onewindow.py", "onewindow_cli.py")
+SCAN_DIRS = ("onewindow", "kiosk", "display", "counter", "shared", "tests/data")
+SCAN_FILES = ("config.toml",)
 SCAN_SUFFIXES = {".py", ".html", ".js", ".css", ".toml", ".json", ".txt"}
 RANGES = [
     (0x20, 0x7E), (0xA0, 0xFF), (0x2010, 0x2027), (0x2030, 0x205E), (0x2190, 0x21FF), (0x2460, 0x24FF),

@@ -1,6 +1,7 @@
 """Domain errors: one root, a stable machine code and an HTTP status the web edge maps to.
 
-The engine raises these; blueprints never build error responses by hand (see ``onewindow.create_app``).
+The core raises these (the engine and every other named operation), and so do the blueprints' own checks; the web
+edge turns them into ``{"error": {"code", "message", "details"}}`` responses in one place (``onewindow/web.py``).
 """
 
 from __future__ import annotations

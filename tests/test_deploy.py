@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from onewindow import build_parser
+from onewindow.cli import build_parser
 from shared.logs import JsonFormatter, HallTimeFormatter
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"

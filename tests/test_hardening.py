@@ -112,7 +112,7 @@ def test_access_log_lines_carry_no_tracking_token():
 
     from gunicorn.config import Config
 
-    from onewindow import redacting_access_logger
+    from onewindow.serving import redacting_access_logger
 
     logger = redacting_access_logger()(Config())
     token = "20261127" + "a" * 22

@@ -1,0 +1,308 @@
+"""`onewindow serve`: two processes. This one supervises — the embedded Redis, the demo traffic, signals — and runs
+gunicorn as a child (`serve --child`, its own process group, one worker). Stopping goes in order: gunicorn's worker
+first (it closes its screens' sockets and stops its relay), then the demo traffic, then the embedded Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import redis
+from flask import Flask
+
+from onewindow.app import create_app
+from onewindow.web import redact
+from shared.clock import Clock
+from shared.config import Config
+from shared.embedded import EmbeddedRedis
+from shared.engine import Engine
+from shared.redis_client import connect
+
+logger = logging.getLogger("onewindow")
+
+SHUTDOWN_SECONDS = 20  # after this, a gunicorn that has not stopped is killed
+DEMO_PASSWORDS = {"clerk": "demo-clerk", "supervisor": "demo-super"}
+
+
+def redis_for(config: Config, *, embedded_only: bool = False) -> tuple[str, EmbeddedRedis | None]:
+    """The Redis URL to use: ONEWINDOW_REDIS_URL, else ``[redis] url``, else the embedded server (started now, or
+    adopted when one is already running on this hall's data directory). ``embedded_only``: always the embedded one."""
+    url = None if embedded_only else os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url
+    if url:
+        return url, None
+    embedded = EmbeddedRedis(config.var_dir / "redis").start()
+    return embedded.url, embedded
+
+
+# ------------------------------------------------------------------------------------------------ the supervisor
+def supervise(args: argparse.Namespace, config: Config) -> int:
+    """Start the embedded Redis (and the demo traffic), run gunicorn as a child, stop everything in order."""
+    redis_url, embedded = redis_for(config, embedded_only=args.demo)
+    simulator = None
+    stopping: list[int] = []
+    child: subprocess.Popen | None = None
+
+    def on_signal(signum, _frame):
+        if child is not None and child.poll() is None:
+            # first signal: gunicorn's graceful stop; a second one: its quick stop
+            child.send_signal(signal.SIGTERM if not stopping else signal.SIGINT)
+        stopping.append(signum)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        env = {**os.environ, "ONEWINDOW_REDIS_URL": redis_url, "ONEWINDOW_SUPERVISOR_PID": str(os.getpid())}
+        child = subprocess.Popen([sys.executable, "-m", "onewindow", *args.argv, "--child"], env=env,
+                                 process_group=0)
+        if _wait_until_serving(args, child):
+            if args.demo:
+                from shared.demo_hall import HallSimulator
+
+                simulator = HallSimulator(Engine(connect(redis_url), config)).start()
+            print(_banner(args, config, redis_url, embedded), flush=True)
+        _wait_for_child(child, stopping)
+        logger.info("server stopped")
+        return 0 if stopping or child.returncode == 0 else 1
+    finally:
+        if child is not None and child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        if simulator is not None:
+            simulator.stop()
+        if embedded is not None:
+            embedded.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _wait_for_child(child: subprocess.Popen, stopping: list[int]) -> None:
+    """Until gunicorn exits; killed when it has not stopped ``SHUTDOWN_SECONDS`` after the first signal."""
+    deadline = None
+    while True:
+        try:
+            child.wait(timeout=0.5)
+            return
+        except subprocess.TimeoutExpired:
+            if stopping and deadline is None:
+                deadline = time.monotonic() + SHUTDOWN_SECONDS
+            if deadline is not None and time.monotonic() > deadline:
+                logger.error("gunicorn did not stop within %s s; killing it", SHUTDOWN_SECONDS)
+                os.killpg(child.pid, signal.SIGKILL)
+
+
+def _local_base(args: argparse.Namespace) -> str:
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    return f"http://{'[' + host + ']' if ':' in host else host}:{args.port}"
+
+
+def _wait_until_serving(args: argparse.Namespace, child, timeout: float = 60.0) -> bool:
+    """Poll /livez until gunicorn answers (False if it exited first)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            with urllib.request.urlopen(_local_base(args) + "/livez", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _banner(args: argparse.Namespace, config: Config, redis_url: str, embedded: EmbeddedRedis | None) -> str:
+    """Every page, aligned; the demo logins while they still work; what is open now."""
+    base = _local_base(args)
+    windows = sorted(config.windows)
+    span = f"{windows[0]}–{windows[-1]}" if len(windows) > 1 else str(windows[0])
+    clerk_login, super_login = _demo_logins(config)
+    rows = [
+        ("kiosk", "/kiosk", "取号机 citizens take tickets"),
+        ("counter", "/counter", f"窗口工作台 clerks, windows {span}" + (f" — demo login {clerk_login}" if clerk_login else "")),
+        ("rating tablet", f"/rate/{windows[0]}", f"评价器 one per window ({span})"),
+        ("display", "/display", "大厅显示屏 hall display with voice"),
+        ("window screen", f"/display/window/{windows[0]}", f"窗口屏 one per window ({span})"),
+        ("phone page", "/t/<token>", "手机查看 the QR code on each ticket"),
+        ("supervisor", "/supervisor", "值班主任 figures, follow-ups, rota" + (f" — demo login {super_login}" if super_login else "")),
+        ("metrics", "/metrics", "Prometheus"),
+    ]
+    width = max(len(base + path) for _, path, _ in rows)
+    lines = [f"OneWindow 一窗通 — {config.hall_name}" + ("  [DEMO: open all day, simulated traffic]" if args.demo else "")]
+    lines += [f"  {name:<14} {(base + path):<{width}}  {what}" for name, path, what in rows]
+    if clerk_login or super_login:
+        lines.append("  (demo accounts from config.toml: change them before going live — README, 'Demo accounts')")
+    lines.append("  " + _open_now(config, redis_url, args.demo))
+    where = f"embedded, data in {config.var_dir / 'redis'}" if embedded is not None else "external"
+    lines.append(f"  Redis {redis_url} ({where}). Ctrl-C stops.")
+    return "\n".join(lines)
+
+
+def _demo_logins(config: Config) -> tuple[str, str]:
+    """The demo logins of the clerks and the supervisor, while their shipped passwords still work ('' otherwise)."""
+    from werkzeug.security import check_password_hash
+
+    clerks = [c for c in config.clerks.values() if c.role == "clerk"]
+    supers = [c for c in config.clerks.values() if c.role == "supervisor"]
+    clerk_login = (f"{clerks[0].username} … {clerks[-1].username} / {DEMO_PASSWORDS['clerk']}"
+                   if clerks and check_password_hash(clerks[0].password_hash, DEMO_PASSWORDS["clerk"]) else "")
+    super_login = (f"{supers[0].username} / {DEMO_PASSWORDS['supervisor']}"
+                   if supers and check_password_hash(supers[0].password_hash, DEMO_PASSWORDS["supervisor"]) else "")
+    return clerk_login, super_login
+
+
+def _open_now(config: Config, redis_url: str, demo: bool) -> str:
+    """One line: the services issuing tickets now, or when the first opens and how to try OneWindow meanwhile."""
+    try:
+        services = Engine(connect(redis_url), config).services_overview()
+    except redis.RedisError as exc:
+        return f"(could not read the services: {exc})"
+    now = Clock(config.timezone).now()
+    open_now = [s for s in services if s["open"]]
+    if open_now:
+        return f"Open now ({now:%H:%M} {config.timezone.key}): " + ", ".join(
+            f"{s['prefix']} {s['name']}" for s in open_now)
+    upcoming = sorted((s["opens_at"], s["name"]) for s in services if s["opens_at"])
+    nxt = f"; next: {upcoming[0][1]} at {upcoming[0][0][:16].replace('T', ' ')}" if upcoming else ""
+    hint = "" if demo else " To try OneWindow now: `make demo` (the same hall, open all day, with simulated traffic)."
+    return f"No service is open now ({now:%Y-%m-%d %H:%M} {config.timezone.key}{nxt}).{hint}"
+
+
+# ------------------------------------------------------------------------------------------------ the gunicorn child
+def run_gunicorn(args: argparse.Namespace, config: Config) -> None:
+    """Serve with gunicorn, one worker per process: gevent (a greenlet per socket: many screens on one process) or
+    gthread (a thread per open socket). See docs/deploy.md."""
+    from gunicorn.app.base import BaseApplication
+
+    from shared.logs import gunicorn_logconfig
+
+    if args.worker == "gevent":
+        try:
+            import gevent  # noqa: F401
+        except ImportError:
+            raise SystemExit("--worker gevent needs gevent (pip install gevent), or use --worker gthread") from None
+    app_config = {"CONFIG": config, "REDIS_URL": os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url}
+    _die_with_supervisor()
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", _worker_class(args.worker))
+            if args.worker == "gthread":
+                self.cfg.set("threads", args.threads)
+            else:
+                self.cfg.set("worker_connections", args.threads)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("logger_class", redacting_access_logger())
+            self.cfg.set("control_socket_disable", True)
+            self.cfg.set("logconfig_dict", gunicorn_logconfig(
+                os.environ.get("ONEWINDOW_LOG", "INFO"), args.log_format, config.timezone, args.log_file,
+                args.access_log))
+            self.cfg.set("worker_exit", lambda _server, worker: close_app(getattr(worker, "wsgi", None)))
+
+        def load(self):
+            return create_app(app_config)
+
+    try:
+        _Server().run()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+
+
+def redacting_access_logger():
+    """gunicorn's logger, with tracking tokens taken out of the request line, path and referer of access logs."""
+    from gunicorn.glogging import Logger
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "f", "q"):
+                if isinstance(atoms.get(key), str):
+                    atoms[key] = redact(atoms[key])
+            return atoms
+
+    return RedactingLogger
+
+
+def close_app(app: Flask | None) -> None:
+    """Stop the relay and the archiver and close every Socket.IO connection of this process (idempotent): screens
+    reconnect (to another process, or to this one once it is back) and resync from the snapshot."""
+    if app is None or not hasattr(app, "extensions"):
+        return
+    for name in ("onewindow_relay", "onewindow_archiver"):
+        worker = app.extensions.get(name)
+        if worker is not None:
+            worker.stop()
+    socketio = app.extensions.get("socketio")
+    if socketio is not None and socketio.server is not None:
+        try:
+            socketio.server.eio.disconnect()
+        except Exception:  # pragma: no cover - closing what is already closing
+            logger.debug("closing sockets", exc_info=True)
+
+
+def _worker_class(kind: str):
+    """gunicorn's worker with one addition: told to stop, it closes its sockets as soon as it has stopped accepting
+    (otherwise a graceful stop waits for every open WebSocket, runs past the timeout, and the master SIGKILLs the
+    worker; closing them earlier would let the screens reconnect to this very worker)."""
+
+    def close_when_not_accepting(worker) -> None:
+        deadline = time.monotonic() + worker.cfg.graceful_timeout
+        while time.monotonic() < deadline and any(_listening(s) for s in worker.sockets):
+            time.sleep(0.05)  # the worker's loop notices within a second and closes its listeners
+        close_app(worker.wsgi)
+
+    if kind == "gevent":
+        import gevent
+        from gunicorn.workers.ggevent import GeventWorker as Base
+
+        def later(worker) -> None:  # a signal handler runs in gevent's loop: nothing blocking in it
+            gevent.spawn(close_when_not_accepting, worker)
+    else:
+        from gunicorn.workers.gthread import ThreadWorker as Base
+
+        def later(worker) -> None:
+            threading.Thread(target=close_when_not_accepting, args=(worker,), daemon=True).start()
+
+    class OneWindowWorker(Base):
+        def handle_exit(self, sig, frame):
+            super().handle_exit(sig, frame)
+            later(self)
+
+        def handle_quit(self, sig, frame):  # a quick stop: the worker exits right away anyway
+            super().handle_quit(sig, frame)
+
+    OneWindowWorker.__name__ = f"OneWindow{Base.__name__}"
+    return OneWindowWorker
+
+
+def _listening(sock) -> bool:
+    """Is this gunicorn listener still open in this process?"""
+    inner = getattr(sock, "sock", sock)  # gunicorn's wrapper drops its socket (None) when closed
+    try:
+        return inner is not None and inner.fileno() != -1
+    except (OSError, ValueError):
+        return False
+
+
+def _die_with_supervisor() -> None:
+    """In gunicorn's master (Linux): get SIGTERM when the supervising `onewindow serve` dies, even by SIGKILL."""
+    import ctypes
+
+    if not os.environ.get("ONEWINDOW_SUPERVISOR_PID"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != int(os.environ["ONEWINDOW_SUPERVISOR_PID"]):  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)

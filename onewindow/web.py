@@ -1,0 +1,213 @@
+"""What the app does around every request, registered once by :func:`onewindow.create_app`: the idempotency scope,
+the mapping of errors to responses, the security headers (one Content-Security-Policy for every page), the request
+timer and ``/metrics``; and the few routes of the app itself (``/``, ``/livez``, ``/healthz``, the OpenAPI document,
+the shared assets under ``/assets``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import re
+import time
+from importlib import resources
+
+import redis
+from flask import Blueprint, Flask, g, jsonify, redirect, request, send_from_directory, session
+from werkzeug.exceptions import HTTPException
+
+from onewindow.edge import Hall
+from shared import idempotency
+from shared.errors import OneWindowError, StoreUnavailableError, ValidationError
+from shared.metrics import CONTENT_TYPE, Metrics
+
+logger = logging.getLogger("onewindow")
+
+MAX_BODY_BYTES = 16 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = re.compile(r"\A[A-Za-z0-9_.:-]{8,128}\Z")
+REPLAYED_HEADER = "Idempotent-Replayed"
+# every page: everything from this origin (no CDN), nothing inline executed, never framed
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                           "form-action 'self'")
+# tracking tokens travel in these paths (the ticket's QR code, the phone page, its API): never into a log line
+_TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/)[^/?#\s\"]+")
+
+
+def install(app: Flask, hall: Hall) -> Metrics:
+    """Register everything this module does on ``app``; returns the app's metrics (the relay reports to them)."""
+    app.register_blueprint(assets_blueprint())
+    _register_operation_scope(app)
+    _register_error_handlers(app)
+    _register_root_routes(app, hall)
+    app.after_request(security_headers)
+    return _register_metrics(app, hall)
+
+
+def assets_blueprint() -> Blueprint:
+    """The assets every page shares (``shared/static``: the vendored Socket.IO client, the web font, …), served
+    locally under ``/assets``: never a CDN."""
+    folder = resources.files("shared") / "static"
+    return Blueprint("assets", __name__, static_folder=str(folder), static_url_path="/assets")
+
+
+def security_headers(response):
+    """On every response (pages, not-found pages, API, assets); a view may set stricter values first (the tracking
+    page: ``Referrer-Policy: no-referrer``, its URL holds the token)."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html":
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+def redact(text: str) -> str:
+    """``text`` (a request line, path or URL) with any tracking token replaced by ``…``."""
+    return _TOKEN_IN_PATH.sub(r"\1…", text)
+
+
+def _route() -> str:
+    """The matched route pattern (``/t/<path:token>``), never the path itself: paths may carry tracking tokens."""
+    return request.url_rule.rule if request.url_rule is not None else "(no route)"
+
+
+def _error(code: str, message: str, status: int):
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+# ------------------------------------------------------------------------------------------------ idempotency
+def _register_operation_scope(app: Flask) -> None:
+    """Each request is one idempotency scope (:mod:`shared.idempotency`): named by the client's ``Idempotency-Key`` on
+    a state-changing method — together with who sends it (bearer token or session, and address), the method, the
+    path and the body, so a key never reaches another client's answers — or else a scope of its own. A request sent
+    again with the same key gets the answers of the first one and acts no more; the response then carries
+    ``Idempotent-Replayed: true``."""
+
+    @app.before_request
+    def enter_scope():
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None or request.method in ("GET", "HEAD", "OPTIONS"):  # a read is never answered from memory
+            scope = idempotency.fresh()
+        elif not IDEMPOTENCY_KEY.match(key):
+            raise ValidationError(f"{IDEMPOTENCY_HEADER} must be 8–128 of A–Z a–z 0–9 _ . : - (a fresh random id per "
+                                  "action, sent again unchanged when the action is retried)",
+                                  code="invalid_idempotency_key")
+        else:
+            who = request.headers.get("Authorization") or session.get("sid") or ""
+            body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+            scope = idempotency.keyed("http", request.remote_addr or "-", who, request.method, request.path, body, key)
+        g.onewindow_scope = scope
+        g.onewindow_scope_token = idempotency.enter(scope)
+
+    @app.after_request
+    def mark_replay(response):
+        scope = g.get("onewindow_scope")
+        if scope is not None and scope.replayed:
+            response.headers[REPLAYED_HEADER] = "true"
+        return response
+
+    @app.teardown_request
+    def leave_scope(_exc):
+        token = g.pop("onewindow_scope_token", None)
+        if token is not None:
+            try:
+                idempotency.leave(token)
+            except ValueError:  # pragma: no cover - torn down in another context
+                pass
+
+
+# ------------------------------------------------------------------------------------------------ errors
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(OneWindowError)
+    def domain_error(exc: OneWindowError):
+        response = jsonify({"error": exc.to_dict()})
+        response.status_code = exc.status
+        if exc.details.get("retry_after"):  # 429, 503: when to try again, for programs as well as for people
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+
+    @app.errorhandler(redis.RedisError)
+    def store_down(exc: redis.RedisError):
+        # the error's type only: its text may quote a command's arguments (a tracking token, a session id)
+        logger.warning("Redis error on %s %s: %s", request.method, _route(), type(exc).__name__)
+        return domain_error(StoreUnavailableError(
+            "the queue store did not answer in time. Send the same request again (with the same "
+            f"{IDEMPOTENCY_HEADER} or request_id): an action that already took effect is answered, not repeated",
+            retry_after=1))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "invalid_request"}
+        message = {413: f"the body is larger than {MAX_BODY_BYTES} bytes"}.get(exc.code, exc.description)
+        return _error(codes.get(exc.code, "http_error"), message, exc.code)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A true bug: logged with its traceback (the route, never the path: paths carry tracking tokens), and a
+        500 that says nothing about the inside. Every input the fuzz tests send must be answered before this."""
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, _route(), exc_info=exc)
+        return _error("internal_error", "something went wrong on the server; the hall staff have been told", 500)
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+def _register_metrics(app: Flask, hall: Hall) -> Metrics:
+    """``GET /metrics`` (Prometheus; loopback clients only, see docs/deploy.md) and the per-route request timer."""
+
+    def relay_position() -> str | None:
+        relay = app.extensions.get("onewindow_relay")
+        return relay.position() if relay is not None else None
+
+    metrics = app.extensions["onewindow_metrics"] = Metrics(hall.engine, relay_position)
+
+    @app.before_request
+    def _start_timer():
+        g.ow_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(response):
+        started = g.pop("ow_started", None)
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+            metrics.observe_request(request.method, route, time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        try:
+            local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+        except ValueError:
+            local = False
+        if not local:
+            return _error("forbidden", "metrics are served to this machine only (scrape each process directly)", 403)
+        return app.response_class(metrics.render(), mimetype=None, content_type=CONTENT_TYPE)
+
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------------ the app's own routes
+def _register_root_routes(app: Flask, hall: Hall) -> None:
+    @app.get("/livez")
+    def livez():
+        """Liveness only (no Redis round trip): the process answers HTTP."""
+        return jsonify({"status": "ok"})
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            hall.engine.redis.ping()
+        except redis.RedisError as exc:
+            return jsonify({"status": "degraded", "redis": "down", "detail": str(exc)}), 503
+        return jsonify({"status": "ok", "redis": "up", "hall": hall.config.hall_id})
+
+    @app.get("/api/v1/openapi.json")
+    def openapi():
+        return send_from_directory(str(resources.files("shared") / "static"), "openapi.json",
+                                   mimetype="application/json")
+
+    @app.get("/")
+    def index():
+        return redirect("/kiosk")
