@@ -1,4 +1,6 @@
-"""Clerk counter: staff login, the window API (call next, recall, …) and the counter page."""
+"""The staff side. This package is the counter's blueprint (staff sign-in, the window API, the evaluation tablet, the
+``/counter`` and ``/rate/<window>`` pages); ``counter.supervisor`` is the supervisor's blueprint, a package of its own.
+"""
 
 from counter.views import create_blueprint
 

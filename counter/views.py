@@ -1,21 +1,25 @@
-"""Counter blueprint: login/logout, the window actions (each one engine call authorised to that window), the
-evaluation device's rating API, 办不成事 cases, and the two pages (``/counter``, ``/rate/<window>``)."""
+"""Counter blueprint: staff sign-in, the window actions (each one engine call authorised to that window), the
+window's view and today's figures, the evaluation tablet's rating API, 办不成事 cases, and the two pages
+(``/counter``, ``/rate/<window>``)."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, current_app, jsonify, render_template, request, session
+from flask import Blueprint, jsonify, request, session
 
-from counter.auth import (Actor, check_credentials, check_csrf, current_actor, current_session, login_limiter,
-                          require_supervisor, require_window, staff_sessions, window_holds)
-from counter.supervisor import register_supervisor_routes
 from shared import ratings
 from shared.cases import complaint_service, is_complaint_window, record_case
-from shared.devices import TABLET, describe, identify, require_kind
+from shared.config import MachineToken
+from shared.devices import TABLET, describe, require_kind
 from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
-from shared.validation import Field, parse_json_object, validate
-from shared.window_view import window_state as read_window_state, window_view
+from shared.validation import Field
+from shared.window_view import window_state, window_view
+
+if TYPE_CHECKING:
+    from onewindow.edge import WebEdge
+    from onewindow.identity import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -44,90 +48,63 @@ EMPTY_SPEC: dict = {}
 PAUSE_REASONS = (("午间休息", "Lunch break"), ("临时离开", "Away for a moment"), ("业务培训", "Training"),
                  ("系统故障", "System fault"))
 
-# pages: everything is served from this origin (no CDN); nothing inline is executed
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                           "form-action 'self'")
+
+def create_blueprint(edge: WebEdge) -> Blueprint:
+    bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/counter/static")
+    _pages(bp, edge)
+    _sign_in(bp, edge)
+    _window_reads(bp, edge)
+    _window_actions(bp, edge)
+    _tablet(bp, edge)
+    return bp
 
 
-def _hall():
-    return current_app.extensions["onewindow"]
-
-
-def _body(spec: dict) -> dict:
-    return validate(parse_json_object(request.get_data(), request.mimetype), spec)
-
-
-def _page(template: str, **context):
-    response = current_app.make_response(render_template(template, **context))
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
-def _boot(window: int | None = None) -> dict:
-    """Static facts the pages start from (names, windows, services, shortcuts' targets)."""
-    config = _hall().config
+# ------------------------------------------------------------------------------------------------ pages
+def _pages(bp: Blueprint, edge: WebEdge) -> None:
+    config = edge.hall.config
     complaint = complaint_service(config)
-    return {
-        "hall": {"name": config.hall_name, "name_en": config.hall_name_en},
-        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix}
-                     for s in config.services.values()],
-        "windows": [{"number": n, "name": w.name, "services": list(w.services),
-                     "complaint": is_complaint_window(config, n)} for n, w in sorted(config.windows.items())],
+    boot = {
+        **edge.facts,
+        "windows": [{**w, "complaint": is_complaint_window(config, w["number"])} for w in edge.facts["windows"]],
         "complaint_service": complaint.code if complaint else None,
         "pause_reasons": [{"zh": zh, "en": en} for zh, en in PAUSE_REASONS],
         "levels": ratings.levels_view(),
         "rating_seconds": config.counter.rating_seconds,
-        "window": window,
     }
 
-
-def create_blueprint() -> Blueprint:
-    bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/counter/static")
-
-    # ------------------------------------------------------------------------------------------- pages
     @bp.get("/counter")
     def counter_page():
-        return _page("counter.html", boot=_boot())
+        return edge.page("counter.html", boot={**boot, "window": None})
 
-    @bp.get("/rate/<int:number>")
-    def rate_page(number: int):
-        config = _hall().config
-        if number not in config.windows:
-            raise NotFoundError(f"no window {number}", code="unknown_window")
-        return _page("rate.html", boot=_boot(number), window=config.windows[number])
+    @bp.get("/rate/<int:window>")
+    def rate_page(window: int):
+        return edge.page("rate.html", boot={**boot, "window": window}, window=edge.hall.engine.window_config(window))
 
-    # ------------------------------------------------------------------------------------------- sign-in
+
+# ------------------------------------------------------------------------------------------------ sign-in
+def _sign_in(bp: Blueprint, edge: WebEdge) -> None:
+    auth, config = edge.auth, edge.hall.config
+
     @bp.post("/api/v1/login")
     def login():
-        body = _body(LOGIN_SPEC)
-        hall = _hall()
+        body = edge.body(LOGIN_SPEC)
         address = request.remote_addr or "-"
-        limiter = login_limiter()
-        limiter.reserve(body["username"], address)  # counted before the hash: parallel guesses cannot slip past
-        clerk = check_credentials(hall.config, body["username"], body["password"])
-        limiter.succeeded(body["username"], address)
+        auth.login_limiter.reserve(body["username"], address)  # counted before the hash: guesses cannot slip past
+        clerk = auth.check_credentials(body["username"], body["password"])
+        auth.login_limiter.succeeded(body["username"], address)
         window = body.get("window")
         if window is None and clerk.role != "supervisor":
             raise ValidationError("'window' is required", code="missing_field", field="window")
-        if window is not None and window not in hall.config.windows:
+        if window is not None and window not in config.windows:
             raise NotFoundError(f"no window {window}", code="unknown_window")
-        holds = window_holds()
-        hold = holds.hold(window, clerk.username, clerk.name) if window is not None else None
-        sessions = staff_sessions()
-        try:
-            previous = current_session()
-        except AuthenticationError:
-            previous = None
+        hold = auth.holds.hold(window, clerk.username, clerk.name) if window is not None else None
+        previous = auth.session_or_none()
         if previous is not None:  # this browser was signed in: end that session, give its window back
-            sessions.end(session["sid"])
+            auth.sessions.end(session["sid"])
             if previous.window is not None and previous.hold and (hold is None or previous.hold != hold.hold_id):
-                holds.release(previous.window, previous.hold)
-        session_id, record = sessions.create(clerk, window, hold.hold_id if hold else "")
+                auth.holds.release(previous.window, previous.hold)
+        session_id, record = auth.sessions.create(clerk, window, hold.hold_id if hold else "")
         session.clear()
         session.permanent = True
         session["sid"] = session_id
@@ -140,15 +117,12 @@ def create_blueprint() -> Blueprint:
         """End this browser's session on the server (a copy of the cookie stops working too) and give its window
         back. Without a live session it is a no-op."""
         released = False
-        try:
-            record = current_session()
-        except AuthenticationError:
-            record = None
+        record = auth.session_or_none()
         if record is not None:
-            check_csrf(record)
-            staff_sessions().end(session["sid"])
+            auth.check_csrf(record)
+            auth.sessions.end(session["sid"])
             if record.window is not None and record.hold:
-                released = window_holds().release(record.window, record.hold)
+                released = auth.holds.release(record.window, record.hold)
             logger.info("%s signed out (window %s)", record.clerk, record.window)
         session.clear()
         return jsonify({"ok": True, "released": released})
@@ -156,141 +130,140 @@ def create_blueprint() -> Blueprint:
     @bp.get("/api/v1/me")
     def me():
         """Who is signed in, or which device this is (a kiosk or tablet checks its pairing with this)."""
-        actor = current_actor()
+        actor = auth.actor()
+        who = {"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window}
         if actor.role == "machine":
-            device = identify(_hall().config, request.headers.get("Authorization"))
-            return jsonify({"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window,
-                            "csrf_token": None, "device": describe(device)})
-        return jsonify({"id": actor.id, "name": actor.name, "role": actor.role, "window": actor.window,
-                        "csrf_token": current_session().csrf})
+            return jsonify({**who, "csrf_token": None, "device": describe(auth.device())})
+        return jsonify({**who, "csrf_token": auth.session().csrf})
 
     @bp.get("/api/v1/windows/holders")
     def holders():
-        require_supervisor()
-        return jsonify({"holders": {str(n): h for n, h in window_holds().holders().items()}})
+        auth.require_supervisor()
+        return jsonify({"holders": {str(n): h for n, h in auth.holds.holders().items()}})
 
-    @bp.post("/api/v1/windows/<int:number>/release")
-    def release(number: int):
-        actor = require_supervisor()
-        _body(EMPTY_SPEC)
-        return jsonify({"released": window_holds().force_release(number, actor.id)})
+    @bp.post("/api/v1/windows/<int:window>/release")
+    def release(window: int):
+        actor = auth.require_supervisor()
+        edge.body(EMPTY_SPEC)
+        return jsonify({"released": auth.holds.force_release(window, actor.id)})
 
-    # ------------------------------------------------------------------------------------------- window state
-    @bp.get("/api/v1/windows/<int:number>")
-    @require_window
-    def window_state(number: int, actor: Actor):
-        return jsonify({"window": read_window_state(_hall().engine, number)})
 
-    @bp.get("/api/v1/windows/<int:number>/overview")
-    @require_window
-    def overview(number: int, actor: Actor):
-        return jsonify(window_view(_hall().engine, number))
+# ------------------------------------------------------------------------------------------------ window reads
+def _window_reads(bp: Blueprint, edge: WebEdge) -> None:
+    hall = edge.hall
 
-    @bp.get("/api/v1/windows/<int:number>/today")
-    @require_window
-    def today(number: int, actor: Actor):
-        from counter.supervisor import stats
+    @bp.get("/api/v1/windows/<int:window>")
+    @edge.auth.require_window
+    def state(window: int, actor: Actor):
+        return jsonify({"window": window_state(hall.engine, window)})
 
-        return jsonify({"window": number, "counts": stats().window_today(number)})
+    @bp.get("/api/v1/windows/<int:window>/overview")
+    @edge.auth.require_window
+    def overview(window: int, actor: Actor):
+        return jsonify(window_view(hall.engine, window))
 
-    # ------------------------------------------------------------------------------------------- window actions
-    @bp.post("/api/v1/windows/<int:number>/call-next")
-    @require_window
-    def call_next(number: int, actor: Actor):
-        _body(EMPTY_SPEC)
-        return jsonify({"ticket": _hall().engine.call_next(number, actor.id)})
+    @bp.get("/api/v1/windows/<int:window>/today")
+    @edge.auth.require_window
+    def today(window: int, actor: Actor):
+        return jsonify({"window": window, "counts": hall.stats.window_today(window)})
 
-    @bp.post("/api/v1/windows/<int:number>/call")
-    @require_window
-    def call_number(number: int, actor: Actor):
-        body = _body(NUMBER_SPEC)
-        return jsonify({"ticket": _hall().engine.call_number(number, body["number"].strip().upper(), actor.id)})
 
-    @bp.post("/api/v1/windows/<int:number>/recall")
-    @require_window
-    def recall(number: int, actor: Actor):
-        _body(EMPTY_SPEC)
-        return jsonify({"ticket": _hall().engine.recall(number, actor.id)})
+# ------------------------------------------------------------------------------------------------ window actions
+def _window_actions(bp: Blueprint, edge: WebEdge) -> None:
+    engine = edge.hall.engine
+    acting = edge.auth.require_window
 
-    @bp.post("/api/v1/windows/<int:number>/no-show")
-    @require_window
-    def no_show(number: int, actor: Actor):
-        _body(EMPTY_SPEC)
-        return jsonify({"ticket": _hall().engine.no_show(number, actor.id)})
+    @bp.post("/api/v1/windows/<int:window>/call-next")
+    @acting
+    def call_next(window: int, actor: Actor):
+        edge.body(EMPTY_SPEC)
+        return jsonify({"ticket": engine.call_next(window, actor.id)})
 
-    @bp.post("/api/v1/windows/<int:number>/finish")
-    @require_window
-    def finish(number: int, actor: Actor):
-        body = _body(FINISH_SPEC)
-        return jsonify({"ticket": _hall().engine.finish(number, body["outcome"], actor.id)})
+    @bp.post("/api/v1/windows/<int:window>/call")
+    @acting
+    def call_number(window: int, actor: Actor):
+        body = edge.body(NUMBER_SPEC)
+        return jsonify({"ticket": engine.call_number(window, body["number"].strip().upper(), actor.id)})
 
-    @bp.post("/api/v1/windows/<int:number>/transfer")
-    @require_window
-    def transfer(number: int, actor: Actor):
-        body = _body(TRANSFER_SPEC)
-        ticket = _hall().engine.transfer(number, service=body.get("service"), to_window=body.get("window"),
-                                         clerk=actor.id)
+    @bp.post("/api/v1/windows/<int:window>/recall")
+    @acting
+    def recall(window: int, actor: Actor):
+        edge.body(EMPTY_SPEC)
+        return jsonify({"ticket": engine.recall(window, actor.id)})
+
+    @bp.post("/api/v1/windows/<int:window>/no-show")
+    @acting
+    def no_show(window: int, actor: Actor):
+        edge.body(EMPTY_SPEC)
+        return jsonify({"ticket": engine.no_show(window, actor.id)})
+
+    @bp.post("/api/v1/windows/<int:window>/finish")
+    @acting
+    def finish(window: int, actor: Actor):
+        body = edge.body(FINISH_SPEC)
+        return jsonify({"ticket": engine.finish(window, body["outcome"], actor.id)})
+
+    @bp.post("/api/v1/windows/<int:window>/transfer")
+    @acting
+    def transfer(window: int, actor: Actor):
+        body = edge.body(TRANSFER_SPEC)
+        ticket = engine.transfer(window, service=body.get("service"), to_window=body.get("window"), clerk=actor.id)
         return jsonify({"ticket": ticket})
 
-    @bp.post("/api/v1/windows/<int:number>/pause")
-    @require_window
-    def pause(number: int, actor: Actor):
-        body = _body(PAUSE_SPEC)
-        engine = _hall().engine
-        engine.pause(number, body.get("reason", "").strip(), actor.id)
-        return jsonify({"window": read_window_state(engine, number)})
+    @bp.post("/api/v1/windows/<int:window>/pause")
+    @acting
+    def pause(window: int, actor: Actor):
+        body = edge.body(PAUSE_SPEC)
+        engine.pause(window, body.get("reason", "").strip(), actor.id)
+        return jsonify({"window": window_state(engine, window)})
 
-    @bp.post("/api/v1/windows/<int:number>/resume")
-    @require_window
-    def resume(number: int, actor: Actor):
-        _body(EMPTY_SPEC)
-        engine = _hall().engine
-        engine.resume(number, actor.id)
-        return jsonify({"window": read_window_state(engine, number)})
+    @bp.post("/api/v1/windows/<int:window>/resume")
+    @acting
+    def resume(window: int, actor: Actor):
+        edge.body(EMPTY_SPEC)
+        engine.resume(window, actor.id)
+        return jsonify({"window": window_state(engine, window)})
 
-    @bp.post("/api/v1/windows/<int:number>/case")
-    @require_window
-    def case(number: int, actor: Actor):
-        body = _body(CASE_SPEC)
-        recorded = record_case(_hall().engine, number, actor.id, department=body["department"],
-                               problem=body["problem"], action=body.get("action", ""), resolved=body["resolved"])
+    @bp.post("/api/v1/windows/<int:window>/case")
+    @acting
+    def case(window: int, actor: Actor):
+        body = edge.body(CASE_SPEC)
+        recorded = record_case(engine, window, actor.id, department=body["department"], problem=body["problem"],
+                               action=body.get("action", ""), resolved=body["resolved"])
         return jsonify({"case": recorded}), 201
 
-    # ------------------------------------------------------------------------------------------- evaluation device
-    def _tablet(number: int):
+
+# ------------------------------------------------------------------------------------------------ evaluation tablet
+def _tablet(bp: Blueprint, edge: WebEdge) -> None:
+    engine = edge.hall.engine
+
+    def tablet_of(window: int) -> MachineToken | None:
         """The window's tablet making this request; None without a device token; 403 for another device."""
-        config = _hall().config
-        if number not in config.windows:
-            raise NotFoundError(f"no window {number}", code="unknown_window")
-        device = identify(config, request.headers.get("Authorization"))
+        engine.window_config(window)
+        device = edge.auth.device()
         if device is None:
             return None
         require_kind(device, TABLET)
-        if device.window != number:
+        if device.window != window:
             raise PermissionDeniedError(f"this tablet belongs to window {device.window}", code="wrong_window")
         return device
 
-    @bp.get("/api/v1/windows/<int:number>/rating")
-    def rating_state(number: int):
+    @bp.get("/api/v1/windows/<int:window>/rating")
+    def rating_state(window: int):
         """The rating the window's tablet should offer now (only the tablet may see which ticket that is)."""
-        if _tablet(number) is None:
+        if tablet_of(window) is None:
             raise AuthenticationError("only the window's evaluation tablet may ask (Authorization: Bearer <tablet "
                                       "token>)", code="device_required")
-        engine = _hall().engine
-        return jsonify({"window": number, "rating": ratings.open_rating(engine, number),
+        return jsonify({"window": window, "rating": ratings.open_rating(engine, window),
                         "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds})
 
-    @bp.post("/api/v1/windows/<int:number>/rating")
-    def rate(number: int):
+    @bp.post("/api/v1/windows/<int:window>/rating")
+    def rate(window: int):
         """A rating from the window's tablet, or from the ticket holder's phone with its tracking token."""
-        body = _body(RATING_SPEC)
-        tablet = _tablet(number)
+        body = edge.body(RATING_SPEC)
+        tablet = tablet_of(window)
         if tablet is None and not body.get("token"):
             raise AuthenticationError("a rating comes from the window's evaluation tablet, or from the ticket "
                                       "holder's phone with its tracking token", code="device_required")
         token = "" if tablet is not None else body["token"]
-        return jsonify(ratings.rate(_hall().engine, number, body["ticket_id"], body["level"],
-                                    tracking_token=token)), 201
-
-    register_supervisor_routes(bp)  # /supervisor and /api/v1/supervisor/* (counter/supervisor.py)
-    return bp
+        return jsonify(ratings.rate(engine, window, body["ticket_id"], body["level"], tracking_token=token)), 201

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, jsonify, request, send_from_directory, url_for
 
 from display.i18n import pick_lang, strings
 from display.namespace import DISPLAY_NAMESPACE
+from shared.engine import Engine
 from shared.errors import NotFoundError
 from shared.schedule import weekly_hours
+
+if TYPE_CHECKING:
+    from onewindow.edge import WebEdge
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +34,97 @@ LAYOUTS = ("landscape", "portrait")
 HALL_VOICE_URL = "/display/voice/hall/"
 
 
-def _hall():
-    return current_app.extensions["onewindow"]
+def create_blueprint(edge: WebEdge) -> Blueprint:
+    bp = Blueprint("display", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/display/static")
+    engine = edge.hall.engine
+    config = edge.hall.config
+    facts = _screen_facts(edge)
+
+    def page_config(lang: str, **extra: Any) -> dict[str, Any]:
+        """The JSON a screen page starts from: hall, services, windows, words, endpoints."""
+        return {"lang": lang, "t": strings(lang), **facts, **extra}
+
+    def not_found_page(lang: str, message_key: str):
+        t = strings(lang)
+        return edge.page("display/not_found.html", status=404, t=t, message=t[message_key],
+                         hall_name=config.hall_name)
+
+    @bp.get("/api/v1/display/state")
+    def state():
+        return jsonify(engine.snapshot())
+
+    @bp.get("/api/v1/track/<token>")
+    def track(token: str):
+        response = jsonify(track_view(engine, token))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @bp.get("/display")
+    def hall_display():
+        lang = pick_lang(request.args.get("lang"))
+        layout = request.args.get("layout") if request.args.get("layout") in LAYOUTS else "landscape"
+        cfg = page_config(lang, layout=layout, voice=_voice_settings(edge, _flag("voice", True)))
+        return edge.page("display/hall.html", cfg=cfg, t=cfg["t"], layout=layout)
+
+    @bp.get("/display/window/<path:window>")
+    def window_screen(window: str):
+        lang = pick_lang(request.args.get("lang"))
+        # ASCII digits only: str.isdigit() is also true for '²', which int() refuses
+        if not re.fullmatch(r"[0-9]{1,3}", window) or int(window) not in config.windows:
+            return not_found_page(lang, "not_found_window")
+        cfg = page_config(lang, window=int(window), voice=_voice_settings(edge, _flag("voice", False)))
+        return edge.page("display/window.html", cfg=cfg, t=cfg["t"], window=config.windows[int(window)])
+
+    @bp.get("/t/<path:token>")
+    def tracking_page(token: str):
+        lang = pick_lang(request.args.get("lang"))
+        try:
+            view = track_view(engine, token)
+        except NotFoundError:
+            return not_found_page(lang, "not_found_ticket")
+        cfg = page_config(lang, token=token, track_url=f"/api/v1/track/{token}", initial=view)
+        response = edge.page("display/tracking.html", cfg=cfg, t=cfg["t"])
+        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+        return response
+
+    @bp.get("/display/voice/hall/<path:filename>")
+    def hall_voice(filename: str):
+        if config.display.voice_dir is None:
+            abort(404)
+        return send_from_directory(str(config.display.voice_dir), filename, max_age=3600)
+
+    return bp
+
+
+def track_view(engine: Engine, token: str) -> dict[str, Any]:
+    """The public view of the one ticket ``token`` belongs to, with the ``seq`` it is valid from.
+
+    The seq is read before the ticket, so an event racing the read is applied again rather than missed.
+    Raises NotFoundError for a malformed or unknown token (the same answer for both).
+    """
+    seq = engine.last_seq()
+    ticket = engine.ticket_by_token(token)
+    ticket.pop("token", None)
+    return {"seq": seq, "ticket": ticket, "expired": ticket["id"][:8] != engine.today()}
+
+
+def _screen_facts(edge: WebEdge) -> dict[str, Any]:
+    """What every screen starts from besides its words: the hall, its services with their weekly hours, its
+    windows, and where to read the state and follow the events."""
+    config = edge.hall.config
+    return {
+        "hall": {**edge.facts["hall"], "timezone": str(config.timezone), "notice": config.notice,
+                 "notice_en": config.notice_en},
+        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
+                      "hours": [{"days": list(days), "periods": list(periods)} for days, periods in weekly_hours(s)]}
+                     for s in config.services.values()],
+        "services_url": "/api/v1/services",
+        "windows": edge.facts["windows"],
+        "recent_calls": config.display.recent_calls,
+        "state_url": "/api/v1/display/state",
+        "namespace": DISPLAY_NAMESPACE,
+    }
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -41,9 +134,9 @@ def _flag(name: str, default: bool) -> bool:
     return value not in ("0", "false", "no", "off")
 
 
-def _voice_settings(enabled: bool) -> dict[str, Any]:
+def _voice_settings(edge: WebEdge, enabled: bool) -> dict[str, Any]:
     """What the page needs to build its Announcer: repeat count, English, clip base (hall's own or default)."""
-    settings = _hall().config.display
+    settings = edge.hall.config.display
     default_base = url_for("display.static", filename="voice/default/")
     return {
         "enabled": enabled,
@@ -52,97 +145,3 @@ def _voice_settings(enabled: bool) -> dict[str, Any]:
         "base": HALL_VOICE_URL if settings.voice_dir is not None else default_base,
         "default_base": default_base,
     }
-
-
-def page_config(lang: str, **extra: Any) -> dict[str, Any]:
-    """The JSON a screen page starts from: hall, services, windows, words, endpoints."""
-    config = _hall().config
-    return {
-        "lang": lang,
-        "t": strings(lang),
-        "hall": {"name": config.hall_name, "name_en": config.hall_name_en, "timezone": str(config.timezone),
-                 "notice": config.notice, "notice_en": config.notice_en},
-        "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
-                      "hours": [{"days": list(days), "periods": list(periods)} for days, periods in weekly_hours(s)]}
-                     for s in config.services.values()],
-        "services_url": "/api/v1/services",
-        "windows": [{"number": w.number, "name": w.name, "services": list(w.services)}
-                    for _, w in sorted(config.windows.items())],
-        "recent_calls": config.display.recent_calls,
-        "state_url": "/api/v1/display/state",
-        "namespace": DISPLAY_NAMESPACE,
-        **extra,
-    }
-
-
-def _not_found_page(lang: str, message_key: str):
-    t = strings(lang)
-    return render_template("display/not_found.html", t=t, message=t[message_key],
-                           hall_name=_hall().config.hall_name), 404
-
-
-def track_view(token: str) -> dict[str, Any]:
-    """The public view of the one ticket ``token`` belongs to, with the ``seq`` it is valid from.
-
-    The seq is read before the ticket, so an event racing the read is applied again rather than missed.
-    Raises NotFoundError for a malformed or unknown token (the same answer for both).
-    """
-    engine = _hall().engine
-    seq = engine.last_seq()
-    ticket = engine.ticket_by_token(token)
-    ticket.pop("token", None)
-    return {"seq": seq, "ticket": ticket, "expired": ticket["id"][:8] != engine.today()}
-
-
-def create_blueprint() -> Blueprint:
-    bp = Blueprint("display", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/display/static")
-
-    @bp.get("/api/v1/display/state")
-    def state():
-        return jsonify(_hall().engine.snapshot())
-
-    @bp.get("/api/v1/track/<token>")
-    def track(token: str):
-        response = jsonify(track_view(token))
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @bp.get("/display")
-    def hall_display():
-        lang = pick_lang(request.args.get("lang"))
-        layout = request.args.get("layout") if request.args.get("layout") in LAYOUTS else "landscape"
-        cfg = page_config(lang, layout=layout, voice=_voice_settings(_flag("voice", True)))
-        return render_template("display/hall.html", cfg=cfg, t=cfg["t"], layout=layout)
-
-    @bp.get("/display/window/<path:number>")
-    def window_screen(number: str):
-        lang = pick_lang(request.args.get("lang"))
-        windows = _hall().config.windows
-        # ASCII digits only: str.isdigit() is also true for '²', which int() refuses
-        if not re.fullmatch(r"[0-9]{1,3}", number) or int(number) not in windows:
-            return _not_found_page(lang, "not_found_window")
-        cfg = page_config(lang, window=int(number), voice=_voice_settings(_flag("voice", False)))
-        return render_template("display/window.html", cfg=cfg, t=cfg["t"], window=windows[int(number)])
-
-    @bp.get("/t/<path:token>")
-    def tracking_page(token: str):
-        lang = pick_lang(request.args.get("lang"))
-        try:
-            view = track_view(token)
-        except NotFoundError:
-            return _not_found_page(lang, "not_found_ticket")
-        cfg = page_config(lang, token=token, track_url=f"/api/v1/track/{token}", initial=view)
-        response = current_app.make_response(render_template("display/tracking.html", cfg=cfg, t=cfg["t"]))
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
-        return response
-
-    @bp.get("/display/voice/hall/<path:filename>")
-    def hall_voice(filename: str):
-        voice_dir = _hall().config.display.voice_dir
-        if voice_dir is None:
-            abort(404)
-        return send_from_directory(str(voice_dir), filename, max_age=3600)
-
-    return bp

@@ -12,7 +12,7 @@ from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from onewindow import web
-from onewindow.edge import Hall
+from onewindow.edge import Hall, WebEdge
 from shared.clock import Clock
 from shared.config import Config, load_config
 from shared.engine import Engine
@@ -38,7 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     hall = Hall(config, Engine(connect(redis_url), config, clock), redis_url,
                 archive_path=lambda: app.config.get("STATS_ARCHIVE_PATH") or config.archive_path)
     app.extensions["onewindow"] = hall
-    _register_blueprints(app)
+    edge = WebEdge(hall, app.config)
+    _register_blueprints(app, edge)
     metrics = web.install(app, hall)
     socketio = _socketio(app, config)
     if config.security.trusted_proxies:
@@ -65,13 +66,14 @@ def _configure(app: Flask, config: Config, settings: dict) -> None:
     app.config.update(settings)
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: Flask, edge: WebEdge) -> None:
     from counter import create_blueprint as counter_blueprint
+    from counter.supervisor import create_blueprint as supervisor_blueprint
     from display import create_blueprint as display_blueprint
     from kiosk import create_blueprint as kiosk_blueprint
 
-    for make in (kiosk_blueprint, counter_blueprint, display_blueprint):
-        app.register_blueprint(make())
+    for make in (kiosk_blueprint, counter_blueprint, supervisor_blueprint, display_blueprint):
+        app.register_blueprint(make(edge))
 
 
 def _socketio(app: Flask, config: Config) -> SocketIO:

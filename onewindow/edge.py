@@ -1,15 +1,40 @@
-"""The web edge: what every blueprint reaches of the hall, built once per app by :func:`onewindow.create_app`."""
+"""The web edge: what every blueprint would otherwise repeat, built once per app by :func:`onewindow.create_app` and
+handed to each blueprint factory (``create_blueprint(edge)``).
+
+* :class:`Hall` — the hall handle: its config, engine and statistics (``app.extensions["onewindow"]``);
+* :meth:`WebEdge.body` — a JSON request body checked against a spec (:mod:`shared.validation`);
+* :meth:`WebEdge.page` — a page: the template rendered, never cached (the one CSP and the other security headers
+  are set on every response by :mod:`onewindow.web`);
+* :attr:`WebEdge.facts` — the facts every staff page boots from (hall, services, windows);
+* :attr:`WebEdge.auth` — who is acting (:mod:`onewindow.identity`);
+* :meth:`WebEdge.unless_store_down` — a read that may fail with the store, for a page that still loads without it.
+
+Domain errors become responses in one place too (:mod:`onewindow.web`): a blueprint raises, never builds an error.
+Blueprints never import this module at run time (only for type hints), so nothing imports the composition root.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
+import redis
+from flask import Response, make_response, render_template, request
+
+from onewindow.identity import Identity
 from shared.config import Config
 from shared.engine import Engine
 from shared.printer_health import PrinterHealth
 from shared.stats import Archive, Stats
+from shared.validation import Field, parse_json_object, validate
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Hall:
@@ -32,3 +57,42 @@ class Hall:
             if self._stats is None:
                 self._stats = Stats(self.engine, Archive(self._archive_path()))
             return self._stats
+
+
+class WebEdge:
+    """The web edge of one app (see the module doc)."""
+
+    def __init__(self, hall: Hall, app_config: Mapping) -> None:
+        self.hall = hall
+        self.auth = Identity(hall.engine, app_config)
+
+    def body(self, spec: dict[str, Field]) -> dict[str, Any]:
+        """This request's JSON object, checked against ``spec`` (400 for anything else; an empty body is ``{}``)."""
+        return validate(parse_json_object(request.get_data(), request.mimetype), spec)
+
+    def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
+        """``template`` rendered with ``context``, never cached: a page's boot data is live."""
+        response = make_response(render_template(template, **context), status)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @cached_property
+    def facts(self) -> dict[str, Any]:
+        """What every staff page starts from: the hall's names, its services and its windows."""
+        config = self.hall.config
+        return {
+            "hall": {"name": config.hall_name, "name_en": config.hall_name_en},
+            "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix}
+                         for s in config.services.values()],
+            "windows": [{"number": n, "name": w.name, "services": list(w.services)}
+                        for n, w in sorted(config.windows.items())],
+        }
+
+    def unless_store_down(self, read: Callable[[], T], fallback: T) -> T:
+        """``read()``, or ``fallback`` when the store does not answer (logged): for a page that loads anyway and
+        whose script fetches the rest once the store is back. Everywhere else a store failure is a 503."""
+        try:
+            return read()
+        except redis.RedisError as exc:
+            logger.warning("%s without the store (%s)", request.endpoint, type(exc).__name__)
+            return fallback

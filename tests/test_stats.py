@@ -265,7 +265,7 @@ def test_archiving_changes_no_figure_and_trims_only_archived_days(hall):
     assert again["archived"] == []  # idempotent: nothing new for those days
     assert set(hall.archive.days()) == {FRI, SAT}
 
-    stats = hall.app.extensions["onewindow_stats"]
+    stats = hall.app.extensions["onewindow"].stats
     trimmed = archive_closed_days(hall.engine, stats.archive, keep_days=0).trimmed
     left = hall.engine.events_since()
     assert trimmed == stream_before - len(left) > 0
@@ -368,10 +368,7 @@ def test_start_date_from_config(hall, hall_config):
 
     script_weekday(hall.clock, hall.client, hall.clerk_client)
     script_weekend(hall.clock, hall.client, hall.clerk_client)
-    stats = hall.app.extensions.get("onewindow_stats")
-    if stats is None:
-        ok(hall.sup.get("/api/v1/supervisor/cumulative"))
-        stats = hall.app.extensions["onewindow_stats"]
+    stats = hall.app.extensions["onewindow"].stats
     stats.config = dataclasses.replace(hall_config, statistics=StatisticsSettings(start_date=datetime(2026, 11, 28).date()))
     cum = stats.cumulative()
     assert cum["from"] == SAT and cum["total"] == WEEKEND_TOTAL

@@ -95,9 +95,9 @@ def test_supervisor_page_is_served_with_its_assets(client):
     r = client.get("/supervisor")
     assert r.status_code == 200 and r.mimetype == "text/html"
     html = r.get_data(as_text=True)
-    assert "值班主任工作台" in html and "/counter/static/supervisor.js" in html and "https://" not in html
+    assert "值班主任工作台" in html and "/supervisor/static/supervisor.js" in html and "https://" not in html
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
-    for asset in ("/counter/static/supervisor.js", "/counter/static/supervisor.css"):
+    for asset in ("/supervisor/static/supervisor.js", "/supervisor/static/supervisor.css"):
         assert client.get(asset).status_code == 200
 
 
