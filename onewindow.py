@@ -103,7 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["onewindow"] = hall
 
     from counter import create_blueprint as counter_blueprint
-    from display import DisplayNamespace, DISPLAY_NAMESPACE, Relay
+    from display import Relay, register_namespaces
     from display import create_blueprint as display_blueprint
     from kiosk import create_blueprint as kiosk_blueprint
 
@@ -117,7 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
 
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
-    socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
+    register_namespaces(socketio)  # /display (public screens) and /staff (staff pages, tablets)
     if config.security.trusted_proxies:
         # the client address (limits) and scheme come from the last N proxies' X-Forwarded-For/-Proto; wrapping
         # after SocketIO puts Socket.IO's origin check behind the fix too
@@ -125,7 +125,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     metrics = _register_metrics(app, hall)
     if app.config["START_RELAY"]:
-        relay = Relay(socketio, redis_url, hall.engine.keys.events, on_emitted=metrics.observe_emit)
+        relay = Relay(socketio, redis_url, hall.engine.keys.events, windows=config.windows,
+                      on_emitted=metrics.observe_emit)
         relay.start()
         app.extensions["onewindow_relay"] = relay
     if app.config.get("START_ARCHIVER", app.config["START_RELAY"]):  # closed days → the statistics archive
@@ -189,7 +190,8 @@ def _secret_key(config: Config) -> str:
 
 
 def _assets_blueprint():
-    """Assets shared by every page (vendored Socket.IO client, common CSS/JS): served locally, never a CDN."""
+    """The front-end layer every page loads (shared/static: DOM helpers, API client, i18n, live client, CSS tokens,
+    the web font, the vendored Socket.IO client) at /assets: served locally, never a CDN."""
     from flask import Blueprint
 
     folder = resources.files("shared") / "static"
