@@ -19,7 +19,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request, send_from_directory, url_for
 
-from display.i18n import pick_lang, strings
 from display.namespace import DISPLAY_NAMESPACE
 from shared.errors import NotFoundError
 from shared.schedule import weekly_hours
@@ -27,7 +26,14 @@ from shared.schedule import weekly_hours
 logger = logging.getLogger(__name__)
 
 LAYOUTS = ("landscape", "portrait")
+LANGS = ("zh", "en")
 HALL_VOICE_URL = "/display/voice/hall/"
+
+
+def pick_lang(value: str | None) -> str:
+    """``?lang=en`` → "en"; anything else → "zh" (Chinese first). The words themselves are the pages' catalogue
+    (display/static/js/strings.js, through /assets/js/i18n.js)."""
+    return value if value in LANGS else "zh"
 
 
 def _hall():
@@ -55,11 +61,10 @@ def _voice_settings(enabled: bool) -> dict[str, Any]:
 
 
 def page_config(lang: str, **extra: Any) -> dict[str, Any]:
-    """The JSON a screen page starts from: hall, services, windows, words, endpoints."""
+    """The JSON a screen page starts from: language, hall, services, windows, endpoints."""
     config = _hall().config
     return {
         "lang": lang,
-        "t": strings(lang),
         "hall": {"name": config.hall_name, "name_en": config.hall_name_en, "timezone": str(config.timezone),
                  "notice": config.notice, "notice_en": config.notice_en},
         "services": [{"code": s.code, "name": s.name, "name_en": s.name_en, "prefix": s.prefix,
@@ -76,8 +81,7 @@ def page_config(lang: str, **extra: Any) -> dict[str, Any]:
 
 
 def _not_found_page(lang: str, message_key: str):
-    t = strings(lang)
-    return render_template("display/not_found.html", t=t, message=t[message_key],
+    return render_template("display/not_found.html", lang=lang, message_key=message_key,
                            hall_name=_hall().config.hall_name), 404
 
 
@@ -113,7 +117,7 @@ def create_blueprint() -> Blueprint:
         lang = pick_lang(request.args.get("lang"))
         layout = request.args.get("layout") if request.args.get("layout") in LAYOUTS else "landscape"
         cfg = page_config(lang, layout=layout, voice=_voice_settings(_flag("voice", True)))
-        return render_template("display/hall.html", cfg=cfg, t=cfg["t"], layout=layout)
+        return render_template("display/hall.html", cfg=cfg, layout=layout)
 
     @bp.get("/display/window/<path:number>")
     def window_screen(number: str):
@@ -123,7 +127,7 @@ def create_blueprint() -> Blueprint:
         if not re.fullmatch(r"[0-9]{1,3}", number) or int(number) not in windows:
             return _not_found_page(lang, "not_found_window")
         cfg = page_config(lang, window=int(number), voice=_voice_settings(_flag("voice", False)))
-        return render_template("display/window.html", cfg=cfg, t=cfg["t"], window=windows[int(number)])
+        return render_template("display/window.html", cfg=cfg, window=windows[int(number)])
 
     @bp.get("/t/<path:token>")
     def tracking_page(token: str):
@@ -133,7 +137,7 @@ def create_blueprint() -> Blueprint:
         except NotFoundError:
             return _not_found_page(lang, "not_found_ticket")
         cfg = page_config(lang, token=token, track_url=f"/api/v1/track/{token}", initial=view)
-        response = current_app.make_response(render_template("display/tracking.html", cfg=cfg, t=cfg["t"]))
+        response = current_app.make_response(render_template("display/tracking.html", cfg=cfg))
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
         return response
