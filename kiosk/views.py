@@ -114,7 +114,11 @@ def create_blueprint() -> Blueprint:
 
     @bp.get("/api/v1/services")
     def services():
-        return jsonify({"services": _hall().engine.services_overview()})
+        """The service list, with the ``seq`` it is valid from (read first: an event racing the read is applied
+        again rather than missed) — the kiosk's live snapshot."""
+        engine = _hall().engine
+        seq = engine.last_seq()
+        return jsonify({"seq": seq, "services": engine.services_overview()})
 
     @bp.post("/api/v1/tickets")
     def issue_ticket():
