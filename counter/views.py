@@ -280,7 +280,8 @@ def create_blueprint() -> Blueprint:
             raise AuthenticationError("only the window's evaluation tablet may ask (Authorization: Bearer <tablet "
                                       "token>)", code="device_required")
         engine = _hall().engine
-        return jsonify({"window": number, "rating": ratings.open_rating(engine, number),
+        seq = engine.last_seq()  # read first: an event racing the read is applied again rather than missed
+        return jsonify({"seq": seq, "window": number, "rating": ratings.open_rating(engine, number),
                         "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds})
 
     @bp.post("/api/v1/windows/<int:number>/rating")
