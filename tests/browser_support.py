@@ -109,7 +109,7 @@ def layout_problems(page, selectors: str) -> list[str]:
     viewport or has content overflowing its box. Measured in the final font (waits for ``document.fonts``)."""
     # laid out in its final font; awaited, not polled (the page's clock may be a fake one)
     page.evaluate("() => document.fonts.ready.then(() => true)")
-    return page.evaluate("""(selectors) => {
+    return page.evaluate(r"""(selectors) => {
       const problems = [];
       const root = document.scrollingElement;
       if (root.scrollHeight > innerHeight + 1 || root.scrollWidth > innerWidth + 1) problems.push('page scrolls');

@@ -34,3 +34,71 @@ def test_pages_load_nothing_from_other_hosts():
         if external.search(text) or css_import.search(text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# ------------------------------------------------------------------------------------------------ the front end
+LAYER = ROOT / "shared" / "static" / "js"
+PAGE_SCRIPTS = sorted(p for p in ROOT.glob("*/static/**/*.js") if "vendor" not in p.parts and LAYER not in p.parents)
+IMPORT = re.compile(r"""^\s*import\s[^'"]*['"]([^'"]+)['"]""", re.M)
+#: the one place that loads files that are not the API (the voice clips and their manifest)
+FETCHES_ASSETS = {"display/static/js/announcer.js"}
+
+
+def _imports(path: Path) -> set[Path]:
+    """Every module ``path`` imports, directly or not (only ours: /assets/… and relative paths)."""
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        for spec in IMPORT.findall(current.read_text(encoding="utf-8")):
+            target = (LAYER / spec.removeprefix("/assets/js/")) if spec.startswith("/assets/js/") else \
+                (current.parent / spec).resolve()
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def _pages(client, engine) -> dict[str, str]:
+    token = client.post("/api/v1/tickets", json={"service": "renshe"}).get_json()["ticket"]["token"]
+    paths = ["/kiosk", "/counter", "/rate/1", "/supervisor", "/display", "/display/window/1", f"/t/{token}",
+             "/display/window/99"]
+    return {p: client.get(p).get_data(as_text=True) for p in paths}
+
+
+def test_every_page_loads_the_common_layer(client, engine):
+    for path, html in _pages(client, engine).items():
+        assert '<link rel="stylesheet" href="/assets/fonts.css">' in html, path
+        assert '<link rel="stylesheet" href="/assets/css/tokens.css">' in html, path
+        modules = re.findall(r'<script type="module" src="([^"]+)"', html)
+        assert len(modules) == 1, (path, modules)
+        assert not re.search(r"<script(?![^>]*(type=\"module\"|type=\"application/json\"|src=\"/assets/vendor/))", html), path
+        folder, name = modules[0].split("/static/", 1)
+        script = ROOT / folder.strip("/").split("/")[0] / "static" / name
+        used = {p.name for p in _imports(script) if LAYER in p.parents}
+        assert {"dom.js", "i18n.js"} <= used, (path, used)   # everything a page needs comes from the layer
+
+
+def test_no_page_defines_what_the_layer_provides():
+    """One $ / esc / element builder, one API client (fetch), one i18n (catalogues named *strings.js), one
+    dialect (ES modules, const/let): a page that writes its own copy fails here."""
+    own = re.compile(r"^(?:(?:export\s+)?(?:function|const|let|var)\s+(\$|\$\$|esc|el|h|fetchJSON)\s*(?:=|\())"
+                     r"|function\s+(t|api)\s*\(", re.M)
+    offenders = []
+    for path in PAGE_SCRIPTS:
+        name = str(path.relative_to(ROOT))
+        text = path.read_text(encoding="utf-8")
+        if own.search(text):
+            offenders.append(f"{name}: defines {own.search(text).group(0)}")
+        if "fetch(" in text and name not in FETCHES_ASSETS:
+            offenders.append(f"{name}: calls fetch (use /assets/js/api.js)")
+        if re.search(r"\bzh\s*:\s*\{", text) and not name.endswith("strings.js"):
+            offenders.append(f"{name}: a word table outside a catalogue (*strings.js)")
+        if re.search(r"\bvar\s", text) or re.search(r"^\(function", text, re.M) or \
+                not (IMPORT.search(text) or "export " in text):
+            offenders.append(f"{name}: not a modern ES module")
+    for path in ROOT.glob("*/templates/**/*.html"):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"data-(zh|en|t)=", text):
+            offenders.append(f"{path.relative_to(ROOT)}: data-zh/data-en/data-t (use data-i18n)")
+    assert PAGE_SCRIPTS and offenders == []
