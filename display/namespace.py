@@ -1,22 +1,51 @@
-"""Socket.IO namespace for hall screens. Screens only listen: on connect they fetch the snapshot over HTTP, then
-apply events by ``seq`` (a gap means: fetch the snapshot again).
+"""The Socket.IO namespaces: where the relay's events reach the pages.
 
-The one thing a client may send is ``clock`` (with an acknowledgement): the answer is the server's time in ms. It
-changes nothing; screens use it to set their clock, and ``bench/bench_display.py`` uses its round trip as the
-baseline latency of a connection.
+``/display`` (:data:`DISPLAY_NAMESPACE`) is public: hall screens, window screens, phones and the kiosk listen; they
+see the public payload of the hall's events (no clerk, kiosk, language or token) and ``{seq, type, ts}`` of the
+rest. Nothing a client sends changes state; the one thing it may send is ``clock`` (acknowledged with the server's
+time in ms — screens set their clock with it, ``bench/bench_display.py`` uses its round trip as a baseline).
+
+``/staff`` (:data:`STAFF_NAMESPACE`) is for staff pages and the evaluation tablets, authorised in ``on_connect``:
+
+* a live staff session (the session cookie, as for the API) that also sends its CSRF token in the handshake's
+  ``auth`` (``{"csrf": …}``: a page of another site cannot read it, so a cross-site WebSocket cannot join) joins
+  :data:`STAFF_ROOM` and receives every event as the staff pages may see it (everything but tracking tokens);
+* a window's evaluation tablet (``auth = {"token": <tablet token>}``) joins :func:`tablet_room` of its window and
+  receives :data:`RATING_OPENED` / :data:`RATING_CLOSED` for that window only, and ``{seq, type, ts}`` of everything
+  else (so its client sees no false gap in ``seq``);
+* anything else (no session, an ended session, a missing or wrong CSRF token, a kiosk's or keypad's token, an
+  unknown token) is refused.
+
+A session ended later (logout, released window) keeps an open socket until it reconnects; the staff pages close
+theirs at logout, and every reconnect is checked again.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 
-from flask_socketio import Namespace
+from flask import current_app, session
+from flask_socketio import ConnectionRefusedError, Namespace, join_room
+
+from shared.devices import TABLET, identify
+from shared.errors import OneWindowError
+from shared.staff_sessions import StaffSessions
 
 logger = logging.getLogger(__name__)
 
 DISPLAY_NAMESPACE = "/display"
-CLOCK_EVENT = "clock"
+STAFF_NAMESPACE = "/staff"
+STAFF_ROOM = "staff"
+#: what a tablet hears instead of ``ticket_finished`` / ``ticket_rated`` at its window
+RATING_OPENED = "rating_opened"
+RATING_CLOSED = "rating_closed"
+
+
+def tablet_room(window: int) -> str:
+    """The room of window ``window``'s evaluation tablet(s)."""
+    return f"tablet:{window}"
 
 
 class DisplayNamespace(Namespace):
@@ -31,3 +60,48 @@ class DisplayNamespace(Namespace):
     def on_clock(self, data=None) -> dict:
         """Acknowledge with the server time (ms since the epoch)."""
         return {"ts": int(time.time() * 1000)}
+
+
+def staff_room_for(auth) -> str:
+    """The room a ``/staff`` handshake may join, or raise ConnectionRefusedError saying why not."""
+    auth = auth if isinstance(auth, dict) else {}
+    hall = current_app.extensions["onewindow"]
+    token = auth.get("token")
+    if token:
+        try:
+            device = identify(hall.config, f"Bearer {token}")
+        except OneWindowError:
+            raise ConnectionRefusedError("unknown device token") from None
+        if device is None or device.kind != TABLET or device.window is None:
+            raise ConnectionRefusedError("only a window's evaluation tablet listens here with a device token")
+        return tablet_room(device.window)
+    sid = session.get("sid")
+    if not sid:
+        raise ConnectionRefusedError("sign in first")
+    try:
+        record = StaffSessions(hall.engine, current_app.config.get("SESSION_NOW_MS")).touch(sid)
+    except OneWindowError:
+        raise ConnectionRefusedError("the session has ended; sign in again") from None
+    given = auth.get("csrf")
+    if not isinstance(given, str) or not record.csrf or not hmac.compare_digest(record.csrf.encode(), given.encode()):
+        raise ConnectionRefusedError("missing or wrong csrf token")
+    return STAFF_ROOM
+
+
+class StaffNamespace(Namespace):
+    """Staff pages and evaluation tablets: authorised on connect (see the module's docstring); listen only."""
+
+    def on_connect(self, auth=None):  # noqa: D401 - Socket.IO hook
+        room = staff_room_for(auth)
+        join_room(room)
+        logger.debug("staff connected to %s", room)
+
+    def on_disconnect(self, reason=None):
+        logger.debug("staff disconnected: %s", reason)
+
+
+def register_namespaces(socketio) -> None:
+    """Both namespaces on ``socketio`` (called by ``create_app``: a handler registered at import would be lost for a
+    second app)."""
+    socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
+    socketio.on_namespace(StaffNamespace(STAFF_NAMESPACE))

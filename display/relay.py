@@ -2,18 +2,25 @@
 emits each event to the Socket.IO clients of this process, in ``seq`` order.
 
 Nobody emits by hand: the stream is the one source of truth, so a pub/sub blip loses nothing and several processes
-need no extra fan-out channel. Events that screens do not show still go out as ``{seq, type, ts}`` so that
-screens see no false gap in ``seq``.
+need no extra fan-out channel. Each *audience* (a namespace, or a room in it) gets its own view of every event; an
+event an audience may not see still goes out as ``{seq, type, ts}`` so that its clients see no false gap in ``seq``:
+
+* ``/display`` — :func:`public_payload` (no clerk, kiosk, language or token; private events as stubs);
+* ``/staff``, room ``staff`` — :func:`staff_payload` (everything but tracking tokens);
+* ``/staff``, room ``tablet:<n>`` — :func:`tablet_view`: ``rating_opened`` / ``rating_closed`` at window ``n``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import redis
 
-from display.namespace import DISPLAY_NAMESPACE
+from display.namespace import (DISPLAY_NAMESPACE, RATING_CLOSED, RATING_OPENED, STAFF_NAMESPACE, STAFF_ROOM,
+                               tablet_room)
 from shared import events
 from shared.redis_client import connect
 
@@ -25,32 +32,72 @@ PUBLIC_EVENTS = {
     events.WINDOW_RESUMED,
 }
 _PRIVATE_FIELDS = ("clerk", "kiosk", "lang", "token")
+_SECRET_FIELDS = ("token",)  # a ticket's tracking token is its holder's key: no page but the holder's sees it
+
+
+def _stub(event: events.Event) -> dict:
+    return {"seq": event.seq, "type": event.type, "ts": event.ts}
+
+
+def _without(data: dict, fields: tuple[str, ...]) -> dict:
+    out = {k: v for k, v in data.items() if k not in fields}
+    if isinstance(out.get("ticket"), dict):
+        out["ticket"] = {k: v for k, v in out["ticket"].items() if k not in fields}
+    return out
 
 
 def public_payload(event: events.Event) -> dict:
     """What a public screen may see of an event."""
     if event.type not in PUBLIC_EVENTS:
-        return {"seq": event.seq, "type": event.type, "ts": event.ts}
-    data = {k: v for k, v in event.data.items() if k not in _PRIVATE_FIELDS}
-    if isinstance(data.get("ticket"), dict):
-        data["ticket"] = {k: v for k, v in data["ticket"].items() if k not in _PRIVATE_FIELDS}
-    return data
+        return _stub(event)
+    return {**_without(event.data, _PRIVATE_FIELDS), **_stub(event)}
+
+
+def staff_payload(event: events.Event) -> dict:
+    """What the staff pages see of an event: all of it but tracking tokens."""
+    return {**_without(event.data, _SECRET_FIELDS), **_stub(event)}
+
+
+def tablet_view(window: int) -> Callable[[events.Event], dict]:
+    """What window ``window``'s tablet sees: the rating offer opening and closing there, stubs of the rest."""
+
+    def view(event: events.Event) -> dict:
+        if event.data.get("window") == window and event.type in (events.TICKET_FINISHED, events.TICKET_RATED):
+            ticket = event.data.get("ticket") or {}
+            kind = RATING_OPENED if event.type == events.TICKET_FINISHED else RATING_CLOSED
+            return {"seq": event.seq, "type": kind, "ts": event.ts, "window": window, "ticket_id": ticket.get("id")}
+        return _stub(event)
+
+    return view
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who hears an event (a namespace, or one room of it) and what of it (``view``: event → payload)."""
+
+    namespace: str
+    room: str | None
+    view: Callable[[events.Event], dict]
+
+
+def audiences(windows: Iterable[int]) -> list[Audience]:
+    """Every audience of a hall with these window numbers: the public screens, the staff, each window's tablet."""
+    return [Audience(DISPLAY_NAMESPACE, None, public_payload), Audience(STAFF_NAMESPACE, STAFF_ROOM, staff_payload),
+            *(Audience(STAFF_NAMESPACE, tablet_room(n), tablet_view(n)) for n in sorted(windows))]
 
 
 class Relay:
-    """Follows the stream in a background thread and emits to ``namespaces`` (display first)."""
+    """Follows the stream in a background thread and emits every event to each audience, in ``seq`` order."""
 
-    def __init__(self, socketio, redis_url: str, stream: str, *, extra_namespaces: dict | None = None,
+    def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
                  on_emitted=None) -> None:
         self.socketio = socketio
         self.redis_url = redis_url
         self.stream = stream
-        # namespace → function(event) -> payload or None; the display namespace gets the public payload
-        self.namespaces = {DISPLAY_NAMESPACE: public_payload, **(extra_namespaces or {})}
+        self.audiences = audiences(windows)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_id = "$"
-        self.sent = 0
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:
@@ -58,6 +105,7 @@ class Relay:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop following (``close_app`` at shutdown); the thread ends within one XREAD block."""
         self._stop.set()
 
     def _run(self) -> None:
@@ -68,7 +116,7 @@ class Relay:
                 for batch in events.follow(client, self.stream, self.last_id, block_ms=2000):
                     delay = 0.1
                     for event in batch:
-                        self._emit(event)
+                        self.emit(event)
                         self.last_id = event.id
                     if self._stop.is_set():
                         return
@@ -84,12 +132,11 @@ class Relay:
             finally:
                 client.close()
 
-    def _emit(self, event: events.Event) -> None:
-        for namespace, view in self.namespaces.items():
-            payload = view(event)
-            if payload is not None:
-                self.socketio.emit(event.type, payload, namespace=namespace)
-        self.sent += 1
+    def emit(self, event: events.Event) -> None:
+        """Send one event to every audience (each its own view of it)."""
+        for audience in self.audiences:
+            payload = audience.view(event)
+            self.socketio.emit(payload["type"], payload, namespace=audience.namespace, to=audience.room)
         if self.on_emitted is not None:
             self.on_emitted(event)
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, jsonify, request, send_from_directory, url_for
 
-from display.i18n import pick_lang, strings
 from display.namespace import DISPLAY_NAMESPACE
 from shared.engine import Engine
 from shared.errors import NotFoundError
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LAYOUTS = ("landscape", "portrait")
+LANGS = ("zh", "en")
 HALL_VOICE_URL = "/display/voice/hall/"
 
 
@@ -42,12 +42,12 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     facts = _screen_facts(edge)
 
     def page_config(lang: str, **extra: Any) -> dict[str, Any]:
-        """The JSON a screen page starts from: hall, services, windows, words, endpoints."""
-        return {"lang": lang, "t": strings(lang), **facts, **extra}
+        """The JSON a screen page starts from: language, hall, services, windows, endpoints (the words are the
+        pages' own catalogue, display/static/js/strings.js)."""
+        return {"lang": lang, **facts, **extra}
 
     def not_found_page(lang: str, message_key: str):
-        t = strings(lang)
-        return edge.page("display/not_found.html", status=404, t=t, message=t[message_key],
+        return edge.page("display/not_found.html", status=404, lang=lang, message_key=message_key,
                          hall_name=config.hall_name)
 
     @bp.get("/api/v1/display/state")
@@ -65,7 +65,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
         lang = pick_lang(request.args.get("lang"))
         layout = request.args.get("layout") if request.args.get("layout") in LAYOUTS else "landscape"
         cfg = page_config(lang, layout=layout, voice=_voice_settings(edge, _flag("voice", True)))
-        return edge.page("display/hall.html", cfg=cfg, t=cfg["t"], layout=layout)
+        return edge.page("display/hall.html", cfg=cfg, layout=layout)
 
     @bp.get("/display/window/<path:window>")
     def window_screen(window: str):
@@ -74,7 +74,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
         if not re.fullmatch(r"[0-9]{1,3}", window) or int(window) not in config.windows:
             return not_found_page(lang, "not_found_window")
         cfg = page_config(lang, window=int(window), voice=_voice_settings(edge, _flag("voice", False)))
-        return edge.page("display/window.html", cfg=cfg, t=cfg["t"], window=config.windows[int(window)])
+        return edge.page("display/window.html", cfg=cfg, window=config.windows[int(window)])
 
     @bp.get("/t/<path:token>")
     def tracking_page(token: str):
@@ -84,7 +84,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
         except NotFoundError:
             return not_found_page(lang, "not_found_ticket")
         cfg = page_config(lang, token=token, track_url=f"/api/v1/track/{token}", initial=view)
-        response = edge.page("display/tracking.html", cfg=cfg, t=cfg["t"])
+        response = edge.page("display/tracking.html", cfg=cfg)
         response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
         return response
 
@@ -125,6 +125,11 @@ def _screen_facts(edge: WebEdge) -> dict[str, Any]:
         "state_url": "/api/v1/display/state",
         "namespace": DISPLAY_NAMESPACE,
     }
+
+
+def pick_lang(value: str | None) -> str:
+    """``?lang=en`` → "en"; anything else → "zh" (Chinese first)."""
+    return value if value in LANGS else "zh"
 
 
 def _flag(name: str, default: bool) -> bool:

@@ -102,7 +102,10 @@ def _tickets(bp: Blueprint, edge: WebEdge, printer: KioskPrinter) -> None:
 
     @bp.get("/api/v1/services")
     def services():
-        return jsonify({"services": engine.services_overview()})
+        """The service list, with the ``seq`` it is valid from (read first: an event racing the read is applied
+        again rather than missed) — the kiosk's live snapshot."""
+        seq = engine.last_seq()
+        return jsonify({"seq": seq, "services": engine.services_overview()})
 
     @bp.post("/api/v1/tickets")
     def issue_ticket():

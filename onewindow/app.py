@@ -77,10 +77,10 @@ def _register_blueprints(app: Flask, edge: WebEdge) -> None:
 
 
 def _socketio(app: Flask, config: Config) -> SocketIO:
-    from display import DISPLAY_NAMESPACE, DisplayNamespace
+    from display import register_namespaces
 
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
-    socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
+    register_namespaces(socketio)  # /display (public screens) and /staff (staff pages, tablets)
     return socketio
 
 
@@ -90,7 +90,8 @@ def _start_workers(app: Flask, hall: Hall, socketio: SocketIO, metrics) -> None:
     if app.config["START_RELAY"]:
         from display import Relay
 
-        relay = Relay(socketio, hall.redis_url, hall.engine.keys.events, on_emitted=metrics.observe_emit)
+        relay = Relay(socketio, hall.redis_url, hall.engine.keys.events, windows=hall.config.windows,
+                      on_emitted=metrics.observe_emit)
         relay.start()
         app.extensions["onewindow_relay"] = relay
     if app.config.get("START_ARCHIVER", app.config["START_RELAY"]):

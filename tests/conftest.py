@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import chromium, new_context, new_page, playwright  # noqa: F401  (the browser tests' fixtures)
 from shared.clock import FixedClock
 from shared.config import load_config, parse_config
 from shared.embedded import EmbeddedRedis

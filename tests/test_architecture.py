@@ -25,12 +25,93 @@ def test_shared_never_imports_flask():
     assert out.stdout.strip() == "", f"shared/ pulls in {out.stdout.strip()}"
 
 
+def _ours(pattern: str) -> list[Path]:
+    """Files matching ``pattern`` under the project's packages (a blueprint package may sit inside another, e.g.
+    counter/supervisor/)."""
+    return [p for package in ("kiosk", "display", "counter", "shared") for p in (ROOT / package).glob(f"**/{pattern}")]
+
+
+def _static_file(app, url: str) -> Path:
+    """The file a blueprint serves at ``url`` (its static folder under its static URL path)."""
+    for bp in app.blueprints.values():
+        if bp.static_url_path and bp.static_folder and url.startswith(bp.static_url_path + "/"):
+            return Path(bp.static_folder) / url.removeprefix(bp.static_url_path + "/")
+    raise AssertionError(f"no blueprint serves {url}")
+
+
 def test_pages_load_nothing_from_other_hosts():
     external = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.I)
     css_import = re.compile(r"""url\(\s*["']?(?:https?:)?//""", re.I)
     offenders = []
-    for path in [*ROOT.glob("*/templates/**/*.html"), *ROOT.glob("*/static/**/*.css")]:
+    for path in [*_ours("templates/**/*.html"), *_ours("static/**/*.css")]:
         text = path.read_text(encoding="utf-8")
         if external.search(text) or css_import.search(text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# ------------------------------------------------------------------------------------------------ the front end
+LAYER = ROOT / "shared" / "static" / "js"
+PAGE_SCRIPTS = sorted(p for p in _ours("static/**/*.js") if "vendor" not in p.parts and LAYER not in p.parents)
+IMPORT = re.compile(r"""^\s*import\s[^'"]*['"]([^'"]+)['"]""", re.M)
+#: the one place that loads files that are not the API (the voice clips and their manifest)
+FETCHES_ASSETS = {"display/static/js/announcer.js"}
+
+
+def _imports(path: Path) -> set[Path]:
+    """Every module ``path`` imports, directly or not (only ours: /assets/… and relative paths)."""
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        for spec in IMPORT.findall(current.read_text(encoding="utf-8")):
+            target = (LAYER / spec.removeprefix("/assets/js/")) if spec.startswith("/assets/js/") else \
+                (current.parent / spec).resolve()
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def _pages(client, engine) -> dict[str, str]:
+    token = client.post("/api/v1/tickets", json={"service": "renshe"}).get_json()["ticket"]["token"]
+    paths = ["/kiosk", "/counter", "/rate/1", "/supervisor", "/display", "/display/window/1", f"/t/{token}",
+             "/display/window/99"]
+    return {p: client.get(p).get_data(as_text=True) for p in paths}
+
+
+def test_every_page_loads_the_common_layer(client, engine):
+    for path, html in _pages(client, engine).items():
+        assert '<link rel="stylesheet" href="/assets/fonts.css">' in html, path
+        assert '<link rel="stylesheet" href="/assets/css/tokens.css">' in html, path
+        modules = re.findall(r'<script type="module" src="([^"]+)"', html)
+        assert len(modules) == 1, (path, modules)
+        assert not re.search(r"<script(?![^>]*(type=\"module\"|type=\"application/json\"|src=\"/assets/vendor/))", html), path
+        script = _static_file(client.application, modules[0])
+        used = {p.name for p in _imports(script) if LAYER in p.parents}
+        assert {"dom.js", "i18n.js"} <= used, (path, used)   # everything a page needs comes from the layer
+
+
+def test_no_page_defines_what_the_layer_provides():
+    """One $ / esc / element builder, one API client (fetch), one i18n (catalogues named *strings.js), one
+    dialect (ES modules, const/let): a page that writes its own copy fails here."""
+    own = re.compile(r"^(?:(?:export\s+)?(?:function|const|let|var)\s+(\$|\$\$|esc|el|h|fetchJSON)\s*(?:=|\())"
+                     r"|function\s+(t|api)\s*\(", re.M)
+    offenders = []
+    for path in PAGE_SCRIPTS:
+        name = str(path.relative_to(ROOT))
+        text = path.read_text(encoding="utf-8")
+        if own.search(text):
+            offenders.append(f"{name}: defines {own.search(text).group(0)}")
+        if "fetch(" in text and name not in FETCHES_ASSETS:
+            offenders.append(f"{name}: calls fetch (use /assets/js/api.js)")
+        if re.search(r"\bzh\s*:\s*\{", text) and not name.endswith("strings.js"):
+            offenders.append(f"{name}: a word table outside a catalogue (*strings.js)")
+        if re.search(r"\bvar\s", text) or re.search(r"^\(function", text, re.M) or \
+                not (IMPORT.search(text) or "export " in text):
+            offenders.append(f"{name}: not a modern ES module")
+    for path in _ours("templates/**/*.html"):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"data-(zh|en|t)=", text):
+            offenders.append(f"{path.relative_to(ROOT)}: data-zh/data-en/data-t (use data-i18n)")
+    assert PAGE_SCRIPTS and offenders == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from browser_support import BROWSER_MARKS, browser_page
+from browser_support import BROWSER_MARKS
 from test_serve_lifecycle import Served
 
 pytestmark = BROWSER_MARKS
@@ -36,18 +36,18 @@ def test_make_demo_is_serve_demo():
     assert out.strip().splitlines()[-1] == "/v/bin/onewindow serve --demo --config c.toml --host h --port 9"
 
 
-def test_a_living_hall_within_a_minute(tmp_path):
+def test_a_living_hall_within_a_minute(tmp_path, new_page):
     started = time.monotonic()
     server = Served(shipped_hall(tmp_path), "--demo")
     try:
         server.wait_for("Ctrl-C stops", timeout=BUDGET_S)
         assert "DEMO" in server.output and "Open now" in server.output  # whatever the hour
         left_ms = lambda: max(1, int((BUDGET_S - (time.monotonic() - started)) * 1000))  # noqa: E731
-        with browser_page(viewport=(1920, 1080)) as page:
-            page.goto(server.url + "/display?voice=0")
-            page.wait_for_function("() => window.owDisplay && owDisplay.shown.length > 0", timeout=left_ms())
-            number = page.text_content("#hero .num")
-            assert number and number[0] in "ABCDEFG"
+        page = new_page((1920, 1080))
+        page.goto(server.url + "/display?voice=0")
+        page.wait_for_function("() => window.owDisplay && owDisplay.shown.length > 0", timeout=left_ms())
+        number = page.text_content("#hero .num")
+        assert number and number[0] in "ABCDEFG"
 
         sup = requests.Session()
         r = sup.post(server.url + "/api/v1/login", json={"username": "supervisor", "password": "demo-super"},

@@ -4,20 +4,13 @@ screens reconnect on their own, catch up with the calls they missed and hold one
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
+from browser_support import BROWSER_MARKS, launch_chromium, open_context
+from conftest import DEMO_PASSWORD
 from shared.clock import Clock
 from shared.engine import Engine
-
-try:
-    from tests.browser_support import BROWSER_MARKS, launch_browser
-    from tests.conftest import DEMO_PASSWORD
-except ImportError:  # tests/ on sys.path
-    from browser_support import BROWSER_MARKS, launch_browser
-    from conftest import DEMO_PASSWORD
 
 pytestmark = BROWSER_MARKS
 WAIT_MS = 20_000  # generous: CI shares two cores; how fast calls arrive is bench/bench_display.py's job
@@ -80,10 +73,10 @@ def api(live_server, redis_client):
 
 
 @pytest.fixture
-def browser():
-    with launch_browser(viewport=(1920, 1080)) as ctx:
-        ctx.add_init_script(COUNT_SOCKETS)
-        yield ctx
+def browser(new_context):
+    ctx = new_context((1920, 1080))
+    ctx.add_init_script(COUNT_SOCKETS)
+    return ctx
 
 
 def open_page(ctx, url: str, probe: str, viewport=(1920, 1080)):
@@ -139,9 +132,10 @@ def test_two_quick_calls_are_announced_in_order(live_server, api, browser):
     assert hero_number(display) == "A002"
 
 
-def test_blocked_audio_shows_the_enable_voice_button(live_server, api):
-    with launch_browser(viewport=(1920, 1080), extra_args=["--autoplay-policy=document-user-activation-required"]) as ctx:
-        display = open_page(ctx, live_server.url + "/display", "owDisplay")
+def test_blocked_audio_shows_the_enable_voice_button(live_server, api, playwright):
+    # a browser of its own: the autoplay policy is a launch flag, not a context option
+    with launch_chromium(playwright, extra_args=["--autoplay-policy=document-user-activation-required"]) as chromium:
+        display = open_page(open_context(chromium, (1920, 1080)), live_server.url + "/display", "owDisplay")
         display.wait_for_selector("#enable-voice", state="visible", timeout=5000)
         assert display.text_content("#enable-voice") == "点击启用语音"
         display.click("#enable-voice")
@@ -210,7 +204,9 @@ def test_a_new_business_day_loads_a_fresh_snapshot(live_server, api, browser):
     display.evaluate("() => { owDisplay.clock.offset += 24 * 3600 * 1000; }")   # as if the night had passed
     display.wait_for_function(f"() => owDisplay.live.stats.snapshots === {before + 1}", timeout=WAIT_MS)
     assert display.text_content("#date") != ""
-    time.sleep(2.5)   # the check repeats at most once a minute while the server still says `day`
+    for _ in range(2):  # two more ticks of the page's clock: the check repeats at most once a minute
+        shown_time = display.text_content("#time")
+        display.wait_for_function("(t) => document.querySelector('#time').textContent !== t", arg=shown_time)
     assert display.evaluate("() => owDisplay.live.stats.snapshots") == before + 1
     assert display.evaluate("() => owDisplay.state().day") == day
 

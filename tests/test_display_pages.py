@@ -21,7 +21,7 @@ except ImportError:  # tests/ on sys.path
 
 
 def page_config(html: str) -> dict:
-    return json.loads(html.split('<script type="application/json" id="ow-config">', 1)[1].split("</script>", 1)[0])
+    return json.loads(html.split('<script type="application/json" id="boot">', 1)[1].split("</script>", 1)[0])
 
 
 def test_hall_display_page(client):
@@ -37,11 +37,12 @@ def test_hall_display_page(client):
     assert cfg["voice"] == {"enabled": True, "repeat": 2, "english": False,
                             "base": "/display/static/voice/default/", "default_base": "/display/static/voice/default/"}
     assert 'lang="zh-CN"' in html and "layout-landscape" in html and "正在叫号" in html
-    for script in ("/assets/vendor/socket.io/socket.io.min.js", "js/livestate.js", "js/hallstate.js",
-                   "js/announcer.js", "js/hall.js"):
-        assert script in html
+    for link in ("/assets/vendor/socket.io/socket.io.min.js", "/assets/fonts.css", "/assets/css/tokens.css",
+                 '<script type="module" src="/display/static/js/hall.js">'):
+        assert link in html
     assert not re.search(r'(src|href)="(https?:)?//', html)   # no CDN, nothing external
-    for asset in ("/display/static/js/livestate.js", "/display/static/js/hall.js", "/display/static/css/hall.css",
+    for asset in ("/assets/js/live.js", "/display/static/js/hall.js", "/display/static/js/hall-state.js",
+                  "/display/static/js/announcer.js", "/display/static/css/hall.css",
                   "/display/static/voice/default/manifest.json"):
         assert client.get(asset).status_code == 200, asset
 
@@ -50,7 +51,7 @@ def test_hall_display_switches(client):
     html = client.get("/display?layout=portrait&lang=en&voice=0").get_data(as_text=True)
     cfg = page_config(html)
     assert cfg["layout"] == "portrait" and cfg["lang"] == "en" and cfg["voice"]["enabled"] is False
-    assert 'lang="en"' in html and "Now calling" in html and "layout-portrait" in html
+    assert 'lang="en"' in html and "layout-portrait" in html   # the words: the page's catalogue, in the browser
     odd = page_config(client.get("/display?layout=sideways&lang=fr").get_data(as_text=True))
     assert odd["layout"] == "landscape" and odd["lang"] == "zh"
 

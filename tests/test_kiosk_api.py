@@ -12,7 +12,7 @@ from kiosk.qr import QUIET_ZONE
 
 
 def boot_data(html: str) -> dict:
-    m = re.search(r'<script id="boot" type="application/json">(.*?)</script>', html, re.S)
+    m = re.search(r'<script type="application/json" id="boot">(.*?)</script>', html, re.S)
     assert m, "the page carries no boot data"
     return json.loads(m.group(1))
 

@@ -20,18 +20,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from browser_support import BROWSER_MARKS, console_log, launch_browser
-from conftest import SUPER_PASSWORD
-from test_stats import script_weekday
+from playwright.sync_api import expect
 
+from browser_support import BROWSER_MARKS, page_errors as console_errors
+from conftest import SUPER_PASSWORD
 from shared.clock import FixedClock
 from shared.config import load_config
 from shared.errors import ConflictError
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - the module is skipped without Playwright
-    expect = None
+from test_stats import script_weekday
 
 pytestmark = BROWSER_MARKS
 
@@ -55,19 +51,9 @@ def serve(app):
         thread.join(5)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with launch_browser((1440, 900)) as ctx:
-        yield ctx
-
-
 @pytest.fixture
-def page(browser):
-    p = browser.new_page()
-    try:
-        yield p
-    finally:
-        p.close()
+def page(new_page):
+    return new_page((1440, 900))
 
 
 def sign_in(page, base: str) -> None:
@@ -83,11 +69,10 @@ def kpi(page, name: str):
     return page.locator(f'#kpis [data-kpi="{name}"] .kpi-value')
 
 
-def page_errors(log: list[str]) -> list[str]:
+def page_errors(page) -> list[str]:
     """Console errors, except the refusals the test provokes: the sign-in probe before logging in (401) and a
     clerk's account trying the supervisor sign-in (400)."""
-    return [m for m in log if m.startswith(("error", "pageerror"))
-            and "status of 401" not in m and "status of 400" not in m]
+    return console_errors(page, allow=("status of 401", "status of 400"))
 
 
 def wait_images(page, selector: str) -> list[int]:
@@ -95,12 +80,9 @@ def wait_images(page, selector: str) -> list[int]:
     widths = []
     for img in page.locator(selector).all():
         img.wait_for(state="visible")
-        for _ in range(100):
-            w = img.evaluate("el => el.complete ? el.naturalWidth : 0")
-            if w:
-                break
-            page.wait_for_timeout(100)
-        widths.append(w)
+        # one read for the wait and the width: a chart the page re-renders meanwhile is not read half-loaded
+        handle = page.wait_for_function("(el) => el.complete && el.naturalWidth", arg=img.element_handle())
+        widths.append(handle.json_value())
     return widths
 
 
@@ -108,7 +90,6 @@ def test_the_days_figures_charts_followups_and_rota(app, tmp_path, client, clerk
     app.config["STATS_ARCHIVE_PATH"] = tmp_path / "stats.sqlite3"
     script_weekday(clock, client, clerk_client)
     with serve(app) as base:
-        log = console_log(page)
         page.goto(base + "/supervisor")
         page.fill("#username", "clerk2")
         page.fill("#password", "demo-clerk")
@@ -171,7 +152,7 @@ def test_the_days_figures_charts_followups_and_rota(app, tmp_path, client, clerk
         page.click('[data-tab="dashboard"]')
         expect(page.locator('#kpis [data-kpi="satisfaction"] .kpi-sub')).to_have_text("3 ratings")
         expect(page.locator('[data-tab="reports"]')).to_have_text("Reports")
-        assert page_errors(log) == []
+        assert page_errors(page) == []
 
 
 def test_live_overview_follows_the_hall(live_server, redis_client, page):
@@ -248,7 +229,7 @@ def busy_morning(engine, clock) -> None:
     engine.pause(6, "午间休息", "clerk6")
 
 
-def test_demo_hall_pages(redis_server, redis_client, tmp_path, browser):
+def test_demo_hall_pages(redis_server, redis_client, tmp_path, page):
     """The demo hall (history, a busy morning, alerts, a rota) renders every tab without a console error; with
     ONEWINDOW_SCREENSHOTS=1 the screenshots go to docs/ (else to a temporary folder)."""
     sys.path.insert(0, str(ROOT))
@@ -284,35 +265,27 @@ def test_demo_hall_pages(redis_server, redis_client, tmp_path, browser):
         assert sup.put(f"/api/v1/supervisor/schedule/{day}", json=body, headers={"X-CSRF-Token": csrf}).status_code == 200
 
     shots = DOCS if SHOTS else tmp_path
-    page = browser.new_page()
-    try:
-        with serve(app) as base:
-            log = console_log(page)
-            page.set_viewport_size({"width": 1440, "height": 900})
-            sign_in(page, base)
-            expect(kpi(page, "issued")).not_to_have_text("0")
-            wait_images(page, "#dash-load")
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(shots / "supervisor-dashboard.png"), full_page=True)
-            page.click('[data-tab="reports"]')
-            page.click('#periods [data-period="month"]')
-            page.select_option("#r-by", "service")
-            expect(page.locator('#report tbody tr[data-key="renshe"]')).to_be_visible()
-            assert all(w > 0 for w in wait_images(page, "#tab-reports img.chart"))
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(shots / "supervisor-reports.png"), full_page=True)
-            page.click('[data-tab="followups"]')
-            expect(page.locator("#followups tbody tr").first).to_be_visible()
-            page.screenshot(path=str(shots / "supervisor-followups.png"))
-            page.click('[data-tab="schedule"]')
-            page.click('#calendar [data-edit="2026-11-28"]')
-            page.wait_for_timeout(200)
-            page.screenshot(path=str(shots / "supervisor-schedule.png"), full_page=True)
-            page.click("#lang")
-            page.click('[data-tab="dashboard"]')
-            wait_images(page, "#dash-load")
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(shots / "supervisor-dashboard-en.png"), full_page=True)
-            assert page_errors(log) == []
-    finally:
-        page.close()
+    with serve(app) as base:
+        page.set_viewport_size({"width": 1440, "height": 900})
+        sign_in(page, base)
+        expect(kpi(page, "issued")).not_to_have_text("0")
+        wait_images(page, "#dash-load")
+        page.screenshot(path=str(shots / "supervisor-dashboard.png"), full_page=True)
+        page.click('[data-tab="reports"]')
+        page.click('#periods [data-period="month"]')
+        page.select_option("#r-by", "service")
+        expect(page.locator('#report tbody tr[data-key="renshe"]')).to_be_visible()
+        assert all(w > 0 for w in wait_images(page, "#tab-reports img.chart"))
+        page.screenshot(path=str(shots / "supervisor-reports.png"), full_page=True)
+        page.click('[data-tab="followups"]')
+        expect(page.locator("#followups tbody tr").first).to_be_visible()
+        page.screenshot(path=str(shots / "supervisor-followups.png"))
+        page.click('[data-tab="schedule"]')
+        page.click('#calendar [data-edit="2026-11-28"]')
+        expect(page.locator("#editor")).to_be_visible()
+        page.screenshot(path=str(shots / "supervisor-schedule.png"), full_page=True)
+        page.click("#lang")
+        page.click('[data-tab="dashboard"]')
+        wait_images(page, "#dash-load")
+        page.screenshot(path=str(shots / "supervisor-dashboard-en.png"), full_page=True)
+        assert page_errors(page) == []

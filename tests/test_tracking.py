@@ -66,7 +66,8 @@ def test_unknown_token_gets_the_same_answer_as_a_malformed_one(client):
     assert unknown.status_code == malformed.status_code == 404
     assert unknown.get_json() == malformed.get_json()
     assert client.get(f"/t/{forged}?lang=en").status_code == 404
-    assert "This ticket was not found" in client.get(f"/t/{forged}?lang=en").get_data(as_text=True)
+    page = client.get(f"/t/{forged}?lang=en").get_data(as_text=True)   # the words follow in the browser
+    assert '<html lang="en">' in page and 'data-i18n="not_found_ticket"' in page
 
 
 def test_tokens_are_unguessable(client):
@@ -111,13 +112,14 @@ def test_tracking_page_carries_only_its_ticket(client):
     html = r.get_data(as_text=True)
     assert "A002" in html and "开启声音与振动提醒" in html
     assert first["token"] not in html and first["id"] not in html
-    cfg = json.loads(html.split('<script type="application/json" id="ow-config">', 1)[1].split("</script>", 1)[0])
+    cfg = json.loads(html.split('<script type="application/json" id="boot">', 1)[1].split("</script>", 1)[0])
     assert cfg["initial"]["ticket"]["id"] == mine["id"]
     assert "token" not in cfg["initial"]["ticket"]
     assert cfg["track_url"] == f"/api/v1/track/{mine['token']}"
     assert cfg["namespace"] == "/display"
     english = client.get(f"/t/{mine['token']}?lang=en").get_data(as_text=True)
-    assert "Turn on sound and vibration alerts" in english and 'lang="en"' in english
+    assert json.loads(english.split('id="boot">', 1)[1].split("</script>", 1)[0])["lang"] == "en"
+    assert '<html lang="en">' in english   # the English words: the page's catalogue (test_tracking_live.py)
 
 
 def test_track_seq_is_not_ahead_of_the_ticket(client, app, engine):

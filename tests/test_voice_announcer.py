@@ -1,4 +1,4 @@
-"""display/static/js/announcer.js in headless Chromium, playing the real default clips."""
+"""display/static/js/announcer.js (an ES module) in headless Chromium, playing the real default clips."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
+from browser_support import BROWSER_MARKS, console_log, serve_static
 
 pytestmark = BROWSER_MARKS
 
@@ -17,8 +17,10 @@ MANIFEST = json.loads((STATIC / "voice" / "default" / "manifest.json").read_text
 HARNESS = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>announcer harness</title></head>
 <body>
-<script src="/js/announcer.js"></script>
-<script>
+<script type="module">
+  import { Announcer } from "/js/announcer.js";
+  window.OneWindowAnnouncer = Announcer;
+
   // Wait for a promise, but never longer than `ms` (a stuck queue fails the test instead of hanging it).
   window.within = function (p, ms) {
     return Promise.race([p, new Promise(function (_, rej) {
@@ -44,19 +46,22 @@ def en(number: str, window: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def harness():
-    with serve_static(STATIC, pages={"/harness.html": HARNESS}) as base, browser_page(viewport=(800, 600)) as page:
-        page.goto(base + "/harness.html")
-        page.wait_for_function("() => typeof window.OneWindowAnnouncer === 'function'")
-        yield base, page
+def base():
+    with serve_static(STATIC, pages={"/harness.html": HARNESS}) as url:
+        yield url
+
+
+@pytest.fixture()
+def harness(base, new_page):
+    page = new_page((800, 600))
+    page.goto(base + "/harness.html")
+    page.wait_for_function("() => typeof window.OneWindowAnnouncer === 'function'")
+    return base, page
 
 
 @pytest.fixture()
 def page(harness):
-    base, page = harness
-    page.goto(base + "/harness.html")
-    page.wait_for_function("() => typeof window.OneWindowAnnouncer === 'function'")
-    return page
+    return harness[1]
 
 
 def test_clips_for(page):
@@ -191,7 +196,7 @@ def test_hall_clips_with_fallback_and_a_broken_clip(harness, page):
         await within(a.idle(), 60000);
         return {played: a.played, base: a.clipBase};
     }""")
-    assert result["base"] == base + "/hall/"
+    assert result["base"] == base + "/hall/", log  # the console says why the hall manifest was not taken
     # 'hao' failed to load: skipped, everything else played
     assert result["played"] == ["chime", "qing", "lC", "d5", "dao", "d2", "chuangkou", "banli"]
     assert base + "/hall/qing.wav" in requests

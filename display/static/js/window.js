@@ -1,96 +1,82 @@
 /*
- * OneWindow (一窗通) — the small screen above one window (/display/window/<n>). Needs livestate.js and
- * hallstate.js (and announcer.js with ?voice=1). Same protocol as the hall display: snapshot on every
- * (re)connect, events by seq, a gap loads a fresh snapshot. Exposes window.owWindow.
+ * OneWindow (一窗通) — the small screen above one window (/display/window/<n>), an ES module on the front-end
+ * layer: the hall state from the live client (snapshot on every (re)connect, events by seq), this window's part of
+ * it shown large; with ?voice=1 it speaks its own calls. Exposes window.owWindow.
  */
-(function () {
-  "use strict";
+import { $ } from "/assets/js/dom.js";
+import { createApi } from "/assets/js/api.js";
+import { LiveClient } from "/assets/js/live.js";
+import { ServerClock } from "/assets/js/time.js";
+import { Announcer } from "./announcer.js";
+import { callKey, hallReducer, windowEntry } from "./hall-state.js";
+import { openScreen } from "./screen.js";
 
-  var H = window.OneWindowHall;
-  var cfg = JSON.parse(document.getElementById("ow-config").textContent);
-  var t = cfg.t, zh = cfg.lang === "zh", tz = cfg.hall.timezone;
-  var number = cfg.window;
-  var FLASH_MS = 10000;
-  var me = cfg.windows.filter(function (w) { return w.number === number; })[0];
-  var services = {};
-  cfg.services.forEach(function (s) { services[s.code] = s; });
+const screen = openScreen();
+const { boot: cfg, t } = screen;
+const number = cfg.window;
+const FLASH_MS = 10000;
+const CATCH_UP_MS = 60000;
+const me = cfg.windows.find((w) => w.number === number);
 
-  var clock = new H.ServerClock();
-  var state = null;
-  var seen = new Set();
-  var flashUntil = 0;
-  var shown = [];
+const clock = new ServerClock();
+const seen = new Set();
+const shown = [];
+let flashUntil = 0;
+let firstSnapshot = true;
 
-  function $(id) { return document.getElementById(id); }
-  function name(code) { var s = services[code]; return s ? (zh ? s.name : (s.name_en || s.name)) : code; }
+const api = createApi();
+const live = new LiveClient({
+  namespace: cfg.namespace, load: () => api.get(cfg.state_url), reducer: hallReducer({ recentLimit: cfg.recent_calls }),
+});
+const announcer = cfg.voice && cfg.voice.enabled
+  ? new Announcer({ repeat: cfg.voice.repeat, english: cfg.voice.english, baseUrl: cfg.voice.base }) : null;
 
-  var announcer = null;
-  if (cfg.voice && cfg.voice.enabled && window.OneWindowAnnouncer) {
-    announcer = new window.OneWindowAnnouncer({repeat: cfg.voice.repeat, english: cfg.voice.english,
-                                               baseUrl: cfg.voice.base});
-  }
+function called(call) {
+  const key = callKey(call);
+  if (seen.has(key)) return;
+  seen.add(key);
+  flashUntil = Date.now() + FLASH_MS;
+  shown.push({ key, number: call.number, kind: call.kind });
+  if (announcer) announcer.announce({ number: call.number, window: call.window, kind: call.kind, id: key });
+  setTimeout(render, FLASH_MS + 50);
+}
 
-  function called(call) {
-    var key = H.callKey(call);
-    if (seen.has(key)) return;
-    seen.add(key);
-    flashUntil = Date.now() + FLASH_MS;
-    shown.push({key: key, number: call.number, kind: call.kind});
-    if (announcer) announcer.announce({number: call.number, window: call.window, kind: call.kind, id: key});
-    setTimeout(render, FLASH_MS + 50);
-  }
-
-  function onSnapshot(snap) {
-    clock.set(snap.now);
-    var first = state === null;
-    state = H.fromSnapshot(snap);
-    state.recent_calls.forEach(function (c) {
-      if (c.window !== number) return;
-      var key = H.callKey(c);
-      if (first || clock.now() - c.at > 60000) seen.add(key);
+live.subscribe((state, change) => {
+  if (change.kind === "snapshot") {
+    clock.set(change.snapshot.now);
+    for (const c of state.recent_calls) {
+      if (c.window !== number) continue;
+      if (firstSnapshot || clock.now() - c.at > CATCH_UP_MS) seen.add(callKey(c));
       else called(c);  // a call made while this screen was away
-    });
-    render();
+    }
+    firstSnapshot = false;
+  } else if (change.result && change.result.call && change.result.call.window === number) {
+    called(change.result.call);
   }
+  render();
+});
 
-  function onEvent(ev) {
-    if (!state) return;
-    var r = H.apply(state, ev, {recentLimit: cfg.recent_calls});
-    if (r.resync) return "resync";
-    if (r.call && r.call.window === number) called(r.call);
-    render();
-  }
+function render() {
+  const state = live.state;
+  if (!state) return;
+  const w = windowEntry(state, number) || {};
+  const mode = w.paused ? "paused" : (w.ticket ? "serving" : "idle");
+  $("#stage").className = "stage " + mode + (mode === "serving" && flashUntil > Date.now() ? " flash" : "");
+  $("#label").textContent = t(mode === "paused" ? "paused" : mode === "serving" ? "serving" : "idle");
+  $("#current").textContent = mode === "serving" ? w.ticket.number : "";
+  $("#reason").textContent = mode === "paused" ? (w.pause_reason || "") : (mode === "serving" ? screen.serviceName(w.ticket.service) : "");
+  let waiting = state.window_waiting[String(number)] || 0;
+  for (const s of me.services) waiting += state.waiting[s] || 0;
+  $("#waiting").textContent = t("waiting_here", { n: waiting });
+}
 
-  function render() {
-    if (!state) return;
-    var w = H.windowEntry(state, number) || {};
-    var stage = $("stage");
-    var mode = w.paused ? "paused" : (w.ticket ? "serving" : "idle");
-    stage.className = "stage " + mode + (mode === "serving" && flashUntil > Date.now() ? " flash" : "");
-    $("label").textContent = mode === "paused" ? t.paused : (mode === "serving" ? t.serving : t.idle);
-    $("current").textContent = mode === "serving" ? w.ticket.number : "";
-    $("reason").textContent = mode === "paused" ? (w.pause_reason || "") : (mode === "serving" ? name(w.ticket.service) : "");
-    var waiting = (state.window_waiting[String(number)] || 0);
-    me.services.forEach(function (s) { waiting += state.waiting[s] || 0; });
-    $("waiting").textContent = H.fill(t.waiting_here, {n: waiting});
-  }
+function tick() { $("#time").textContent = screen.formatNow(clock.now()).hm; }
 
-  function tick() { $("time").textContent = H.formatNow(clock.now(), tz, t).hm; }
-
-  var statusTimer = null;
-  function onStatus(status) {
-    var mark = $("ow-status");
-    clearTimeout(statusTimer);
-    if (status === "live") { mark.hidden = true; return; }
-    statusTimer = setTimeout(function () { mark.hidden = false; }, 1500);
-  }
-
-  $("services").textContent = t.services + (zh ? "：" : ": ") + me.services.map(name).join(zh ? "、" : ", ");
-  var live = new window.OneWindowLive({
-    namespace: cfg.namespace, url: cfg.state_url, onSnapshot: onSnapshot, onEvent: onEvent, onStatus: onStatus,
-  });
-  window.owWindow = {cfg: cfg, live: live, shown: shown, announcer: announcer, state: function () { return state; }};
-  tick();
-  setInterval(tick, 1000);
-  live.start();
-})();
+const zh = screen.i18n.lang === "zh";
+$("#services").textContent = t("services") + (zh ? "：" : ": ") + me.services.map((s) => screen.serviceName(s)).join(zh ? "、" : ", ");
+document.title = t("window_n", { n: number }) + " — " + screen.i18n.pick(cfg.hall.name, cfg.hall.name_en);
+window.owWindow = { cfg, live, shown, announcer, state: () => live.state };
+screen.markConnection(live);
+tick();
+setInterval(tick, 1000);
+live.start();

@@ -1,5 +1,6 @@
-"""The live-state protocol (display/static/js/livestate.js + hallstate.js) in headless Chromium, with a scripted
-socket and scripted snapshots: buffer while loading, ignore duplicates, resync on a gap, reload on reconnect."""
+"""The live client (shared/static/js/live.js) and the hall reducer (display/static/js/hall-state.js) in headless
+Chromium, with a scripted socket and scripted snapshots: buffer while loading, ignore duplicates, resync on a gap,
+reload on reconnect, throttled refreshes, change notifications."""
 
 from __future__ import annotations
 
@@ -7,20 +8,20 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from tests.browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
-except ImportError:  # tests/ on sys.path
-    from browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
+from browser_support import BROWSER_MARKS, page_errors, serve_static
 
 pytestmark = BROWSER_MARKS
 
-STATIC = Path(__file__).resolve().parent.parent / "display" / "static"
+ROOT = Path(__file__).resolve().parent.parent
+MOUNTS = {"/assets/": ROOT / "shared" / "static", "/display/static/": ROOT / "display" / "static"}
 
 HARNESS = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>livestate harness</title></head><body>
-<script src="/js/livestate.js"></script>
-<script src="/js/hallstate.js"></script>
-<script>
+<script type="module">
+  import { LiveClient, RESYNC } from "/assets/js/live.js";
+  import { callKey, hallReducer, latestCalls } from "/display/static/js/hall-state.js";
+  Object.assign(window, { LiveClient, RESYNC, callKey, hallReducer, latestCalls });
+
   // A socket the test drives: fire("connect"), fire("disconnect", reason), push(event).
   window.makeSocket = function () {
     var handlers = {}, any = [];
@@ -39,7 +40,7 @@ HARNESS = """<!doctype html>
   window.setup = function (opts) {
     window.loads = 0; window.pending = []; window.applied = []; window.snaps = []; window.statuses = [];
     window.sock = makeSocket();
-    window.live = new OneWindowLive(Object.assign({
+    window.live = new LiveClient(Object.assign({
       socket: sock,
       load: function () { loads++; return new Promise(function (res, rej) { pending.push({res: res, rej: rej}); }); },
       onSnapshot: function (s, info) { snaps.push({seq: s.seq, reason: info.reason}); },
@@ -59,19 +60,18 @@ HARNESS = """<!doctype html>
 
 
 @pytest.fixture(scope="module")
-def harness():
-    with serve_static(STATIC, pages={"/harness.html": HARNESS}) as base, browser_page(viewport=(800, 600)) as page:
-        yield base, page
+def base():
+    with serve_static(ROOT, pages={"/harness.html": HARNESS}, mounts=MOUNTS) as url:
+        yield url
 
 
 @pytest.fixture()
-def page(harness):
-    base, page = harness
+def page(base, new_page):
+    page = new_page((800, 600))
     page.goto(base + "/harness.html")
-    page.wait_for_function("() => typeof window.OneWindowLive === 'function' && typeof window.OneWindowHall === 'object'")
-    log = console_log(page)
+    page.wait_for_function("() => typeof window.LiveClient === 'function' && typeof window.hallReducer === 'function'")
     yield page
-    assert not [m for m in log if m.startswith("pageerror")], log
+    assert [m for m in page_errors(page) if m.startswith("pageerror")] == []
 
 
 def test_events_during_the_snapshot_are_buffered_then_applied_in_order(page):
@@ -193,16 +193,14 @@ def test_a_failed_snapshot_is_retried_with_backoff(page):
 
 
 def test_hall_state_reducer_never_shows_a_call_twice(page):
-    """hallstate.apply through the protocol: a replayed call is dropped by seq; the next day's event resyncs."""
+    """The hall reducer through the client: a replayed call is dropped by seq; the next day's event resyncs; every
+    snapshot and applied event is notified to subscribers with the reducer's result."""
     got = page.evaluate("""async () => {
-        let state = null, calls = [];
-        setup({
-            onSnapshot: (s) => { state = OneWindowHall.fromSnapshot(s); },
-            onEvent: (e) => {
-                const r = OneWindowHall.apply(state, e, {recentLimit: 8});
-                if (r.call) calls.push(OneWindowHall.callKey(r.call));
-                return r.resync ? "resync" : undefined;
-            },
+        const calls = [], changes = [];
+        setup({reducer: hallReducer({recentLimit: 8}), onSnapshot: null, onEvent: null});
+        live.subscribe((state, change) => {
+            changes.push(change.kind);
+            if (change.result && change.result.call) calls.push(callKey(change.result.call));
         });
         sock.fire("connect");
         await resolveLoad({seq: 1, day: "20261127", windows: [{window: 3, ticket: null, paused: false}],
@@ -211,11 +209,33 @@ def test_hall_state_reducer_never_shows_a_call_twice(page):
         const call = ev(2, "ticket_called", {ticket: t, window: 3});
         sock.push(call); sock.push(call);                                 // the same call delivered twice
         sock.push(ev(3, "ticket_recalled", {ticket: Object.assign({}, t, {calls: 2}), window: 3}));
+        const state = live.state;
         const before = {recent: state.recent_calls.length, waiting: state.waiting.renshe,
-                        current: state.windows[0].ticket.number, latest: OneWindowHall.latestCalls(state, 5).length};
+                        current: state.windows[0].ticket.number, latest: latestCalls(state, 5).length};
         sock.push(ev(4, "ticket_issued", {ticket: {id: "20261128-A001", number: "A001", service: "renshe", day: "20261128"}}));
-        return {calls, before, loads};
+        return {calls, before, loads, changes};
     }""")
     assert got["calls"] == ["20261127-A001|call|1002", "20261127-A001|recall|1003"]
     assert got["before"] == {"recent": 2, "waiting": 1, "current": "A001", "latest": 1}
     assert got["loads"] == 2   # the next day's event asked for the new day's snapshot
+    assert got["changes"] == ["snapshot", "event", "event"]   # the duplicate and the next day's event: no change
+
+
+def test_refresh_soon_is_throttled(page):
+    """Many events asking for a fresh snapshot load at most one per refreshMs (the first soon, the rest coalesced)."""
+    got = page.evaluate("""async () => {
+        setup({refreshMs: 300});
+        sock.fire("connect");
+        await resolveLoad({seq: 1});
+        for (let i = 0; i < 20; i++) live.refreshSoon();
+        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        const first = loads;
+        await resolveLoad({seq: 1});
+        for (let i = 0; i < 10; i++) live.refreshSoon();
+        const beforeWindow = loads;
+        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        await resolveLoad({seq: 1});
+        return {first, beforeWindow, loads, reasons: snaps.map(s => s.reason)};
+    }""")
+    assert got["first"] == 2 and got["beforeWindow"] == 2 and got["loads"] == 3
+    assert got["reasons"] == ["connect", "refresh", "refresh"]

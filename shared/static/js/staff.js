@@ -1,0 +1,73 @@
+/*
+ * OneWindow (一窗通) front-end layer — what the staff pages (counter workstation, supervisor desk) share: the staff
+ * session seen from the page, the connection badge and the toast.
+ *
+ *   const session = staffSession({onSignedOut: (err) => showLogin(err)});
+ *   session.api                      // the API client, with this session's X-CSRF-Token on every state change
+ *   await session.me()               // who is signed in (GET /api/v1/me), or throws ApiError
+ *   await session.login({username, password, window})
+ *   await session.logout()
+ *   session.csrf                     // also what the /staff Socket.IO namespace asks for in its handshake
+ *
+ *   connectionBadge(live, $("#conn"), $("#conn-text"), i18n)   // data-state on | wait | off, words conn_on/…
+ *   const toast = toaster($("#toast")); toast("已呼叫 A001"); toast("网络错误", "error");
+ */
+import { createApi } from "./api.js";
+import { STATUS } from "./live.js";
+
+export function staffSession({ onSignedOut = null } = {}) {
+  const session = {
+    csrf: null,
+    user: null,
+    api: null,
+    async me() {
+      const me = await session.api.get("/api/v1/me");
+      session.csrf = me.csrf_token;
+      session.user = me;
+      return me;
+    },
+    async login(fields) {
+      const r = await session.api.post("/api/v1/login", fields);
+      session.csrf = r.csrf_token;
+      session.user = { id: r.clerk.username, name: r.clerk.name, role: r.clerk.role, window: r.window, csrf_token: r.csrf_token };
+      return session.user;
+    },
+    async logout() {
+      try { await session.api.post("/api/v1/logout", {}); } finally { session.csrf = null; session.user = null; }
+    },
+  };
+  session.api = createApi({
+    csrf: () => session.csrf,
+    onUnauthorized: (err) => {  // the session ended on the server (logout elsewhere, released window, expiry)
+      if (session.user && onSignedOut) { session.user = null; session.csrf = null; onSignedOut(err); }
+    },
+  });
+  return session;
+}
+
+/** Show `live`'s connection on a badge: data-state "on" (live), "wait" (connecting, syncing, reconnecting), "off". */
+export function connectionBadge(live, badge, text, i18n) {
+  const show = () => {
+    const status = live ? live.status : STATUS.stopped;
+    const state = status === STATUS.live ? "on" : status === STATUS.stopped ? "off" : "wait";
+    badge.dataset.state = state;
+    text.textContent = i18n.t("conn_" + state);
+  };
+  if (live) live.onStatus(show);
+  i18n.onChange(show);
+  show();
+  return show;
+}
+
+/** `toast(text, kind)` on a status element: shown for 2.5 s (errors: 5 s). */
+export function toaster(el) {
+  let timer = null;
+  return (text, kind = "ok") => {
+    el.textContent = text;
+    el.dataset.kind = kind;
+    el.classList.toggle("bad", kind === "error");
+    el.hidden = false;
+    clearTimeout(timer);
+    timer = setTimeout(() => { el.hidden = true; }, kind === "error" ? 5000 : 2500);
+  };
+}
