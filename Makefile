@@ -11,7 +11,7 @@ UV_VERSION ?= 0.13.8
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 LOCK   := $(BIN)/uv pip compile --universal --python-version 3.11 --generate-hashes --no-header --quiet
 
-.PHONY: run demo test install install-test system-test check-config lock font bench voice-clips clean
+.PHONY: run demo test test-cluster install install-test system-test check-config lock font bench voice-clips clean
 
 $(BIN)/activate:
 	@sh scripts/system-deps.sh venv $(PYTHON)
@@ -42,6 +42,14 @@ demo: install
 
 test: install-test system-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# the core suites again with the session's store a Redis Cluster (3 primaries + 3 replicas on loopback ports)
+CLUSTER_SUITES = tests/test_engine.py tests/test_api.py tests/test_counter_api.py tests/test_kiosk_api.py \
+	tests/test_exactly_once.py tests/test_idempotency.py tests/test_interleaving.py tests/test_durability.py \
+	tests/test_rating.py tests/test_sessions.py tests/test_devices_and_limits.py tests/test_outbox.py \
+	tests/test_metrics.py tests/test_stats.py tests/test_backup.py tests/test_cases.py tests/test_tracking.py
+test-cluster: install-test
+	ONEWINDOW_TEST_STORE=cluster $(BIN)/python -m pytest $(PYTEST_ARGS) $(CLUSTER_SUITES)
 
 check-config: install
 	$(BIN)/onewindow check-config --config $(CONFIG) --host $(HOST)

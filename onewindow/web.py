@@ -198,7 +198,7 @@ def _register_root_routes(app: Flask, hall: Hall) -> None:
     @app.get("/healthz")
     def healthz():
         try:
-            hall.engine.redis.ping()
+            hall.engine.ping_store()
         except redis.RedisError as exc:
             return jsonify({"status": "degraded", "redis": "down", "detail": str(exc)}), 503
         return jsonify({"status": "ok", "redis": "up", "hall": hall.config.hall_id})

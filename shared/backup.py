@@ -5,7 +5,9 @@ The backup file is a zip archive:
 * ``manifest.json`` — format, hall id, when (hall time), the event ``seq`` the snapshot stands at, key count;
 * ``redis.jsonl`` — one line per key: ``{"key", "pttl", "dump"}`` (the base64 of Redis ``DUMP``). All keys are
   dumped by one Lua script (``backup_dump.lua``), so the snapshot is one point in time even while tickets are being
-  issued: every write acknowledged before the backup started is in it, and no half of a multi-key change is;
+  issued: every write acknowledged before the backup started is in it, and no half of a multi-key change is. On a
+  cluster the script runs on the primary of the hall's slot (its KEYS carry the hall's hash tag) and its SCAN sees
+  that node's keys — every key of the hall, since they all share that slot;
 * ``stats.sqlite3`` — the archive of closed days, copied with SQLite's online backup API (a consistent copy while
   the archiver may be writing). It is taken *after* the Redis snapshot: a day trimmed from the stream in between is
   then in the archive copy; a day in both is harmless (archiving is idempotent by ``seq``).
@@ -27,11 +29,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import redis
-
 from shared.config import Config
 from shared.engine import Engine
 from shared.errors import ConflictError, OneWindowError
+from shared.redis_client import connect
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _pattern(engine: Engine) -> str:
 
 def backup(engine: Engine, redis_url: str, config: Config, dest: Path) -> BackupInfo:
     """Write the backup of ``engine``'s hall to ``dest`` (a .zip); returns what it holds."""
-    raw = redis.Redis.from_url(redis_url, decode_responses=False, socket_timeout=60)
+    raw = connect(redis_url, decode_responses=False, socket_timeout=60)  # on a cluster: routed to the hall's slot
     try:
         source = (resources.files("shared") / "lua" / "backup_dump.lua").read_text(encoding="utf-8")
         answer = raw.register_script(source)(keys=engine.runner.script_keys(), args=[_pattern(engine)])

@@ -261,6 +261,15 @@ class HaocaipingSettings:
 
 
 @dataclass(frozen=True)
+class RedisSettings:
+    """``[redis] wait_replicas`` / ``wait_timeout_ms``: every mutating script (issuing first of all) answers only
+    once that many replicas acknowledged its writes (Redis ``WAIT``; see shared/runner.py and docs/deploy.md)."""
+
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000
+
+
+@dataclass(frozen=True)
 class Config:
     hall_id: str
     hall_name: str
@@ -292,6 +301,7 @@ class Config:
             return self.security.secure_cookie
         return self.public_url.startswith("https://")
     haocaiping: HaocaipingSettings = HaocaipingSettings()
+    redis: RedisSettings = RedisSettings()  # [redis] beyond the url: waiting for replicas on a cluster
 
     @property
     def archive_path(self) -> Path:
@@ -532,7 +542,11 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     tokens = _parse_tokens(root.get("tokens", list, []), windows)
 
     red = TableReader(root.get("redis", dict, {}), "redis")
-    redis_url = red.get("url", str, "", check=lambda v: None if not v or re.match(r"^(redis|rediss|unix)://", v) else "must start with redis://, rediss:// or unix:// (or be empty for the embedded server)")
+    redis_url = red.get("url", str, "", check=_redis_url_problem)
+    redis_settings = RedisSettings(
+        wait_replicas=red.get("wait_replicas", int, 0, check=lambda v: None if 0 <= v <= 16 else "must be 0 (do not wait) to 16"),
+        wait_timeout_ms=red.get("wait_timeout_ms", int, 1000, check=lambda v: None if 1 <= v <= 60_000 else "must be 1 to 60000 (ms)"),
+    )
     red.done()
 
     storage = TableReader(root.get("storage", dict, {}), "storage")
@@ -579,8 +593,22 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
         tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
         counter=counter, source=source, statistics=statistics, public=public, security=security, demo=demo,
-        haocaiping=haocaiping,
+        haocaiping=haocaiping, redis=redis_settings,
     )
+
+
+def _redis_url_problem(url: str) -> str | None:
+    """``[redis] url``: empty (the embedded server), one server, or a cluster by some of its nodes."""
+    from shared.redis_client import cluster_url_problem, is_cluster_url
+
+    if not url:
+        return None
+    if is_cluster_url(url):
+        return cluster_url_problem(url)
+    if re.match(r"^(redis|rediss|unix)://", url):
+        return None
+    return ("must start with redis://, rediss:// or unix:// (one server), be redis+cluster://host:port[,host:port…] "
+            "(a cluster), or be empty for the embedded server")
 
 
 def _parse_tokens(items: list, windows: dict[int, Window]) -> tuple[MachineToken, ...]:

@@ -37,7 +37,8 @@ from shared.errors import ConflictError, NotFoundError, ServiceClosedError, Unpr
 from shared.keys import HallKeys, day_key
 from shared.rota import Rota
 from shared.schedule import Availability, availability
-from shared.runner import RetryScript, ScriptRunner, as_list
+from shared.redis_client import is_cluster
+from shared.runner import RetryScript, ScriptRunner, WaitPolicy, as_list
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class Engine:
         self.config = config
         self.clock = clock or Clock(config.timezone)
         self.keys = HallKeys(config.hall_id)
-        self.runner = ScriptRunner(client, self.keys)
+        self.runner = ScriptRunner(client, self.keys, WaitPolicy(config.redis.wait_replicas, config.redis.wait_timeout_ms))
         self.rota = Rota(client, self.keys, self.runner)  # the supervisor's calendar entries: weekend rota, holidays, 调休
         self._services_by_prefix = {s.prefix: s for s in config.services.values()}
 
@@ -364,6 +365,14 @@ class Engine:
                 "issued_today": issued, "daily_quota": svc.daily_quota,
             })
         return out
+
+    def ping_store(self) -> None:
+        """Raise a redis error when the hall's store does not answer. On a cluster only the hall's own slot counts
+        (its primary, found again after a failover): a dead node serving other slots does not take the hall down."""
+        if is_cluster(self.redis):
+            self.redis.exists(self.keys.seq)
+        else:
+            self.redis.ping()
 
     def last_seq(self) -> int:
         return int(self.redis.get(self.keys.seq) or 0)

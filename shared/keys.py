@@ -61,6 +61,12 @@ class HallKeys:
         return f"{self.base}:meta:{name}"
 
     @property
+    def replicated(self) -> str:
+        """String (the nonce of the last call, 60 s): the mark written after a mutating script when the hall waits
+        for replicas (``[redis] wait_replicas``), so that WAIT covers the script's writes (see shared/runner.py)."""
+        return self.meta("replicated")
+
+    @property
     def printers(self) -> str:
         """Hash: kiosk id → what its printer last showed (JSON; see shared/printer_health.py)."""
         return self.meta("printers")

@@ -8,22 +8,83 @@ A command whose answer timed out is sent again (``retry_on_error``), and Redis r
 answers again. That is safe for scripts — the runner makes each state change take effect once per operation id
 (:mod:`shared.runner`) — and every other write must be harmless to repeat (XTRIM; the archive lock's SET NX checks
 its own token).
+
+**Cluster.** A URL ``redis+cluster://[user:password@]host:port[,host:port…]`` names a Redis / Valkey Cluster by some
+of its nodes (any one that answers is enough; the client learns the rest): :func:`connect` then builds redis-py's
+``RedisCluster``, with the same timeouts and the same retry discipline — a command that failed on a connection error
+or timeout is sent again (after the client has refreshed its map of the cluster, so a copy sent after a failover
+goes to the new primary), which is safe for the same reason. Every key of a hall carries the hall's hash tag
+(:mod:`shared.keys`), so a hall lives in one slot and every script and the event stream run on its primary.
 """
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
+CLUSTER_SCHEME = "redis+cluster://"
+_NODE = r"[A-Za-z0-9_.\-]+:\d{1,5}"
+CLUSTER_URL = re.compile(rf"^redis\+cluster://(?:(?P<auth>[^@/]*)@)?(?P<nodes>{_NODE}(?:,{_NODE})*)/?$")
 
-def connect(url: str, *, blocking: bool = False) -> redis.Redis:
+Client = redis.Redis | RedisCluster
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def cluster_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a valid cluster URL (None when it is)."""
+    if not CLUSTER_URL.match(url):
+        return ("must be redis+cluster://[user:password@]host:port[,host:port…] (the nodes to start from, "
+                "no database number: a cluster has only database 0)")
+    return None
+
+
+def cluster_nodes(url: str) -> tuple[list[tuple[str, int]], str | None, str | None]:
+    """The (host, port) pairs, username and password of a cluster URL."""
+    m = CLUSTER_URL.match(url)
+    if not m:
+        raise ValueError(cluster_url_problem(url))
+    username = password = None
+    if m.group("auth"):
+        user, _, pw = m.group("auth").rpartition(":")
+        username, password = (unquote(user) or None), (unquote(pw) or None)
+    nodes = [(host, int(port)) for host, port in (n.rsplit(":", 1) for n in m.group("nodes").split(","))]
+    return nodes, username, password
+
+
+def is_cluster(client: object) -> bool:
+    return isinstance(client, RedisCluster)
+
+
+def connect(url: str, *, blocking: bool = False, decode_responses: bool = True,
+            socket_timeout: float | None = 3) -> Client:
     """A client for ``url``; ``blocking=True`` for XREAD BLOCK followers (no socket timeout)."""
+    timeout = None if blocking else socket_timeout
+    if is_cluster_url(url):
+        nodes, username, password = cluster_nodes(url)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+            username=username, password=password,
+            decode_responses=decode_responses,
+            socket_connect_timeout=2,
+            socket_timeout=timeout,
+            health_check_interval=15,
+            # the cluster client retries connection errors and timeouts itself (refreshing the slot map first);
+            # CLUSTERDOWN and TRYAGAIN while a replica takes over are retried the same way
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 6),
+        )
     return redis.Redis.from_url(
         url,
-        decode_responses=True,
+        decode_responses=decode_responses,
         socket_connect_timeout=2,
-        socket_timeout=None if blocking else 3,
+        socket_timeout=timeout,
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],

@@ -30,12 +30,29 @@ again changes nothing more. Neither appends events.
 **Libraries.** Lua has no include: a header line ``-- onewindow: uses outbox, rectification`` puts
 ``shared/lua/_outbox.lua`` and ``shared/lua/_rectification.lua`` after the prelude (functions shared by several
 scripts, such as writing an outbox entry in the same step as the rating it reports).
+
+**Cluster.** With redis-py's ``RedisCluster`` (see :mod:`shared.redis_client`) nothing changes for a caller: every
+key of a hall carries its hash tag, so EVALSHA goes to the primary of the hall's slot; a script that primary does not
+know (the first run, or a replica that took over: the script cache is not replicated) answers NOSCRIPT, and redis-py
+loads it (SCRIPT LOAD on every primary) and runs it again. A run that failed on a dead primary is sent again to the
+new one by the cluster client — safe, like every resend, because of the epilogue.
+
+**Waiting for a replica** (``[redis] wait_replicas``). Replication is asynchronous: a primary answers before its
+replicas have the write, and a primary that dies in that moment takes an acknowledged ticket with it. With
+``wait_replicas = N`` every mutating script is sent in one pipeline on one connection to the hall's primary with a
+mark (SET of ``HallKeys.replicated``) and ``WAIT N timeout`` after it: the answer is given only once N replicas
+have acknowledged everything up to the mark — which covers the script's own writes whichever connection carried
+them (a copy resent after a timeout, or an answer replayed from an earlier call). When fewer replicas acknowledge
+in time, the call raises :class:`ReplicationTimeoutError` (503): the action may have been taken but is not yet
+safe; the same request sent again (same operation id) is answered from its stored answer and waits again.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +63,9 @@ import redis
 
 from shared import errors, idempotency
 from shared.keys import HallKeys
+from shared.redis_client import is_cluster
+
+logger = logging.getLogger(__name__)
 
 READ_ONLY = "-- onewindow: read-only"
 REPEATABLE = "-- onewindow: repeatable"
@@ -68,6 +88,26 @@ _ERRORS: dict[str, type[errors.OneWindowError]] = {
     "already_paused": errors.ConflictError,
     "not_paused": errors.ConflictError,
 }
+
+
+class ReplicationTimeoutError(errors.StoreUnavailableError):
+    """Fewer replicas than ``[redis] wait_replicas`` acknowledged an action within ``wait_timeout_ms``."""
+
+    code = "replication_timeout"
+
+
+@dataclass(frozen=True)
+class WaitPolicy:
+    """``[redis] wait_replicas`` / ``wait_timeout_ms``: after each mutating script, WAIT for that many replicas."""
+
+    replicas: int = 0
+    timeout_ms: int = 1000
+
+
+# errors after which the cluster's map is refreshed and the waiting pipeline sent again (to the slot's new primary)
+_CLUSTER_MOVES = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.MovedError, redis.exceptions.AskError,
+                  redis.exceptions.ClusterDownError, redis.exceptions.TryAgainError)
+_WAIT_ATTEMPTS = 7
 
 
 class RetryScript(Exception):
@@ -119,10 +159,11 @@ def _libraries(header: list[str]) -> list[str]:
 class ScriptRunner:
     """The scripts of one Redis client and hall, each registered once (on first use) and run by EVALSHA."""
 
-    def __init__(self, client: redis.Redis, keys: HallKeys) -> None:
+    def __init__(self, client: redis.Redis, keys: HallKeys, wait: WaitPolicy | None = None) -> None:
         self._client = client
         self._keys = keys
         self._scripts: dict[str, Any] = {}
+        self.wait = wait or WaitPolicy()
 
     def _script(self, name: str) -> tuple[Any, bool]:
         found = self._scripts.get(name)
@@ -148,8 +189,12 @@ class ScriptRunner:
             return _answer(json.loads(script(keys=all_keys, args=argv)), errors_map)
         scope, op, ttl = idempotency.next_operation(name)
         try:
-            raw, replayed = script(keys=[*all_keys, self._keys.operation(op)], args=[*argv, ttl, secrets.token_hex(8)])
-        except redis.RedisError:
+            full_keys, full_args = [*all_keys, self._keys.operation(op)], [*argv, ttl, secrets.token_hex(8)]
+            if self.wait.replicas > 0:
+                raw, replayed = self._run_waiting(script, full_keys, full_args)
+            else:
+                raw, replayed = script(keys=full_keys, args=full_args)
+        except (redis.RedisError, ReplicationTimeoutError):
             if scope is not None:
                 scope.done(name)  # whether a copy ran is unknown; a resend of the request finds its answer
             raise
@@ -161,6 +206,37 @@ class ScriptRunner:
             if scope is not None:
                 scope.replayed = True
         return _answer(result, errors_map)
+
+    def _run_waiting(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """The script, the mark and WAIT in one pipeline on one connection to the hall's primary (see the module
+        doc); raises ReplicationTimeoutError when too few replicas acknowledged in time."""
+        cluster = is_cluster(self._client)
+        delay = 0.05
+        for attempt in range(_WAIT_ATTEMPTS):
+            try:
+                node = (self._client.get_redis_connection(self._client.get_node_from_key(keys[0])) if cluster
+                        else self._client)
+                pipe = node.pipeline(transaction=False)
+                script(keys=keys, args=args, client=pipe)
+                pipe.set(self._keys.replicated, args[-1], px=60_000)
+                pipe.execute_command("WAIT", self.wait.replicas, self.wait.timeout_ms)
+                answer, _mark, acked = pipe.execute()
+            except _CLUSTER_MOVES:
+                if not cluster or attempt == _WAIT_ATTEMPTS - 1:
+                    raise
+                # a failover or a moved slot: learn the new map and send the same call (same nonce) again
+                self._client.nodes_manager.initialize()
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            if int(acked) < self.wait.replicas:
+                logger.warning("only %s of %s replicas acknowledged within %s ms", acked, self.wait.replicas,
+                               self.wait.timeout_ms)
+                raise ReplicationTimeoutError(
+                    f"the action is not yet on {self.wait.replicas} replica(s) of the store "
+                    f"({acked} acknowledged within {self.wait.timeout_ms} ms); send the same request again")
+            return answer
+        raise AssertionError("unreachable")
 
 
 def _answer(result: dict, errors_map: dict[str, type[errors.OneWindowError]] | None) -> dict:

