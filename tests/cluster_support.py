@@ -125,7 +125,7 @@ class LocalCluster:
     # who serves what
     def primary_of(self, key: str) -> Node:
         """The live node that is primary for ``key``'s slot now (as the node itself says)."""
-        slot = self.nodes[0].call("CLUSTER", "KEYSLOT", key) if self.nodes[0].alive() else None
+        slot = None
         for node in self.nodes:
             if not node.alive() or node.stopped:
                 continue
@@ -141,9 +141,16 @@ class LocalCluster:
                 continue
         raise AssertionError(f"no live primary serves the slot of {key}")
 
+    def serves(self, node: Node, key: str) -> bool:
+        """``node`` is now the primary of ``key``'s slot (False while no live node is)."""
+        try:
+            return self.primary_of(key) is node
+        except AssertionError:
+            return False
+
     def replica_of(self, primary: Node) -> Node:
         for node in self.nodes:
-            if node is primary or not node.alive():
+            if node is primary or not node.alive() or node.stopped:
                 continue
             info = node.client().info("replication")
             if info.get("role") == "slave" and int(info.get("master_port", 0)) == primary.port:
