@@ -144,3 +144,26 @@ def test_a_script_resent_while_the_primary_stalls_runs_once(redis_cluster, clust
     assert len(issued) == 2
     assert cluster_client.hlen(f"{HALL}:tickets:20261127") == 2
     assert cluster_client.get(f"{HALL}:num:20261127:renshe") == "2"
+
+
+def test_serve_runs_on_the_cluster(redis_cluster, cluster_client, live_config):
+    """``onewindow serve`` with ONEWINDOW_REDIS_URL naming the cluster: healthy, reads, and signs a clerk in (a
+    script) on the cluster — whatever the hour (the server runs on the real clock)."""
+    import urllib.request
+
+    from conftest import LiveServer
+
+    server = LiveServer(live_config, redis_cluster.url).start()
+    try:
+        with urllib.request.urlopen(server.url + "/healthz", timeout=10) as r:
+            assert json.loads(r.read())["redis"] == "up"
+        with urllib.request.urlopen(server.url + "/api/v1/services", timeout=10) as r:
+            assert {s["code"] for s in json.loads(r.read())["services"]} >= {"renshe", "shichang"}
+        body = {"username": "clerk1", "password": DEMO_PASSWORD, "window": 1}
+        req = urllib.request.Request(server.url + "/api/v1/login", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 200 and json.loads(r.read())["csrf_token"]
+    finally:
+        server.stop()
+    assert any(":session:" in k for k in cluster_client.scan_iter(f"{HALL}:*"))
