@@ -44,7 +44,9 @@ mark (SET of ``HallKeys.replicated``) and ``WAIT N timeout`` after it: the answe
 have acknowledged everything up to the mark — which covers the script's own writes whichever connection carried
 them (a copy resent after a timeout, or an answer replayed from an earlier call). When fewer replicas acknowledge
 in time, the call raises :class:`ReplicationTimeoutError` (503): the action may have been taken but is not yet
-safe; the same request sent again (same operation id) is answered from its stored answer and waits again.
+safe; the same request sent again (same operation id) is answered from its stored answer and waits again. A script
+whose header has ``-- onewindow: volatile`` writes only counters whose loss at a failover is harmless (the abuse
+limits, the metrics fold) and is never waited for.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ logger = logging.getLogger(__name__)
 
 READ_ONLY = "-- onewindow: read-only"
 REPEATABLE = "-- onewindow: repeatable"
+VOLATILE = "-- onewindow: volatile"
 USES = "-- onewindow: uses "
 
 # script error code → exception class (the code is kept as the exception's code)
@@ -122,6 +125,7 @@ class Source:
     name: str
     text: str
     run_as_is: bool  # read-only or repeatable: no operation key
+    volatile: bool = False  # its writes may be lost at a failover: no WAIT for replicas after it
 
 
 def _lua(name: str) -> str:
@@ -144,8 +148,9 @@ def source(name: str) -> Source:
     header = _header(body)
     prelude = "\n".join([_lua("_prelude"), *(_lua(f"_{lib}") for lib in _libraries(header))])
     if READ_ONLY in header or REPEATABLE in header:
-        return Source(name, f"{prelude}\n{body}", True)
-    return Source(name, f"{prelude}\nlocal function __body()\n{body}\nend\n{_lua('_epilogue')}", False)
+        return Source(name, f"{prelude}\n{body}", True, VOLATILE in header)
+    return Source(name, f"{prelude}\nlocal function __body()\n{body}\nend\n{_lua('_epilogue')}", False,
+                  VOLATILE in header)
 
 
 def _libraries(header: list[str]) -> list[str]:
@@ -165,11 +170,11 @@ class ScriptRunner:
         self._scripts: dict[str, Any] = {}
         self.wait = wait or WaitPolicy()
 
-    def _script(self, name: str) -> tuple[Any, bool]:
+    def _script(self, name: str) -> tuple[Any, bool, bool]:
         found = self._scripts.get(name)
         if found is None:
             src = source(name)
-            found = self._scripts[name] = (self._client.register_script(src.text), src.run_as_is)
+            found = self._scripts[name] = (self._client.register_script(src.text), src.run_as_is, src.volatile)
         return found
 
     def script_keys(self, keys: Iterable[str] = ()) -> list[str]:
@@ -182,7 +187,7 @@ class ScriptRunner:
         operation; return its result dict or raise the domain error its code names (``errors_map`` adds codes of
         scripts owned by other modules; an unmapped code is a ConflictError). Redis errors propagate (the edge
         answers 503: the same request may be sent again)."""
-        script, run_as_is = self._script(name)
+        script, run_as_is, volatile = self._script(name)
         argv = [_arg(a) for a in args]
         all_keys = self.script_keys(keys)
         if run_as_is:
@@ -190,7 +195,7 @@ class ScriptRunner:
         scope, op, ttl = idempotency.next_operation(name)
         try:
             full_keys, full_args = [*all_keys, self._keys.operation(op)], [*argv, ttl, secrets.token_hex(8)]
-            if self.wait.replicas > 0:
+            if self.wait.replicas > 0 and not volatile:
                 raw, replayed = self._run_waiting(script, full_keys, full_args)
             else:
                 raw, replayed = script(keys=full_keys, args=full_args)
@@ -234,7 +239,8 @@ class ScriptRunner:
                                self.wait.timeout_ms)
                 raise ReplicationTimeoutError(
                     f"the action is not yet on {self.wait.replicas} replica(s) of the store "
-                    f"({acked} acknowledged within {self.wait.timeout_ms} ms); send the same request again")
+                    f"({acked} acknowledged within {self.wait.timeout_ms} ms); send the same request again (with the "
+                    "same Idempotency-Key or request_id): it is answered, not repeated", retry_after=1)
             return answer
         raise AssertionError("unreachable")
 

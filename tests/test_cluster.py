@@ -167,3 +167,25 @@ def test_serve_runs_on_the_cluster(redis_cluster, cluster_client, live_config):
     finally:
         server.stop()
     assert any(":session:" in k for k in cluster_client.scan_iter(f"{HALL}:*"))
+
+
+def test_unacknowledged_by_a_replica_is_a_503_and_a_resend_acts_once(redis_server, redis_client, hall_config, clock):
+    """``wait_replicas = 1`` on a server with no replica: the issue is answered 503 replication_timeout (JSON, with
+    Retry-After), never acknowledged; sent again with the same key it is answered from its stored answer (and waits
+    again) — one ticket, one event."""
+    from dataclasses import replace
+
+    from onewindow import create_app
+    from shared.config import RedisSettings
+
+    config = replace(hall_config, redis=RedisSettings(wait_replicas=1, wait_timeout_ms=50))
+    app = create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                      "START_RELAY": False})
+    client = app.test_client()
+    for _ in range(2):
+        r = client.post("/api/v1/tickets", json={"service": "renshe"}, headers={"Idempotency-Key": "wait-0001-abcd"})
+        assert r.status_code == 503 and r.get_json()["error"]["code"] == "replication_timeout"
+        assert r.headers["Retry-After"] == "1"
+    assert redis_client.hlen(f"{HALL}:tickets:20261127") == 1
+    assert [f["type"] for _id, f in redis_client.xrange(f"{HALL}:events")] == ["ticket_issued"]
+    assert redis_client.get(f"{HALL}:meta:replicated")  # the mark WAIT was sent after

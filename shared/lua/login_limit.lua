@@ -6,6 +6,8 @@
 -- Returns: reserve   → {"ok", "limited": false, "count"} | {"ok", "limited": true, "retry_ms"} (a refusal writes
 --                      nothing)
 --          succeeded → {"ok"}: the pair's attempts are cleared and the address's attempt is given back
+-- Volatile: an abuse counter: losing a count at a failover is harmless; no WAIT.
+-- onewindow: volatile
 local op = ARGV[1]
 if op == 'succeeded' then
   redis.call('DEL', KEYS[3])

@@ -6,6 +6,8 @@
 -- Counter fields: "ev|<type>", "svc|<type>|<service>", "out|<service>|<outcome>" (ticket_finished),
 --                 "prn|<kiosk>|<kind>" (printer_faulted)
 -- Returns: {"ok", "counted", "more" (true when events are left to count), "cursor"}
+-- Volatile: counts and cursor go back together at a failover: counted again; no WAIT.
+-- onewindow: volatile
 local cursor = redis.call('HGET', KEYS[3], 'cursor') or '0-0'
 local limit = tonumber(ARGV[1])
 local entries = redis.call('XRANGE', KEYS[2], '(' .. cursor, '+', 'COUNT', limit)

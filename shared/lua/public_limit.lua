@@ -7,6 +7,8 @@
 -- Returns: take   → {"ok", "limited": false, "left"} | {"ok", "limited": true, "reason": "burst"|"daily_cap",
 --                   "retry_ms"} (a refusal writes nothing)
 --          refund → {"ok", "count"}
+-- Volatile: an abuse counter: losing a count at a failover is harmless; no WAIT.
+-- onewindow: volatile
 local op, now_ms = ARGV[1], tonumber(ARGV[2])
 if op == 'refund' then
   local n = tonumber(redis.call('GET', KEYS[4]) or '0')
