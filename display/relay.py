@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 
-import redis
-
 from display.namespace import DISPLAY_NAMESPACE
 from shared import events
-from shared.redis_client import connect
+from shared.event_follower import EventFollower
 
 logger = logging.getLogger(__name__)
 
@@ -38,61 +36,22 @@ def public_payload(event: events.Event) -> dict:
 
 
 class Relay:
-    """Follows the stream in a background thread and emits to ``namespaces`` (display first)."""
+    """Follows the stream (:class:`shared.event_follower.EventFollower`) in a background thread and emits each event
+    to the display namespace as its public payload."""
 
-    def __init__(self, socketio, redis_url: str, stream: str, *, extra_namespaces: dict | None = None,
-                 on_emitted=None) -> None:
+    def __init__(self, socketio, redis_url: str, stream: str, *, on_emitted=None) -> None:
         self.socketio = socketio
-        self.redis_url = redis_url
-        self.stream = stream
-        # namespace → function(event) -> payload or None; the display namespace gets the public payload
-        self.namespaces = {DISPLAY_NAMESPACE: public_payload, **(extra_namespaces or {})}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_id = "$"
-        self.sent = 0
+        self.follower = EventFollower(redis_url, stream)
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="onewindow-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        delay = 0.1
-        while not self._stop.is_set():
-            client = connect(self.redis_url, blocking=True)
-            try:
-                for batch in events.follow(client, self.stream, self.last_id, block_ms=2000):
-                    delay = 0.1
-                    for event in batch:
-                        self._emit(event)
-                        self.last_id = event.id
-                    if self._stop.is_set():
-                        return
-            except redis.RedisError as exc:
-                if self._stop.is_set():  # the process is stopping; Redis may be going too
-                    return
-                logger.warning("relay lost Redis (%s); retrying in %.1f s", exc, delay)
-                self._stop.wait(delay)
-                delay = min(delay * 2, 5.0)
-            except Exception:  # keep relaying whatever one event did
-                logger.exception("relay failed; restarting")
-                self._stop.wait(delay)
-            finally:
-                client.close()
+        threading.Thread(target=self.follower.run, args=(self._emit,), name="onewindow-relay", daemon=True).start()
 
     def _emit(self, event: events.Event) -> None:
-        for namespace, view in self.namespaces.items():
-            payload = view(event)
-            if payload is not None:
-                self.socketio.emit(event.type, payload, namespace=namespace)
-        self.sent += 1
+        self.socketio.emit(event.type, public_payload(event), namespace=DISPLAY_NAMESPACE)
         if self.on_emitted is not None:
             self.on_emitted(event)
 
     def position(self) -> str | None:
         """The stream id of the last event emitted (None before the first: the relay started at the newest)."""
-        return None if self.last_id == "$" else self.last_id
+        return self.follower.position()
