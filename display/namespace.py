@@ -16,7 +16,6 @@ from flask_socketio import Namespace
 logger = logging.getLogger(__name__)
 
 DISPLAY_NAMESPACE = "/display"
-CLOCK_EVENT = "clock"
 
 
 class DisplayNamespace(Namespace):

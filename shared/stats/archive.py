@@ -275,11 +275,6 @@ class Archive:
                     rows.append((day, key, metric, blob))
             return rows
 
-    def day_kinds(self, start: str, end: str) -> dict[str, tuple[str, bool]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT day, kind, rest_day FROM days WHERE day BETWEEN ? AND ?", (start, end)).fetchall()
-        return {r[0]: (r[1], bool(r[2])) for r in rows}
-
     def cases(self, start: str | None = None, end: str | None = None, *, open_only: bool = False,
               resolved: bool | None = None) -> list[CaseFact]:
         """Cases recorded in the range (all when no range); ``open_only``: not resolved on the spot; ``resolved``

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared import events
@@ -386,6 +386,3 @@ _HANDLERS = {
     events.APPEAL_RULED: _rect_event("ruling"),
 }
 
-
-def parse_day(text: str) -> date:
-    return date.fromisoformat(text)

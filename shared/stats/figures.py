@@ -42,7 +42,6 @@ from zoneinfo import ZoneInfo
 
 from shared.stats.facts import CANCELLED, CONSULTED, HANDLED, NO_SHOW, UNSERVED, DayFacts
 
-DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter", "hour")
 DURATION_DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter")
 METRICS = ("wait", "service")
 TOTAL_KEY = "all"
