@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conftest import DEMO_PASSWORD, HALL_TOML, LiveServer
+from hall_support import DEMO_PASSWORD, HALL_TOML, LiveServer
 from faults import StallableRedis, abandoned_commands, wait_for
 from invariants import check_all
 from shared.config import load_config

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import DEMO_PASSWORD, KEYPAD_TOKEN, SUPER_PASSWORD, login
-from test_api import state_fingerprint
+from hall_support import DEMO_PASSWORD, KEYPAD_TOKEN, SUPER_PASSWORD, login
+from hall_support import state_fingerprint
 
 
 def _issue(client, service="renshe", n=1):

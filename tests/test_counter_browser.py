@@ -15,10 +15,7 @@ from browser_support import BROWSER_MARKS, console_log, launch_browser
 
 # The pages run under a strict Content-Security-Policy (no eval), so waits use Playwright's locator assertions
 # (they run in an isolated world) rather than evaluating JavaScript strings in the page.
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - the module is skipped without Playwright
-    expect = None
+from playwright.sync_api import expect
 
 pytestmark = BROWSER_MARKS
 

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from tests.browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
-except ImportError:  # tests/ on sys.path
-    from browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
+from browser_support import BROWSER_MARKS, browser_page, console_log, serve_static
 
 pytestmark = BROWSER_MARKS
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import HALL_TOML, LiveServer
+from hall_support import HALL_TOML, LiveServer
 from shared.embedded import EmbeddedRedis
 
 

@@ -13,7 +13,7 @@ from shared.config import load_config
 from shared.engine import Engine
 import contextlib
 
-from tests.browser_support import BROWSER_MARKS, console_log, launch_browser
+from browser_support import BROWSER_MARKS, console_log, launch_browser
 
 pytestmark = BROWSER_MARKS
 

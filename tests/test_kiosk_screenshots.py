@@ -24,7 +24,7 @@ from kiosk.printing import render_png
 from shared.clock import FixedClock
 from shared.config import load_config
 from shared.engine import Engine
-from tests.browser_support import BROWSER_MARKS, launch_browser
+from browser_support import BROWSER_MARKS, launch_browser
 from fake_printer import FakePrinter
 
 pytestmark = BROWSER_MARKS

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from werkzeug.security import generate_password_hash
 
-from conftest import DEMO_PASSWORD, SUPER_PASSWORD, login
-from test_api import state_fingerprint
+from hall_support import DEMO_PASSWORD, SUPER_PASSWORD, login
+from hall_support import state_fingerprint
 
 
 def _supervisor(app):

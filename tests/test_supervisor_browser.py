@@ -21,17 +21,14 @@ from pathlib import Path
 
 import pytest
 from browser_support import BROWSER_MARKS, console_log, launch_browser
-from conftest import SUPER_PASSWORD
-from test_stats import script_weekday
+from hall_support import SUPER_PASSWORD
+from stats_support import script_weekday
 
 from shared.clock import FixedClock
 from shared.config import load_config
 from shared.errors import ConflictError
 
-try:
-    from playwright.sync_api import expect
-except ImportError:  # pragma: no cover - the module is skipped without Playwright
-    expect = None
+from playwright.sync_api import expect
 
 pytestmark = BROWSER_MARKS
 

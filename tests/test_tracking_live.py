@@ -7,12 +7,8 @@ import time
 
 import pytest
 
-try:
-    from tests.browser_support import BROWSER_MARKS, launch_browser
-    from tests.test_display_live import Api
-except ImportError:  # tests/ on sys.path
-    from browser_support import BROWSER_MARKS, launch_browser
-    from test_display_live import Api
+from browser_support import BROWSER_MARKS, launch_browser
+from display_support import Api
 
 pytestmark = BROWSER_MARKS
 
