@@ -133,6 +133,11 @@ class Engine:
         """Run a script with the seq and stream keys first (every script's KEYS[1], KEYS[2])."""
         return self.scripts.run(name, self._base_keys() + keys, args, errors_map)
 
+    def run(self, name: str, keys: list[str], args: list, errors_map: dict | None = None) -> dict:
+        """Run ``shared/lua/<name>.lua`` of this hall through the one runner, with the seq and stream keys put first —
+        for the core modules beside the engine (bookings, check-in, notifications)."""
+        return self._run(name, keys, args, errors_map)
+
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
               kiosk: str = "", identity: Identity | None = None) -> Issued:

@@ -60,6 +60,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "not_today": ("您的预约日期是{day}，不是今天。", "Your booking is for {day}, not today."),
     "not_confirmed": ("该预约尚未确认。", "This booking was never confirmed."),
     "nothing_booked": ("今天没有您的预约或远程取号。", "There is no booking or remote ticket for you today."),
+    "walk_in_closed": ("已超过签到时间，预约已失效；{service}现在不取号。",
+                       "Check-in has closed and the booking has lapsed; {service_en} is not issuing tickets now."),
+    "walk_in_quota": ("已超过签到时间，预约已失效；今日{service}号已取完。",
+                      "Check-in has closed and the booking has lapsed; today's tickets for {service_en} are all taken."),
 }
 
 STATES = {"held": ("保留中", "held"), "confirmed": ("确认", "confirmed"), "cancelled": ("取消", "cancelled"),

@@ -71,3 +71,20 @@ def everything_in_redis(client) -> str:
 
 
 __all__ = ["IdRules", "make_number"]
+
+
+def hours(table: dict) -> dict:
+    """``{"weekday": ["09:00-12:00"]}`` → the config's hours per weekday."""
+    from shared.config import _parse_hours
+
+    return _parse_hours(table, "test")
+
+
+#: the appointments of the tests: 30-minute slots 09:00–12:00 and 14:00–17:00 on weekdays, 2 places each
+APPOINTMENTS = dict(slot_minutes=30, capacity=2, hours=None, days_ahead=7, hold_minutes=5, early_minutes=30,
+                    late_minutes=15, late="walk_in")
+
+
+def booking_hall(config: Config, code: str = "renshe", **changes) -> Config:
+    settings = {**APPOINTMENTS, "hours": hours({"weekday": ["09:00-12:00", "14:00-17:00"]}), **changes}
+    return with_appointments(config, code, **settings)
