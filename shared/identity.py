@@ -176,7 +176,10 @@ def key_path(config: Config) -> Path:
 
 def hall_key(config: Config) -> IdentityKey:
     """The (process-wide, cached) key of the hall ``config`` describes."""
-    path = key_path(config).resolve()
+    path = key_path(config)  # (the config resolves var_dir and secret_file)
+    found = _keys.get(path)
+    if found is not None:
+        return found
     with _keys_lock:
         found = _keys.get(path)
         if found is None:

@@ -5,23 +5,25 @@
 -- from the bookings and tickets as they are now; a booking or ticket of another ID than the card's is ignored.
 -- onewindow: uses ticket, idrules, outbox, notify
 -- KEYS: 1 seq, 2 events, 3 tickets(day), 4 tokens(day), 5 bookings, 6 bookings upcoming, 7 remote_pending(day),
---       8 id_day(day), 9 id history, 10 id history seen, 11 contacts(day), 12 schedule, 13 notify outbox entries,
---       14 notify outbox partitions, 15 .. 14+P notify queue of partition 0 .. P-1, then for each service of ARGV 4
+--       8 id_day(day), 9 id history, 10 id history seen, 11 contacts(day), 12 schedule, 13 service times,
+--       14 booking index, 15 remote_index(day), 16 notify outbox entries, 17 notify outbox partitions,
+--       18 .. 17+P notify queue of partition 0 .. P-1, then for each service of ARGV 4
 --       (same order): counter(day, service), queue(day, service)
 -- ARGV: 1 now_ms, 2 day (YYYYMMDD), 3 settings JSON {parts, kinds, keep_ms}, 4 services JSON [{code, prefix, quota,
 --       open (issuing now), rules, early_ms, late_ms, late}], 5 booking ids JSON, 6 remote ticket ids JSON,
 --       7 random token parts JSON (one per booking), 8 lang, 9 kiosk id, 10 seconds to keep tickets, 11 age of the card's
 --       holder ('' = by birth year), 12 this year, 13 the card's id hash ('' = by code), 14 today's date (YYYY-MM-DD),
 --       15 its calendar entry as Python read it
--- Returns: {"ok", "items": [{kind: booking | remote, ref, outcome, ticket?, booking?, details?}], "seq"}
+-- Returns: {"ok", "items": [{kind: booking | remote, ref, service, outcome, ticket?, booking?, ahead?, service_ms?,
+--   details?}], "seq"}
 --   outcome: checked_in | walk_in | activated | already, or a refusal code (too_early, too_late, not_today,
 --   not_confirmed, booking_closed, remote_expired, id_open_limit, id_daily_cap, walk_in_closed, walk_in_quota)
 --   | {"error": "retry"} (today's calendar entry changed)
 local now, day = tonumber(ARGV[1]), ARGV[2]
 local settings = cjson.decode(ARGV[3])
 local parts = tonumber(settings.parts)
-local nk = notify_keys(settings, 13, 15)
-local first_service = 15 + parts
+local nk = notify_keys(settings, 16, 18)
+local first_service = 18 + parts
 local h, age_arg, this_year = ARGV[13], ARGV[11], tonumber(ARGV[12])
 local tokens = cjson.decode(ARGV[7])
 
@@ -118,6 +120,7 @@ local function check_in_booking(id, token_part)
       late_ms = math.max(0, now - b.slot_ms)})
   end
   item.outcome, item.ticket, item.booking, item.ahead = late and 'walk_in' or 'checked_in', t, b, ahead
+  item.service_ms = tonumber(redis.call('HGET', KEYS[13], b.service) or '0')
   return item
 end
 
@@ -137,11 +140,24 @@ local function activate(id)
   return item
 end
 
-for i, id in ipairs(cjson.decode(ARGV[5])) do
+local booking_ids, remote_ids = cjson.decode(ARGV[5]), cjson.decode(ARGV[6])
+if h ~= '' then  -- by card: what this person has today
+  booking_ids, remote_ids = {}, {}
+  for code, _ in pairs(services) do
+    local id = redis.call('HGET', KEYS[14], h .. ':' .. code .. ':' .. day)
+    if id then table.insert(booking_ids, id) end
+  end
+  table.sort(booking_ids)
+  for _, code in ipairs(cjson.decode(ARGV[16])) do
+    local id = redis.call('HGET', KEYS[15], h .. ':' .. code)
+    if id then table.insert(remote_ids, id) end
+  end
+end
+for i, id in ipairs(booking_ids) do
   local item = check_in_booking(id, tokens[i] or tokens[1])
   if item then table.insert(items, item) end
 end
-for _, id in ipairs(cjson.decode(ARGV[6])) do
+for _, id in ipairs(remote_ids) do
   local item = activate(id)
   if item then table.insert(items, item) end
 end
