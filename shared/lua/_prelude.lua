@@ -28,7 +28,7 @@ end
 
 -- What never enters the stream, on a ticket or a booking: events reach public screens. The tracking token and the
 -- booking code are bearer secrets; the id hash would let a screen link one person's visits; a contact is personal.
-local __private = {token = true, idh = true, code = true, contact = true, masked = true}
+local __private = {token = true, idh = true, code = true, contact = true, masked = true, birth_year = true}
 
 local function __public_copy(t)
   local copy = {}
