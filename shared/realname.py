@@ -39,6 +39,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "remote_disabled": ("{service}不提供远程取号。", "{service_en} offers no remote tickets."),
     "remote_quota_reached": ("今日{service}远程取号名额已满，请到大厅现场取号。",
                              "Today's remote tickets for {service_en} are all taken; please take a ticket in the hall."),
+    "ticket_closed": ("该号已办结或已取消，无需签到。", "This ticket is finished or cancelled: nothing to check in."),
     "remote_expired": ("您的远程取号已失效：叫到您时您还未签到。请重新取号。",
                        "Your remote ticket lapsed: your turn came before you checked in. Please take a new ticket."),
     # bookings

@@ -89,3 +89,14 @@ def test_cancelling_a_remote_ticket(hall):
     assert hall.cancel(t["id"])["status"] == "cancelled"
     with pytest.raises(ConflictError):
         hall.call_next(1)
+
+
+def test_a_cancelled_remote_ticket_cannot_be_checked_in(hall):
+    t = remote.take(hall, "renshe", person(hall.config, ADULT)).ticket
+    hall.cancel(t["id"])
+    with pytest.raises(RuleRefusedError) as err:
+        check_in(hall, code=t["token"])
+    assert err.value.code == "ticket_closed" and err.value.details["message_zh"]
+    with pytest.raises(Exception) as err:  # by card: nothing of today to check in
+        check_in(hall, identity=person(hall.config, ADULT))
+    assert err.value.code == "nothing_booked"

@@ -17,7 +17,8 @@
 -- Returns: {"ok", "items": [{kind: booking | remote, ref, service, outcome, ticket?, booking?, ahead?, service_ms?,
 --   details?}], "seq"}
 --   outcome: checked_in | walk_in | activated | already, or a refusal code (too_early, too_late, not_today,
---   not_confirmed, booking_closed, remote_expired, id_open_limit, id_daily_cap, walk_in_closed, walk_in_quota)
+--   not_confirmed, booking_closed, remote_expired, ticket_closed, id_open_limit, id_daily_cap, walk_in_closed,
+--   walk_in_quota)
 --   | {"error": "retry"} (today's calendar entry changed)
 local now, day = tonumber(ARGV[1]), ARGV[2]
 local settings = cjson.decode(ARGV[3])
@@ -130,6 +131,11 @@ local function activate(id)
   if h ~= '' and t.idh ~= h then return nil end
   local item = {kind = 'remote', ref = t.id, service = t.service, ticket = t}
   if t.status == 'expired' then item.outcome = 'remote_expired' return item end
+  if t.status ~= 'waiting' and t.status ~= 'called' then  -- finished, no-show or cancelled: nothing to check in
+    if h ~= '' then return nil end
+    item.outcome, item.ticket = 'ticket_closed', nil
+    return item
+  end
   if t.status ~= 'waiting' or redis.call('SISMEMBER', KEYS[7], t.id) == 0 then item.outcome = 'already' return item end
   redis.call('SREM', KEYS[7], t.id)
   t.arrived = true
