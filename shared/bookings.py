@@ -290,14 +290,17 @@ def _by_code(engine: Engine, code: str) -> tuple[dict, Service | None]:
 def confirm(engine: Engine, code: str, *, request_id: str | None = None) -> dict:
     """Confirm a held booking (its hold must not have run out); the confirmation message is queued in the same step.
     Returns the booking (with code). NotFoundError; RuleRefusedError ``hold_expired`` / ``booking_closed``."""
-    b, svc = _by_code(engine, code)
-    k = engine.keys
-    keys = [k.bookings, k.booking_holds, k.bookings_upcoming, k.slot_counts(b["service"], b["day"]),
-            k.slot_holds(b["service"], b["day"], b["hhmm"]), *_notify_keys(engine)]
+    def keys_of(b: dict) -> list[str]:
+        k = engine.keys
+        return [k.bookings, k.booking_holds, k.bookings_upcoming, k.slot_counts(b["service"], b["day"]),
+                k.slot_holds(b["service"], b["day"], b["hhmm"]), *_notify_keys(engine)]
+
+    def args_of(b: dict) -> list:
+        return [engine.clock.now_ms(), b["id"], b["service"], b["day"], b["hhmm"], engine.reception_args(),
+                _expires_at(_day(b["day"]), engine)]
+
     with idempotency.using(_scope(engine, "confirm", request_id)):
-        r = _run_read(engine, "booking_confirm", keys, lambda b: [
-            engine.clock.now_ms(), b["id"], b["service"], b["day"], b["hhmm"], engine.reception_args(),
-            _expires_at(_day(b["day"]), engine)], b, code, svc)
+        r = _on_booking(engine, "booking_confirm", code, keys_of, args_of)
     logger.info("booking %s confirmed", r["booking"]["id"])
     return view(engine, r["booking"], with_code=True)
 
@@ -305,13 +308,16 @@ def confirm(engine: Engine, code: str, *, request_id: str | None = None) -> dict
 def cancel(engine: Engine, code: str, *, actor: str = "citizen", request_id: str | None = None) -> dict:
     """Cancel a held or confirmed booking before its slot starts; its place is free at once. NotFoundError;
     RuleRefusedError ``cancel_too_late`` / ``booking_closed``."""
-    b, svc = _by_code(engine, code)
-    k = engine.keys
-    keys = [k.bookings, k.booking_index, k.booking_holds, k.bookings_upcoming, k.slot_counts(b["service"], b["day"]),
-            k.slot_holds(b["service"], b["day"], b["hhmm"])]
+    def keys_of(b: dict) -> list[str]:
+        k = engine.keys
+        return [k.bookings, k.booking_index, k.booking_holds, k.bookings_upcoming,
+                k.slot_counts(b["service"], b["day"]), k.slot_holds(b["service"], b["day"], b["hhmm"])]
+
+    def args_of(b: dict) -> list:
+        return [engine.clock.now_ms(), b["id"], b["service"], b["day"], b["hhmm"], actor]
+
     with idempotency.using(_scope(engine, "cancel", request_id)):
-        r = _run_read(engine, "booking_cancel", keys, lambda b: [
-            engine.clock.now_ms(), b["id"], b["service"], b["day"], b["hhmm"], actor], b, code, svc)
+        r = _on_booking(engine, "booking_cancel", code, keys_of, args_of)
     logger.info("booking %s cancelled by %s", r["booking"]["id"], actor)
     return view(engine, r["booking"], with_code=True)
 
@@ -353,26 +359,18 @@ def _day(compact: str) -> date:
     return date(int(compact[:4]), int(compact[4:6]), int(compact[6:8]))
 
 
-def _run_read(engine: Engine, script: str, keys: list[str], args_of, b: dict, code: str, svc) -> dict:
-    """Run a script on a booking Python read; read again when the script says it moved (its keys were another's)."""
+def _on_booking(engine: Engine, script: str, code: str, keys_of, args_of) -> dict:
+    """Run a script on the booking of ``code`` with the keys of the booking as Python read it; read it again when the
+    script says it moved meanwhile (its keys were another slot's)."""
     for _attempt in range(8):
+        b, svc = _by_code(engine, code)
         try:
-            return engine.run(script, keys, args_of(b), _errors())
+            return engine.run(script, keys_of(b), args_of(b), _errors())
         except RetryScript:
-            b, svc = _by_code(engine, code)
-            keys = _rekey(engine, script, b)
+            continue
         except RuleRefusedError as exc:
             raise _rules(engine, exc, svc) from None
     raise OneWindowError("the booking keeps changing; try again", code="busy")
-
-
-def _rekey(engine: Engine, script: str, b: dict) -> list[str]:
-    k = engine.keys
-    if script == "booking_confirm":
-        return [k.bookings, k.booking_holds, k.bookings_upcoming, k.slot_counts(b["service"], b["day"]),
-                k.slot_holds(b["service"], b["day"], b["hhmm"]), *_notify_keys(engine)]
-    return [k.bookings, k.booking_index, k.booking_holds, k.bookings_upcoming, k.slot_counts(b["service"], b["day"]),
-            k.slot_holds(b["service"], b["day"], b["hhmm"])]
 
 
 # --------------------------------------------------------------------------------------------- the sweep
