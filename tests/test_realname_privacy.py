@@ -19,8 +19,7 @@ from fake_webhook import FakeWebhook
 from reception_support import booking_hall, everything_in_redis, make_number, with_notifications, with_remote, \
     with_rules
 
-from kiosk.print_service import slip_for
-from kiosk.printing import PrinterSettings, make_printer, ticket_bytes
+from kiosk.printing import PrinterSettings, make_printer, slip_for, ticket_bytes
 from shared import bookings, ratings, remote
 from shared.cardreader import CARD_PATH, identify_card
 from shared.cardreader_sim import SimulatedReader
@@ -134,7 +133,7 @@ def test_no_id_number_anywhere_after_a_day_of_real_name_service(redis_server, re
                 engine.call_next(window)
             except OneWindowError:
                 pass
-        sender = notification_sender(engine, clock=Clock(config.timezone)).start()
+        sender = notification_sender(engine, clock=Clock(config.timezone))  # driven by step() here: no thread of its own
         try:
             outbox = notification_outbox(engine)
             deadline = datetime.now().timestamp() + 120
