@@ -47,6 +47,10 @@ class Relay:
     def start(self) -> None:
         threading.Thread(target=self.follower.run, args=(self._emit,), name="onewindow-relay", daemon=True).start()
 
+    def stop(self) -> None:
+        """Stop following (the server's worker does at exit)."""
+        self.follower.stop()
+
     def _emit(self, event: events.Event) -> None:
         self.socketio.emit(event.type, public_payload(event), namespace=DISPLAY_NAMESPACE)
         if self.on_emitted is not None:
