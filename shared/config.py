@@ -541,10 +541,40 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Config:
-    """Validate an already-parsed TOML document."""
+    """Validate an already-parsed TOML document (one reader per table; each raises ConfigError naming its key)."""
     root = TableReader(raw, "")
+    hall = _parse_hall(root.get("hall", dict))
+    schedule = _parse_schedule(root.get("schedule", dict, {}))
+    realname = _parse_realname(root.get("realname", dict, {}), base_dir)
+    services = _parse_services(
+        root.get("services", list, check=lambda v: None if v else "at least one service is required"), realname)
+    windows = _parse_windows(
+        root.get("windows", list, check=lambda v: None if v else "at least one window is required"), services)
+    config = Config(
+        **hall, schedule=schedule, services=services, windows=windows,
+        clerks=_parse_clerks(root.get("clerks", list, [])),
+        tokens=tuple(_parse_tokens(root.get("tokens", list, []), windows)),
+        redis_url=_parse_redis_url(root.get("redis", dict, {})),
+        var_dir=_parse_var_dir(root.get("storage", dict, {}), base_dir),
+        printer=dict(root.get("printer", dict, {})),
+        display=_parse_display(root.get("display", dict, {}), base_dir),
+        counter=_parse_counter(root.get("counter", dict, {})),
+        source=source,
+        statistics=_parse_statistics(root.get("statistics", dict, {}), base_dir),
+        public=_parse_public(root.get("public", dict, {})),
+        security=_parse_security(root.get("security", dict, {})),
+        haocaiping=_parse_haocaiping(root.get("haocaiping", dict, {}), services),
+        realname=realname,
+        appointments=_parse_appointments_hall(root.get("appointments", dict, {})),
+        notifications=_parse_notifications(root.get("notifications", dict, {})),
+    )
+    root.done()
+    return config
 
-    hall = TableReader(root.get("hall", dict), "hall")
+
+def _parse_hall(raw: dict) -> dict:
+    """``[hall]``: the Config fields it gives (id, names, time zone, public URL, notice, demo)."""
+    hall = TableReader(raw, "hall")
     hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.fullmatch(v) else "must be lowercase ASCII letters, digits, - or _")
     hall_name = hall.get("name", str, check=_non_empty)
     hall_name_en = hall.get("name_en", str, "")
@@ -557,12 +587,16 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         "public_url", str, "",
         check=lambda v: None if v == "" or re.match(r"^https?://[^\s/]+", v) else "must be an http(s) URL",
     ).rstrip("/")
-    notice = hall.get("notice", str, "")
-    notice_en = hall.get("notice_en", str, "")
-    demo = hall.get("demo", bool, False)
+    fields = dict(hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
+                  notice=hall.get("notice", str, ""), notice_en=hall.get("notice_en", str, ""),
+                  demo=hall.get("demo", bool, False))
     hall.done()
+    return fields
 
-    sched = TableReader(root.get("schedule", dict, {}), "schedule")
+
+def _parse_schedule(raw: dict) -> Schedule:
+    """``[schedule]``: when issuing stops before closing; holidays and 调休 workdays."""
+    sched = TableReader(raw, "schedule")
     schedule = Schedule(
         stop_issuing_minutes=sched.get("stop_issuing_minutes", int, 0, check=_non_negative),
         holidays=_parse_dates(sched.get("holidays", list, []), "schedule.holidays"),
@@ -572,12 +606,14 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     both = schedule.holidays & schedule.workdays
     if both:
         raise ConfigError("schedule.workdays", f"{min(both)} is also listed in schedule.holidays")
+    return schedule
 
-    realname = _parse_realname(root.get("realname", dict, {}), base_dir)
+
+def _parse_services(items: list, realname: RealnameSettings) -> dict[str, Service]:
+    """``[[services]]``: unique codes and prefix letters."""
     services: dict[str, Service] = {}
     prefixes: dict[str, str] = {}
-    raw_services = root.get("services", list, check=lambda v: None if v else "at least one service is required")
-    for i, item in enumerate(raw_services):
+    for i, item in enumerate(items):
         s = TableReader(item, f"services[{i}]")
         code = s.get("code", str, check=lambda v: None if _CODE.fullmatch(v) else "must be lowercase ASCII like 'renshe'")
         if code in services:
@@ -600,10 +636,13 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             remote=_parse_remote(s.get("remote", dict, {}), s.key("remote")),
         )
         s.done()
+    return services
 
+
+def _parse_windows(items: list, services: dict[str, Service]) -> dict[int, Window]:
+    """``[[windows]]``: numbered 1..N without gaps, each serving known services; every service has a window."""
     windows: dict[int, Window] = {}
-    raw_windows = root.get("windows", list, check=lambda v: None if v else "at least one window is required")
-    for i, item in enumerate(raw_windows):
+    for i, item in enumerate(items):
         w = TableReader(item, f"windows[{i}]")
         number = w.get("number", int, check=lambda v: None if 1 <= v <= 999 else "must be 1 … 999")
         if number in windows:
@@ -616,15 +655,18 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             raise ConfigError(w.key("services"), "names a service twice")
         windows[number] = Window(number=number, name=w.get("name", str, f"{number}号窗口"), services=tuple(svc))
         w.done()
-    expected = list(range(1, len(windows) + 1))
-    if sorted(windows) != expected:
+    if sorted(windows) != list(range(1, len(windows) + 1)):
         raise ConfigError("windows", f"windows must be numbered 1..{len(windows)} without gaps")
     for code in services:
         if not any(code in w.services for w in windows.values()):
             raise ConfigError("windows", f"no window serves service '{code}'")
+    return windows
 
+
+def _parse_clerks(items: list) -> dict[str, Clerk]:
+    """``[[clerks]]``: unique usernames, password hashes only."""
     clerks: dict[str, Clerk] = {}
-    for i, item in enumerate(root.get("clerks", list, [])):
+    for i, item in enumerate(items):
         c = TableReader(item, f"clerks[{i}]")
         username = c.get("username", str, check=lambda v: None if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", v) else "must be 1–32 ASCII letters, digits, . _ -")
         if username in clerks:
@@ -636,20 +678,28 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             role=c.get("role", str, "clerk", check=lambda v: None if v in ("clerk", "supervisor") else "must be 'clerk' or 'supervisor'"),
         )
         c.done()
+    return clerks
 
-    tokens = _parse_tokens(root.get("tokens", list, []), windows)
 
-    red = TableReader(root.get("redis", dict, {}), "redis")
+def _parse_redis_url(raw: dict) -> str:
+    """``[redis] url`` ("" = the embedded server)."""
+    red = TableReader(raw, "redis")
     redis_url = red.get("url", str, "", check=lambda v: None if not v or re.match(r"^(redis|rediss|unix)://", v) else "must start with redis://, rediss:// or unix:// (or be empty for the embedded server)")
     red.done()
+    return redis_url
 
-    storage = TableReader(root.get("storage", dict, {}), "storage")
+
+def _parse_var_dir(raw: dict, base_dir: Path) -> Path:
+    """``[storage] var_dir``, relative to the config file."""
+    storage = TableReader(raw, "storage")
     var_dir = (base_dir / storage.get("var_dir", str, "var")).resolve()
     storage.done()
+    return var_dir
 
-    printer = root.get("printer", dict, {})
 
-    disp = TableReader(root.get("display", dict, {}), "display")
+def _parse_display(raw: dict, base_dir: Path) -> DisplaySettings:
+    """``[display]``: recent calls shown, the voice's repeats, English and clips."""
+    disp = TableReader(raw, "display")
     voice_dir = disp.get("voice_dir", str, "")
     display = DisplaySettings(
         recent_calls=disp.get("recent_calls", int, 8, check=lambda v: None if 1 <= v <= 50 else "must be 1 … 50"),
@@ -660,12 +710,20 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     disp.done()
     if display.voice_dir is not None and not (display.voice_dir / "manifest.json").is_file():
         raise ConfigError("display.voice_dir", f"{display.voice_dir} has no manifest.json")
+    return display
 
-    cnt = TableReader(root.get("counter", dict, {}), "counter")
+
+def _parse_counter(raw: dict) -> CounterSettings:
+    """``[counter]``: how long the evaluation tablet waits for a rating."""
+    cnt = TableReader(raw, "counter")
     counter = CounterSettings(rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"))
     cnt.done()
+    return counter
 
-    st = TableReader(root.get("statistics", dict, {}), "statistics")
+
+def _parse_statistics(raw: dict, base_dir: Path) -> StatisticsSettings:
+    """``[statistics]``: the first day counted, the archive and how often it is written, the wait alert."""
+    st = TableReader(raw, "statistics")
     start_raw = st.get("start_date", (str, date), None)
     archive_raw = st.get("archive_path", str, "", check=lambda v: None if v == "" or v.strip() else "must not be blank")
     statistics = StatisticsSettings(
@@ -676,21 +734,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         alert_wait_minutes=st.get("alert_wait_minutes", int, 30, check=lambda v: None if 1 <= v <= 600 else "must be 1 … 600"),
     )
     st.done()
-
-    public = _parse_public(root.get("public", dict, {}))
-    security = _parse_security(root.get("security", dict, {}))
-    haocaiping = _parse_haocaiping(root.get("haocaiping", dict, {}), services)
-    appointments = _parse_appointments_hall(root.get("appointments", dict, {}))
-    notifications = _parse_notifications(root.get("notifications", dict, {}))
-
-    root.done()
-    return Config(
-        hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
-        notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
-        tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
-        counter=counter, source=source, statistics=statistics, public=public, security=security, demo=demo,
-        haocaiping=haocaiping, realname=realname, appointments=appointments, notifications=notifications,
-    )
+    return statistics
 
 
 def _parse_tokens(items: list, windows: dict[int, Window]) -> tuple[MachineToken, ...]:
