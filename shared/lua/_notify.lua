@@ -22,3 +22,12 @@ local function notify_keys(settings, entries_index, first_queue_index)
   return {entries = KEYS[entries_index], parts = KEYS[entries_index + 1], first = first_queue_index,
     count = tonumber(settings.parts) or 1, kinds = kinds}
 end
+
+-- "called" to the holder of ticket t, when its contact is on file in the day's contacts hash (call_next, call_number)
+local function notify_called(nk, contacts_key, t, window, now_ms)
+  local contact = redis.call('HGET', contacts_key, t.id)
+  if contact then
+    notify_put(nk, 'called', t.id, cjson.decode(contact), {ticket = t.id, number = t.number, service = t.service,
+      window = tonumber(window)}, now_ms)
+  end
+end

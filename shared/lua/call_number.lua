@@ -49,10 +49,6 @@ if redis.call('ZREM', from, id) ~= 1 then
 end
 
 mark_called(KEYS[3], KEYS[4], KEYS[5], t, window, now_ms, clerk, ARGV[4])
-local contact = redis.call('HGET', KEYS[11], t.id)
-if contact then
-  notify_put(nk, 'called', t.id, cjson.decode(contact), {ticket = t.id, number = t.number, service = t.service,
-    window = tonumber(window)}, now_ms)
-end
+notify_called(nk, KEYS[11], t, window, now_ms)
 local seq = emit('ticket_called', now_ms, {ticket = t, window = tonumber(window), clerk = clerk, out_of_order = true})
 return ok({ticket = t, seq = seq})
