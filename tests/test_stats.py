@@ -120,7 +120,20 @@ def figs(issued=0, handled=0, consulted=0, no_show=0, transfers=0, cancelled=0, 
             "bad_ratings": sum(1 for r in ratings if r <= 2), "rectifications": rects, "rectified": 0,
             "rectification_rate": 0.0 if rects else None, "rectified_on_time": 0, "rectify_due": 0,
             "on_time_rate": None, "callbacks_due": 0, "called_back": 0, "callback_rate": None, "overdue": 0,
-            "appeals": 0, "appeals_upheld": 0}
+            "appeals": 0, "appeals_upheld": 0, **no_bookings(issued is None, wait)}
+
+
+def no_bookings(per_window: bool, wait: dict) -> dict:
+    """Issue 14's figures of a day of walk-ins only: every wait is a walk-in's; no real-name, booking or remote
+    ticket (blank in window and clerk rows: they count per service)."""
+    if per_window:
+        out = dict.fromkeys(("expired", "realname_issued", "green_auto", "bookings", "remote"))
+    else:
+        out = {"expired": 0, "realname_issued": 0, "green_auto": 0,
+               "bookings": {"made": 0, "cancelled": 0, "rescheduled": 0, "due": 0, "checked_in": 0, "missed": 0,
+                            "check_in_rate": None, "no_show_rate": None},
+               "remote": {"taken": 0, "activated": 0, "expired": 0, "activation_rate": None}}
+    return {**out, "wait_appointment": NONE, "wait_walk_in": wait}
 
 
 # Friday. Waits (issue → first call): A001 600 s, B001 900 s (first call at window 4), A002 1200 s, F001 2400 s.

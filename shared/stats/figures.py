@@ -25,6 +25,15 @@ Definitions (docs/statistics.md says the same in prose; keep the two together):
   (整改率, 按时整改率, 回访率, overdue) are computed when the report is made from the records (reports.py).
 * 办结率 completion — 办结 ÷ 受理. 受理 (matters accepted) = handled tickets without a 办不成事 case + every case
   recorded; 未办结 = cases not resolved on the spot and not resolved since (as of the report); 办结 = 受理 − 未办结.
+* issue 14 — counted in the service, per day (not per window or clerk): 实名 ``realname`` (tickets taken with an ID),
+  ``green_auto`` (绿色通道 given by age); 远程取号 ``remote_taken`` / ``remote_activated`` (its holder checked in) /
+  ``remote_expired`` (lapsed: its turn came first; also the ticket status ``expired``, so issued = handled +
+  consulted + no-show + cancelled + expired + unserved); 预约 ``bookings_made`` (confirmed), ``bookings_cancelled``
+  (confirmed ones cancelled), ``bookings_rescheduled`` — on the day it happened —, ``bookings_checked_in`` and
+  ``bookings_missed`` (爽约) — on the slot's day; 签到率 check-in rate = checked in ÷ (checked in + missed), 爽约率
+  no-show rate = missed ÷ (checked in + missed). Waits by kind: ``wait_appointment`` — from the slot's start (or the
+  check-in, if later) to the first call —, ``wait_walk_in`` — issue → first call of tickets taken in the hall (late
+  bookings' walk-in tickets included; remote tickets in neither).
 * mean, median (mean of the two middle values for an even count), p90 (nearest rank: the ⌈0.9·n⌉-th smallest),
   in seconds rounded half-up to one decimal; rates in percent rounded half-up to one decimal.
 """
@@ -40,24 +49,31 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import repeat
 from zoneinfo import ZoneInfo
 
-from shared.stats.facts import CANCELLED, CONSULTED, HANDLED, NO_SHOW, UNSERVED, DayFacts
+from shared.stats.facts import APPOINTMENT, CANCELLED, CONSULTED, EXPIRED, HANDLED, NO_SHOW, UNSERVED, WALK_IN, DayFacts
 
 DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter", "hour")
 DURATION_DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter")
-METRICS = ("wait", "service")
+METRICS = ("wait", "service", "appt_wait", "walkin_wait")
 TOTAL_KEY = "all"
 SATISFIED_LEVELS = (5, 4, 3)
 COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "ratings",
                 "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum",
-                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
-#: counts added with 好差评 (archive schema 2); days archived before have zeros, except rated_visits = ratings
-NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
+                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
+                "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
+                "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
+                "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum")
+#: counts added with 好差评 (archive schema 2) and issue 14 (schema 3); days archived before have zeros, except
+#: rated_visits = ratings
+NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
+                    "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
+                    "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
+                    "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum")
 #: the rectification figures of a report row, tallied when the report is made (reports.py)
 RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
                "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
 BAD_LEVELS = (2, 1)
 #: figures that are not attributed to a window or a clerk (a ticket is issued for a service, not at a window)
-SERVICE_ONLY = ("issued", "cancelled", "unserved")
+SERVICE_ONLY = ("issued", "cancelled", "unserved", "expired", "realname_issued", "green_auto", "bookings", "remote")
 #: dimensions whose rows leave those figures blank
 NOT_SERVICE = ("window", "clerk", "matter")
 
@@ -138,12 +154,30 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
                 record(where, "service", t.service_ms)
         elif status == CANCELLED:
             bump((total, daytype, ("service", key(t.service))), "cancelled")
+        elif status == EXPIRED:
+            bump((total, daytype, ("service", key(t.service))), "expired")
         elif status in UNSERVED:
             bump((total, daytype, ("service", key(t.service))), "unserved")
         wait = t.wait_ms
         if wait is not None:
-            record((total, daytype, ("service", key(t.service_issued)), ("window", key(t.first_window)),
-                    ("clerk", key(t.first_clerk))), "wait", wait)
+            waited = (total, daytype, ("service", key(t.service_issued)), ("window", key(t.first_window)),
+                      ("clerk", key(t.first_clerk)))
+            record(waited, "wait", wait)
+            if t.kind == APPOINTMENT:
+                record(waited, "appt_wait", t.appointment_wait_ms)
+            elif t.kind == WALK_IN:
+                record(waited, "walkin_wait", wait)
+        issued_for = (total, daytype, ("service", key(t.service_issued)))
+        if t.realname:
+            bump(issued_for, "realname")
+        if t.green_auto:
+            bump(issued_for, "green_auto")
+        if t.kind == "remote":
+            bump(issued_for, "remote_taken")
+            if t.activated_ms is not None:
+                bump(issued_for, "remote_activated")
+            if status == EXPIRED:
+                bump(issued_for, "remote_expired")
         if t.rating is not None or t.followup is not None:
             rated = (total, daytype, ("service", key(t.service)), ("window", key(t.rating_window or t.window)),
                      ("clerk", key(t.rating_clerk or t.clerk)), ("matter", key(t.matter_code)))
@@ -162,6 +196,8 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
     for tr in facts.transfers:
         bump((total, daytype, ("service", key(tr.from_service)), ("window", key(tr.from_window)), ("clerk", key(tr.from_clerk))),
              "transfers")
+    for b in facts.booking_events:
+        bump((total, daytype, ("service", key(b.service))), f"bookings_{b.kind}")
     for c in facts.cases.values():
         where = (total, daytype, ("service", key(c.service)), ("window", key(c.window)), ("clerk", key(c.clerk)))
         bump(where, "accepted")
@@ -306,6 +342,18 @@ class Accumulator:
             "callbacks_due": r["callbacks_due"], "called_back": r["called_back"],
             "callback_rate": percent(r["called_back"], r["callbacks_due"]),
             "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
+        })
+        due = c["bookings_checked_in"] + c["bookings_missed"]
+        out.update({
+            "expired": c["expired"], "realname_issued": c["realname"], "green_auto": c["green_auto"],
+            "bookings": {"made": c["bookings_made"], "cancelled": c["bookings_cancelled"],
+                         "rescheduled": c["bookings_rescheduled"], "due": due, "checked_in": c["bookings_checked_in"],
+                         "missed": c["bookings_missed"], "check_in_rate": percent(c["bookings_checked_in"], due),
+                         "no_show_rate": percent(c["bookings_missed"], due)},
+            "remote": {"taken": c["remote_taken"], "activated": c["remote_activated"], "expired": c["remote_expired"],
+                       "activation_rate": percent(c["remote_activated"], c["remote_taken"])},
+            "wait_appointment": duration_figures(self.parts["appt_wait"], c["appt_wait_sum"]),
+            "wait_walk_in": duration_figures(self.parts["walkin_wait"], c["walkin_wait_sum"]),
         })
         if not service_only:
             for name in SERVICE_ONLY:

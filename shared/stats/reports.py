@@ -67,9 +67,25 @@ COLUMNS = (
     ("rectified_on_time", "按时整改", "Rectified on time"), ("on_time_rate", "按时整改率(%)", "On-time rate (%)"),
     ("callbacks_due", "应回访", "Call-backs due"), ("called_back", "已回访", "Called back"),
     ("callback_rate", "回访率(%)", "Call-back rate (%)"), ("overdue", "超期未办", "Overdue"),
+    # issue 14: real-name tickets, appointments, remote tickets
+    ("realname_issued", "实名取号", "Real-name tickets"), ("green_auto", "自动绿色通道", "Green channel by age"),
+    ("bookings_made", "预约数", "Bookings made"), ("bookings_cancelled", "取消预约", "Bookings cancelled"),
+    ("bookings_rescheduled", "改约", "Bookings moved"), ("bookings_due", "应签到预约", "Bookings due"),
+    ("bookings_checked_in", "预约签到", "Bookings checked in"), ("bookings_missed", "爽约", "Bookings missed"),
+    ("check_in_rate", "签到率(%)", "Check-in rate (%)"), ("no_show_rate", "爽约率(%)", "No-show rate (%)"),
+    ("remote_taken", "远程取号", "Remote tickets"), ("remote_activated", "远程取号签到", "Remote tickets checked in"),
+    ("remote_expired", "远程取号失效", "Remote tickets lapsed"),
+    ("remote_activation_rate", "远程签到率(%)", "Remote check-in rate (%)"),
+    ("appt_wait_n", "预约等候人次", "Appointment waits"), ("appt_wait_mean_s", "预约平均等候(秒)", "Mean appointment wait (s)"),
+    ("appt_wait_median_s", "预约等候中位数(秒)", "Median appointment wait (s)"),
+    ("appt_wait_p90_s", "预约等候P90(秒)", "P90 appointment wait (s)"),
+    ("walkin_wait_n", "现场等候人次", "Walk-in waits"), ("walkin_wait_mean_s", "现场平均等候(秒)", "Mean walk-in wait (s)"),
+    ("walkin_wait_median_s", "现场等候中位数(秒)", "Median walk-in wait (s)"),
+    ("walkin_wait_p90_s", "现场等候P90(秒)", "P90 walk-in wait (s)"),
 )
+_FIRST_14 = COLUMNS.index(("realname_issued", "实名取号", "Real-name tickets"))
 #: the figures of 好差评 a flattened row carries as they are
-HAOCAIPING_KEYS = tuple(c[0] for c in COLUMNS[COLUMNS.index(("default_ratings", "默认评价", "Default ratings")):])
+HAOCAIPING_KEYS = tuple(c[0] for c in COLUMNS[COLUMNS.index(("default_ratings", "默认评价", "Default ratings")):_FIRST_14])
 
 
 def flatten(figures: dict) -> dict:
@@ -85,6 +101,18 @@ def flatten(figures: dict) -> dict:
         out[f"level_{lv}"] = figures["levels"][lv]
     for k in HAOCAIPING_KEYS:
         out[k] = figures.get(k)
+    out["realname_issued"], out["green_auto"] = figures.get("realname_issued"), figures.get("green_auto")
+    b, r = figures.get("bookings") or {}, figures.get("remote") or {}
+    for name in ("made", "cancelled", "rescheduled", "due", "checked_in", "missed"):
+        out[f"bookings_{name}"] = b.get(name)
+    out["check_in_rate"], out["no_show_rate"] = b.get("check_in_rate"), b.get("no_show_rate")
+    for name in ("taken", "activated", "expired"):
+        out[f"remote_{name}"] = r.get(name)
+    out["remote_activation_rate"] = r.get("activation_rate")
+    for prefix, name in (("appt_wait", "wait_appointment"), ("walkin_wait", "wait_walk_in")):
+        d = figures.get(name) or {}
+        out.update({f"{prefix}_n": d.get("n"), f"{prefix}_mean_s": d.get("mean_s"),
+                    f"{prefix}_median_s": d.get("median_s"), f"{prefix}_p90_s": d.get("p90_s")})
     return out
 
 
