@@ -19,7 +19,7 @@ from shared.window_view import window_state, window_view
 
 if TYPE_CHECKING:
     from onewindow.edge import WebEdge
-    from onewindow.identity import Actor
+    from onewindow.auth import Actor
 
 logger = logging.getLogger(__name__)
 

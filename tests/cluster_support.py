@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 import redis
 
 from faults import wait_for
-from shared.embedded import free_port, server_binary
+from shared.embedded import server_binary
 
 SLOTS = 16384
 
@@ -70,8 +71,9 @@ class LocalCluster:
 
     def start(self, timeout: float = 30.0) -> LocalCluster:
         total = self.primaries * (1 + self.replicas)
+        ports = _distinct_ports(2 * total)
         for i in range(total):
-            node = Node(free_port(), free_port(), self.root / f"node{i}")
+            node = Node(ports[2 * i], ports[2 * i + 1], self.root / f"node{i}")
             node.data_dir.mkdir(parents=True)
             self.nodes.append(node)
             self._spawn(node)
@@ -194,6 +196,21 @@ class LocalCluster:
                     node.process.kill()
                     node.process.wait()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _distinct_ports(n: int) -> list[int]:
+    """``n`` free loopback ports, all different (held open together while they are picked)."""
+    held = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            held.append(s)
+        ports = [s.getsockname()[1] for s in held]
+    finally:
+        for s in held:
+            s.close()
+    return ports
 
 
 def _pings(node: Node) -> bool:

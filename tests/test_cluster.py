@@ -16,7 +16,7 @@ import threading
 
 import pytest
 
-from conftest import DEMO_PASSWORD, tablet
+from hall_support import DEMO_PASSWORD, tablet
 from faults import abandoned_commands, sockets_with_unread_bytes, wait_for
 from shared.engine import Engine
 from shared.keys import HallKeys
@@ -37,7 +37,7 @@ def _every_key(keys: HallKeys) -> dict[str, str]:
             out[name] = getattr(keys, name)
         elif inspect.isfunction(member):
             params = [p for p in inspect.signature(member).parameters if p != "self"]
-            out[name] = getattr(keys, name)(*(samples[p] for p in params))
+            out[name] = getattr(keys, name)(*(samples.get(p, "1") for p in params))
     return out
 
 
@@ -108,7 +108,7 @@ def test_the_relay_follows_the_stream_on_the_cluster(redis_cluster, cluster_clie
     seen: list[int] = []
     relay = Relay(Recorder(), redis_cluster.url, engine.keys.events, windows=hall_config.windows,
                   on_emitted=lambda e: seen.append(e.seq))
-    relay.last_id = cluster_client.xrevrange(engine.keys.events, count=1)[0][0]  # follow from the first event on
+    relay.follower.last_id = cluster_client.xrevrange(engine.keys.events, count=1)[0][0]  # follow from the first event on
     relay.start()
     try:
         for _ in range(5):
@@ -151,7 +151,7 @@ def test_serve_runs_on_the_cluster(redis_cluster, cluster_client, live_config):
     script) on the cluster — whatever the hour (the server runs on the real clock)."""
     import urllib.request
 
-    from conftest import LiveServer
+    from hall_support import LiveServer
 
     server = LiveServer(live_config, redis_cluster.url).start()
     try:

@@ -117,7 +117,7 @@ def test_a_replica_takes_over_under_load(cluster, fresh, hall_config, clock):
     seen: list[int] = []
     relay = Relay(Quiet(), cluster.url, f"{HALL}:events", windows=hall_config.windows,
                   on_emitted=lambda e: seen.append(e.seq))
-    relay.last_id = "0-0"
+    relay.follower.last_id = "0-0"
     relay.start()
     old = cluster.primary_of(f"{HALL}:seq")
     replica = cluster.replica_of(old)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from conftest import login, tablet
+from hall_support import login, tablet
 
 
 def test_two_clerks_pressing_call_next_at_once_never_get_the_same_ticket(client, clerk_client):

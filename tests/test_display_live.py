@@ -5,12 +5,12 @@ screens reconnect on their own, catch up with the calls they missed and hold one
 from __future__ import annotations
 
 import pytest
-import requests
 
 from browser_support import BROWSER_MARKS, launch_chromium, open_context
-from conftest import DEMO_PASSWORD
 from shared.clock import Clock
 from shared.engine import Engine
+
+from display_support import Api
 
 pytestmark = BROWSER_MARKS
 WAIT_MS = 20_000  # generous: CI shares two cores; how fast calls arrive is bench/bench_display.py's job
@@ -37,34 +37,6 @@ def zh(number: str, window: int) -> list[str]:
     def sym(s):
         return [("d" if c.isdigit() else "l") + c for c in s]
     return ["qing", *sym(number), "hao", "dao", *sym(str(window)), "hao", "chuangkou", "banli"]
-
-
-class Api:
-    """The HTTP API of the live server, as a kiosk and as the clerks of some windows."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.clerks: dict[int, requests.Session] = {}
-
-    def issue(self, service: str = "renshe") -> dict:
-        r = requests.post(self.base + "/api/v1/tickets", json={"service": service}, timeout=5)
-        assert r.status_code == 201, r.text
-        return r.json()["ticket"]
-
-    def clerk(self, window: int) -> requests.Session:
-        if window not in self.clerks:
-            s = requests.Session()
-            r = s.post(self.base + "/api/v1/login", timeout=5,
-                       json={"username": f"clerk{window}", "password": DEMO_PASSWORD, "window": window})
-            assert r.status_code == 200, r.text
-            s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-            self.clerks[window] = s
-        return self.clerks[window]
-
-    def call_next(self, window: int) -> dict:
-        r = self.clerk(window).post(f"{self.base}/api/v1/windows/{window}/call-next", json={}, timeout=5)
-        assert r.status_code == 200, r.text
-        return r.json()["ticket"]
 
 
 @pytest.fixture

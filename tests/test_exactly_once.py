@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from conftest import DEMO_PASSWORD
+from hall_support import DEMO_PASSWORD
 from faults import StallableRedis
 from shared.engine import Engine
 from shared.errors import ConflictError

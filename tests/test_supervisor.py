@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import SUPER_PASSWORD
-from test_stats import at, issue, ok, supervisor
+from hall_support import SUPER_PASSWORD
+from stats_support import at, issue, ok, supervisor
 
 from shared import events
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared import events
@@ -20,6 +20,9 @@ from shared.events import Event
 
 # final states of a ticket at the end of its day (or now, for today)
 HANDLED, CONSULTED, NO_SHOW, CANCELLED, WAITING, CALLED = "handled", "consulted", "no_show", "cancelled", "waiting", "called"
+EXPIRED = "expired"  # a remote ticket whose holder had not checked in when its turn came
+# how a ticket came: taken in the hall, checked in for a booking (in its window), or taken remotely
+WALK_IN, APPOINTMENT, REMOTE = "walk_in", "appointment", "remote"
 UNSERVED = (WAITING, CALLED)
 
 
@@ -34,7 +37,7 @@ class TicketFact:
     service: str  # the service it ended in (a transfer to a service changes it)
     priority: bool
     issued_ms: int
-    status: str = WAITING  # handled | consulted | no_show | cancelled | waiting | called
+    status: str = WAITING  # handled | consulted | no_show | cancelled | expired | waiting | called
     first_call_ms: int | None = None
     first_window: int | None = None
     first_clerk: str | None = None
@@ -54,11 +57,24 @@ class TicketFact:
     rating_channel: str | None = None  # tablet | phone | default
     followup: int | None = None  # the level of the 追评
     followup_ms: int | None = None
+    kind: str = WALK_IN  # walk_in | appointment | remote (a late booking's walk-in ticket is a walk-in)
+    realname: bool = False  # taken with an ID (card or typed number)
+    green_auto: bool = False  # 绿色通道 given by age
+    slot_ms: int | None = None  # appointment: its slot's start
+    activated_ms: int | None = None  # remote: when its holder checked in
+    booking: str | None = None  # the booking id (appointments, late bookings)
 
     @property
     def wait_ms(self) -> int | None:
         """Issue → first call."""
         return None if self.first_call_ms is None else max(0, self.first_call_ms - self.issued_ms)
+
+    @property
+    def appointment_wait_ms(self) -> int | None:
+        """An appointment's wait: from its slot's start (or its check-in, if later) to its first call."""
+        if self.kind != APPOINTMENT or self.first_call_ms is None:
+            return None
+        return max(0, self.first_call_ms - max(self.issued_ms, self.slot_ms or 0))
 
 
 @dataclass
@@ -139,6 +155,19 @@ class RectificationEvent:
 
 
 @dataclass
+class BookingEvent:
+    """Something that happened to a booking: ``made`` (confirmed), ``cancelled`` (a confirmed booking, before its
+    slot), ``rescheduled`` — on the day it happened —; ``checked_in``, ``missed`` (爽约) — on the slot's day."""
+
+    ref: str  # the booking id
+    day: str
+    service: str
+    kind: str  # made | cancelled | rescheduled | checked_in | missed
+    detail: str  # made: the channel (phone, province, kiosk, staff); cancelled: the actor
+    at_ms: int
+
+
+@dataclass
 class DayFacts:
     """Everything the statistics know about one business day."""
 
@@ -152,6 +181,7 @@ class DayFacts:
     #: (window, "called" | "recalled") → how many calls and recalls a window made that day (live days only: the
     #: counter's today; the archive keeps the tickets, whose first and last calls it needs)
     calls: Counter[tuple[int, str]] = field(default_factory=Counter)
+    booking_events: list[BookingEvent] = field(default_factory=list)
     last_seq: int = 0
     events: int = 0
 
@@ -162,7 +192,11 @@ def iso_day(compact: str) -> str:
 
 
 def event_day(event: Event, tz: ZoneInfo) -> str:
-    """The business date an event belongs to (YYYY-MM-DD)."""
+    """The business date an event belongs to (YYYY-MM-DD): its ticket's day, a missed booking's slot day
+    (``on_day``), else the local date it happened."""
+    on_day = event.data.get("on_day")
+    if isinstance(on_day, str) and len(on_day) == 8 and on_day.isdigit():
+        return iso_day(on_day)
     ticket = event.data.get("ticket")
     if isinstance(ticket, dict) and isinstance(ticket.get("day"), str) and len(ticket["day"]) == 8:
         return iso_day(ticket["day"])
@@ -218,7 +252,43 @@ def _str(value) -> str | None:
 
 
 def _issued(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
-    _ticket(facts, event, tz)
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    t = event.data["ticket"]
+    f.kind = APPOINTMENT if t.get("appointment") else REMOTE if t.get("remote") else WALK_IN
+    f.realname = bool(t.get("realname"))
+    f.green_auto = t.get("green") == "age"
+    f.slot_ms = _int(t.get("slot_ms"))
+    f.booking = _str(t.get("booking"))
+
+
+def _expired(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    f.status, f.end_ms = EXPIRED, event.ts
+    f.kind = REMOTE
+
+
+def _activated(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is not None and f.activated_ms is None:
+        f.activated_ms = event.ts
+        f.kind = REMOTE
+
+
+def _booking(kind: str):
+    def handler(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+        b = event.data.get("booking")
+        if not isinstance(b, dict) or not b.get("id"):
+            return
+        if kind == "cancelled" and event.data.get("was") != "confirmed":
+            return  # a hold given up or run out: never a booking
+        detail = str(event.data.get("actor") or "") if kind == "cancelled" else str(b.get("channel") or "")
+        facts.booking_events.append(BookingEvent(str(b["id"]), facts.day, str(b.get("service") or ""), kind, detail,
+                                                 event.ts))
+    return handler
 
 
 def _called(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
@@ -384,8 +454,12 @@ _HANDLERS = {
     events.CALLBACK_LOGGED: _rect_event("callback"),
     events.APPEAL_FILED: _rect_event("appeal"),
     events.APPEAL_RULED: _rect_event("ruling"),
+    events.TICKET_EXPIRED: _expired,
+    events.TICKET_ACTIVATED: _activated,
+    events.BOOKING_CONFIRMED: _booking("made"),
+    events.BOOKING_CANCELLED: _booking("cancelled"),
+    events.BOOKING_RESCHEDULED: _booking("rescheduled"),
+    events.BOOKING_CHECKED_IN: _booking("checked_in"),
+    events.BOOKING_MISSED: _booking("missed"),
 }
 
-
-def parse_day(text: str) -> date:
-    return date.fromisoformat(text)
