@@ -47,7 +47,8 @@ test: install-test system-test
 CLUSTER_SUITES = tests/test_engine.py tests/test_api.py tests/test_counter_api.py tests/test_kiosk_api.py \
 	tests/test_exactly_once.py tests/test_idempotency.py tests/test_interleaving.py tests/test_durability.py \
 	tests/test_rating.py tests/test_sessions.py tests/test_devices_and_limits.py tests/test_outbox.py \
-	tests/test_metrics.py tests/test_stats.py tests/test_backup.py tests/test_cases.py tests/test_tracking.py
+	tests/test_metrics.py tests/test_stats.py tests/test_backup.py tests/test_cases.py tests/test_tracking.py \
+	tests/test_appointments.py tests/test_realname.py tests/test_remote.py tests/test_notifications.py
 test-cluster: install-test
 	ONEWINDOW_TEST_STORE=cluster $(BIN)/python -m pytest $(PYTEST_ARGS) $(CLUSTER_SUITES)
 

@@ -2,7 +2,8 @@
 calls and finishes, next to the same run on one server — rates printed as a ratio measured in one run.
 
 Run: ``.venv/bin/python bench/bench_cluster.py [--clients 16] [--issues 2000]`` (a few minutes; loopback only).
-The cluster is three primaries with one replica each (tests/cluster_support.py); each client and each window has its
+The cluster is three primaries with one replica each (tests/cluster_support.py), the single server one more
+process of the same binary, both without persistence (the embedded server fsyncs every write: not comparable); each client and each window has its
 own client object (like separate processes) in this one Python process, so the rates are this process's, not the
 store's. After each run: no number twice, every issued ticket stored, and the invariants of tests/invariants.py
 (every ticket where its status says, ``seq`` without gap, the stream replays to the stored state).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -29,7 +31,7 @@ from cluster_support import LocalCluster  # noqa: E402
 from invariants import check_all  # noqa: E402
 from shared.clock import FixedClock  # noqa: E402
 from shared.config import parse_config  # noqa: E402
-from shared.embedded import EmbeddedRedis  # noqa: E402
+from shared.embedded import free_port, server_binary  # noqa: E402
 from shared.engine import Engine  # noqa: E402
 from shared.errors import OneWindowError  # noqa: E402
 from shared.redis_client import connect  # noqa: E402
@@ -52,6 +54,37 @@ def load_config(tmp: Path):
     for window in raw["windows"]:
         window["services"] = list(window["services"]) + ["bench3", "bench4"]
     return parse_config(raw, base_dir=HALL_TOML.parent, source=HALL_TOML)
+
+
+class PlainServer:
+    """One server from the same binary with the cluster nodes' persistence (none), for the comparison."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir, self.port, self.process = data_dir, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "PlainServer":
+        self.data_dir.mkdir(parents=True)
+        self.process = subprocess.Popen(
+            [server_binary(), "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.data_dir),
+             "--appendonly", "no", "--save", "", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if connect(self.url).ping():
+                    return self
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
 
 
 def run(url: str, config, clock, clients: int, issues: int) -> dict:
@@ -112,7 +145,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ow-bench-cluster-"))
     config = load_config(tmp)
     clock = FixedClock(config.timezone, datetime(2026, 11, 27, 10, 0, tzinfo=config.timezone))
-    single = EmbeddedRedis(tmp / "redis").start()
+    single = PlainServer(tmp / "single").start()  # persisted like the cluster's nodes (not at all): a fair ratio
     cluster = LocalCluster().start()
     try:
         rows = {"one server": run(single.url, config, clock, args.clients, args.issues),
