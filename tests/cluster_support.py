@@ -70,6 +70,14 @@ class LocalCluster:
         return "redis+cluster://" + ",".join(n.address for n in self.nodes)
 
     def start(self, timeout: float = 30.0) -> LocalCluster:
+        """Start and join the nodes (stopping whatever started when that fails)."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, timeout: float) -> LocalCluster:
         total = self.primaries * (1 + self.replicas)
         ports = _distinct_ports(2 * total)
         for i in range(total):
