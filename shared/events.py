@@ -43,6 +43,8 @@ APPEAL_FILED = "appeal_filed"
 APPEAL_RULED = "appeal_ruled"
 OUTBOX_ENTRY_FAILED = "outbox_entry_failed"
 OUTBOX_ENTRY_RESENT = "outbox_entry_resent"
+# counter: a 过号 undone by its window ({ticket, window, clerk, no_show_ms}; the ticket waits again in its place)
+NO_SHOW_UNDONE = "no_show_undone"
 
 ALL_EVENTS = (
     TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_FINISHED, TICKET_MARKED_NO_SHOW, TICKET_TRANSFERRED,
@@ -51,6 +53,7 @@ ALL_EVENTS = (
     CASE_RESOLVED, RATING_FOLLOWED_UP, SCHEDULE_CHANGED,
     RECTIFICATION_OPENED, RECTIFICATION_STEP_COMPLETED, CALLBACK_LOGGED, APPEAL_FILED, APPEAL_RULED,
     OUTBOX_ENTRY_FAILED, OUTBOX_ENTRY_RESENT,
+    NO_SHOW_UNDONE,
 )
 
 

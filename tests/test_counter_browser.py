@@ -109,6 +109,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
     page.click("[data-action=transfer]")
     page.wait_for_selector("#dlg-transfer[open]")
     _shot(page, "counter-transfer.png")
+    page.click("#transfer-reasons [data-reason=complaint]")
     page.click("#transfer-targets [data-kind=service][data-value=bubancheng]")
     _idle(page)
     moved = _get(base, f"/api/v1/tickets/{a1['id']}")["ticket"]
@@ -195,6 +196,7 @@ def test_an_action_whose_answer_was_lost_is_sent_again_with_its_key_and_done_onc
     page.route("**/api/v1/windows/1/finish", lambda route: (
         finish_keys.append(route.request.headers.get("idempotency-key", "")), route.continue_()))
     page.click("[data-action=finish-handled]")
+    page.click("#finish-submit")
     _idle(page)
     assert len(finish_keys) == 1 and finish_keys[0] not in sent_keys  # a new click is a new action
     assert [m for m in _errors(page) if "503" not in m] == []
@@ -211,7 +213,9 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client, keys, ne
     _current(page, "A001")
     page.keyboard.press("F2")                 # recall
     expect(page.locator("#cur-calls")).to_have_text("2")
-    page.keyboard.press("NumpadSubtract")     # no-show
+    page.keyboard.press("NumpadSubtract")     # no-show, confirmed
+    page.wait_for_selector("#dlg-noshow[open]")
+    page.keyboard.press("NumpadEnter")
     _idle(page)
     page.keyboard.press("F1")                 # call next
     _current(page, "A002")
@@ -221,7 +225,9 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client, keys, ne
     _current(page, "A003")
     page.keyboard.press("NumpadDivide")       # transfer: target 1 is the 办不成事 service
     page.wait_for_selector("#dlg-transfer[open]")
-    page.keyboard.press("Numpad1")
+    page.keyboard.press("Numpad1")            # reason 1
+    page.keyboard.press("NumpadEnter")
+    page.keyboard.press("Numpad1")            # target 1
     page.keyboard.press("NumpadEnter")
     _idle(page)
     page.keyboard.press("F8")                 # call a number
@@ -229,7 +235,9 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client, keys, ne
     page.keyboard.type("5")
     page.keyboard.press("Enter")
     _current(page, "A005")
-    page.keyboard.press("F4")                 # finish as 办件
+    page.keyboard.press("F4")                 # finish as 办件 (the 事项 defaults to the service's first)
+    page.wait_for_selector("#dlg-finish[open]")
+    page.keyboard.press("NumpadEnter")
     _idle(page)
     page.keyboard.press("Numpad9")            # pause, reason 1
     page.wait_for_selector("#dlg-pause[open]")

@@ -33,6 +33,7 @@ else
     return fail('wrong_window', 'this window does not serve the service of ticket ' .. t.number)
   end
 end
+remember_place(t, from)
 if redis.call('ZREM', from, id) ~= 1 then
   return fail('invalid_transition', 'ticket ' .. t.number .. ' is not in the queue it belongs to')
 end
