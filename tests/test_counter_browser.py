@@ -135,6 +135,8 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
     assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     _shot(rate, "rate-levels.png")
     rate.click(".level-5")
+    rate.wait_for_selector("#view-detail:not([hidden])")  # what went well: optional tap choices
+    rate.click("#detail-submit")
     rate.wait_for_selector("#view-thanks:not([hidden])")
     _shot(rate, "rate-thanks.png")
     [rated] = _events(redis_client, keys, "ticket_rated")
