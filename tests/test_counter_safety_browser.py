@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from browser_support import BROWSER_MARKS, console_log, layout_problems
 from conftest import TABLET_TOKENS
-from test_counter_browser import _current, _errors, _events, _idle, _issue, _login, _shot, keys  # noqa: F401
+from test_counter_browser import DOCS, SHOTS, _current, _errors, _events, _idle, _issue, _login, _shot, keys  # noqa: F401
 from test_display_live import Api, api, browser, open_page  # noqa: F401
 
 pytestmark = BROWSER_MARKS
@@ -209,6 +209,16 @@ def test_the_hall_display_drops_a_ticket_that_left_its_window(live_server, api, 
     # the history still lists them, without a window arrow in "now calling"
     assert display.evaluate("() => [...document.querySelectorAll('#recent .num')].map(n => n.textContent)") == \
         ["A003", "A002", "A001"]
+    # the transferred ticket called at its new window is "now calling" again, with the right window
+    api.call_next(5)
+    display.wait_for_function("() => { const n = document.querySelector('#hero .num'); return n && n.textContent === 'A001'; }",
+                              timeout=20_000)
+    assert "5" in display.text_content("#hero .win")
+    assert layout_problems(display, "#hero .call, #recent li") == []
+    display.wait_for_function("() => document.querySelector('#weekday').textContent !== ''")
+    assert layout_problems(display, "header, .clock .time, .clock .date") == []
+    if SHOTS:
+        display.screenshot(path=str(DOCS / "display-now-calling.png"))
     # a no-show undone: the ticket waits again (the waiting count goes back up at once)
     before = display.evaluate("() => owDisplay.state().waiting.renshe")
     r = c3.post(f"{base}/api/v1/windows/3/undo-no-show", json={"ticket_id": "x"}, timeout=5)
