@@ -137,6 +137,10 @@ def test_finish_picks_the_matter_and_counts_move_when_the_citizen_rates(live_ser
     rate.fill("#detail-text", "窗口说明不清楚")
     assert layout_problems(rate, "#view-detail h1, .option, .detail-buttons button, .detail-field") == []
     _shot(rate, "rate-reason.png")
+    rate.set_viewport_size({"width": 800, "height": 1280})  # the tablet stood upright
+    assert layout_problems(rate, "#view-detail h1, .option, .detail-buttons button, .detail-field") == []
+    _shot(rate, "rate-reason-portrait.png")
+    rate.set_viewport_size({"width": 1280, "height": 800})
     rate.click("#detail-submit")
     rate.wait_for_selector("#view-thanks:not([hidden])")
     [rated] = _events(redis_client, keys, "ticket_rated")

@@ -249,3 +249,4 @@ window.owRate = { live: () => live };
 i18n.apply();
 applyLang();
 start();
+for (const id of ["#detail-phone", "#detail-text"]) $(id).addEventListener("input", () => { $("#detail-error").textContent = ""; });
