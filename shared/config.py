@@ -190,6 +190,8 @@ class DisplaySettings:
 @dataclass(frozen=True)
 class CounterSettings:
     rating_seconds: int = 30
+    min_calls_before_no_show: int = 1  # 过号 only after this many calls (1 = the first call; 2 = one recall too)
+    no_show_undo_seconds: int = 60  # the window that marked a 过号 may undo it this long
 
 
 @dataclass(frozen=True)
@@ -714,9 +716,16 @@ def _parse_display(raw: dict, base_dir: Path) -> DisplaySettings:
 
 
 def _parse_counter(raw: dict) -> CounterSettings:
-    """``[counter]``: how long the evaluation tablet waits for a rating."""
+    """``[counter]``: how long the evaluation tablet waits for a rating; the calls a 过号 needs; how long it may be
+    undone."""
     cnt = TableReader(raw, "counter")
-    counter = CounterSettings(rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"))
+    counter = CounterSettings(
+        rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"),
+        min_calls_before_no_show=cnt.get("min_calls_before_no_show", int, 1,
+                                         check=lambda v: None if 1 <= v <= 10 else "must be 1 … 10"),
+        no_show_undo_seconds=cnt.get("no_show_undo_seconds", int, 60,
+                                     check=lambda v: None if 0 <= v <= 600 else "must be 0 … 600"),
+    )
     cnt.done()
     return counter
 

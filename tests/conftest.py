@@ -17,7 +17,9 @@ from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared.redis_client import connect
 
+from display_support import COUNT_SOCKETS, Api
 from hall_support import DATA, HALL_TOML, LiveServer, login
+from shared.keys import HallKeys
 
 @pytest.fixture(scope="session")
 def redis_server():
@@ -101,3 +103,21 @@ def live_server(redis_server, live_config):
     server = LiveServer(live_config, redis_server.url).start()
     yield server
     server.stop()
+
+
+# ------------------------------------------------------------------------------------ shared by the browser tests
+@pytest.fixture
+def keys(hall_config) -> HallKeys:
+    return HallKeys(hall_config.hall_id)
+
+
+@pytest.fixture
+def api(live_server, redis_client):
+    return Api(live_server.url)
+
+
+@pytest.fixture
+def browser(new_context):
+    ctx = new_context((1920, 1080))
+    ctx.add_init_script(COUNT_SOCKETS)
+    return ctx

@@ -211,3 +211,22 @@ def test_the_archive_lock_survives_a_resend(stallable, hall_config, clock, tmp_p
     assert result and not result[0].skipped
     assert r.get(engine.keys.meta("archive_lock")) is None
     r.close()
+
+
+def test_an_undone_no_show_is_undone_once_when_redis_resends_it(stall_app, stallable, monkeypatch):
+    """undo_no_show.lua resent by redis-py while Redis stalls: one no_show_undone, the ticket in its queue once, and
+    the clerk gets the first answer (not 'not_no_show' from the resent copy)."""
+    app, r = stall_app
+    for _ in range(3):
+        app.test_client().post("/api/v1/tickets", json={"service": "renshe"})
+    c = _clerk(app, 1)
+    for _ in range(2):  # the first undo teaches the server the script (see the module doc)
+        c.post("/api/v1/windows/1/call-next")
+        c.post("/api/v1/windows/1/no-show")
+    assert c.post("/api/v1/windows/1/undo-no-show", json={"ticket_id": f"{DAY}-A001"}).status_code == 200
+    with stalled_during(app, stallable, monkeypatch, "undo_no_show"):
+        resp = c.post("/api/v1/windows/1/undo-no-show", json={"ticket_id": f"{DAY}-A002"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["ticket"]["status"] == "waiting"
+    assert [e["ticket"]["number"] for e in _events(r, "no_show_undone")] == ["A001", "A002"]
+    assert r.zrange(f"ow:{{testhall}}:q:{DAY}:renshe", 0, -1) == [f"{DAY}-A001", f"{DAY}-A002", f"{DAY}-A003"]
