@@ -260,6 +260,22 @@ class HaocaipingSettings:
         return max(8, self.default_days + self.followup_days + 2)
 
 
+#: [hall] address and phone go on every ticket: one line each, at most this long (they wrap on 58 mm paper)
+HALL_ADDRESS_MAX = 80
+_HALL_PHONE = re.compile(r"[0-9+()\- ,]{3,32}")
+
+
+def _ticket_line(limit: int):
+    """A check for a text printed as one ticket line: no control characters, at most ``limit`` characters."""
+    def check(v: str) -> str | None:
+        if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in v):
+            return "must be one line without control characters"
+        if len(v.strip()) > limit:
+            return f"must be at most {limit} characters"
+        return None
+    return check
+
+
 @dataclass(frozen=True)
 class Config:
     hall_id: str
@@ -292,6 +308,8 @@ class Config:
             return self.security.secure_cookie
         return self.public_url.startswith("https://")
     haocaiping: HaocaipingSettings = HaocaipingSettings()
+    hall_address: str = ""  # [hall] address: printed on every ticket ("" = no line)
+    hall_phone: str = ""  # [hall] phone: printed on every ticket ("" = no line)
 
     @property
     def archive_path(self) -> Path:
@@ -456,6 +474,9 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     notice = hall.get("notice", str, "")
     notice_en = hall.get("notice_en", str, "")
     demo = hall.get("demo", bool, False)
+    address = hall.get("address", str, "", check=_ticket_line(HALL_ADDRESS_MAX)).strip()
+    phone = hall.get("phone", str, "", check=lambda v: None if v == "" or _HALL_PHONE.fullmatch(v) else
+                     "must be a telephone number: digits, spaces, + - ( ) and , (at most 32 characters)").strip()
     hall.done()
 
     sched = TableReader(root.get("schedule", dict, {}), "schedule")
@@ -579,7 +600,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
         tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
         counter=counter, source=source, statistics=statistics, public=public, security=security, demo=demo,
-        haocaiping=haocaiping,
+        haocaiping=haocaiping, hall_address=address, hall_phone=phone,
     )
 
 
