@@ -152,6 +152,8 @@ class DayFacts:
     #: (window, "called" | "recalled") → how many calls and recalls a window made that day (live days only: the
     #: counter's today; the archive keeps the tickets, whose first and last calls it needs)
     calls: Counter[tuple[int, str]] = field(default_factory=Counter)
+    #: help_requested events (a kiosk's "需要帮助" button) that day
+    help_requests: int = 0
     last_seq: int = 0
     events: int = 0
 
@@ -367,6 +369,10 @@ def _resolution(kind: str):
     return handler
 
 
+def _help_requested(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    facts.help_requests += 1
+
+
 _HANDLERS = {
     events.TICKET_ISSUED: _issued,
     events.TICKET_CALLED: _called,
@@ -384,6 +390,7 @@ _HANDLERS = {
     events.CALLBACK_LOGGED: _rect_event("callback"),
     events.APPEAL_FILED: _rect_event("appeal"),
     events.APPEAL_RULED: _rect_event("ruling"),
+    events.HELP_REQUESTED: _help_requested,
 }
 
 

@@ -49,15 +49,16 @@ TOTAL_KEY = "all"
 SATISFIED_LEVELS = (5, 4, 3)
 COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "ratings",
                 "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum",
-                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
-#: counts added with 好差评 (archive schema 2); days archived before have zeros, except rated_visits = ratings
-NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
+                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad", "help_requests")
+#: counts added with 好差评 (archive schema 2) and later (help_requests: the kiosks' "需要帮助"); days archived
+#: before have zeros, except rated_visits = ratings
+NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad", "help_requests")
 #: the rectification figures of a report row, tallied when the report is made (reports.py)
 RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
                "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
 BAD_LEVELS = (2, 1)
 #: figures that are not attributed to a window or a clerk (a ticket is issued for a service, not at a window)
-SERVICE_ONLY = ("issued", "cancelled", "unserved")
+SERVICE_ONLY = ("issued", "cancelled", "unserved", "help_requests")
 #: dimensions whose rows leave those figures blank
 NOT_SERVICE = ("window", "clerk", "matter")
 
@@ -166,6 +167,9 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
         where = (total, daytype, ("service", key(c.service)), ("window", key(c.window)), ("clerk", key(c.clerk)))
         bump(where, "accepted")
         bump(where, "cases")
+    if facts.help_requests:
+        for _k, c in rows((total, daytype)):
+            c["help_requests"] += facts.help_requests
     for k, a in durations.items():
         durations[k] = array("i", sorted(a))
     return agg
@@ -306,6 +310,7 @@ class Accumulator:
             "callbacks_due": r["callbacks_due"], "called_back": r["called_back"],
             "callback_rate": percent(r["called_back"], r["callbacks_due"]),
             "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
+            "help_requests": c["help_requests"],
         })
         if not service_only:
             for name in SERVICE_ONLY:
