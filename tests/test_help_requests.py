@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from conftest import KIOSK2_TOKEN, KIOSK_TOKEN, TABLET_TOKENS
 from shared import events
 from shared.help_requests import MIN_INTERVAL_SECONDS, handle_help, open_help_requests, request_help
@@ -137,3 +139,33 @@ def test_help_requests_per_day_in_reports_and_csv(app, client, clock):
     header, *lines = [line.split(",") for line in csv.lstrip("\ufeff").strip().split("\r\n")]
     col = header.index("求助次数")
     assert [line[col] for line in lines] == ["3", "1", "4"]
+
+
+@pytest.mark.browser
+def test_the_supervisor_desk_shows_the_alert_live_and_marks_it_handled(live_server, redis_client, new_page):
+    """A kiosk's press shows up on the supervisor's overview without a reload (Socket.IO); 已处理 closes it."""
+    import json
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    from conftest import SUPER_PASSWORD
+
+    page = new_page((1440, 900))
+    page.goto(live_server.url + "/supervisor")
+    page.fill("#username", "supervisor")
+    page.fill("#password", SUPER_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "on")
+    expect(page.locator('#alerts [data-alert="help"]')).to_have_count(0)
+    req = urllib.request.Request(live_server.url + HELP, data=json.dumps({}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **KIOSK})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        assert r.status == 201
+    alert = page.locator('#alerts [data-alert="help"][data-kiosk="lobby-1"]')
+    expect(alert).to_contain_text("取号机 lobby-1 有群众需要帮助", timeout=20_000)
+    alert.locator("button").click()
+    expect(alert).to_have_count(0, timeout=20_000)
+    handled = [e for e in events.read_range(redis_client, next(iter(redis_client.keys("*:events"))))
+               if e.type == events.HELP_HANDLED]
+    assert [(e.data["kiosk"], e.data["by"]) for e in handled] == [("lobby-1", "supervisor")]
