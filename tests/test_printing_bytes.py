@@ -271,3 +271,17 @@ def test_a_long_address_wraps_within_58mm_paper():
     text = "".join(out.lines).replace(" ", "")
     assert ("地址Address:" + slip.hall_address.replace(" ", "")) in text
     assert "咨询电话Tel:0554-5678123" in text and "请到窗口出示相关证件" in text
+
+
+def test_the_kiosk_prints_the_configured_address_and_phone(hall_config):
+    from kiosk.printing import slip_for
+
+    config = replace(hall_config, hall_address="淮南市谢家集区民生路 18 号", hall_phone="0554-5678123")
+    ticket = {"number": "A001", "service_name": "人社综合", "service_name_en": "HR", "windows": [1], "ahead": 0,
+              "estimated_wait_minutes": 0, "issued_at": "2026-11-27T09:15:00+08:00",
+              "tracking_url": "http://127.0.0.1:8000/t/X", "priority": True}
+    lines = read_escpos(ticket_bytes(slip_for(ticket, config), SETTINGS_80)).lines
+    assert lines[-2:] == ["地址 Address: 淮南市谢家集区民生路 18 号", "咨询电话 Tel: 0554-5678123"]
+    assert "请到窗口出示相关证件" in lines
+    plain = read_escpos(ticket_bytes(slip_for(ticket, hall_config), SETTINGS_80)).lines
+    assert plain[-1].startswith("取号时间")  # no address or phone configured: no lines for them
