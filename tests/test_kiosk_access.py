@@ -241,3 +241,21 @@ def test_need_help_alerts_the_desk_once(hall, new_page, redis_client):
     assert req["kiosk"] == "lobby-1"
     kinds = [e.type for e in events.read_range(redis_client, engine.keys.events)]
     assert kinds.count(events.HELP_REQUESTED) == 1
+
+
+def test_large_text_stays_for_the_visit_and_resets_when_idle(hall, new_page):
+    page = new_page(ORIENTATIONS["portrait"], timezone_id="Asia/Shanghai")
+    page.clock.install(time=hall["at"])
+    open_kiosk(page, hall)
+    page.locator("#large").click()
+    page.wait_for_selector("#kiosk.large")
+    page.clock.fast_forward(30_000)                  # half a minute without a touch: still on
+    assert page.locator("#kiosk.large").count() == 1
+    page.locator("#priority").click()               # a touch: the visit goes on
+    page.locator("#back").click()
+    page.clock.fast_forward(45_000)
+    assert page.locator("#kiosk.large").count() == 1
+    page.clock.fast_forward(20_000)                  # a minute untouched: the kiosk resets
+    page.wait_for_selector("#kiosk:not(.large)")
+    assert page.get_attribute("#large", "aria-pressed") == "false"
+    assert page.get_attribute("#voice", "aria-pressed") == "false"
