@@ -2,7 +2,7 @@
 1080×1920 and landscape 1920×1080: everything fits on the screen without scrolling or clipped text, in Chinese and
 English, on the start and ticket screens; the paper tickets of the tickets shown fit the paper.
 
-The screenshots go to a temporary folder; ``ONEWINDOW_DOCS_SCREENSHOTS=1`` writes them to ``docs/`` instead
+The screenshots go to a temporary folder; ``ONEWINDOW_SCREENSHOTS=1`` writes them to ``docs/`` instead
 (``docs/kiosk-*.png``, and ``docs/ticket-issued.png`` / ``docs/ticket-priority.png``: the paper tickets of the
 tickets shown on screen).
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 import urllib.request
 from dataclasses import replace
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from browser_support import BROWSER_MARKS, layout_problems
+from browser_support import BROWSER_MARKS, layout_problems, screenshot_dir
 from fake_printer import FakePrinter
 from kiosk.print_service import printer_settings, slip_for
 from kiosk.printing import render_png
@@ -32,7 +31,6 @@ from shared.engine import Engine
 pytestmark = BROWSER_MARKS
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
 ORIENTATIONS = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 
 # Fits: no scrolling, every tile's text inside its tile, the header's hall name not cut off.
@@ -69,9 +67,7 @@ def hall(redis_client, redis_server, tmp_path):
 
 @pytest.fixture
 def shots(tmp_path):
-    folder = DOCS if os.environ.get("ONEWINDOW_DOCS_SCREENSHOTS") == "1" else tmp_path / "shots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_dir(tmp_path)
 
 
 def assert_fits(page, what: str) -> None:
