@@ -295,9 +295,10 @@ def test_queue_preview_is_live_and_a_held_window_is_refused(live_server, redis_c
     assert [e["clerk"] for e in _events(redis_client, keys, "clerk_signed_out")] == ["clerk1"]
 
 
-def test_an_action_shows_its_own_reply_while_every_snapshot_is_held(live_server, new_context):
+def test_an_action_shows_its_own_reply_while_every_snapshot_is_held(live_server, redis_client, new_context):
     """A click puts the action's reply on the screen: the counter does not wait for a fresh overview (it used to
-    refetch the overview and today's counts twice per click and show the ticket only when they came back)."""
+    refetch the overview and today's counts twice per click and show the ticket only when they came back).
+    (``redis_client`` starts the test on an empty hall.)"""
     base = live_server.url
     _issue(base, "renshe", "renshe")
     page = new_context((1600, 900)).new_page()
