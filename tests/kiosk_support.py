@@ -3,7 +3,6 @@ fake network printer; the orientations; the boxes that must fit; where screensho
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import replace
 from datetime import datetime
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import screenshot_dir
 from fake_printer import FakePrinter
 from shared.clock import FixedClock
 from shared.config import load_config
@@ -54,8 +54,6 @@ def hall(redis_client, redis_server, tmp_path):
 
 @pytest.fixture
 def shots(tmp_path):
-    folder = DOCS if os.environ.get("ONEWINDOW_DOCS_SCREENSHOTS") == "1" else tmp_path / "shots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return screenshot_dir(tmp_path)
 
 

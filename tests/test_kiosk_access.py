@@ -3,7 +3,7 @@ high-contrast mode driven by keyboard only, every visible text >= 28 px and ever
 1080×1920 in both modes, no line break inside times, ranges and words, the spoken guidance's clip order (the offline
 voice of the hall display), and the 需要帮助 button.
 
-``ONEWINDOW_DOCS_SCREENSHOTS=1`` writes the screenshots to ``docs/`` (``docs/kiosk-*-large*.png``)."""
+``ONEWINDOW_SCREENSHOTS=1`` writes the screenshots to ``docs/`` (``docs/kiosk-*-large*.png``)."""
 
 from __future__ import annotations
 

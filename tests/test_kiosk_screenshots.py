@@ -2,7 +2,7 @@
 1080×1920 and landscape 1920×1080: everything fits on the screen without scrolling or clipped text, in Chinese and
 English, on the start and ticket screens; the paper tickets of the tickets shown fit the paper.
 
-The screenshots go to a temporary folder; ``ONEWINDOW_DOCS_SCREENSHOTS=1`` writes them to ``docs/`` instead
+The screenshots go to a temporary folder; ``ONEWINDOW_SCREENSHOTS=1`` writes them to ``docs/`` instead
 (``docs/kiosk-*.png``, and ``docs/ticket-issued.png`` / ``docs/ticket-priority.png``: the paper tickets of the
 tickets shown on screen).
 """

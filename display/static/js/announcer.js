@@ -250,6 +250,7 @@ export class Announcer {
   }
 
   async _useBase(base, manifestUrl) {
+    const gen = this._baseGen = (this._baseGen || 0) + 1;  // a later setClipBase wins over a load still running
     let sets = [];
     let primary = await this._loadManifest(manifestUrl || base + "manifest.json", base);
     if (primary) sets.push(primary);
@@ -257,6 +258,7 @@ export class Announcer {
       let fallback = await this._loadManifest(DEFAULT_BASE + "manifest.json", DEFAULT_BASE);
       if (fallback) sets.push(fallback);
     }
+    if (gen !== this._baseGen) return;
     if (!sets.length) this.console.warn("announcer: no clip manifest could be loaded from " + base);
     this._sets = sets;
   }
