@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 PUBLIC_EVENTS = {
     events.TICKET_ISSUED, events.TICKET_CALLED, events.TICKET_RECALLED, events.TICKET_FINISHED,
     events.TICKET_MARKED_NO_SHOW, events.TICKET_TRANSFERRED, events.TICKET_CANCELLED, events.WINDOW_PAUSED,
-    events.WINDOW_RESUMED,
+    events.WINDOW_RESUMED, events.NO_SHOW_UNDONE,
 }
 _PRIVATE_FIELDS = ("clerk", "kiosk", "lang", "token")
 _SECRET_FIELDS = ("token",)  # a ticket's tracking token is its holder's key: no page but the holder's sees it

@@ -64,6 +64,7 @@ from shared.errors import (
     ConflictError,
     NotFoundError,
     OneWindowError,
+    PermissionDeniedError,
     RuleRefusedError,
     ServiceClosedError,
     UnprocessableError,
@@ -91,6 +92,16 @@ QUEUE_BAND = 10**13
 NOTIFY_TOPIC = "notify"
 #: script codes of the hall's rules (per-ID, bookings, check-in): RuleRefusedError with messages in zh and en
 RULE_CODES = ("id_required", "id_open_limit", "id_daily_cap", "id_banned", "remote_quota_reached", "remote_disabled")
+#: Why a clerk sends a ticket elsewhere (the transfer dialog's tap choices; the text may say more). code → (zh, en)
+TRANSFER_REASONS: dict[str, tuple[str, str]] = {
+    "wrong_service": ("取错号", "Took the wrong ticket"),
+    "other_department": ("需其他部门办理", "Another department handles it"),
+    "cannot_handle": ("本窗口无法办理", "This window cannot handle it"),
+    "complaint": ("反映办不成事", "Can't-get-it-done complaint"),
+    "leader": ("需领导协调", "Needs the duty leader"),
+    "other": ("其他", "Other"),
+}
+TRANSFER_REASON_TEXT_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -282,8 +293,30 @@ class Engine:
         return self._close(window, "finish", outcome, clerk, matter or "", (case_no or "").strip())
 
     def no_show(self, window: int, clerk: str = "") -> dict:
-        """The called citizen did not come: the ticket ends as no_show (过号)."""
+        """The called citizen did not come: the ticket ends as no_show (过号) — only after ``[counter]
+        min_calls_before_no_show`` calls (ConflictError ``too_few_calls``, decided in the script). The same window
+        may take it back for ``no_show_undo_seconds`` (:meth:`undo_no_show`)."""
         return self._close(window, "no_show", "", clerk)
+
+    def undo_no_show(self, window: int, ticket_id: str, clerk: str = "") -> dict:
+        """Take back a 过号 made at ``window``: the ticket waits again in its place (same band, original order) and
+        ``no_show_undone`` is appended. Decided in ``undo_no_show.lua`` from the ticket as it is then: NotFoundError
+        ``not_found``; ConflictError ``not_no_show`` (not marked no-show: never, or undone already, or changed),
+        ``wrong_window`` (marked by another window), ``undo_expired`` (after ``no_show_undo_seconds``)."""
+        self.window_config(window)
+        day = self._day_of(ticket_id if isinstance(ticket_id, str) else "")
+        if day != self.today():
+            raise ConflictError("only today's no-shows can be undone", code="undo_expired")
+        services, windows = list(self.config.services), sorted(self.config.windows)
+        keys = [self.keys.tickets(day)] + [self.keys.queue(day, s) for s in services]
+        keys += [self.keys.window_queue(day, n) for n in windows]
+        keys += [self.keys.id_day(day), self.keys.id_history]
+        args = [window, self.clock.now_ms(), clerk, ticket_id, self.config.counter.no_show_undo_seconds * 1000,
+                len(services), *services, *windows]
+        result = self.runner.run("undo_no_show", keys, args, {
+            "not_no_show": ConflictError, "wrong_window": PermissionDeniedError, "undo_expired": ConflictError})
+        known = {"ahead": result["ahead"], "service_ms": None}
+        return self.public_ticket(result["ticket"], known=known)
 
     def _close(self, window: int, action: str, outcome: str, clerk: str, matter: str = "", case_no: str = "") -> dict:
         self.window_config(window)
@@ -292,14 +325,19 @@ class Engine:
         keys += self.reception_keys(day)
         matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
         args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
-                case_no, self.reception_args()]
-        result = self.runner.run("close_current", keys, args, {"unknown_matter": UnprocessableError})
+                case_no, self.reception_args(), self.config.counter.min_calls_before_no_show]
+        result = self.runner.run("close_current", keys, args, {"unknown_matter": UnprocessableError,
+                                                               "too_few_calls": ConflictError})
         return self.public_ticket(result["ticket"])
 
-    def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "") -> dict:
-        """Send the current ticket to the head of another service's queue or of another window."""
+    def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "",
+                 reason: str | None = None, reason_text: str | None = None) -> dict:
+        """Send the current ticket to the head of another service's queue or of another window — never to its own
+        service (UnprocessableError ``same_service``, decided in the script). ``reason``: a code of
+        :data:`TRANSFER_REASONS`; ``reason_text``: free text (≤ 200); both travel on ``ticket_transferred``."""
         if (service is None) == (to_window is None):
             raise ValidationError("give exactly one of 'service' or 'window'", code="invalid_transfer")
+        why = transfer_reason(reason, reason_text)
         self.window_config(window)
         day = self.today()
         if service is not None:
@@ -309,7 +347,9 @@ class Engine:
             self.window_config(to_window)
             target, kind, value = self.keys.window_queue(day, to_window), "window", to_window
         keys = self._window_keys(day, window) + [target]
-        result = self.runner.run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value])
+        result = self.runner.run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value,
+                                                     json.dumps(why, ensure_ascii=False)],
+                                 {"same_service": UnprocessableError})
         return self.public_ticket(result["ticket"])
 
     def pause(self, window: int, reason: str = "", clerk: str = "") -> None:
@@ -399,9 +439,13 @@ class Engine:
             "realname": bool(t.get("realname")), "green": t.get("green"),
             "appointment": bool(t.get("appointment")), "booking": t.get("booking"), "slot": t.get("slot"),
             "remote": bool(t.get("remote")),
+            "assisted": bool(t.get("assisted")),  # 帮办代办: set by a guide on the ticket
         }
         if t.get("remote"):
             out["arrived"] = bool(t.get("arrived"))
+        if t["status"] == "no_show" and isinstance(t.get("no_show"), dict):  # who marked it, when (for the undo)
+            out["no_show"] = {"window": t["no_show"].get("window"),
+                              "at": self.clock.from_ms(int(t["no_show"].get("ms") or 0)).isoformat()}
         if t.get("called_ms"):
             out["called_at"] = self.clock.from_ms(t["called_ms"]).isoformat()
         if isinstance(t.get("matter"), dict):  # finished: the 事项 served and the 办件编号
@@ -489,6 +533,25 @@ class Engine:
 
     def events_since(self, start: str = "-") -> list[events.Event]:
         return list(events.read_range(self.redis, self.keys.events, start))
+
+
+def transfer_reason(reason: str | None, text: str | None) -> dict:
+    """The reason of a transfer as the event carries it: ``{code, label, label_en, text}`` (``{}`` for none)."""
+    if reason is not None and (not isinstance(reason, str) or reason not in TRANSFER_REASONS):
+        raise ValidationError(f"'reason' must be one of: {', '.join(TRANSFER_REASONS)}", code="invalid_value",
+                              field="reason")
+    if text is not None and not isinstance(text, str):
+        raise ValidationError("'reason_text' must be text", code="wrong_type", field="reason_text")
+    text = (text or "").strip()
+    if len(text) > TRANSFER_REASON_TEXT_MAX:
+        raise ValidationError(f"'reason_text' is longer than {TRANSFER_REASON_TEXT_MAX} characters",
+                              code="invalid_value", field="reason_text")
+    if reason is None and not text:
+        return {}
+    out: dict = {"text": text}
+    if reason is not None:
+        out.update(code=reason, label=TRANSFER_REASONS[reason][0], label_en=TRANSFER_REASONS[reason][1])
+    return out
 
 
 def _call_view(t: dict, config: Config) -> dict:

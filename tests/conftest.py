@@ -18,7 +18,10 @@ from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared.redis_client import connect
 
+from display_support import COUNT_SOCKETS, Api
+from kiosk_support import hall, shots  # noqa: F401  (the kiosk browser tests' fixtures)
 from hall_support import DATA, HALL_TOML, LiveServer, login
+from shared.keys import HallKeys
 
 # ONEWINDOW_TEST_STORE=cluster: the session's store is a Redis Cluster instead of one server, so a suite that uses
 # ``redis_server`` / ``redis_client`` runs on a cluster as it is (``make test-cluster`` runs the core suites so).
@@ -152,3 +155,21 @@ def store(request):
     if request.param == "single":
         return request.getfixturevalue("redis_server"), request.getfixturevalue("redis_client")
     return request.getfixturevalue("redis_cluster"), request.getfixturevalue("cluster_client")
+
+
+# ------------------------------------------------------------------------------------ shared by the browser tests
+@pytest.fixture
+def keys(hall_config) -> HallKeys:
+    return HallKeys(hall_config.hall_id)
+
+
+@pytest.fixture
+def api(live_server, redis_client):
+    return Api(live_server.url)
+
+
+@pytest.fixture
+def browser(new_context):
+    ctx = new_context((1920, 1080))
+    ctx.add_init_script(COUNT_SOCKETS)
+    return ctx

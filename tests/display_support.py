@@ -32,3 +32,33 @@ class Api:
         r = self.clerk(window).post(f"{self.base}/api/v1/windows/{window}/call-next", json={}, timeout=5)
         assert r.status_code == 200, r.text
         return r.json()["ticket"]
+
+
+# Counts the page's WebSockets (open ones) and its calls to io(): one connection per page, whatever happens.
+COUNT_SOCKETS = """
+(() => {
+  const Native = window.WebSocket;
+  window.__sockets = [];
+  window.WebSocket = function (url, protocols) {
+    const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
+    window.__sockets.push(ws);
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+  window.__openSockets = () => window.__sockets.filter((s) => s.readyState === 1).length;
+})();
+"""
+
+
+
+
+def open_page(ctx, url: str, probe: str, viewport=(1920, 1080)):
+    page = ctx.new_page()
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function(f"() => window.{probe} && window.{probe}.live.status === 'live'")
+    page.errors = errors  # type: ignore[attr-defined]
+    return page

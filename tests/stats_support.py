@@ -48,7 +48,7 @@ def script_weekday(clock, client, clerk_client) -> dict:
     ok(client.post("/api/v1/windows/1/rating", json={"ticket_id": a1["id"], "level": 5}, headers=tablet(1)), 201)
     assert ok(w1.post("/api/v1/windows/1/call-next"))["ticket"]["number"] == "A002"
     at(clock, FRI, "09:25")
-    ok(w4.post("/api/v1/windows/4/transfer", json={"service": "bubancheng"}))
+    ok(w4.post("/api/v1/windows/4/transfer", json={"service": "bubancheng", "reason": "complaint"}))
     at(clock, FRI, "09:30")
     ok(w1.post("/api/v1/windows/1/no-show"))
     assert ok(w7.post("/api/v1/windows/7/call-next"))["ticket"]["number"] == "B001"

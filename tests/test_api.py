@@ -108,9 +108,9 @@ def test_machine_token_acts_on_its_window_only(client):
     ("finish", {}, 400, "missing_field"),
     ("call", {"number": "A1"}, 400, "invalid_number"),
     ("call", {"number": "Z001"}, 422, "unknown_prefix"),
-    ("transfer", {"service": "renshe", "window": 2}, 400, "invalid_transfer"),
-    ("transfer", {"service": "nope"}, 422, "unknown_service"),
-    ("transfer", {"window": 42}, 404, "unknown_window"),
+    ("transfer", {"service": "renshe", "window": 2, "reason": "other"}, 400, "invalid_transfer"),
+    ("transfer", {"service": "nope", "reason": "other"}, 422, "unknown_service"),
+    ("transfer", {"window": 42, "reason": "other"}, 404, "unknown_window"),
     ("call-next", {"x": 1}, 400, "unknown_field"),
 ])
 def test_bad_window_requests_change_nothing(client, clerk_client, redis_client, path, body, status, code):

@@ -4,62 +4,21 @@ screens reconnect on their own, catch up with the calls they missed and hold one
 
 from __future__ import annotations
 
-import pytest
 
 from browser_support import BROWSER_MARKS, launch_chromium, open_context
 from shared.clock import Clock
 from shared.engine import Engine
 
-from display_support import Api
+from display_support import open_page
 
 pytestmark = BROWSER_MARKS
 WAIT_MS = 20_000  # generous: CI shares two cores; how fast calls arrive is bench/bench_display.py's job
-
-# Counts the page's WebSockets (open ones) and its calls to io(): one connection per page, whatever happens.
-COUNT_SOCKETS = """
-(() => {
-  const Native = window.WebSocket;
-  window.__sockets = [];
-  window.WebSocket = function (url, protocols) {
-    const ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
-    window.__sockets.push(ws);
-    return ws;
-  };
-  window.WebSocket.prototype = Native.prototype;
-  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
-  window.__openSockets = () => window.__sockets.filter((s) => s.readyState === 1).length;
-})();
-"""
-
 
 def zh(number: str, window: int) -> list[str]:
     """The Chinese reading, written out independently of the announcer."""
     def sym(s):
         return [("d" if c.isdigit() else "l") + c for c in s]
     return ["qing", *sym(number), "hao", "dao", *sym(str(window)), "hao", "chuangkou", "banli"]
-
-
-@pytest.fixture
-def api(live_server, redis_client):
-    return Api(live_server.url)
-
-
-@pytest.fixture
-def browser(new_context):
-    ctx = new_context((1920, 1080))
-    ctx.add_init_script(COUNT_SOCKETS)
-    return ctx
-
-
-def open_page(ctx, url: str, probe: str, viewport=(1920, 1080)):
-    page = ctx.new_page()
-    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    page.wait_for_function(f"() => window.{probe} && window.{probe}.live.status === 'live'")
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
 
 
 def hero_number(page) -> str | None:

@@ -91,6 +91,13 @@ local function push_recent(recent_key, t, window, kind, now_ms, max_len)
 end
 
 -- A waiting ticket becomes the window's current, called ticket (call-next and call-number share this).
+-- Before it is taken out of its queue, the place a waiting ticket had there (its score, and the window it was
+-- transferred to, if any), so that an undone 过号 puts it back where it was (undo_no_show.lua).
+local function remember_place(t, queue_key)
+  local score = redis.call('ZSCORE', queue_key, t.id)
+  if score then t.place = {score = score, window = t.target_window} end  -- the score as text: exact
+end
+
 local function mark_called(tickets_key, window_key, recent_key, t, window, now_ms, clerk, recent_len)
   t.status = 'called'
   t.window = tonumber(window)

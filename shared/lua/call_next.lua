@@ -78,8 +78,9 @@ if not best_id then
   return fail_with('queue_empty', 'no ticket is waiting for this window', {expired = #expired})
 end
 
-redis.call('ZREM', best_key, best_id)
 local t = load_ticket(KEYS[3], best_id)
+remember_place(t, best_key)
+redis.call('ZREM', best_key, best_id)
 mark_called(KEYS[3], KEYS[4], KEYS[5], t, window, now_ms, clerk, ARGV[4])
 notify_called(nk, KEYS[11], t, window, now_ms)
 local seq = emit('ticket_called', now_ms, {ticket = t, window = tonumber(window), clerk = clerk})

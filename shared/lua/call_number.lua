@@ -44,6 +44,7 @@ end
 if redis.call('SISMEMBER', KEYS[7], id) == 1 then
   return fail('not_arrived', 'ticket ' .. t.number .. ' is a remote ticket whose holder has not checked in yet')
 end
+remember_place(t, from)
 if redis.call('ZREM', from, id) ~= 1 then
   return fail('invalid_transition', 'ticket ' .. t.number .. ' is not in the queue it belongs to')
 end

@@ -9,8 +9,10 @@
 --       12 notify outbox entries, 13 notify outbox partitions, 14 .. notify queue of each partition
 -- ARGV: 1 window number, 2 now_ms, 3 clerk id, 4 action: 'finish' | 'no_show', 5 outcome: 'handled' | 'consulted' | '',
 --       6 matters JSON {service code: [[code, name], …]}, 7 the matter code picked ('' = the service's first),
---       8 办件编号 ('' = none), 9 settings JSON (as call_next.lua)
--- Returns: {"ok", "ticket", "seq"} | {"error": "nothing_to_finish" | "unknown_matter"}
+--       8 办件编号 ('' = none), 9 settings JSON (as call_next.lua), 10 the calls a ticket needs before it may be
+--       marked no-show ([counter] min_calls_before_no_show)
+-- Returns: {"ok", "ticket", "seq"} | {"error": "nothing_to_finish" | "unknown_matter" | "too_few_calls"}
+-- A 过号 remembers who marked it and when (t.no_show), so that the same window may undo it (undo_no_show.lua).
 local window, now_ms, clerk, action = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local t = current_ticket(KEYS[4], KEYS[3])
 if not t then
@@ -40,7 +42,13 @@ if action == 'finish' then
   redis.call('HSET', KEYS[4], 'last_finished', t.id, 'last_finished_ms', now_ms)
   redis.call('ZADD', KEYS[6], now_ms, t.id)
 else
+  local needed = tonumber(ARGV[10]) or 1
+  if (tonumber(t.calls) or 1) < needed then
+    return fail('too_few_calls', 'ticket ' .. t.number .. ' was called ' .. (t.calls or 1) .. ' time(s); call it ' ..
+      needed .. ' times before marking it no-show')
+  end
   t.status = 'no_show'
+  t.no_show = {window = tonumber(window), ms = now_ms, clerk = clerk}
   event_type = 'ticket_marked_no_show'
   local settings = cjson.decode(ARGV[9])
   id_noshow(KEYS[9], KEYS[10], t.idh, now_ms, settings.keep_ms)

@@ -53,7 +53,8 @@ _BOOKING_EVENT_COLS = ("ref", "day", "service", "kind", "detail", "at_ms")
 _RECT_COLS = ("id", "day", "kind", "ref", "ticket", "service", "window", "clerk", "matter_code", "level", "assess",
               "has_contact", "opened_ms", "verify_due", "rectify_due", "reply_due")
 _RECT_EVENT_COLS = ("ref", "day", "kind", "detail", "flag", "by_whom", "at_ms")
-_TRANSFER_COLS = ("day", "ticket", "ts", "from_service", "from_window", "from_clerk", "to_service", "to_window")
+_TRANSFER_COLS = ("day", "ticket", "ts", "from_service", "from_window", "from_clerk", "to_service", "to_window",
+                  "reason", "reason_text")
 _CASE_COLS = ("id", "day", "ticket", "number", "service", "window", "clerk", "department", "problem", "action",
               "resolved_on_spot", "recorded_ms")
 _RESOLUTION_COLS = ("kind", "ref", "day", "by_whom", "note", "at_ms")
@@ -81,7 +82,7 @@ CREATE INDEX IF NOT EXISTS tickets_low_rating ON tickets (rating, day) WHERE rat
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets (id);
 CREATE TABLE IF NOT EXISTS transfers (
     day TEXT NOT NULL, ticket TEXT NOT NULL, ts INTEGER NOT NULL, from_service TEXT NOT NULL, from_window INTEGER,
-    from_clerk TEXT, to_service TEXT, to_window INTEGER);
+    from_clerk TEXT, to_service TEXT, to_window INTEGER, reason TEXT, reason_text TEXT);
 CREATE INDEX IF NOT EXISTS transfers_day ON transfers (day);
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY, day TEXT NOT NULL, ticket TEXT NOT NULL, number TEXT NOT NULL, service TEXT NOT NULL,
@@ -166,6 +167,10 @@ class Archive:
         for name, kind in _NEW_TICKET_COLS:
             if name not in have:
                 conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+        have = {row[1] for row in conn.execute("PRAGMA table_info(transfers)")}
+        for name in ("reason", "reason_text"):  # the clerk's reason for a transfer (issue 12)
+            if name not in have:
+                conn.execute(f"ALTER TABLE transfers ADD COLUMN {name} TEXT")
         have = {row[1] for row in conn.execute("PRAGMA table_info(daily)")}
         missing = [f for f in NEW_COUNT_FIELDS if f not in have]
         for name in missing:

@@ -87,6 +87,8 @@ class TransferFact:
     from_clerk: str | None
     to_service: str | None
     to_window: int | None
+    reason: str | None = None  # the code of the clerk's reason (engine.TRANSFER_REASONS), if any
+    reason_text: str | None = None
 
 
 @dataclass
@@ -182,6 +184,8 @@ class DayFacts:
     #: counter's today; the archive keeps the tickets, whose first and last calls it needs)
     calls: Counter[tuple[int, str]] = field(default_factory=Counter)
     booking_events: list[BookingEvent] = field(default_factory=list)
+    #: help_requested events (a kiosk's "需要帮助" button) that day
+    help_requests: int = 0
     last_seq: int = 0
     events: int = 0
 
@@ -341,14 +345,27 @@ def _transferred(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
     if f is None:
         return
     d = event.data
+    why = d.get("reason") if isinstance(d.get("reason"), dict) else {}
     from_service = d.get("from_service") or f.service
     facts.transfers.append(TransferFact(
         day=facts.day, ticket=f.id, ts=event.ts, from_service=from_service, from_window=_int(d.get("window")),
-        from_clerk=_str(d.get("clerk")), to_service=_str(d.get("to_service")), to_window=_int(d.get("to_window"))))
+        from_clerk=_str(d.get("clerk")), to_service=_str(d.get("to_service")), to_window=_int(d.get("to_window")),
+        reason=_str(why.get("code")), reason_text=_str(why.get("text"))))
     f.transfers += 1
     f.status = WAITING
     f.service = d["ticket"].get("service", f.service)
     f.window = f.clerk = None
+
+
+def _no_show_undone(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    """A 过号 taken back by its window: the ticket waits again (its no-show no longer counts)."""
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    facts.calls[(_int(event.data.get("window")), "no_show_undone")] += 1
+    f.status, f.end_ms = WAITING, None
+    f.window = f.clerk = None
+    f.service = event.data["ticket"].get("service", f.service)
 
 
 def _cancelled(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
@@ -437,6 +454,10 @@ def _resolution(kind: str):
     return handler
 
 
+def _help_requested(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    facts.help_requests += 1
+
+
 _HANDLERS = {
     events.TICKET_ISSUED: _issued,
     events.TICKET_CALLED: _called,
@@ -445,6 +466,7 @@ _HANDLERS = {
     events.TICKET_MARKED_NO_SHOW: _no_show,
     events.TICKET_TRANSFERRED: _transferred,
     events.TICKET_CANCELLED: _cancelled,
+    events.NO_SHOW_UNDONE: _no_show_undone,
     events.TICKET_RATED: _rated,
     events.CASE_RECORDED: _case,
     events.CASE_RESOLVED: _resolution("case"),
@@ -461,5 +483,6 @@ _HANDLERS = {
     events.BOOKING_RESCHEDULED: _booking("rescheduled"),
     events.BOOKING_CHECKED_IN: _booking("checked_in"),
     events.BOOKING_MISSED: _booking("missed"),
+    events.HELP_REQUESTED: _help_requested,
 }
 
