@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import secrets
 from dataclasses import dataclass
 
 import redis
 
-from shared import events, idempotency
+from shared import estimates, events, idempotency
 from shared.clock import Clock
 from shared.config import Config, Service, Window
 from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
@@ -184,7 +183,8 @@ class Engine:
 
     def _close(self, window: int, action: str, outcome: str, clerk: str, matter: str = "", case_no: str = "") -> dict:
         self.window_config(window)
-        keys = self._window_keys(self.today(), window) + [self.keys.service_times, self.keys.unrated]
+        day = self.today()
+        keys = self._window_keys(day, window) + [self.keys.service_times, self.keys.unrated, self.keys.service_pace(day)]
         matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
         args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
                 case_no]
@@ -273,10 +273,16 @@ class Engine:
         ms = service_ms if service_ms is not None else self.redis.hget(self.keys.service_times, code)
         return int(ms) / 60000 if ms else self.service(code).avg_service_minutes
 
+    def hall_now(self) -> estimates.HallNow:
+        """Who serves what now, the queues and today's pace: what every wait estimate comes from
+        (:mod:`shared.estimates`)."""
+        return estimates.read(self)
+
     def estimate_wait(self, code: str, ahead: int, service_ms: int | None = None) -> int:
-        """Minutes until a ticket with ``ahead`` people before it is likely called."""
-        windows = max(1, len(self.config.windows_serving(code)))
-        return math.ceil(ahead * self.service_minutes(code, service_ms) / windows)
+        """Minutes until a ticket with ``ahead`` people before it is likely called, as if a window served the service
+        (the clerk's view of a queue; citizens see :meth:`hall_now` estimates, which say when no window serves)."""
+        self.service(code)
+        return self.hall_now().minutes_if_open(code, ahead)
 
     def public_ticket(self, t: dict, *, with_token: bool = False, known: dict | None = None) -> dict:
         """The ticket as the API shows it; the tracking token only for its issuer (``with_token``).
@@ -297,15 +303,20 @@ class Engine:
             out["matter"] = {"code": t["matter"].get("code"), "name": t["matter"].get("name")}
         if t.get("case_no"):
             out["case_no"] = t["case_no"]
+        out["wait"] = None
+        if t.get("assisted"):
+            out["assisted"] = True
         if t["status"] == "waiting":
             if known is not None:
                 out["ahead"] = known["ahead"]
-                out["estimated_wait_minutes"] = self.estimate_wait(svc.code, known["ahead"], known["service_ms"] or None)
             else:
                 key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
                 rank = self.redis.zrank(key, t["id"])
                 out["ahead"] = rank if rank is not None else 0
-                out["estimated_wait_minutes"] = self.estimate_wait(svc.code, out["ahead"])
+            # one place for estimates (shared/estimates.py): staffed, unpaused windows and today's pace
+            wait = self.hall_now().estimate(svc.code, out["ahead"], t.get("target_window") or None)
+            out["wait"] = {"state": wait["state"], "minutes": wait["minutes"]}
+            out["estimated_wait_minutes"] = wait["minutes"]
         if with_token:
             out["token"] = t["token"]
         return out
@@ -349,6 +360,7 @@ class Engine:
             pipe.get(self.keys.counter(day, code))
         counts = pipe.execute()
         overrides = self.rota.overrides()
+        hall = self.hall_now()
         out = []
         for i, svc in enumerate(self.config.services.values()):
             waiting, issued = counts[2 * i], int(counts[2 * i + 1] or 0)
@@ -359,10 +371,14 @@ class Engine:
                 "code": svc.code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix,
                 "open": opening.open, "closed_reason": opening.reason,
                 "opens_at": opening.opens_at.isoformat() if opening.opens_at else None,
-                "waiting": waiting, "estimated_wait_minutes": self.estimate_wait(svc.code, waiting),
+                "waiting": waiting, "estimated_wait_minutes": None, "wait": None,
                 "windows": self.config.windows_serving(svc.code),
                 "issued_today": issued, "daily_quota": svc.daily_quota,
             })
+            # a new ticket's estimate: ``waiting`` people ahead, only staffed unpaused windows (shared/estimates.py)
+            wait = hall.estimate(svc.code, waiting)
+            out[-1]["wait"] = {"state": wait["state"], "minutes": wait["minutes"], "windows": wait["windows"]}
+            out[-1]["estimated_wait_minutes"] = wait["minutes"]
         return out
 
     def last_seq(self) -> int:

@@ -77,6 +77,7 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
         issued_at=datetime.fromisoformat(ticket["issued_at"]),
         tracking_url=ticket["tracking_url"],
         priority=bool(ticket.get("priority")),
+        wait_state=(ticket.get("wait") or {}).get("state"),
     )
 
 

@@ -16,6 +16,7 @@ import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES, watchConnection } from "/assets/js/live.js";
 import { hallParts } from "/assets/js/time.js";
 import strings from "./strings.js";
+import { waitKey } from "/assets/js/wait-strings.js";
 
 const BOOT = bootData();
 const IDLE_MS = (BOOT.idle_seconds || 60) * 1000;
@@ -86,12 +87,23 @@ function renderTexts() {
   renderClock();
 }
 
+/* the estimate's words (shared wait-strings.js): "即将叫号", "约 N 分钟" or "暂无窗口办理"; with nobody waiting and a
+   window open, only "当前无人等候" */
+function waitText(wait) {
+  const key = waitKey(wait);
+  return key ? t(key, { n: wait.minutes }) : "—";
+}
+function tileWait(s) {
+  const noWindow = s.wait && s.wait.state === "no_window";
+  return t("tileWait", { n: s.waiting, w: s.waiting || noWindow ? waitText(s.wait) : "" });
+}
+
 function tileFor(s) {
   const body = h("span", { class: "tile-body" }, h("span", { class: "tile-name", text: nameOf(s) }),
     otherNameOf(s) && h("span", { class: "tile-name-other", text: otherNameOf(s) }));
   if (s.open) {
     body.append(h("span", { class: "tile-wait" }, h("span", { class: "tile-wait-text",
-      text: state.priority ? t("priorityWait") : t("tileWait", { n: s.waiting, m: s.estimated_wait_minutes }) })));
+      text: state.priority ? t("priorityWait") : tileWait(s) })));
     if (s.windows && s.windows.length) body.append(h("span", { class: "tile-windows", text: t("windows", { list: s.windows }) }));
   } else {
     body.append(h("span", { class: "tile-closed" }, h("span", { class: "tile-closed-badge", text: t("closedBadge") }),
@@ -220,7 +232,7 @@ function renderTicket() {
   $("#t-priority").hidden = !ticket.priority;
   $("#t-windows").textContent = t("goTo", { list: ticket.windows || [] });
   $("#t-ahead").textContent = ticket.ahead == null ? "—" : t("persons", { n: ticket.ahead });
-  $("#t-wait").textContent = ticket.estimated_wait_minutes == null ? "—" : t("waitMinutes", { m: ticket.estimated_wait_minutes });
+  $("#t-wait").textContent = waitText(ticket.wait);
   const note = $("#t-print");
   note.className = "print-note " + (outcome || "unknown");
   note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] || "replayed");

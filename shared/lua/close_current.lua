@@ -1,7 +1,8 @@
 -- close_current.lua — end the window's current ticket: finished (办件 / 咨询) or marked no-show. A finished ticket is a
 -- visit to rate (好差评): it carries the 事项 the clerk picked (the service's first when none was picked) and the
 -- 办件编号 if given, and joins the visits waiting for a rating (the default-rating job's list).
--- KEYS: 1 seq, 2 events, 3 tickets(day), 4 window, 5 service times, 6 unrated visits
+-- KEYS: 1 seq, 2 events, 3 tickets(day), 4 window, 5 service times, 6 unrated visits, 7 service_pace(day) (today's
+--       finishes and their summed service time per service: the day's own pace for wait estimates)
 -- ARGV: 1 window number, 2 now_ms, 3 clerk id, 4 action: 'finish' | 'no_show', 5 outcome: 'handled' | 'consulted' | '',
 --       6 matters JSON {service code: [[code, name], …]}, 7 the matter code picked ('' = the service's first),
 --       8 办件编号 ('' = none)
@@ -31,6 +32,11 @@ if action == 'finish' then
   if took > 0 then
     local avg = tonumber(redis.call('HGET', KEYS[5], t.service) or took)
     redis.call('HSET', KEYS[5], t.service, math.floor(avg * 0.8 + took * 0.2))
+    if KEYS[7] then
+      redis.call('HINCRBY', KEYS[7], t.service .. ':n', 1)
+      redis.call('HINCRBY', KEYS[7], t.service .. ':ms', took)
+      redis.call('EXPIRE', KEYS[7], 172800)
+    end
   end
   redis.call('HSET', KEYS[4], 'last_finished', t.id, 'last_finished_ms', now_ms)
   redis.call('ZADD', KEYS[6], now_ms, t.id)
