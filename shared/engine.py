@@ -225,6 +225,22 @@ class Engine:
         result = self.runner.run("cancel", keys, [self.clock.now_ms(), ticket_id, actor, len(services), *services, *windows])
         return self.public_ticket(result["ticket"])
 
+    def assist(self, number: str, *, by: str, note: str = "") -> dict:
+        """帮办代办: mark today's waiting or called ticket ``number`` (``A012``) as helped by a guide (导办) or the
+        supervisor, once (``ticket_assisted``; marking it again changes nothing: ``changed`` False). NotFoundError
+        ``not_found``, ConflictError ``not_assistable`` (finished, cancelled, no-show). Returns ``{"ticket",
+        "changed"}``."""
+        self.service_for_number(number)
+        if not isinstance(note, str) or len(note) > 200:
+            raise ValidationError("'note' must be text of at most 200 characters", code="invalid_value", field="note")
+        day = self.today()
+        result = self.runner.run("assist", [self.keys.tickets(day)],
+                                 [f"{day}-{number}", self.clock.now_ms(), by, note.strip()],
+                                 {"not_found": NotFoundError, "not_assistable": ConflictError})
+        if result.get("changed"):
+            logger.info("ticket %s marked 帮办代办 by %s", number, by)
+        return {"ticket": self.public_ticket(result["ticket"]), "changed": bool(result.get("changed"))}
+
     def record_event(self, event_type: str, payload: dict, *, hash_key: str | None = None, field: str = "",
                      value: str = "") -> int:
         """Append an event that changes no queue, optionally setting one hash field atomically; returns its seq."""
@@ -304,8 +320,7 @@ class Engine:
         if t.get("case_no"):
             out["case_no"] = t["case_no"]
         out["wait"] = None
-        if t.get("assisted"):
-            out["assisted"] = True
+        out["assisted"] = isinstance(t.get("assisted"), dict)  # 帮办代办 (a guide or the supervisor set it)
         if t["status"] == "waiting":
             if known is not None:
                 out["ahead"] = known["ahead"]

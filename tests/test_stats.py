@@ -120,7 +120,7 @@ def figs(issued=0, handled=0, consulted=0, no_show=0, transfers=0, cancelled=0, 
             "bad_ratings": sum(1 for r in ratings if r <= 2), "rectifications": rects, "rectified": 0,
             "rectification_rate": 0.0 if rects else None, "rectified_on_time": 0, "rectify_due": 0,
             "on_time_rate": None, "callbacks_due": 0, "called_back": 0, "callback_rate": None, "overdue": 0,
-            "appeals": 0, "appeals_upheld": 0}
+            "appeals": 0, "appeals_upheld": 0, "assisted": 0}
 
 
 # Friday. Waits (issue → first call): A001 600 s, B001 900 s (first call at window 4), A002 1200 s, F001 2400 s.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
+from counter.supervisor import desk
 from shared.errors import ValidationError
 from shared.rectification import follow_up_rating, resolve_case
 from shared.rota import parse_entry
@@ -56,6 +57,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     _figures(bp, edge)
     _live(bp, edge)
     _schedule(bp, edge)
+    desk.register(bp, edge)  # 好差评 reports, rectification, 帮办代办 (counter/supervisor/desk.py)
     return bp
 
 

@@ -40,10 +40,11 @@ SCHEMA_VERSION = "2"  # 2: 好差评 (事项, default ratings, 追评, rectifica
 _TICKET_COLS = ("day", "id", "number", "service_issued", "service", "priority", "issued_ms", "status", "first_call_ms",
                 "first_window", "first_clerk", "last_call_ms", "end_ms", "window", "clerk", "service_ms", "transfers",
                 "rating", "rated_ms", "rating_window", "rating_clerk", "matter_code", "matter_name", "rating_default",
-                "rating_channel", "followup", "followup_ms")
-#: ticket columns added by schema 2 (with their SQL types), for archives written before
+                "rating_channel", "followup", "followup_ms", "assisted")
+#: ticket columns added by schema 2 (with their SQL types) and by 帮办代办, for archives written before
 _NEW_TICKET_COLS = (("matter_code", "TEXT"), ("matter_name", "TEXT"), ("rating_default", "INTEGER NOT NULL DEFAULT 0"),
-                    ("rating_channel", "TEXT"), ("followup", "INTEGER"), ("followup_ms", "INTEGER"))
+                    ("rating_channel", "TEXT"), ("followup", "INTEGER"), ("followup_ms", "INTEGER"),
+                    ("assisted", "INTEGER NOT NULL DEFAULT 0"))
 _RECT_COLS = ("id", "day", "kind", "ref", "ticket", "service", "window", "clerk", "matter_code", "level", "assess",
               "has_contact", "opened_ms", "verify_due", "rectify_due", "reply_due")
 _RECT_EVENT_COLS = ("ref", "day", "kind", "detail", "flag", "by_whom", "at_ms")
@@ -68,7 +69,8 @@ CREATE TABLE IF NOT EXISTS tickets (
     first_window INTEGER, first_clerk TEXT, last_call_ms INTEGER, end_ms INTEGER, window_no INTEGER, clerk TEXT,
     service_ms INTEGER, transfers INTEGER NOT NULL, rating INTEGER, rated_ms INTEGER, rating_window INTEGER,
     rating_clerk TEXT, matter_code TEXT, matter_name TEXT, rating_default INTEGER NOT NULL DEFAULT 0,
-    rating_channel TEXT, followup INTEGER, followup_ms INTEGER, PRIMARY KEY (day, id));
+    rating_channel TEXT, followup INTEGER, followup_ms INTEGER, assisted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, id));
 CREATE INDEX IF NOT EXISTS tickets_low_rating ON tickets (rating, day) WHERE rating <= 2;
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets (id);
 CREATE TABLE IF NOT EXISTS transfers (

@@ -54,6 +54,7 @@ class TicketFact:
     rating_channel: str | None = None  # tablet | phone | default
     followup: int | None = None  # the level of the 追评
     followup_ms: int | None = None
+    assisted: bool = False  # 帮办代办: a guide or the supervisor helped this visit (ticket_assisted)
 
     @property
     def wait_ms(self) -> int | None:
@@ -367,6 +368,12 @@ def _resolution(kind: str):
     return handler
 
 
+def _assisted(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is not None:
+        f.assisted = True
+
+
 _HANDLERS = {
     events.TICKET_ISSUED: _issued,
     events.TICKET_CALLED: _called,
@@ -384,6 +391,7 @@ _HANDLERS = {
     events.CALLBACK_LOGGED: _rect_event("callback"),
     events.APPEAL_FILED: _rect_event("appeal"),
     events.APPEAL_RULED: _rect_event("ruling"),
+    events.TICKET_ASSISTED: _assisted,
 }
 
 

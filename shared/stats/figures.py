@@ -49,9 +49,9 @@ TOTAL_KEY = "all"
 SATISFIED_LEVELS = (5, 4, 3)
 COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "ratings",
                 "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum",
-                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
-#: counts added with 好差评 (archive schema 2); days archived before have zeros, except rated_visits = ratings
-NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad")
+                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad", "assisted")
+#: counts added with 好差评 (archive schema 2) and 帮办代办; days archived before have zeros, except rated_visits = ratings
+NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad", "assisted")
 #: the rectification figures of a report row, tallied when the report is made (reports.py)
 RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
                "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
@@ -140,6 +140,9 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
             bump((total, daytype, ("service", key(t.service))), "cancelled")
         elif status in UNSERVED:
             bump((total, daytype, ("service", key(t.service))), "unserved")
+        if t.assisted:  # 帮办代办: its service, and the window and clerk that served it (if any yet)
+            bump((total, daytype, ("service", key(t.service_issued)), ("window", key(t.window)),
+                  ("clerk", key(t.clerk))), "assisted")
         wait = t.wait_ms
         if wait is not None:
             record((total, daytype, ("service", key(t.service_issued)), ("window", key(t.first_window)),
@@ -306,6 +309,7 @@ class Accumulator:
             "callbacks_due": r["callbacks_due"], "called_back": r["called_back"],
             "callback_rate": percent(r["called_back"], r["callbacks_due"]),
             "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
+            "assisted": c["assisted"],
         })
         if not service_only:
             for name in SERVICE_ONLY:

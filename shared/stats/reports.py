@@ -68,6 +68,7 @@ COLUMNS = (
     ("rectified_on_time", "按时整改", "Rectified on time"), ("on_time_rate", "按时整改率(%)", "On-time rate (%)"),
     ("callbacks_due", "应回访", "Call-backs due"), ("called_back", "已回访", "Called back"),
     ("callback_rate", "回访率(%)", "Call-back rate (%)"), ("overdue", "超期未办", "Overdue"),
+    ("assisted", "帮办代办", "Assisted (帮办代办)"),
 )
 #: the figures of 好差评 a flattened row carries as they are
 HAOCAIPING_KEYS = tuple(c[0] for c in COLUMNS[COLUMNS.index(("default_ratings", "默认评价", "Default ratings")):])
