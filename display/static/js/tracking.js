@@ -142,7 +142,10 @@ function onEvent(ev) {
     live.refreshSoon();  // the server's view (service after a transfer, ahead, outcome)
     return;
   }
-  if (tk.status === "waiting" && (concernsQueue(ev, tk) || changesWhoServes(ev, tk))) live.refreshSoon();
+  if (tk.status !== "waiting") return;
+  // who serves changed (rare): at once, not throttled — "暂无窗口办理" must show within 2 s (issue 12)
+  if (changesWhoServes(ev, tk)) live.resync("staffing");
+  else if (concernsQueue(ev, tk)) live.refreshSoon();
 }
 
 // a clerk signing in or out, a window of this ticket pausing or resuming: the estimate may change (暂无窗口办理)
