@@ -13,6 +13,7 @@ rules). Bad input is a 4xx with a code (the core's errors).
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify, request
@@ -47,7 +48,7 @@ def _limit(default: int = 100) -> int:
     text = request.args.get("limit")
     if text in (None, ""):
         return default
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIST:
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= MAX_LIST:  # ASCII digits only ("²" isdigit)
         raise ValidationError(f"'limit' must be 1 … {MAX_LIST}", code="invalid_value", field="limit")
     return int(text)
 
