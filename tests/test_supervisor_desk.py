@@ -49,7 +49,7 @@ def test_only_a_supervisor(client, clerk_client, method, path):
     r = getattr(client, method)(path, json={})
     assert r.status_code == 401 and r.get_json()["error"]["code"]
     c = clerk_client(1)
-    err(getattr(c, method)(path, json={}), 403, "not_supervisor")
+    err(getattr(c, method)(path, json={}), 403, "not_guide" if path.endswith("/assist") else "not_supervisor")
 
 
 def test_state_changes_need_the_csrf_token(app):
@@ -191,3 +191,50 @@ def test_reports_are_listed_and_a_failed_one_resent(reporting_app, redis_client,
     err(sup.get("/api/v1/supervisor/outbox?state=lost"), 400, "invalid_value")
     err(sup.get("/api/v1/supervisor/outbox?limit=0"), 400, "invalid_value")
     assert ok(sup.get("/api/v1/supervisor/outbox"))["counts"] == {"pending": 2, "failed": 0, "sent": 0}
+
+
+# ------------------------------------------------------------------------------------------------ a guide (导办)
+@pytest.fixture
+def guide_app(redis_client, redis_server, hall_config, clock):
+    """The test hall with a guide account (导办, role guide: no window)."""
+    import dataclasses
+
+    from onewindow import create_app
+    from shared.config import Clerk
+
+    guide = Clerk(username="guide1", name="导办小李", password_hash=hall_config.clerks["clerk1"].password_hash,
+                  role="guide")
+    config = dataclasses.replace(hall_config, clerks={**hall_config.clerks, "guide1": guide})
+    return create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                       "START_RELAY": False})
+
+
+def test_a_guide_marks_assistance_and_nothing_else(guide_app, redis_client):
+    from conftest import DEMO_PASSWORD
+
+    c = guide_app.test_client()
+    err(c.post("/api/v1/login", json={"username": "guide1", "password": DEMO_PASSWORD, "window": 1}), 400,
+        "invalid_value")  # a guide never holds a window
+    r = ok(c.post("/api/v1/login", json={"username": "guide1", "password": DEMO_PASSWORD}))
+    c.environ_base["HTTP_X_CSRF_TOKEN"] = r["csrf_token"]
+    ok(c.post("/api/v1/tickets", json={"service": "renshe"}), 201)
+    body = ok(c.post("/api/v1/supervisor/tickets/A001/assist", json={"note": "帮助老人填表"}))
+    assert body["changed"] and body["ticket"]["assisted"]
+    assert events_of(redis_client, "ticket_assisted")[0]["by"] == "guide1"
+    err(c.get("/api/v1/supervisor/overview"), 403, "not_supervisor")  # the desk's other parts stay closed
+    err(c.get("/api/v1/supervisor/rectifications"), 403, "not_supervisor")
+    err(c.post("/api/v1/windows/1/call-next", json={}), 403, "wrong_window")
+
+
+def test_a_guides_role_is_accepted_in_the_config():
+    import tomllib
+
+    from conftest import DATA, HALL_TOML
+    from shared.config import ConfigError, parse_config
+
+    raw = tomllib.loads(HALL_TOML.read_text(encoding="utf-8"))
+    raw["clerks"].append({**raw["clerks"][0], "username": "guide1", "name": "导办小李", "role": "guide"})
+    assert parse_config(raw, base_dir=DATA, source=HALL_TOML).clerks["guide1"].role == "guide"
+    raw["clerks"][-1]["role"] = "boss"
+    with pytest.raises(ConfigError, match="guide"):
+        parse_config(raw, base_dir=DATA, source=HALL_TOML)

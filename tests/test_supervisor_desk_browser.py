@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from browser_support import BROWSER_MARKS, layout_problems, page_errors
 from haocaiping_support import serve as serve_visit, with_upstream
 from test_outbox import HALL_FIELDS
+from test_supervisor_desk import guide_app  # noqa: F401  (a fixture: the test hall with a guide account)
 from test_stats import at
 from test_supervisor_browser import serve, sign_in, wait_images
 
@@ -160,3 +161,25 @@ def test_the_desk(desk_app, clock, new_page):
             page.locator("#chart-haocaiping").screenshot(path=str(DOCS / "supervisor-haocaiping-chart.png"))
         # only the refusals the test provokes: the sign-in probe (401) and the unknown letter Z (422)
         assert page_errors(page, allow=("status of 401", "status of 422")) == []
+
+
+def test_a_guide_sees_only_the_assist_form(guide_app, new_page):
+    from conftest import DEMO_PASSWORD
+
+    guide_app.extensions["onewindow"].engine.issue("renshe")
+    page = new_page((1024, 768))
+    with serve(guide_app) as base:
+        page.goto(base + "/supervisor")
+        page.fill("#username", "guide1")
+        page.fill("#password", DEMO_PASSWORD)
+        page.click("#login-form button[type=submit]")
+        expect(page.locator("#assist-form")).to_be_visible()
+        expect(page.locator(".tabs")).to_be_hidden()
+        expect(page.locator("#kpis")).to_be_hidden()
+        expect(page.locator("#who")).to_have_text("导办小李")
+        page.fill("#assist-number", "A001")
+        page.click("#assist-form button[type=submit]")
+        expect(page.locator("#assist-result")).to_have_text("A001 已标记为帮办代办")
+        if DOCS.is_dir():
+            page.screenshot(path=str(DOCS / "guide-assist.png"))
+        assert page_errors(page, allow=("status of 401",)) == []

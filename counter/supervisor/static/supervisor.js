@@ -76,8 +76,9 @@ async function start() {
   setInterval(tick, 1000); tick();
   try {
     const me = await session.me();
-    if (me.role !== "supervisor") throw Object.assign(new Error("not a supervisor"), { code: "not_supervisor" });
-    signedIn(me);
+    if (me.role === "guide") signedInGuide(me);
+    else if (me.role !== "supervisor") throw Object.assign(new Error("not a supervisor"), { code: "not_supervisor" });
+    else signedIn(me);
   } catch (e) {
     showLogin(e.code === "not_supervisor" ? errText(e) : "");
   }
@@ -99,10 +100,19 @@ function signedIn(me) {
   refreshDashboard(); refreshFollowups(); loadCalendar();
   state.timers.poll = setInterval(() => live && live.resync("clock"), CLOCK_MS);
 }
+/* a guide (导办) in the lobby: only the 帮办代办 form of this desk (no figures, no live hall) */
+function signedInGuide(me) {
+  state.me = me;
+  document.body.classList.add("guide");
+  $("#login").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;
+  $("#who").hidden = false; $("#who").textContent = me.name;
+  $("#assist-number").focus();
+}
 $("#login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   try {
     const me = await session.login({ username: $("#username").value.trim(), password: $("#password").value });
+    if (me.role === "guide") { $("#password").value = ""; signedInGuide(me); return; }
     if (me.role !== "supervisor") {
       await session.logout().catch(() => {});
       throw Object.assign(new Error("not a supervisor"), { code: "not_supervisor" });
