@@ -34,7 +34,7 @@ STATES = ("soon", "minutes", "no_window")
 #: the words of the three states, the same on kiosk, phone and ticket ({n}: minutes)
 WORDS = {
     "zh": {"soon": "即将叫号", "minutes": "约 {n} 分钟", "no_window": "暂无窗口办理"},
-    "en": {"soon": "Called soon", "minutes": "about {n} min", "no_window": "No window is serving this now"},
+    "en": {"soon": "Called soon", "minutes": "about {n} min", "no_window": "No window open"},
 }
 
 

@@ -8,7 +8,7 @@
  */
 export const WAIT_WORDS = {
   zh: { wait_soon: "即将叫号", wait_minutes: "约 {n} 分钟", wait_no_window: "暂无窗口办理" },
-  en: { wait_soon: "Called soon", wait_minutes: "about {n} min", wait_no_window: "No window is serving this now" },
+  en: { wait_soon: "Called soon", wait_minutes: "about {n} min", wait_no_window: "No window open" },
 };
 
 /** The catalogue key of an estimate ({state, minutes} from the API), or null when there is none. */
