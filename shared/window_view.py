@@ -76,5 +76,5 @@ def _queues(engine: Engine, codes, transferred_in: tuple[int, list[dict]], servi
 
 def _entry(t: dict, now_ms: int) -> dict:
     return {"id": t["id"], "number": t["number"], "priority": bool(t.get("priority")),
-            "transferred": bool(t.get("transfers")),
+            "transferred": bool(t.get("transfers")), "assisted": isinstance(t.get("assisted"), dict),  # 帮办代办
             "waited_minutes": max(0, math.floor((now_ms - int(t.get("issued_ms") or now_ms)) / 60000))}
