@@ -125,7 +125,7 @@ export default {
     dept: "Department", problem: "Problem", action: "Action",
     ...WAIT_WORDS.en,
     by_matter: "By matter (事项)", est_wait: "Estimated wait", tab_hcp: "Ratings (好差评)",
-    alert_no_window: "{s}: {n} waiting but no staffed window serves it (citizens see \u201cno window\u201d)",
+    alert_no_window: "{s}: {n} waiting but no staffed window serves it (citizens see \u201cNo window open\u201d)",
     alert_overdue: "{n} rectification records overdue (oldest due {d}); click to see them",
     assist_title: "Assisted service (帮办代办)", assist_hint: "Mark a waiting or called citizen as helped by a guide (forms filled in, errands run): the window sees it and statistics count it.",
     assist_number: "Number", assist_note: "Note (optional)", assist_do: "Mark as assisted",
