@@ -65,6 +65,7 @@ bench: install-test
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_once.py
 	$(BIN)/python bench/bench_login.py
+	$(BIN)/python bench/bench_checkin.py
 
 voice-clips: install
 	$(BIN)/python scripts/make_voice_clips.py

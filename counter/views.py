@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, jsonify, request, session
 
-from shared import ratings
+from shared import ratings, rectification
 from shared.cases import complaint_service, is_complaint_window, record_case
+from shared.engine import TRANSFER_REASONS
 from shared.config import MachineToken
 from shared.devices import TABLET, describe, require_kind
 from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
@@ -19,7 +20,7 @@ from shared.window_view import window_state, window_view
 
 if TYPE_CHECKING:
     from onewindow.edge import WebEdge
-    from onewindow.identity import Actor
+    from onewindow.auth import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +30,39 @@ LOGIN_SPEC = {
     "window": Field(int, minimum=1, maximum=999),  # required for clerks; a supervisor may sign in without one
 }
 NUMBER_SPEC = {"number": Field(str, required=True, max_length=8)}
-FINISH_SPEC = {"outcome": Field(str, required=True, choices=("handled", "consulted"))}
-TRANSFER_SPEC = {"service": Field(str, max_length=32), "window": Field(int, minimum=1, maximum=999)}
+FINISH_SPEC = {
+    "outcome": Field(str, required=True, choices=("handled", "consulted")),
+    "matter": Field(str, max_length=64),  # the 事项 served (a code of the service's matters; default: the first)
+    "case_no": Field(str, max_length=64),  # the 办件编号, typed or scanned
+}
+TRANSFER_SPEC = {
+    "service": Field(str, max_length=32), "window": Field(int, minimum=1, maximum=999),
+    "reason": Field(str, max_length=32, choices=tuple(TRANSFER_REASONS)),  # a tap choice …
+    "reason_text": Field(str, max_length=200),  # … and/or words: at least one of the two
+}
+UNDO_SPEC = {"ticket_id": Field(str, required=True, max_length=32)}
+APPEAL_SPEC = {
+    "record": Field(str, required=True, max_length=16),
+    "grounds": Field(str, required=True, choices=rectification.APPEAL_GROUNDS),
+    "reason": Field(str, required=True, max_length=rectification.NOTE_MAX),
+}
 PAUSE_SPEC = {"reason": Field(str, max_length=100)}
 RATING_SPEC = {
     "ticket_id": Field(str, required=True, max_length=32),
     "level": Field(int, required=True, minimum=1, maximum=5),
     "token": Field(str, max_length=64),  # the holder's tracking token, when the phone rates instead of the tablet
+    "options": Field(list),  # content option codes offered for the level (ratings.rating_form)
+    "text": Field(str, max_length=500),  # free text (low levels only)
+    "contact_phone": Field(str, max_length=32),  # a call-back number (不满意 / 非常不满意 only)
+    "contact_name": Field(str, max_length=32),
 }
 CASE_SPEC = {
     "department": Field(str, required=True, max_length=64),
     "problem": Field(str, required=True, max_length=500),
     "action": Field(str, max_length=500),
     "resolved": Field(bool, required=True),
+    "contact_name": Field(str, max_length=32),  # the citizen's contact for the call-back (both optional)
+    "contact_phone": Field(str, max_length=32),
 }
 EMPTY_SPEC: dict = {}
 
@@ -71,6 +92,12 @@ def _pages(bp: Blueprint, edge: WebEdge) -> None:
         "pause_reasons": [{"zh": zh, "en": en} for zh, en in PAUSE_REASONS],
         "levels": ratings.levels_view(),
         "rating_seconds": config.counter.rating_seconds,
+        "rating_form": ratings.rating_form(config),
+        "matters": {s.code: [{"code": m.code, "name": m.name} for m in s.matters] for s in config.services.values()},
+        "transfer_reasons": [{"code": c, "zh": zh, "en": en} for c, (zh, en) in TRANSFER_REASONS.items()],
+        "no_show_undo_seconds": config.counter.no_show_undo_seconds,
+        "min_calls_before_no_show": config.counter.min_calls_before_no_show,
+        "appeal_grounds": list(rectification.APPEAL_GROUNDS),
     }
 
     @bp.get("/counter")
@@ -199,17 +226,30 @@ def _window_actions(bp: Blueprint, edge: WebEdge) -> None:
         edge.body(EMPTY_SPEC)
         return jsonify({"ticket": engine.no_show(window, actor.id)})
 
+    @bp.post("/api/v1/windows/<int:window>/undo-no-show")
+    @acting
+    def undo_no_show(window: int, actor: Actor):
+        """Take back this window's 过号 of ``ticket_id`` within ``[counter] no_show_undo_seconds``."""
+        body = edge.body(UNDO_SPEC)
+        return jsonify({"ticket": engine.undo_no_show(window, body["ticket_id"].strip(), actor.id)})
+
     @bp.post("/api/v1/windows/<int:window>/finish")
     @acting
     def finish(window: int, actor: Actor):
         body = edge.body(FINISH_SPEC)
-        return jsonify({"ticket": engine.finish(window, body["outcome"], actor.id)})
+        case_no = body.get("case_no", "").strip() or None
+        return jsonify({"ticket": engine.finish(window, body["outcome"], actor.id, matter=body.get("matter") or None,
+                                                case_no=case_no)})
 
     @bp.post("/api/v1/windows/<int:window>/transfer")
     @acting
     def transfer(window: int, actor: Actor):
         body = edge.body(TRANSFER_SPEC)
-        ticket = engine.transfer(window, service=body.get("service"), to_window=body.get("window"), clerk=actor.id)
+        if not body.get("reason") and not body.get("reason_text", "").strip():
+            raise ValidationError("a transfer needs a reason: 'reason' (a choice) and/or 'reason_text'",
+                                  code="missing_field", field="reason")
+        ticket = engine.transfer(window, service=body.get("service"), to_window=body.get("window"), clerk=actor.id,
+                                 reason=body.get("reason"), reason_text=body.get("reason_text"))
         return jsonify({"ticket": ticket})
 
     @bp.post("/api/v1/windows/<int:window>/pause")
@@ -231,8 +271,28 @@ def _window_actions(bp: Blueprint, edge: WebEdge) -> None:
     def case(window: int, actor: Actor):
         body = edge.body(CASE_SPEC)
         recorded = record_case(engine, window, actor.id, department=body["department"], problem=body["problem"],
-                               action=body.get("action", ""), resolved=body["resolved"])
+                               action=body.get("action", ""), resolved=body["resolved"],
+                               contact_name=body.get("contact_name", ""), contact_phone=body.get("contact_phone", ""))
         return jsonify({"case": recorded}), 201
+
+    @bp.get("/api/v1/windows/<int:window>/bad-ratings")
+    @acting
+    def bad_ratings(window: int, actor: Actor):
+        """The signed-in clerk's 差评 of today (their rectification records; contacts masked), to appeal one."""
+        day = engine.clock.business_date()
+        mine = [r for r in rectification.list_records(engine, state="all")
+                if r["kind"] == "rating" and r["clerk"] == actor.id and r.get("opened_ms")
+                and engine.clock.business_date(engine.clock.from_ms(r["opened_ms"])) == day]
+        return jsonify({"records": mine})
+
+    @bp.post("/api/v1/windows/<int:window>/appeals")
+    @acting
+    def appeal(window: int, actor: Actor):
+        """申诉: the clerk appeals one of their 差评 as mistaken or malicious (the script checks it is theirs)."""
+        body = edge.body(APPEAL_SPEC)
+        record = rectification.file_appeal(engine, body["record"], clerk=actor.id, grounds=body["grounds"],
+                                           reason=body["reason"])
+        return jsonify({"record": record}), 201
 
 
 # ------------------------------------------------------------------------------------------------ evaluation tablet
@@ -258,7 +318,8 @@ def _tablet(bp: Blueprint, edge: WebEdge) -> None:
                                       "token>)", code="device_required")
         seq = engine.last_seq()  # read first: an event racing the read is applied again rather than missed
         return jsonify({"seq": seq, "window": window, "rating": ratings.open_rating(engine, window),
-                        "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds})
+                        "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds,
+                        "form": ratings.rating_form(engine.config)})
 
     @bp.post("/api/v1/windows/<int:window>/rating")
     def rate(window: int):
@@ -269,4 +330,7 @@ def _tablet(bp: Blueprint, edge: WebEdge) -> None:
             raise AuthenticationError("a rating comes from the window's evaluation tablet, or from the ticket "
                                       "holder's phone with its tracking token", code="device_required")
         token = "" if tablet is not None else body["token"]
-        return jsonify(ratings.rate(engine, window, body["ticket_id"], body["level"], tracking_token=token)), 201
+        result = ratings.rate(engine, window, body["ticket_id"], body["level"], options=body.get("options"),
+                              text=body.get("text"), contact_name=body.get("contact_name", ""),
+                              contact_phone=body.get("contact_phone", ""), tracking_token=token)
+        return jsonify(result), 201

@@ -17,19 +17,17 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import redis
-
 from display.namespace import (DISPLAY_NAMESPACE, RATING_CLOSED, RATING_OPENED, STAFF_NAMESPACE, STAFF_ROOM,
                                tablet_room)
 from shared import events
-from shared.redis_client import connect
+from shared.event_follower import EventFollower
 
 logger = logging.getLogger(__name__)
 
 PUBLIC_EVENTS = {
     events.TICKET_ISSUED, events.TICKET_CALLED, events.TICKET_RECALLED, events.TICKET_FINISHED,
     events.TICKET_MARKED_NO_SHOW, events.TICKET_TRANSFERRED, events.TICKET_CANCELLED, events.WINDOW_PAUSED,
-    events.WINDOW_RESUMED,
+    events.WINDOW_RESUMED, events.NO_SHOW_UNDONE,
 }
 _PRIVATE_FIELDS = ("clerk", "kiosk", "lang", "token")
 _SECRET_FIELDS = ("token",)  # a ticket's tracking token is its holder's key: no page but the holder's sees it
@@ -87,50 +85,22 @@ def audiences(windows: Iterable[int]) -> list[Audience]:
 
 
 class Relay:
-    """Follows the stream in a background thread and emits every event to each audience, in ``seq`` order."""
+    """Follows the stream (:class:`shared.event_follower.EventFollower`) in a background thread and emits every
+    event to each audience, in ``seq`` order."""
 
     def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
                  on_emitted=None) -> None:
         self.socketio = socketio
-        self.redis_url = redis_url
-        self.stream = stream
+        self.follower = EventFollower(redis_url, stream)
         self.audiences = audiences(windows)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_id = "$"
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="onewindow-relay", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self.follower.run, args=(self.emit,), name="onewindow-relay", daemon=True).start()
 
     def stop(self) -> None:
-        """Stop following (``close_app`` at shutdown); the thread ends within one XREAD block."""
-        self._stop.set()
-
-    def _run(self) -> None:
-        delay = 0.1
-        while not self._stop.is_set():
-            client = connect(self.redis_url, blocking=True)
-            try:
-                for batch in events.follow(client, self.stream, self.last_id, block_ms=2000):
-                    delay = 0.1
-                    for event in batch:
-                        self.emit(event)
-                        self.last_id = event.id
-                    if self._stop.is_set():
-                        return
-            except redis.RedisError as exc:
-                if self._stop.is_set():  # the process is stopping; Redis may be going too
-                    return
-                logger.warning("relay lost Redis (%s); retrying in %.1f s", exc, delay)
-                self._stop.wait(delay)
-                delay = min(delay * 2, 5.0)
-            except Exception:  # keep relaying whatever one event did
-                logger.exception("relay failed; restarting")
-                self._stop.wait(delay)
-            finally:
-                client.close()
+        """Stop following (the server's worker does at exit)."""
+        self.follower.stop()
 
     def emit(self, event: events.Event) -> None:
         """Send one event to every audience (each its own view of it)."""
@@ -142,4 +112,4 @@ class Relay:
 
     def position(self) -> str | None:
         """The stream id of the last event emitted (None before the first: the relay started at the newest)."""
-        return None if self.last_id == "$" else self.last_id
+        return self.follower.position()

@@ -6,7 +6,7 @@ handed to each blueprint factory (``create_blueprint(edge)``).
 * :meth:`WebEdge.page` — a page: the template rendered, never cached (the one CSP and the other security headers
   are set on every response by :mod:`onewindow.web`);
 * :attr:`WebEdge.facts` — the facts every staff page boots from (hall, services, windows);
-* :attr:`WebEdge.auth` — who is acting (:mod:`onewindow.identity`);
+* :attr:`WebEdge.auth` — who is acting (:mod:`onewindow.auth`);
 * :meth:`WebEdge.unless_store_down` — a read that may fail with the store, for a page that still loads without it.
 
 Domain errors become responses in one place too (:mod:`onewindow.web`): a blueprint raises, never builds an error.
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import redis
 from flask import Response, make_response, render_template, request
 
-from onewindow.identity import Identity
+from onewindow.auth import StaffAuth
 from shared.config import Config
 from shared.engine import Engine
 from shared.printer_health import PrinterHealth
@@ -64,7 +64,7 @@ class WebEdge:
 
     def __init__(self, hall: Hall, app_config: Mapping) -> None:
         self.hall = hall
-        self.auth = Identity(hall.engine, app_config)
+        self.auth = StaffAuth(hall.engine, app_config)
 
     def body(self, spec: dict[str, Field]) -> dict[str, Any]:
         """This request's JSON object, checked against ``spec`` (400 for anything else; an empty body is ``{}``)."""

@@ -5,7 +5,6 @@ Tests replace the clock (``FixedClock``) to cross midnight without waiting for i
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -46,6 +45,3 @@ class FixedClock(Clock):
     def advance(self, **delta: float) -> None:
         self._at = self._at + timedelta(**delta)
 
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000

@@ -43,6 +43,57 @@ class Matter:
 
 
 @dataclass(frozen=True)
+class IdRules:
+    """Per-ID rules of one service (实名取号, docs/realname.md); every number 0 = that rule is off."""
+
+    required: bool = False  # a walk-in ticket needs an ID (card or typed number)
+    max_open: int = 0  # open tickets (waiting, called, remote not yet arrived) one ID may hold for the service
+    daily_cap: int = 0  # tickets one ID may take for the service per business day
+    noshow_limit: int = 0  # K no-shows (过号, 爽约, lapsed remote tickets) of any service …
+    noshow_days: int = 30  # … within M days …
+    ban_days: int = 30  # … bar remote tickets and bookings for this service for D days after the K-th
+    green_age: int = 0  # 绿色通道 from this age (周岁); 0 = no automatic 绿色通道
+
+    def as_dict(self) -> dict:
+        """The rules as the scripts take them (times in ms)."""
+        return {"max_open": self.max_open, "daily_cap": self.daily_cap, "noshow_limit": self.noshow_limit,
+                "noshow_ms": self.noshow_days * 86_400_000, "ban_ms": self.ban_days * 86_400_000,
+                "green_age": self.green_age}
+
+
+#: what a late arrival (after the check-in window) gets: a walk-in ticket, or nothing
+LATE_POLICIES = ("walk_in", "refuse")
+
+
+@dataclass(frozen=True)
+class AppointmentSettings:
+    """One service's bookable slots (预约, docs/appointments.md)."""
+
+    slot_minutes: int = 30
+    capacity: int = 2  # bookings per slot …
+    capacity_by_day: dict[int, int] = field(default_factory=dict)  # … or this on a weekday (0 = Monday); 0 = none
+    hours: dict[int, tuple[Period, ...]] | None = None  # bookable periods per weekday (None: the service's hours)
+    days_ahead: int = 7  # bookable from tomorrow … this many days ahead (today too with same_day)
+    same_day: bool = True  # today's later slots are bookable too
+    cutoff_minutes: int = 0  # booking closes this long before the slot starts
+    hold_minutes: int = 5  # a held slot waits this long for its confirmation
+    early_minutes: int = 30  # check-in opens this long before the slot …
+    late_minutes: int = 15  # … and closes this long after its start (then the booking is missed, 爽约)
+    late: str = "walk_in"  # after that: walk_in (a walk-in ticket) | refuse
+
+    def capacity_on(self, weekday: int) -> int:
+        return self.capacity_by_day.get(weekday, self.capacity)
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """远程取号: a ticket taken on the phone, waiting "not yet arrived" until its holder checks in at the kiosk."""
+
+    enabled: bool = False
+    daily_quota: int = 0  # remote tickets per business day (0 = only the service's daily_quota limits them)
+
+
+@dataclass(frozen=True)
 class Service:
     code: str
     name: str
@@ -52,6 +103,9 @@ class Service:
     avg_service_minutes: float
     hours: dict[int, tuple[Period, ...]]  # weekday (0 = Monday) → periods
     matters: tuple[Matter, ...] = ()  # 事项 the clerk picks from at finish; the first is the default
+    id_rules: IdRules = field(default_factory=lambda: IdRules())  # 实名: per-ID rules (docs/realname.md)
+    appointments: AppointmentSettings | None = None  # 预约: bookable slots (None: no appointments)
+    remote: RemoteSettings = field(default_factory=lambda: RemoteSettings())  # 远程取号 from the phone
 
     def matter(self, code: str | None) -> Matter | None:
         """The matter ``code`` of this service (None/'' = the first one); None when the service lists none."""
@@ -140,6 +194,8 @@ class DisplaySettings:
 @dataclass(frozen=True)
 class CounterSettings:
     rating_seconds: int = 30
+    min_calls_before_no_show: int = 1  # 过号 only after this many calls (1 = the first call; 2 = one recall too)
+    no_show_undo_seconds: int = 60  # the window that marked a 过号 may undo it this long
 
 
 @dataclass(frozen=True)
@@ -264,6 +320,69 @@ class HaocaipingSettings:
         return max(8, self.default_days + self.followup_days + 2)
 
 
+#: [hall] address and phone go on every ticket: one line each, at most this long (they wrap on 58 mm paper)
+HALL_ADDRESS_MAX = 80
+_HALL_PHONE = re.compile(r"[0-9+()\- ,]{3,32}")
+
+
+def _ticket_line(limit: int):
+    """A check for a text printed as one ticket line: no control characters, at most ``limit`` characters."""
+    def check(v: str) -> str | None:
+        if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in v):
+            return "must be one line without control characters"
+        if len(v.strip()) > limit:
+            return f"must be at most {limit} characters"
+        return None
+    return check
+
+
+@dataclass(frozen=True)
+class RealnameSettings:
+    """[realname]: where the hall's HMAC key lives, and the per-ID rules every service starts from."""
+
+    secret_file: Path | None = None  # None: <var_dir>/realname.key, created on first use
+    defaults: IdRules = IdRules()
+
+
+@dataclass(frozen=True)
+class AppointmentsHall:
+    """[appointments]: the background sweep of bookings (expired holds, missed bookings) and how long they are kept."""
+
+    sweep_seconds: int = 30  # expired holds released, missed bookings marked, reminders and "N ahead" written
+    keep_days: int = 30  # a booking is forgotten this many days after its slot (its figures stay in the archive)
+
+
+#: notification kinds (docs/appointments.md)
+NOTIFICATION_KINDS = ("booking_confirmed", "reminder", "ahead", "called", "no_show")
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    """[notifications]: messages to citizens (SMS gateway, WeChat subscription messages) through a webhook."""
+
+    enabled: bool = False
+    url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)  # kind → the gateway's template id
+    kinds: tuple[str, ...] = NOTIFICATION_KINDS  # which kinds are sent
+    ahead: int = 3  # "N ahead": tell a waiting ticket's holder when this many are ahead (0 = never)
+    reminder_minutes: int = 60  # remind a booking this long before its slot (0 = never)
+    partitions: int = 8  # delivery queues (in order within each; one citizen's messages share one)
+    timeout_seconds: float = 5.0
+    max_attempts: int = 8
+    backoff_seconds: float = 5.0
+    max_backoff_seconds: float = 300.0
+    parallel: int = 4
+    poll_seconds: float = 1.0
+    keep_sent_days: int = 7
+    success_field: str = ""  # "" = any 2xx answer is an acceptance
+    success_values: tuple[str, ...] = ("0", "200", "ok", "OK")
+    duplicate_values: tuple[str, ...] = ()
+
+    def sends(self, kind: str) -> bool:
+        return self.enabled and kind in self.kinds
+
+
 @dataclass(frozen=True)
 class Config:
     hall_id: str
@@ -296,6 +415,11 @@ class Config:
             return self.security.secure_cookie
         return self.public_url.startswith("https://")
     haocaiping: HaocaipingSettings = HaocaipingSettings()
+    realname: RealnameSettings = RealnameSettings()
+    appointments: AppointmentsHall = AppointmentsHall()
+    notifications: NotificationSettings = NotificationSettings()
+    hall_address: str = ""  # [hall] address: printed on every ticket ("" = no line)
+    hall_phone: str = ""  # [hall] phone: printed on every ticket ("" = no line)
 
     @property
     def archive_path(self) -> Path:
@@ -441,10 +565,40 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Config:
-    """Validate an already-parsed TOML document."""
+    """Validate an already-parsed TOML document (one reader per table; each raises ConfigError naming its key)."""
     root = TableReader(raw, "")
+    hall = _parse_hall(root.get("hall", dict))
+    schedule = _parse_schedule(root.get("schedule", dict, {}))
+    realname = _parse_realname(root.get("realname", dict, {}), base_dir)
+    services = _parse_services(
+        root.get("services", list, check=lambda v: None if v else "at least one service is required"), realname)
+    windows = _parse_windows(
+        root.get("windows", list, check=lambda v: None if v else "at least one window is required"), services)
+    config = Config(
+        **hall, schedule=schedule, services=services, windows=windows,
+        clerks=_parse_clerks(root.get("clerks", list, [])),
+        tokens=tuple(_parse_tokens(root.get("tokens", list, []), windows)),
+        redis_url=_parse_redis_url(root.get("redis", dict, {})),
+        var_dir=_parse_var_dir(root.get("storage", dict, {}), base_dir),
+        printer=dict(root.get("printer", dict, {})),
+        display=_parse_display(root.get("display", dict, {}), base_dir),
+        counter=_parse_counter(root.get("counter", dict, {})),
+        source=source,
+        statistics=_parse_statistics(root.get("statistics", dict, {}), base_dir),
+        public=_parse_public(root.get("public", dict, {})),
+        security=_parse_security(root.get("security", dict, {})),
+        haocaiping=_parse_haocaiping(root.get("haocaiping", dict, {}), services),
+        realname=realname,
+        appointments=_parse_appointments_hall(root.get("appointments", dict, {})),
+        notifications=_parse_notifications(root.get("notifications", dict, {})),
+    )
+    root.done()
+    return config
 
-    hall = TableReader(root.get("hall", dict), "hall")
+
+def _parse_hall(raw: dict) -> dict:
+    """``[hall]``: the Config fields it gives (id, names, time zone, public URL, notice, demo)."""
+    hall = TableReader(raw, "hall")
     hall_id = hall.get("id", str, check=lambda v: None if _HALL_ID.fullmatch(v) else "must be lowercase ASCII letters, digits, - or _")
     hall_name = hall.get("name", str, check=_non_empty)
     hall_name_en = hall.get("name_en", str, "")
@@ -457,12 +611,19 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         "public_url", str, "",
         check=lambda v: None if v == "" or re.match(r"^https?://[^\s/]+", v) else "must be an http(s) URL",
     ).rstrip("/")
-    notice = hall.get("notice", str, "")
-    notice_en = hall.get("notice_en", str, "")
-    demo = hall.get("demo", bool, False)
+    address = hall.get("address", str, "", check=_ticket_line(HALL_ADDRESS_MAX)).strip()
+    phone = hall.get("phone", str, "", check=lambda v: None if v == "" or _HALL_PHONE.fullmatch(v) else
+                     "must be a telephone number: digits, spaces, + - ( ) and , (at most 32 characters)").strip()
+    fields = dict(hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
+                  notice=hall.get("notice", str, ""), notice_en=hall.get("notice_en", str, ""),
+                  demo=hall.get("demo", bool, False), hall_address=address, hall_phone=phone)
     hall.done()
+    return fields
 
-    sched = TableReader(root.get("schedule", dict, {}), "schedule")
+
+def _parse_schedule(raw: dict) -> Schedule:
+    """``[schedule]``: when issuing stops before closing; holidays and 调休 workdays."""
+    sched = TableReader(raw, "schedule")
     schedule = Schedule(
         stop_issuing_minutes=sched.get("stop_issuing_minutes", int, 0, check=_non_negative),
         holidays=_parse_dates(sched.get("holidays", list, []), "schedule.holidays"),
@@ -472,11 +633,14 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     both = schedule.holidays & schedule.workdays
     if both:
         raise ConfigError("schedule.workdays", f"{min(both)} is also listed in schedule.holidays")
+    return schedule
 
+
+def _parse_services(items: list, realname: RealnameSettings) -> dict[str, Service]:
+    """``[[services]]``: unique codes and prefix letters."""
     services: dict[str, Service] = {}
     prefixes: dict[str, str] = {}
-    raw_services = root.get("services", list, check=lambda v: None if v else "at least one service is required")
-    for i, item in enumerate(raw_services):
+    for i, item in enumerate(items):
         s = TableReader(item, f"services[{i}]")
         code = s.get("code", str, check=lambda v: None if _CODE.fullmatch(v) else "must be lowercase ASCII like 'renshe'")
         if code in services:
@@ -494,12 +658,18 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             avg_service_minutes=float(s.get("avg_service_minutes", (int, float), 10, check=_positive)),
             hours=_parse_hours(s.get("hours", dict), s.key("hours")),
             matters=_parse_matters(s.get("matters", list, []), s.key("matters")),
+            id_rules=_parse_id_rules(s.get("realname", dict, {}), s.key("realname"), realname.defaults),
+            appointments=_parse_appointments(s.get("appointments", dict, None), s.key("appointments")),
+            remote=_parse_remote(s.get("remote", dict, {}), s.key("remote")),
         )
         s.done()
+    return services
 
+
+def _parse_windows(items: list, services: dict[str, Service]) -> dict[int, Window]:
+    """``[[windows]]``: numbered 1..N without gaps, each serving known services; every service has a window."""
     windows: dict[int, Window] = {}
-    raw_windows = root.get("windows", list, check=lambda v: None if v else "at least one window is required")
-    for i, item in enumerate(raw_windows):
+    for i, item in enumerate(items):
         w = TableReader(item, f"windows[{i}]")
         number = w.get("number", int, check=lambda v: None if 1 <= v <= 999 else "must be 1 … 999")
         if number in windows:
@@ -512,15 +682,18 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             raise ConfigError(w.key("services"), "names a service twice")
         windows[number] = Window(number=number, name=w.get("name", str, f"{number}号窗口"), services=tuple(svc))
         w.done()
-    expected = list(range(1, len(windows) + 1))
-    if sorted(windows) != expected:
+    if sorted(windows) != list(range(1, len(windows) + 1)):
         raise ConfigError("windows", f"windows must be numbered 1..{len(windows)} without gaps")
     for code in services:
         if not any(code in w.services for w in windows.values()):
             raise ConfigError("windows", f"no window serves service '{code}'")
+    return windows
 
+
+def _parse_clerks(items: list) -> dict[str, Clerk]:
+    """``[[clerks]]``: unique usernames, password hashes only."""
     clerks: dict[str, Clerk] = {}
-    for i, item in enumerate(root.get("clerks", list, [])):
+    for i, item in enumerate(items):
         c = TableReader(item, f"clerks[{i}]")
         username = c.get("username", str, check=lambda v: None if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", v) else "must be 1–32 ASCII letters, digits, . _ -")
         if username in clerks:
@@ -532,20 +705,28 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
             role=c.get("role", str, "clerk", check=lambda v: None if v in ROLES else "must be 'clerk', 'supervisor' or 'guide'"),
         )
         c.done()
+    return clerks
 
-    tokens = _parse_tokens(root.get("tokens", list, []), windows)
 
-    red = TableReader(root.get("redis", dict, {}), "redis")
+def _parse_redis_url(raw: dict) -> str:
+    """``[redis] url`` ("" = the embedded server)."""
+    red = TableReader(raw, "redis")
     redis_url = red.get("url", str, "", check=lambda v: None if not v or re.match(r"^(redis|rediss|unix)://", v) else "must start with redis://, rediss:// or unix:// (or be empty for the embedded server)")
     red.done()
+    return redis_url
 
-    storage = TableReader(root.get("storage", dict, {}), "storage")
+
+def _parse_var_dir(raw: dict, base_dir: Path) -> Path:
+    """``[storage] var_dir``, relative to the config file."""
+    storage = TableReader(raw, "storage")
     var_dir = (base_dir / storage.get("var_dir", str, "var")).resolve()
     storage.done()
+    return var_dir
 
-    printer = root.get("printer", dict, {})
 
-    disp = TableReader(root.get("display", dict, {}), "display")
+def _parse_display(raw: dict, base_dir: Path) -> DisplaySettings:
+    """``[display]``: recent calls shown, the voice's repeats, English and clips."""
+    disp = TableReader(raw, "display")
     voice_dir = disp.get("voice_dir", str, "")
     display = DisplaySettings(
         recent_calls=disp.get("recent_calls", int, 8, check=lambda v: None if 1 <= v <= 50 else "must be 1 … 50"),
@@ -556,12 +737,27 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
     disp.done()
     if display.voice_dir is not None and not (display.voice_dir / "manifest.json").is_file():
         raise ConfigError("display.voice_dir", f"{display.voice_dir} has no manifest.json")
+    return display
 
-    cnt = TableReader(root.get("counter", dict, {}), "counter")
-    counter = CounterSettings(rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"))
+
+def _parse_counter(raw: dict) -> CounterSettings:
+    """``[counter]``: how long the evaluation tablet waits for a rating; the calls a 过号 needs; how long it may be
+    undone."""
+    cnt = TableReader(raw, "counter")
+    counter = CounterSettings(
+        rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"),
+        min_calls_before_no_show=cnt.get("min_calls_before_no_show", int, 1,
+                                         check=lambda v: None if 1 <= v <= 10 else "must be 1 … 10"),
+        no_show_undo_seconds=cnt.get("no_show_undo_seconds", int, 60,
+                                     check=lambda v: None if 0 <= v <= 600 else "must be 0 … 600"),
+    )
     cnt.done()
+    return counter
 
-    st = TableReader(root.get("statistics", dict, {}), "statistics")
+
+def _parse_statistics(raw: dict, base_dir: Path) -> StatisticsSettings:
+    """``[statistics]``: the first day counted, the archive and how often it is written, the wait alert."""
+    st = TableReader(raw, "statistics")
     start_raw = st.get("start_date", (str, date), None)
     archive_raw = st.get("archive_path", str, "", check=lambda v: None if v == "" or v.strip() else "must not be blank")
     statistics = StatisticsSettings(
@@ -572,19 +768,7 @@ def parse_config(raw: dict, *, base_dir: Path, source: Path | None = None) -> Co
         alert_wait_minutes=st.get("alert_wait_minutes", int, 30, check=lambda v: None if 1 <= v <= 600 else "must be 1 … 600"),
     )
     st.done()
-
-    public = _parse_public(root.get("public", dict, {}))
-    security = _parse_security(root.get("security", dict, {}))
-    haocaiping = _parse_haocaiping(root.get("haocaiping", dict, {}), services)
-
-    root.done()
-    return Config(
-        hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
-        notice=notice, notice_en=notice_en, schedule=schedule, services=services, windows=windows, clerks=clerks,
-        tokens=tuple(tokens), redis_url=redis_url, var_dir=var_dir, printer=dict(printer), display=display,
-        counter=counter, source=source, statistics=statistics, public=public, security=security, demo=demo,
-        haocaiping=haocaiping,
-    )
+    return statistics
 
 
 def _parse_tokens(items: list, windows: dict[int, Window]) -> tuple[MachineToken, ...]:
@@ -821,3 +1005,137 @@ def _str_list(values: list, key: str) -> list[str]:
             raise ConfigError(f"{key}[{i}]", "must be a string (or a number)")
         out.append(str(v))
     return out
+
+
+# --------------------------------------------------------------------------------------------- issue 14
+def _range(lo: int, hi: int):
+    return lambda v: None if lo <= v <= hi else f"must be {lo} … {hi}"
+
+
+def _read_id_rules(t: TableReader, base: IdRules) -> IdRules:
+    return IdRules(
+        required=t.get("required", bool, base.required),
+        max_open=t.get("max_open", int, base.max_open, check=_range(0, 99)),
+        daily_cap=t.get("daily_cap", int, base.daily_cap, check=_range(0, 999)),
+        noshow_limit=t.get("noshow_limit", int, base.noshow_limit, check=_range(0, 99)),
+        noshow_days=t.get("noshow_days", int, base.noshow_days, check=_range(1, 365)),
+        ban_days=t.get("ban_days", int, base.ban_days, check=_range(1, 365)),
+        green_age=t.get("green_age", int, base.green_age,
+                        check=lambda v: None if v == 0 or 50 <= v <= 120 else "must be 0 (off) or 50 … 120"),
+    )
+
+
+def _parse_realname(raw: Any, base_dir: Path) -> RealnameSettings:
+    r = TableReader(raw, "realname")
+    secret = r.get("secret_file", str, "", check=lambda v: None if v == "" or v.strip() else "must not be blank")
+    defaults = _read_id_rules(r, IdRules())
+    r.done()
+    return RealnameSettings(secret_file=(base_dir / secret).resolve() if secret else None, defaults=defaults)
+
+
+def _parse_id_rules(raw: Any, key: str, defaults: IdRules) -> IdRules:
+    t = TableReader(raw, key)
+    rules = _read_id_rules(t, defaults)
+    t.done()
+    return rules
+
+
+def _parse_capacity_by_day(raw: Any, key: str) -> dict[int, int]:
+    t = TableReader(raw, key)
+    out: dict[int, int] = {}
+    for name in _HOURS_KEYS:
+        value = t.get(name, int, None, check=_range(0, 999))
+        if value is None:
+            continue
+        days = range(5) if name == "weekday" else range(5, 7) if name == "weekend" else [DAY_NAMES.index(name)]
+        for d in days:
+            if name in DAY_NAMES or d not in out:  # a day name wins over weekday / weekend
+                out[d] = value
+    t.done()
+    return out
+
+
+def _parse_appointments(raw: Any, key: str) -> AppointmentSettings | None:
+    if raw is None:
+        return None
+    a = TableReader(raw, key)
+    enabled = a.get("enabled", bool, True)
+    hours_raw = a.get("hours", dict, None)
+    settings = AppointmentSettings(
+        slot_minutes=a.get("slot_minutes", int, 30, check=_range(5, 480)),
+        capacity=a.get("capacity", int, 2, check=_range(0, 999)),
+        capacity_by_day=_parse_capacity_by_day(a.get("capacity_by_day", dict, {}), a.key("capacity_by_day")),
+        hours=_parse_hours(hours_raw, a.key("hours")) if hours_raw is not None else None,
+        days_ahead=a.get("days_ahead", int, 7, check=_range(0, 90)),
+        same_day=a.get("same_day", bool, True),
+        cutoff_minutes=a.get("cutoff_minutes", int, 0, check=_range(0, 7 * 1440)),
+        hold_minutes=a.get("hold_minutes", int, 5, check=_range(1, 60)),
+        early_minutes=a.get("early_minutes", int, 30, check=_range(0, 240)),
+        late_minutes=a.get("late_minutes", int, 15, check=_range(0, 240)),
+        late=a.get("late", str, "walk_in", check=lambda v: None if v in LATE_POLICIES else
+                   f"must be one of: {', '.join(LATE_POLICIES)}"),
+    )
+    a.done()
+    if settings.days_ahead == 0 and not settings.same_day:
+        raise ConfigError(key, "days_ahead = 0 and same_day = false leave no bookable day")
+    return settings if enabled else None
+
+
+def _parse_remote(raw: Any, key: str) -> RemoteSettings:
+    r = TableReader(raw, key)
+    settings = RemoteSettings(enabled=r.get("enabled", bool, False),
+                              daily_quota=r.get("daily_quota", int, 0, check=_range(0, 9999)))
+    r.done()
+    return settings
+
+
+def _parse_appointments_hall(raw: Any) -> AppointmentsHall:
+    a = TableReader(raw, "appointments")
+    settings = AppointmentsHall(sweep_seconds=a.get("sweep_seconds", int, 30, check=_range(1, 3600)),
+                                keep_days=a.get("keep_days", int, 30, check=_range(1, 3660)))
+    a.done()
+    return settings
+
+
+def _parse_notifications(raw: Any) -> NotificationSettings:
+    n = TableReader(raw, "notifications")
+    enabled = n.get("enabled", bool, False)
+    url = n.get("url", str, "", check=lambda v: None if v == "" or re.match(r"^https?://[^\s/]+", v) else
+                "must be an http(s) URL")
+    if enabled and not url:
+        raise ConfigError("notifications.url", "is required when notifications are enabled")
+    templates = _str_table(n.get("templates", dict, {}), "notifications.templates")
+    for kind in templates:
+        if kind not in NOTIFICATION_KINDS:
+            raise ConfigError(f"notifications.templates.{kind}", f"is not a kind (one of: {', '.join(NOTIFICATION_KINDS)})")
+    kinds = n.get("kinds", list, list(NOTIFICATION_KINDS))
+    for i, kind in enumerate(kinds):
+        if kind not in NOTIFICATION_KINDS:
+            raise ConfigError(f"notifications.kinds[{i}]", f"must be one of: {', '.join(NOTIFICATION_KINDS)}")
+    settings = NotificationSettings(
+        enabled=enabled, url=url,
+        headers=_str_table(n.get("headers", dict, {}), "notifications.headers"),
+        templates=templates, kinds=tuple(dict.fromkeys(kinds)),
+        ahead=n.get("ahead", int, 3, check=_range(0, 50)),
+        reminder_minutes=n.get("reminder_minutes", int, 60, check=_range(0, 7 * 1440)),
+        partitions=n.get("partitions", int, 8, check=_range(1, 64)),
+        timeout_seconds=float(n.get("timeout_seconds", (int, float), 5,
+                                    check=lambda v: None if 0.05 <= v <= 120 else "must be 0.05 … 120")),
+        max_attempts=n.get("max_attempts", int, 8, check=_range(1, 1000)),
+        backoff_seconds=float(n.get("backoff_seconds", (int, float), 5,
+                                    check=lambda v: None if 0.001 <= v <= 86400 else "must be 0.001 … 86400")),
+        max_backoff_seconds=float(n.get("max_backoff_seconds", (int, float), 300,
+                                        check=lambda v: None if 0.001 <= v <= 86400 else "must be 0.001 … 86400")),
+        parallel=n.get("parallel", int, 4, check=_range(1, 32)),
+        poll_seconds=float(n.get("poll_seconds", (int, float), 1,
+                                 check=lambda v: None if 0.01 <= v <= 3600 else "must be 0.01 … 3600")),
+        keep_sent_days=n.get("keep_sent_days", int, 7, check=_range(1, 3660)),
+        success_field=n.get("success_field", str, ""),
+        success_values=tuple(_str_list(n.get("success_values", list, ["0", "200", "ok", "OK"]),
+                                       "notifications.success_values")),
+        duplicate_values=tuple(_str_list(n.get("duplicate_values", list, []), "notifications.duplicate_values")),
+    )
+    n.done()
+    if settings.max_backoff_seconds < settings.backoff_seconds:
+        raise ConfigError("notifications.max_backoff_seconds", "must not be less than backoff_seconds")
+    return settings

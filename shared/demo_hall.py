@@ -5,6 +5,11 @@
 a :class:`HallSimulator` beside the server: citizens take tickets, clerks call, finish (办件 or 咨询) or mark
 no-shows, and citizens rate, through the same engine operations the web edge uses. Within seconds the display
 calls numbers, the phone page moves and the supervisor's figures are non-zero.
+
+Where the hall's config turns them on, the simulated citizens also come with ID cards (made-up numbers:
+:func:`shared.cardreader_sim.make_number`; some of them 70 or older) for services with per-ID rules, book the next
+slot of a service that takes appointments and check in at once (their ticket waits for its slot), and take remote
+tickets — most check in a little later, some never do and lapse when their turn comes.
 """
 
 from __future__ import annotations
@@ -17,11 +22,16 @@ from dataclasses import dataclass, replace
 
 import redis
 
-from shared import ratings
+from datetime import date
+
+from shared import bookings, ratings, remote
+from shared.cardreader_sim import make_number
+from shared.checkin import check_in
 from shared.config import Config, Period, Schedule
 from shared.engine import Engine
 from shared.errors import OneWindowError
 from shared.window_view import window_state
+from shared.identity import identify
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +72,9 @@ class HallSimulator:
         self.rng = random.Random(seed)
         self.max_waiting = max_waiting
         self.desks = {n: _Desk() for n in engine.config.windows}
-        self.counts = {"issued": 0, "called": 0, "finished": 0, "no_show": 0, "rated": 0}
+        self.counts = {"issued": 0, "called": 0, "finished": 0, "no_show": 0, "rated": 0, "booked": 0, "remote": 0}
+        self._arrivals: list[tuple[float, str]] = []  # (when, tracking token) of remote tickets still to check in
+        self._person = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_issue = 0.0
@@ -96,21 +108,78 @@ class HallSimulator:
             self._next_issue = now + self.rng.uniform(0.6, 2.4) / self.pace
             waiting = sum(s["waiting"] for s in self.engine.services_overview())
             if waiting < self.max_waiting:
-                self._issue()
+                roll = self.rng.random()
+                if not ((roll < 0.12 and self._book()) or (0.12 <= roll < 0.22 and self._remote(now))):
+                    self._issue()
+        for when, token in [a for a in self._arrivals if a[0] <= now]:
+            self._arrivals.remove((when, token))
+            try:
+                check_in(self.engine, code=token, kiosk="demo")
+            except OneWindowError as exc:  # lapsed meanwhile: its turn came first
+                logger.debug("demo remote check-in: %s", exc)
         for number, desk in self.desks.items():
             if now < desk.busy_until:
                 continue
             self._serve(number, desk, now)
 
+    def _someone(self):
+        """A made-up citizen's card (one in eight is 70 or older)."""
+        self._person += 1
+        today = self.engine.clock.business_date()
+        born = date(self.rng.randint(1946, 1955) if self.rng.random() < 0.125 else self.rng.randint(1960, 2006),
+                    self.rng.randint(1, 12), self.rng.randint(1, 28))
+        return identify(self.engine.config, make_number("340404", born, self._person % 1000), today=today,
+                        source="card")
+
     def _issue(self) -> None:
         codes = list(self.engine.config.services)
         weights = [3 if i < 3 else 1 for i in range(len(codes))]  # the first departments are the busy ones
         code = self.rng.choices(codes, weights)[0]
+        svc = self.engine.config.services[code]
+        rules = svc.id_rules
+        carded = rules.required or (bool(rules.max_open or rules.daily_cap or rules.green_age)
+                                    and self.rng.random() < 0.7)  # most tap their card where it matters
         try:
-            self.engine.issue(code, priority=self.rng.random() < 0.05, lang="zh")
+            self.engine.issue(code, priority=self.rng.random() < 0.05, lang="zh",
+                              identity=self._someone() if carded else None)
             self.counts["issued"] += 1
         except OneWindowError as exc:
             logger.debug("demo issue %s: %s", code, exc)
+
+    def _book(self) -> bool:
+        """Book the next slot of a service that takes appointments, and check in at once."""
+        codes = [c for c, s in self.engine.config.services.items() if s.appointments]
+        if not codes:
+            return False
+        code = self.rng.choice(codes)
+        try:
+            free = [s for s in bookings.slots(self.engine, code, self.engine.clock.business_date()) if s["bookable"]]
+            if not free:
+                return False
+            who = self._someone()
+            held = bookings.hold(self.engine, code, free[0]["start"], who, channel="phone")
+            bookings.confirm(self.engine, held["code"])
+            check_in(self.engine, identity=who, kiosk="demo")
+            self.counts["booked"] += 1
+            return True
+        except OneWindowError as exc:  # too early for its window, full, …: an ordinary ticket instead
+            logger.debug("demo booking %s: %s", code, exc)
+            return False
+
+    def _remote(self, now: float) -> bool:
+        """A remote ticket; most holders check in within seconds, one in four never comes."""
+        codes = [c for c, s in self.engine.config.services.items() if s.remote.enabled]
+        if not codes:
+            return False
+        try:
+            t = remote.take(self.engine, self.rng.choice(codes), self._someone()).ticket
+        except OneWindowError as exc:
+            logger.debug("demo remote: %s", exc)
+            return False
+        self.counts["remote"] += 1
+        if self.rng.random() < 0.75:
+            self._arrivals.append((now + self.rng.uniform(0, 1) / self.pace, t["token"]))
+        return True
 
     def _serve(self, number: int, desk: _Desk, now: float) -> None:
         clerk = f"demo-clerk{number}"

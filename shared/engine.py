@@ -6,10 +6,32 @@ more precise code)::
     waiting ──call──▶ called ──finish(handled|consulted)──▶ done
        │                │ ├──no-show──▶ no_show
        │                │ └──transfer──▶ waiting (head of the target service or window, same number)
-       └──cancel──▶ cancelled             recall: called ──▶ called (announced again)
+       ├──cancel──▶ cancelled             recall: called ──▶ called (announced again)
+       └──(a remote ticket not yet arrived when its turn comes)──▶ expired
 
-Call-next order for a window: tickets transferred to that window; then priority band (transferred into the service,
-then 绿色通道 priority, then normal); within a band, the window's service order; within a service, the longest wait.
+**Queue score** (one sorted set per service and day): ``band * 1e13 + time``; bands, best first:
+
+====  ===================  ==============================================================================
+band  who                  time
+====  ===================  ==============================================================================
+0     transferred in       when it was transferred (a transfer to a *window* waits in that window's queue)
+1     绿色通道 priority     when it was taken (set at the kiosk, or automatically by age: ``green_age``)
+2     appointment          its slot's start — checked in within its window (docs/appointments.md)
+3     walk-in              when it was taken (remote tickets too: they keep the place they took)
+====  ===================  ==============================================================================
+
+**Call-next order** for a window: tickets transferred to that window; then the best band over the window's
+services; within a band, the window's service order; within a service, the lowest score (the longest wait, or the
+earliest slot). Two rules keep that fair without slowing the call (``call_next.lua``):
+
+* an appointment is served *for its slot*: a checked-in appointment whose slot has not started yet waits while the
+  service has a walk-in (it is taken, rather than leave the window idle, when nobody else waits) — one extra
+  ``ZRANGEBYSCORE … LIMIT 0 1`` when the head is such an early appointment;
+* a remote ticket whose holder has not checked in when it *would be called* is skipped: it expires (``expired``,
+  event ``ticket_expired``, a no-show for its ID) and the choice is made again. The not-yet-arrived tickets are a
+  set per day, so the check is one ``SISMEMBER`` of the chosen ticket; each remote ticket is skipped at most once,
+  so the cost is bounded by the remote tickets taken (``remote.daily_quota``).
+
 Numbers are per service per business day (A001 …), so numbering restarts at local midnight; queues are per day,
 so yesterday's tickets are never called.
 
@@ -17,6 +39,11 @@ Every change is one Lua script run through :class:`shared.runner.ScriptRunner`, 
 script that acts on it, from the state as it is then: Python passes only input and configuration (and, where it
 computed something from state — the calendar for issuing — the script checks that state is unchanged). Each run
 takes effect once per operation id (see :mod:`shared.runner`): a resent copy gets the first answer.
+
+Real-name tickets (docs/realname.md) carry the keyed hash of the holder's ID (``idh``, never on the event stream);
+the per-ID rules are decided in the issuing script. Tickets with a contact (remote tickets, checked-in bookings)
+get their notifications (docs/appointments.md) written to the ``notify`` outbox in the step that calls them or marks
+them no-show.
 """
 
 from __future__ import annotations
@@ -32,7 +59,17 @@ import redis
 from shared import estimates, events, idempotency
 from shared.clock import Clock
 from shared.config import Config, Service, Window
-from shared.errors import ConflictError, NotFoundError, ServiceClosedError, UnprocessableError, ValidationError
+from shared.errors import (
+    ConflictError,
+    NotFoundError,
+    OneWindowError,
+    PermissionDeniedError,
+    RuleRefusedError,
+    ServiceClosedError,
+    UnprocessableError,
+    ValidationError,
+)
+from shared.identity import Identity
 from shared.keys import HallKeys, day_key
 from shared.rota import Rota
 from shared.schedule import Availability, availability
@@ -49,6 +86,20 @@ MATTER = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 CASE_NO = re.compile(r"[A-Za-z0-9_./-]{1,64}")
 #: a queue's score is band · QUEUE_BAND + the ms the ticket started waiting (issue.lua, call_next.lua)
 QUEUE_BAND = 10**13
+#: the outbox topic of notifications to citizens (shared/notify)
+NOTIFY_TOPIC = "notify"
+#: script codes of the hall's rules (per-ID, bookings, check-in): RuleRefusedError with messages in zh and en
+RULE_CODES = ("id_required", "id_open_limit", "id_daily_cap", "id_banned", "remote_quota_reached", "remote_disabled")
+#: Why a clerk sends a ticket elsewhere (the transfer dialog's tap choices; the text may say more). code → (zh, en)
+TRANSFER_REASONS: dict[str, tuple[str, str]] = {
+    "wrong_service": ("取错号", "Took the wrong ticket"),
+    "other_department": ("需其他部门办理", "Another department handles it"),
+    "cannot_handle": ("本窗口无法办理", "This window cannot handle it"),
+    "complaint": ("反映办不成事", "Can't-get-it-done complaint"),
+    "leader": ("需领导协调", "Needs the duty leader"),
+    "other": ("其他", "Other"),
+}
+TRANSFER_REASON_TEXT_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -90,28 +141,45 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
-              kiosk: str = "") -> Issued:
+              kiosk: str = "", identity: Identity | None = None) -> Issued:
         """Issue a ticket; the same ``request_id`` again the same day returns the same ticket (``created`` False),
-        as does a request sent again with the same ``Idempotency-Key`` (see :mod:`shared.idempotency`)."""
+        as does a request sent again with the same ``Idempotency-Key`` (see :mod:`shared.idempotency`).
+
+        ``identity`` (:func:`shared.identity.identify`: a card read or a typed ID number) makes it a real-name ticket:
+        the service's per-ID rules apply (``[[services]] realname``: RuleRefusedError ``id_open_limit`` /
+        ``id_daily_cap``; ``id_required`` when the service takes no ticket without an ID) and a holder of
+        ``green_age`` or older gets 绿色通道 (``green: "age"`` on the ticket)."""
         svc = self.service(service)
+        if identity is None and svc.id_rules.required:
+            raise self.refusal(RuleRefusedError("this service issues real-name tickets only", code="id_required"), svc)
+        return self._issue(svc, priority=priority, lang=lang, request_id=request_id, kiosk=kiosk, identity=identity)
+
+    def _issue(self, svc: Service, *, priority: bool, lang: str, request_id: str | None, kiosk: str,
+               identity: Identity | None, remote: bool = False, contact: dict | None = None,
+               scope_name: str = "issue") -> Issued:
         now = self.clock.now()
         day = day_key(now.date())
+        k = self.keys
         keys = [
-            self.keys.counter(day, svc.code), self.keys.queue(day, svc.code), self.keys.tickets(day),
-            self.keys.tokens(day), self.keys.service_times, self.keys.schedule,
+            k.counter(day, svc.code), k.queue(day, svc.code), k.tickets(day), k.tokens(day), k.service_times,
+            k.schedule, k.id_day(day), k.id_history, k.remote_pending(day), k.remote_index(day),
+            k.remote_counter(day, svc.code), k.contacts(day),
         ]
         token_part = secrets.token_urlsafe(16)[:22]
+        identity_args = [identity.hash, json.dumps(svc.id_rules.as_dict()), identity.age_on(now.date())] \
+            if identity is not None else ["", "{}", ""]
         # the kiosk's request_id names the operation (for a day), whatever else the request carries
-        scope = idempotency.keyed("issue", self.config.hall_id, day, request_id) if request_id else None
+        scope = idempotency.keyed(scope_name, self.config.hall_id, day, request_id) if request_id else None
         with idempotency.using(scope):
             for _attempt in range(5):
                 calendar = self.rota.calendar()
                 opening = availability(self.config, svc, now, calendar.overrides)
                 args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000), token_part,
                         lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date()),
-                        self.config.haocaiping.ticket_keep_days * 86400]
+                        self.config.haocaiping.ticket_keep_days * 86400, *identity_args, remote,
+                        svc.remote.daily_quota, json.dumps(contact, ensure_ascii=False) if contact else ""]
                 try:  # a closed service still answers a replay of today's request: the runner answers it first
-                    result = self.runner.run("issue", keys, args)
+                    result = self.runner.run("issue", keys, args, self.rule_errors)
                     break
                 except RetryScript:  # today's calendar entry changed since it was read: read it again
                     self.rota.invalidate()
@@ -121,6 +189,8 @@ class Engine:
                     raise ServiceClosedError(_closed_message(svc, opening), code="service_closed",
                                              reason=opening.reason,
                                              opens_at=opening.opens_at.isoformat() if opening.opens_at else None) from None
+                except RuleRefusedError as exc:
+                    raise self.refusal(exc, svc) from None
             else:
                 raise ConflictError("the calendar keeps changing; try again", code="busy")
         if result.get("replayed"):  # answered before (perhaps another day): show the ticket as it is now
@@ -130,17 +200,58 @@ class Engine:
         known = {"ahead": result["ahead"], "service_ms": result["service_ms"]}
         return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), True)
 
+    # ------------------------------------------------------------------------------------------- reception
+    @property
+    def rule_errors(self) -> dict[str, type[OneWindowError]]:
+        """Script codes of the hall's rules → :class:`RuleRefusedError` (the runner's ``errors_map``)."""
+        from shared.realname import REFUSALS
+
+        return dict.fromkeys(REFUSALS, RuleRefusedError)
+
+    def refusal(self, exc: OneWindowError, svc: Service | None = None, **context) -> OneWindowError:
+        """``exc`` with its messages in Chinese and English (see :func:`shared.realname.explain`)."""
+        from shared.realname import explain
+
+        return explain(exc, self.config, svc, **context)
+
+    def notify_parts(self) -> int:
+        return self.config.notifications.partitions
+
+    def reception_keys(self, day: str) -> list[str]:
+        """The keys every script that may end a real-name ticket or notify its holder takes, in this order:
+        remote_pending(day), id_day(day), id history, id history seen, contacts(day), the notify outbox's entries
+        and partitions, and its queue of each delivery partition."""
+        k = self.keys
+        return [k.remote_pending(day), k.id_day(day), k.id_history, k.id_history_seen, k.contacts(day),
+                k.outbox_entries(NOTIFY_TOPIC), k.outbox_partitions(NOTIFY_TOPIC),
+                *(k.outbox_queue(NOTIFY_TOPIC, p) for p in range(self.notify_parts()))]
+
+    def reception_args(self) -> str:
+        """The settings JSON that goes with :meth:`reception_keys`: delivery partitions, the notification kinds the
+        hall sends, how long no-show histories are kept."""
+        n = self.config.notifications
+        kinds = [kind for kind in n.kinds if n.enabled]
+        return json.dumps({"parts": n.partitions, "kinds": kinds, "keep_ms": self.noshow_keep_ms()})
+
+    def noshow_keep_ms(self) -> int:
+        """How long an ID's no-shows matter to any service's rule (M + D days, the longest)."""
+        rules = [s.id_rules for s in self.config.services.values() if s.id_rules.noshow_limit > 0]
+        return max((r.noshow_days + r.ban_days for r in rules), default=0) * 86_400_000
+
     # ------------------------------------------------------------------------------------------- windows
     def _window_keys(self, day: str, number: int) -> list[str]:
         return [self.keys.tickets(day), self.keys.window(number)]
 
     def call_next(self, window: int, clerk: str = "") -> dict:
-        """Call the next ticket for ``window`` (see the module doc for the order)."""
+        """Call the next ticket for ``window`` (see the module doc for the order). Remote tickets skipped on the
+        way expire (events ``ticket_expired``); ConflictError ``queue_empty`` when nothing callable waits."""
         w = self.window_config(window)
         day, now_ms = self.today(), self.clock.now_ms()
         keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
+        keys += self.reception_keys(day)
         keys += [self.keys.queue(day, s) for s in w.services]
-        result = self.runner.run("call_next", keys, [window, now_ms, clerk, self.config.display.recent_calls])
+        result = self.runner.run("call_next", keys, [window, now_ms, clerk, self.config.display.recent_calls,
+                                               self.reception_args()])
         return self.public_ticket(result["ticket"])
 
     def call_number(self, window: int, number: str, clerk: str = "") -> dict:
@@ -150,8 +261,10 @@ class Engine:
         self.service_for_number(number)
         day, now_ms = self.today(), self.clock.now_ms()
         keys = self._window_keys(day, window) + [self.keys.recent_calls, self.keys.window_queue(day, window)]
+        keys += self.reception_keys(day)
         keys += [self.keys.queue(day, s) for s in w.services]
-        args = [window, now_ms, clerk, self.config.display.recent_calls, f"{day}-{number}", *w.services]
+        args = [window, now_ms, clerk, self.config.display.recent_calls, self.reception_args(), f"{day}-{number}",
+                *w.services]
         result = self.runner.run("call_number", keys, args)
         return self.public_ticket(result["ticket"])
 
@@ -178,23 +291,51 @@ class Engine:
         return self._close(window, "finish", outcome, clerk, matter or "", (case_no or "").strip())
 
     def no_show(self, window: int, clerk: str = "") -> dict:
-        """The called citizen did not come: the ticket ends as no_show (过号)."""
+        """The called citizen did not come: the ticket ends as no_show (过号) — only after ``[counter]
+        min_calls_before_no_show`` calls (ConflictError ``too_few_calls``, decided in the script). The same window
+        may take it back for ``no_show_undo_seconds`` (:meth:`undo_no_show`)."""
         return self._close(window, "no_show", "", clerk)
+
+    def undo_no_show(self, window: int, ticket_id: str, clerk: str = "") -> dict:
+        """Take back a 过号 made at ``window``: the ticket waits again in its place (same band, original order) and
+        ``no_show_undone`` is appended. Decided in ``undo_no_show.lua`` from the ticket as it is then: NotFoundError
+        ``not_found``; ConflictError ``not_no_show`` (not marked no-show: never, or undone already, or changed),
+        ``wrong_window`` (marked by another window), ``undo_expired`` (after ``no_show_undo_seconds``)."""
+        self.window_config(window)
+        day = self._day_of(ticket_id if isinstance(ticket_id, str) else "")
+        if day != self.today():
+            raise ConflictError("only today's no-shows can be undone", code="undo_expired")
+        services, windows = list(self.config.services), sorted(self.config.windows)
+        keys = [self.keys.tickets(day)] + [self.keys.queue(day, s) for s in services]
+        keys += [self.keys.window_queue(day, n) for n in windows]
+        args = [window, self.clock.now_ms(), clerk, ticket_id, self.config.counter.no_show_undo_seconds * 1000,
+                len(services), *services, *windows]
+        result = self.runner.run("undo_no_show", keys, args, {
+            "not_no_show": ConflictError, "wrong_window": PermissionDeniedError, "undo_expired": ConflictError})
+        known = {"ahead": result["ahead"], "service_ms": None}
+        return self.public_ticket(result["ticket"], known=known)
 
     def _close(self, window: int, action: str, outcome: str, clerk: str, matter: str = "", case_no: str = "") -> dict:
         self.window_config(window)
         day = self.today()
-        keys = self._window_keys(day, window) + [self.keys.service_times, self.keys.unrated, self.keys.service_pace(day)]
+        keys = self._window_keys(day, window) + [self.keys.service_times, self.keys.unrated]
+        keys += self.reception_keys(day)
+        keys.append(self.keys.service_pace(day))  # last: the day's pace (shared/estimates.py)
         matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
         args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
-                case_no]
-        result = self.runner.run("close_current", keys, args, {"unknown_matter": UnprocessableError})
+                case_no, self.reception_args(), self.config.counter.min_calls_before_no_show]
+        result = self.runner.run("close_current", keys, args, {"unknown_matter": UnprocessableError,
+                                                               "too_few_calls": ConflictError})
         return self.public_ticket(result["ticket"])
 
-    def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "") -> dict:
-        """Send the current ticket to the head of another service's queue or of another window."""
+    def transfer(self, window: int, *, service: str | None = None, to_window: int | None = None, clerk: str = "",
+                 reason: str | None = None, reason_text: str | None = None) -> dict:
+        """Send the current ticket to the head of another service's queue or of another window — never to its own
+        service (UnprocessableError ``same_service``, decided in the script). ``reason``: a code of
+        :data:`TRANSFER_REASONS`; ``reason_text``: free text (≤ 200); both travel on ``ticket_transferred``."""
         if (service is None) == (to_window is None):
             raise ValidationError("give exactly one of 'service' or 'window'", code="invalid_transfer")
+        why = transfer_reason(reason, reason_text)
         self.window_config(window)
         day = self.today()
         if service is not None:
@@ -204,7 +345,9 @@ class Engine:
             self.window_config(to_window)
             target, kind, value = self.keys.window_queue(day, to_window), "window", to_window
         keys = self._window_keys(day, window) + [target]
-        result = self.runner.run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value])
+        result = self.runner.run("transfer", keys, [window, self.clock.now_ms(), clerk, kind, value,
+                                                     json.dumps(why, ensure_ascii=False)],
+                                 {"same_service": UnprocessableError})
         return self.public_ticket(result["ticket"])
 
     def pause(self, window: int, reason: str = "", clerk: str = "") -> None:
@@ -220,7 +363,8 @@ class Engine:
         """Withdraw a waiting ticket (the script finds the queue it is in now)."""
         day = self._day_of(ticket_id)
         services, windows = list(self.config.services), sorted(self.config.windows)
-        keys = [self.keys.tickets(day)] + [self.keys.queue(day, s) for s in services]
+        keys = [self.keys.tickets(day), self.keys.remote_pending(day), self.keys.id_day(day)]
+        keys += [self.keys.queue(day, s) for s in services]
         keys += [self.keys.window_queue(day, n) for n in windows]
         result = self.runner.run("cancel", keys, [self.clock.now_ms(), ticket_id, actor, len(services), *services, *windows])
         return self.public_ticket(result["ticket"])
@@ -312,7 +456,16 @@ class Engine:
             "windows": [t["target_window"]] if t.get("target_window") else self.config.windows_serving(svc.code),
             "window": t.get("window"), "calls": t.get("calls", 0), "transfers": t.get("transfers", 0),
             "outcome": t.get("outcome"), "ahead": None, "estimated_wait_minutes": None,
+            "realname": bool(t.get("realname")), "green": t.get("green"),
+            "appointment": bool(t.get("appointment")), "booking": t.get("booking"), "slot": t.get("slot"),
+            "remote": bool(t.get("remote")),
+            "assisted": bool(t.get("assisted")),  # 帮办代办: set by a guide on the ticket
         }
+        if t.get("remote"):
+            out["arrived"] = bool(t.get("arrived"))
+        if t["status"] == "no_show" and isinstance(t.get("no_show"), dict):  # who marked it, when (for the undo)
+            out["no_show"] = {"window": t["no_show"].get("window"),
+                              "at": self.clock.from_ms(int(t["no_show"].get("ms") or 0)).isoformat()}
         if t.get("called_ms"):
             out["called_at"] = self.clock.from_ms(t["called_ms"]).isoformat()
         if isinstance(t.get("matter"), dict):  # finished: the 事项 served and the 办件编号
@@ -401,6 +554,25 @@ class Engine:
 
     def events_since(self, start: str = "-") -> list[events.Event]:
         return list(events.read_range(self.redis, self.keys.events, start))
+
+
+def transfer_reason(reason: str | None, text: str | None) -> dict:
+    """The reason of a transfer as the event carries it: ``{code, label, label_en, text}`` (``{}`` for none)."""
+    if reason is not None and (not isinstance(reason, str) or reason not in TRANSFER_REASONS):
+        raise ValidationError(f"'reason' must be one of: {', '.join(TRANSFER_REASONS)}", code="invalid_value",
+                              field="reason")
+    if text is not None and not isinstance(text, str):
+        raise ValidationError("'reason_text' must be text", code="wrong_type", field="reason_text")
+    text = (text or "").strip()
+    if len(text) > TRANSFER_REASON_TEXT_MAX:
+        raise ValidationError(f"'reason_text' is longer than {TRANSFER_REASON_TEXT_MAX} characters",
+                              code="invalid_value", field="reason_text")
+    if reason is None and not text:
+        return {}
+    out: dict = {"text": text}
+    if reason is not None:
+        out.update(code=reason, label=TRANSFER_REASONS[reason][0], label_en=TRANSFER_REASONS[reason][1])
+    return out
 
 
 def _call_view(t: dict, config: Config) -> dict:

@@ -94,6 +94,13 @@ class ServiceClosedError(ConflictError):
     code = "service_closed"
 
 
+class RuleRefusedError(ConflictError):
+    """A rule of the hall refuses (a per-ID rule of real-name tickets, a booking or check-in rule): ``details``
+    carry ``message_zh`` and ``message_en`` for the person at the kiosk or on the phone (docs/realname.md)."""
+
+    code = "rule_refused"
+
+
 class StoreUnavailableError(OneWindowError):
     """The queue store (Redis) does not answer."""
 

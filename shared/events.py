@@ -43,6 +43,20 @@ APPEAL_FILED = "appeal_filed"
 APPEAL_RULED = "appeal_ruled"
 OUTBOX_ENTRY_FAILED = "outbox_entry_failed"
 OUTBOX_ENTRY_RESENT = "outbox_entry_resent"
+# issue 14: remote tickets, appointments (payloads documented in docs/appointments.md)
+TICKET_EXPIRED = "ticket_expired"
+TICKET_ACTIVATED = "ticket_activated"
+BOOKING_HELD = "booking_held"
+BOOKING_CONFIRMED = "booking_confirmed"
+BOOKING_CANCELLED = "booking_cancelled"
+BOOKING_RESCHEDULED = "booking_rescheduled"
+BOOKING_CHECKED_IN = "booking_checked_in"
+BOOKING_MISSED = "booking_missed"
+# counter: a 过号 undone by its window ({ticket, window, clerk, no_show_ms}; the ticket waits again in its place)
+NO_SHOW_UNDONE = "no_show_undone"
+# kiosk: the "需要帮助" button and the guide who answered it (payloads documented in docs/kiosk.md)
+HELP_REQUESTED = "help_requested"
+HELP_HANDLED = "help_handled"
 # 帮办代办: a guide or the supervisor marked a waiting / called ticket as helped (payload {ticket, by, note})
 TICKET_ASSISTED = "ticket_assisted"
 
@@ -52,7 +66,11 @@ ALL_EVENTS = (
     TICKET_RATED, CASE_RECORDED, CLERK_SIGNED_IN, CLERK_SIGNED_OUT,
     CASE_RESOLVED, RATING_FOLLOWED_UP, SCHEDULE_CHANGED,
     RECTIFICATION_OPENED, RECTIFICATION_STEP_COMPLETED, CALLBACK_LOGGED, APPEAL_FILED, APPEAL_RULED,
-    OUTBOX_ENTRY_FAILED, OUTBOX_ENTRY_RESENT, TICKET_ASSISTED,
+    OUTBOX_ENTRY_FAILED, OUTBOX_ENTRY_RESENT,
+    TICKET_EXPIRED, TICKET_ACTIVATED, BOOKING_HELD, BOOKING_CONFIRMED, BOOKING_CANCELLED, BOOKING_RESCHEDULED,
+    BOOKING_CHECKED_IN, BOOKING_MISSED,
+    NO_SHOW_UNDONE,
+    HELP_REQUESTED, HELP_HANDLED, TICKET_ASSISTED,
 )
 
 

@@ -104,6 +104,22 @@ class HallKeys:
         """INCR counter: the number of the last case id."""
         return f"{self.base}:cases:seq"
 
+    # kiosk: help requests (the "需要帮助" button; see shared/help_requests.py)
+    @property
+    def help_open(self) -> str:
+        """Hash: kiosk id → its open help request (JSON)."""
+        return f"{self.base}:help:open"
+
+    @property
+    def help_last(self) -> str:
+        """Hash: kiosk id → when it last asked for help (ms), for the minimum interval between two requests."""
+        return f"{self.base}:help:last"
+
+    @property
+    def help_counter(self) -> str:
+        """INCR counter: the number of the last help request id (``H000001`` …)."""
+        return f"{self.base}:help:seq"
+
     # supervisor: the calendar and follow-ups (see docs/statistics.md)
     @property
     def schedule(self) -> str:
@@ -161,6 +177,82 @@ class HallKeys:
     def outbox_lease(self, topic: str) -> str:
         """String with a TTL: the token of the one process that sends this outbox now."""
         return f"{self.base}:outbox:{topic}:lease"
+
+    # 实名: per-ID counts and histories, by the keyed hash of an ID number — never the number (docs/realname.md)
+    def id_day(self, day: str) -> str:
+        """Hash: ``<id hash>:<service>:o`` → open tickets of that ID, ``…:n`` → tickets taken, on a business day."""
+        return f"{self.base}:id:{day}"
+
+    @property
+    def id_history(self) -> str:
+        """Hash: id hash → JSON ``{"ns": [ms, …]}``, the times of its recent no-shows (the no-show ban's source)."""
+        return f"{self.base}:idhist"
+
+    @property
+    def id_history_seen(self) -> str:
+        """Sorted set: id hash → time of its last no-show (ms); histories no rule looks at any more are forgotten."""
+        return f"{self.base}:idhist:last"
+
+    # 预约: bookings (docs/appointments.md)
+    @property
+    def bookings(self) -> str:
+        """Hash: booking id (``BK0000001``) → booking JSON (its state, slot, id hash, contact)."""
+        return f"{self.base}:bk"
+
+    @property
+    def booking_codes(self) -> str:
+        """Hash: booking code (what the citizen holds) → booking id."""
+        return f"{self.base}:bk:codes"
+
+    @property
+    def booking_index(self) -> str:
+        """Hash: ``<id hash>:<service>:<day>`` → booking id (one booking per ID, service and day)."""
+        return f"{self.base}:bk:ids"
+
+    @property
+    def booking_seq(self) -> str:
+        """INCR counter: the number of the last booking id."""
+        return f"{self.base}:bk:seq"
+
+    @property
+    def booking_times(self) -> str:
+        """Sorted set: every booking id → its slot's start (ms): bookings are forgotten ``keep_days`` after it."""
+        return f"{self.base}:bk:all"
+
+    @property
+    def bookings_upcoming(self) -> str:
+        """Sorted set: confirmed bookings not checked in → slot start (ms): reminders and missed bookings."""
+        return f"{self.base}:bk:due"
+
+    @property
+    def booking_holds(self) -> str:
+        """Sorted set: held bookings → the end of the hold (ms): expired holds are released."""
+        return f"{self.base}:bk:held"
+
+    def slot_counts(self, service: str, day: str) -> str:
+        """Hash: slot (``HHMM``) → bookings confirmed for it (holds are in :meth:`slot_holds`)."""
+        return f"{self.base}:slots:{day}:{service}"
+
+    def slot_holds(self, service: str, day: str, hhmm: str) -> str:
+        """Sorted set: held booking ids of one slot → the end of the hold (ms); only live holds take a place."""
+        return f"{self.base}:slots:{day}:{service}:{hhmm}:held"
+
+    # 远程取号: remote tickets
+    def remote_pending(self, day: str) -> str:
+        """Set: remote tickets not yet arrived (call-next skips and expires them when their turn comes)."""
+        return f"{self.base}:remote:{day}"
+
+    def remote_index(self, day: str) -> str:
+        """Hash: ``<id hash>:<service>`` → that ID's remote ticket not yet arrived (check-in by card finds it)."""
+        return f"{self.base}:remote:{day}:ids"
+
+    def remote_counter(self, day: str, service: str) -> str:
+        """String: remote tickets taken for a service on a day (their own quota)."""
+        return f"{self.base}:remote:{day}:n:{service}"
+
+    def contacts(self, day: str) -> str:
+        """Hash: ticket id → the holder's contact JSON (phone / openid, delivery queue) for notifications."""
+        return f"{self.base}:contacts:{day}"
 
     # per business day
     def tickets(self, day: str) -> str:

@@ -169,7 +169,8 @@ def _answer(result: dict, errors_map: dict[str, type[errors.OneWindowError]] | N
         if code == "retry":
             raise RetryScript(result.get("message"))
         exc = (errors_map or {}).get(code) or _ERRORS.get(code, errors.ConflictError)
-        raise exc(result.get("message"), code=code)
+        details = result.get("details")  # fail_with(): numbers and times the caller may show (see _prelude.lua)
+        raise exc(result.get("message"), code=code, **(details if isinstance(details, dict) else {}))
     return result
 
 

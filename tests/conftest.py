@@ -12,25 +12,15 @@ import pytest
 
 from browser_support import chromium, new_context, new_page, playwright  # noqa: F401  (the browser tests' fixtures)
 from shared.clock import FixedClock
-from shared.config import load_config, parse_config
+from shared.config import parse_config
 from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared.redis_client import connect
 
-DATA = Path(__file__).parent / "data"
-HALL_TOML = DATA / "hall.toml"
-DEMO_PASSWORD = "demo-clerk"
-SUPER_PASSWORD = "demo-super"
-KEYPAD_TOKEN = "demo-keypad-token-window-1"
-KIOSK_TOKEN = "demo-kiosk-token-lobby-1"  # kiosk lobby-1 (tests/data/hall.toml)
-KIOSK2_TOKEN = "demo-kiosk-token-lobby-2"
-TABLET_TOKENS = {n: f"demo-tablet-token-window-{n}" for n in range(1, 8)}  # the evaluation tablet of each window
-
-
-def tablet(window: int) -> dict:
-    """Request headers of window ``window``'s evaluation tablet."""
-    return {"Authorization": f"Bearer {TABLET_TOKENS[window]}"}
-
+from display_support import COUNT_SOCKETS, Api
+from kiosk_support import hall, shots  # noqa: F401  (the kiosk browser tests' fixtures)
+from hall_support import DATA, HALL_TOML, LiveServer, login
+from shared.keys import HallKeys
 
 @pytest.fixture(scope="session")
 def redis_server():
@@ -84,11 +74,6 @@ def client(app):
     return app.test_client()
 
 
-def login(client, username="clerk1", window=1, password=DEMO_PASSWORD):
-    """Sign a test client in to a window; returns the response."""
-    return client.post("/api/v1/login", json={"username": username, "password": password, "window": window})
-
-
 @pytest.fixture
 def clerk_client(app):
     """A test client factory: ``clerk_client(window)`` is a client signed in to that window."""
@@ -103,9 +88,6 @@ def clerk_client(app):
     return make
 
 
-__all__ = ["login", "load_config"]
-
-
 @pytest.fixture(scope="session")
 def live_config(tmp_path_factory):
     """The test hall's config as a file, with var/ in a temp dir (for `onewindow serve`)."""
@@ -116,68 +98,27 @@ def live_config(tmp_path_factory):
     return path
 
 
-class LiveServer:
-    """A real `onewindow serve` process (gunicorn, relay, Socket.IO) on a free loopback port."""
-
-    def __init__(self, config_path: Path, redis_url: str | None, extra_args: tuple[str, ...] = ()) -> None:
-        self.extra_args = list(extra_args)
-        self.config_path = config_path
-        self.redis_url = redis_url
-        self.port = 0
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 20.0) -> "LiveServer":
-        import os
-        import subprocess
-        import sys
-        import time
-        import urllib.request
-
-        from shared.embedded import free_port
-
-        self.port = self.port or free_port()
-        env = {**os.environ, "ONEWINDOW_LOG": "WARNING"}
-        env.pop("ONEWINDOW_REDIS_URL", None)
-        if self.redis_url:  # None: the server starts its embedded Redis
-            env["ONEWINDOW_REDIS_URL"] = self.redis_url
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "onewindow", "serve", "--config", str(self.config_path), "--port", str(self.port),
-             *self.extra_args],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("server exited: " + self.process.stderr.read().decode(errors="replace")[-2000:])
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not answer /healthz in time")
-
-    def stop(self) -> None:
-        import os
-        import signal
-
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except Exception:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
-
-
 @pytest.fixture(scope="module")
 def live_server(redis_server, live_config):
     """A served app for browser and Socket.IO tests; Redis is flushed per test by ``redis_client``."""
     server = LiveServer(live_config, redis_server.url).start()
     yield server
     server.stop()
+
+
+# ------------------------------------------------------------------------------------ shared by the browser tests
+@pytest.fixture
+def keys(hall_config) -> HallKeys:
+    return HallKeys(hall_config.hall_id)
+
+
+@pytest.fixture
+def api(live_server, redis_client):
+    return Api(live_server.url)
+
+
+@pytest.fixture
+def browser(new_context):
+    ctx = new_context((1920, 1080))
+    ctx.add_init_script(COUNT_SOCKETS)
+    return ctx

@@ -4,31 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import KEYPAD_TOKEN, login
-
-
-def state_fingerprint(redis_client):
-    """Everything in Redis, to prove a refused request changed nothing."""
-    out = {}
-    for key in sorted(redis_client.scan_iter("*")):
-        if ":limit:" in key:  # abuse counters (login attempts, public issuing) count refused requests: not hall state
-            continue
-        if ":op:" in key:  # a remembered answer (so a resent copy is refused the same way); not hall state
-            continue
-        kind = redis_client.type(key)
-        if kind == "string":
-            out[key] = redis_client.get(key)
-        elif kind == "hash":
-            out[key] = redis_client.hgetall(key)
-        elif kind == "zset":
-            out[key] = redis_client.zrange(key, 0, -1, withscores=True)
-        elif kind == "list":
-            out[key] = redis_client.lrange(key, 0, -1)
-        elif kind == "set":
-            out[key] = sorted(redis_client.smembers(key))
-        elif kind == "stream":
-            out[key] = redis_client.xlen(key)
-    return out
+from hall_support import KEYPAD_TOKEN, login, state_fingerprint
 
 
 def test_services_list(client):
@@ -132,9 +108,9 @@ def test_machine_token_acts_on_its_window_only(client):
     ("finish", {}, 400, "missing_field"),
     ("call", {"number": "A1"}, 400, "invalid_number"),
     ("call", {"number": "Z001"}, 422, "unknown_prefix"),
-    ("transfer", {"service": "renshe", "window": 2}, 400, "invalid_transfer"),
-    ("transfer", {"service": "nope"}, 422, "unknown_service"),
-    ("transfer", {"window": 42}, 404, "unknown_window"),
+    ("transfer", {"service": "renshe", "window": 2, "reason": "other"}, 400, "invalid_transfer"),
+    ("transfer", {"service": "nope", "reason": "other"}, 422, "unknown_service"),
+    ("transfer", {"window": 42, "reason": "other"}, 404, "unknown_window"),
     ("call-next", {"x": 1}, 400, "unknown_field"),
 ])
 def test_bad_window_requests_change_nothing(client, clerk_client, redis_client, path, body, status, code):

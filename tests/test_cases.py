@@ -7,7 +7,7 @@ import json
 import pytest
 
 from shared import cases
-from test_api import state_fingerprint
+from hall_support import state_fingerprint
 
 CASE = {"department": "区市场监管局", "problem": "营业执照变更需补充材料，群众往返多次", "action": "联系部门现场补正",
         "resolved": True}

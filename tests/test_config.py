@@ -31,6 +31,14 @@ def test_shipped_config_describes_the_hall():
     weekend_open = {s.code for s in c.services.values() if c.services[s.code].hours[5]}
     assert weekend_open == {"renshe", "shichang", "sheqi", "bubancheng"}  # 周末延时服务: only some services
     assert sorted(c.windows) == list(range(1, 10))
+    assert c.hall_address and c.hall_phone == "0554-5678123"  # printed on every ticket
+
+
+def test_hall_address_and_phone_are_optional():
+    raw = shipped_raw()
+    del raw["hall"]["address"], raw["hall"]["phone"]
+    c = parse_config(raw, base_dir=ROOT)
+    assert (c.hall_address, c.hall_phone) == ("", "")
 
 
 def _mutate(fn) -> dict:
@@ -55,6 +63,10 @@ def _mutate(fn) -> dict:
     (lambda r: r["schedule"].update(holidays=["2027-13-01"]), "schedule.holidays[0]", "not a date"),
     (lambda r: r.update(extra={}), "extra", "unknown key"),
     (lambda r: r["services"][0].pop("prefix"), "services[0].prefix", "is required"),
+    (lambda r: r["hall"].update(phone="call us"), "hall.phone", "telephone number"),
+    (lambda r: r["hall"].update(address="一楼\n二楼"), "hall.address", "one line"),
+    (lambda r: r["hall"].update(address="号" * 81), "hall.address", "at most 80"),
+    (lambda r: r["hall"].update(phone=5545678123), "hall.phone", ""),
 ])
 def test_config_mistakes_name_the_key(mutate, key, words):
     with pytest.raises(ConfigError) as exc:
@@ -167,3 +179,67 @@ def test_haocaiping_mistakes_name_the_key(mutate, key, words):
         parse_config(_mutate(mutate), base_dir=ROOT)
     assert exc.value.key.startswith(key), exc.value.message
     assert words in exc.value.message
+
+
+# ------------------------------------------------------------------------------------------------ issue 14
+def test_realname_appointments_remote_and_notifications_are_off_by_default_and_read_when_set():
+    c = parse_config(shipped_raw(), base_dir=ROOT)
+    svc = c.services["renshe"]
+    assert svc.appointments is None and not svc.remote.enabled and svc.id_rules.max_open == 0
+    assert not c.notifications.enabled and c.realname.secret_file is None
+    raw = shipped_raw()
+    raw["realname"] = {"green_age": 70, "max_open": 1, "secret_file": "keys/realname.key"}
+    raw["services"][0]["realname"] = {"max_open": 2, "noshow_limit": 3}
+    raw["services"][0]["appointments"] = {"capacity": 4, "capacity_by_day": {"weekend": 2, "sunday": 0},
+                                          "hours": {"weekday": ["09:00-11:30"]}, "late": "refuse"}
+    raw["services"][1]["appointments"] = {"enabled": False}
+    raw["services"][0]["remote"] = {"enabled": True, "daily_quota": 50}
+    raw["notifications"] = {"enabled": True, "url": "https://sms.example/send", "templates": {"called": "T1"},
+                            "kinds": ["called", "no_show"]}
+    c = parse_config(raw, base_dir=ROOT)
+    renshe, shichang = c.services["renshe"], c.services["shichang"]
+    assert (renshe.id_rules.max_open, renshe.id_rules.green_age, renshe.id_rules.noshow_limit) == (2, 70, 3)
+    assert (shichang.id_rules.max_open, shichang.id_rules.green_age) == (1, 70)  # the hall's defaults
+    a = renshe.appointments
+    assert (a.capacity_on(0), a.capacity_on(5), a.capacity_on(6), a.late) == (4, 2, 0, "refuse")
+    assert str(a.hours[0][0]) == "09:00-11:30" and a.hours[5] == ()
+    assert shichang.appointments is None and renshe.remote.daily_quota == 50
+    assert c.notifications.sends("called") and not c.notifications.sends("reminder")
+    assert c.realname.secret_file == (ROOT / "keys/realname.key").resolve()
+
+
+def _set(path: str, value):
+    def fn(raw):
+        *parents, last = path.split(".")
+        node = raw
+        for p in parents:
+            node = node[int(p)] if p.isdigit() else node.setdefault(p, {})
+        node[last] = value
+    return fn
+
+
+@pytest.mark.parametrize("mutate,key,words", [
+    (_set("realname.green_age", 30), "realname.green_age", "50 … 120"),
+    (_set("realname.max_open", -1), "realname.max_open", "0 … 99"),
+    (_set("realname.colour", 1), "realname.colour", "unknown key"),
+    (_set("services.0.realname", {"daily_cap": "2"}), "services[0].realname.daily_cap", "integer"),
+    (_set("services.0.appointments", {"slot_minutes": 2}), "services[0].appointments.slot_minutes", "5 … 480"),
+    (_set("services.0.appointments", {"late": "queue"}), "services[0].appointments.late", "walk_in, refuse"),
+    (_set("services.0.appointments", {"capacity_by_day": {"funday": 1}}),
+     "services[0].appointments.capacity_by_day.funday", "unknown key"),
+    (_set("services.0.appointments", {"hours": {"weekday": ["12:00-09:00"]}}),
+     "services[0].appointments.hours.weekday[0]", "before the end"),
+    (_set("services.0.appointments", {"days_ahead": 0, "same_day": False}), "services[0].appointments",
+     "no bookable day"),
+    (_set("services.0.remote", {"enabled": "yes"}), "services[0].remote.enabled", "true or false"),
+    (_set("notifications.enabled", True), "notifications.url", "required"),
+    (_set("notifications.templates", {"shout": "T"}), "notifications.templates.shout", "not a kind"),
+    (_set("notifications.kinds", ["called", "sms"]), "notifications.kinds[1]", "must be one of"),
+    (_set("notifications.partitions", 0), "notifications.partitions", "1 … 64"),
+    (_set("appointments.sweep_seconds", 0), "appointments.sweep_seconds", "1 … 3600"),
+])
+def test_issue_14_mistakes_name_the_key(mutate, key, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_config(_mutate(mutate), base_dir=ROOT)
+    assert exc.value.key.startswith(key), exc.value.key
+    assert words in exc.value.message, exc.value.message

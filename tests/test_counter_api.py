@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from conftest import login, tablet
+from hall_support import login, tablet
 
 
 def test_two_clerks_pressing_call_next_at_once_never_get_the_same_ticket(client, clerk_client):
@@ -65,7 +65,7 @@ def test_overview_previews_the_windows_queues(client, clerk_client, clock):
         clock.advance(minutes=2)
     c2 = clerk_client(2)
     c2.post("/api/v1/windows/2/call-next")  # A001
-    c2.post("/api/v1/windows/2/transfer", json={"window": 3})
+    c2.post("/api/v1/windows/2/transfer", json={"window": 3, "reason": "other"})
     c = clerk_client(3)
     o = c.get("/api/v1/windows/3/overview").get_json()
     assert o["window"]["number"] == 3 and o["window"]["current"] is None and o["complaint"] is False
@@ -96,7 +96,7 @@ def test_today_counts_for_the_window(client, clerk_client, clock):
     c.post("/api/v1/windows/1/call-next")
     c.post("/api/v1/windows/1/no-show")
     c.post("/api/v1/windows/1/call-next")
-    c.post("/api/v1/windows/1/transfer", json={"service": "bubancheng"})
+    c.post("/api/v1/windows/1/transfer", json={"service": "bubancheng", "reason": "complaint"})
     clerk_client(2).post("/api/v1/windows/2/call-next")  # another window: not counted
     counts = c.get("/api/v1/windows/1/today").get_json()["counts"]
     assert counts == {"called": 4, "recalled": 1, "handled": 1, "consulted": 1, "no_show": 1, "transferred": 1,

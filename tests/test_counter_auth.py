@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from conftest import DEMO_PASSWORD, KEYPAD_TOKEN, SUPER_PASSWORD, login
-from test_api import state_fingerprint
+from hall_support import DEMO_PASSWORD, KEYPAD_TOKEN, SUPER_PASSWORD, login
+from hall_support import state_fingerprint
 
 
 def _issue(client, service="renshe", n=1):
@@ -123,7 +123,7 @@ def test_passwords_in_config_are_hashes(hall_config):
 def test_unknown_user_costs_as_much_as_a_wrong_password(client, monkeypatch, hall_config):
     """An unknown username still runs one full password check with the same algorithm and cost as a real
     account's hash, so response time does not reveal which usernames exist (counted, not timed)."""
-    import onewindow.identity as auth
+    import onewindow.auth as auth
 
     checked: list[str] = []
     real_check = auth.check_password_hash

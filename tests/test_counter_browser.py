@@ -6,74 +6,14 @@ Set ONEWINDOW_SCREENSHOTS=1 to (re)write the screenshots under docs/.
 from __future__ import annotations
 
 import json
-import os
-import urllib.request
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
-from browser_support import BROWSER_MARKS, console_log, page_errors
-from shared.keys import HallKeys
+from browser_support import BROWSER_MARKS, console_log
 
 pytestmark = BROWSER_MARKS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-SHOTS = os.environ.get("ONEWINDOW_SCREENSHOTS") == "1"
-
-
-@pytest.fixture
-def keys(hall_config) -> HallKeys:
-    return HallKeys(hall_config.hall_id)
-
-
-def _post(base: str, path: str, body: dict) -> dict:
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return json.load(r)
-
-
-def _get(base: str, path: str) -> dict:
-    with urllib.request.urlopen(base + path, timeout=5) as r:
-        return json.load(r)
-
-
-def _issue(base: str, *services: str) -> list[dict]:
-    return [_post(base, "/api/v1/tickets", {"service": s})["ticket"] for s in services]
-
-
-def _events(redis_client, keys: HallKeys, kind: str) -> list[dict]:
-    return [json.loads(f["data"]) for _i, f in redis_client.xrange(keys.events) if f["type"] == kind]
-
-
-def _shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=str(DOCS / name))
-
-
-def _login(page, base: str, username: str, window: int) -> None:
-    page.goto(f"{base}/counter")
-    page.wait_for_selector("#login-view:not([hidden])")
-    page.fill("#username", username)
-    page.fill("#password", "demo-clerk")
-    page.select_option("#window-select", str(window))
-    page.click("#login-submit")
-    page.wait_for_selector("#work-view:not([hidden])")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "on")
-
-
-def _current(page, number: str) -> None:
-    expect(page.locator("#cur-number")).to_have_text(number)
-
-
-def _idle(page) -> None:
-    page.wait_for_selector("#cur-idle:not([hidden])")
-
-
-def _errors(page) -> list[str]:
-    # the page asks /api/v1/me before login: that 401 is expected
-    return page_errors(page, allow=("401",))
+from counter_support import SHOTS, _current, _errors, _events, _get, _idle, _issue, _login, _shot
 
 
 def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server, redis_client, keys, new_context):
@@ -109,6 +49,7 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
     page.click("[data-action=transfer]")
     page.wait_for_selector("#dlg-transfer[open]")
     _shot(page, "counter-transfer.png")
+    page.click("#transfer-reasons [data-reason=complaint]")
     page.click("#transfer-targets [data-kind=service][data-value=bubancheng]")
     _idle(page)
     moved = _get(base, f"/api/v1/tickets/{a1['id']}")["ticket"]
@@ -134,6 +75,8 @@ def test_clerk_day_login_call_recall_transfer_consult_rate_and_case(live_server,
     assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     _shot(rate, "rate-levels.png")
     rate.click(".level-5")
+    rate.wait_for_selector("#view-detail:not([hidden])")  # what went well: optional tap choices
+    rate.click("#detail-submit")
     rate.wait_for_selector("#view-thanks:not([hidden])")
     _shot(rate, "rate-thanks.png")
     [rated] = _events(redis_client, keys, "ticket_rated")
@@ -195,6 +138,7 @@ def test_an_action_whose_answer_was_lost_is_sent_again_with_its_key_and_done_onc
     page.route("**/api/v1/windows/1/finish", lambda route: (
         finish_keys.append(route.request.headers.get("idempotency-key", "")), route.continue_()))
     page.click("[data-action=finish-handled]")
+    page.click("#finish-submit")
     _idle(page)
     assert len(finish_keys) == 1 and finish_keys[0] not in sent_keys  # a new click is a new action
     assert [m for m in _errors(page) if "503" not in m] == []
@@ -211,7 +155,9 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client, keys, ne
     _current(page, "A001")
     page.keyboard.press("F2")                 # recall
     expect(page.locator("#cur-calls")).to_have_text("2")
-    page.keyboard.press("NumpadSubtract")     # no-show
+    page.keyboard.press("NumpadSubtract")     # no-show, confirmed
+    page.wait_for_selector("#dlg-noshow[open]")
+    page.keyboard.press("NumpadEnter")
     _idle(page)
     page.keyboard.press("F1")                 # call next
     _current(page, "A002")
@@ -221,7 +167,9 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client, keys, ne
     _current(page, "A003")
     page.keyboard.press("NumpadDivide")       # transfer: target 1 is the 办不成事 service
     page.wait_for_selector("#dlg-transfer[open]")
-    page.keyboard.press("Numpad1")
+    page.keyboard.press("Numpad1")            # reason 1
+    page.keyboard.press("NumpadEnter")
+    page.keyboard.press("Numpad1")            # target 1
     page.keyboard.press("NumpadEnter")
     _idle(page)
     page.keyboard.press("F8")                 # call a number
@@ -229,7 +177,9 @@ def test_keyboard_shortcuts_drive_the_window(live_server, redis_client, keys, ne
     page.keyboard.type("5")
     page.keyboard.press("Enter")
     _current(page, "A005")
-    page.keyboard.press("F4")                 # finish as 办件
+    page.keyboard.press("F4")                 # finish as 办件 (the 事项 defaults to the service's first)
+    page.wait_for_selector("#dlg-finish[open]")
+    page.keyboard.press("NumpadEnter")
     _idle(page)
     page.keyboard.press("Numpad9")            # pause, reason 1
     page.wait_for_selector("#dlg-pause[open]")

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from browser_support import BROWSER_MARKS
-from test_serve_lifecycle import Served
+from serve_support import Served
 
 pytestmark = BROWSER_MARKS
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import KEYPAD_TOKEN, KIOSK2_TOKEN, KIOSK_TOKEN, TABLET_TOKENS
+from hall_support import KEYPAD_TOKEN, KIOSK2_TOKEN, KIOSK_TOKEN, TABLET_TOKENS
 from shared.config import PublicSettings, SecuritySettings
-from test_api import state_fingerprint
+from hall_support import state_fingerprint
 
 KIOSK = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
 
@@ -193,7 +193,7 @@ def test_behind_a_trusted_proxy_each_client_address_counts(make_app):
 def test_a_kiosk_id_with_a_final_newline_is_not_a_kiosk_id(hall_config):
     import tomllib
 
-    from conftest import HALL_TOML
+    from hall_support import HALL_TOML
     from shared.config import parse_config
     from shared.errors import ConfigError
 

@@ -6,7 +6,7 @@ import os
 import signal
 
 from browser_support import BROWSER_MARKS
-from test_serve_lifecycle import Served, hall_file
+from serve_support import Served, hall_file
 
 pytestmark = BROWSER_MARKS
 

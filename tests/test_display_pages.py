@@ -9,15 +9,12 @@ import tomllib
 
 import pytest
 
-from conftest import KIOSK_TOKEN
+from hall_support import KIOSK_TOKEN
 from display.relay import public_payload
 from shared.config import parse_config
 from shared.events import read_range
 
-try:
-    from tests.conftest import DATA, HALL_TOML
-except ImportError:  # tests/ on sys.path
-    from conftest import DATA, HALL_TOML
+from hall_support import DATA, HALL_TOML
 
 
 def page_config(html: str) -> dict:

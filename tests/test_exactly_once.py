@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from conftest import DEMO_PASSWORD
+from hall_support import DEMO_PASSWORD, KIOSK_TOKEN, SUPER_PASSWORD
 from faults import StallableRedis
 from shared.engine import Engine
 from shared.errors import ConflictError
@@ -211,3 +211,44 @@ def test_the_archive_lock_survives_a_resend(stallable, hall_config, clock, tmp_p
     assert result and not result[0].skipped
     assert r.get(engine.keys.meta("archive_lock")) is None
     r.close()
+
+
+def test_an_undone_no_show_is_undone_once_when_redis_resends_it(stall_app, stallable, monkeypatch):
+    """undo_no_show.lua resent by redis-py while Redis stalls: one no_show_undone, the ticket in its queue once, and
+    the clerk gets the first answer (not 'not_no_show' from the resent copy)."""
+    app, r = stall_app
+    for _ in range(3):
+        app.test_client().post("/api/v1/tickets", json={"service": "renshe"})
+    c = _clerk(app, 1)
+    for _ in range(2):  # the first undo teaches the server the script (see the module doc)
+        c.post("/api/v1/windows/1/call-next")
+        c.post("/api/v1/windows/1/no-show")
+    assert c.post("/api/v1/windows/1/undo-no-show", json={"ticket_id": f"{DAY}-A001"}).status_code == 200
+    with stalled_during(app, stallable, monkeypatch, "undo_no_show"):
+        resp = c.post("/api/v1/windows/1/undo-no-show", json={"ticket_id": f"{DAY}-A002"})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["ticket"]["status"] == "waiting"
+    assert [e["ticket"]["number"] for e in _events(r, "no_show_undone")] == ["A001", "A002"]
+    assert r.zrange(f"ow:{{testhall}}:q:{DAY}:renshe", 0, -1) == [f"{DAY}-A001", f"{DAY}-A002", f"{DAY}-A003"]
+
+
+def test_a_help_request_is_handled_once(stall_app, stallable, monkeypatch, clock):
+    """需要帮助 and 已处理 under a resend: one help_requested per press, one help_handled, the request closed once."""
+    app, r = stall_app
+    kiosk = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
+    sup = app.test_client()
+    login = sup.post("/api/v1/login", json={"username": "supervisor", "password": SUPER_PASSWORD}).get_json()
+    sup.environ_base["HTTP_X_CSRF_TOKEN"] = login["csrf_token"]
+    first = app.test_client().post("/api/v1/kiosks/lobby-1/help", headers=kiosk).get_json()["request"]
+    assert sup.post(f"/api/v1/supervisor/help/lobby-1/{first['id']}/handled", json={}).status_code == 200
+    clock.advance(seconds=120)
+    with stalled_during(app, stallable, monkeypatch, "help_request"):
+        resp = app.test_client().post("/api/v1/kiosks/lobby-1/help", headers=kiosk)
+    assert resp.status_code == 201, resp.get_json()
+    second = resp.get_json()["request"]
+    with stalled_during(app, stallable, monkeypatch, "help_handle"):
+        done = sup.post(f"/api/v1/supervisor/help/lobby-1/{second['id']}/handled", json={})
+    assert done.status_code == 200, done.get_json()
+    assert [e["request"] for e in _events(r, "help_requested")] == [first["id"], second["id"]]
+    assert [e["request"] for e in _events(r, "help_handled")] == [first["id"], second["id"]]
+    assert r.hlen("ow:{testhall}:help:open") == 0

@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import KEYPAD_TOKEN, KIOSK_TOKEN, SUPER_PASSWORD, TABLET_TOKENS, login
+from hall_support import KEYPAD_TOKEN, KIOSK_TOKEN, SUPER_PASSWORD, TABLET_TOKENS, login
 
 SPEC = json.loads((Path(__file__).resolve().parent.parent / "shared" / "static" / "openapi.json")
                   .read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import redis
 
-from conftest import DEMO_PASSWORD, KEYPAD_TOKEN, KIOSK_TOKEN, SUPER_PASSWORD, login, tablet
+from hall_support import DEMO_PASSWORD, KEYPAD_TOKEN, KIOSK_TOKEN, SUPER_PASSWORD, login, tablet
 from shared.config import SecuritySettings
 
 

@@ -10,8 +10,8 @@ import logging
 
 import pytest
 
-from conftest import SUPER_PASSWORD, login
-from test_api import state_fingerprint
+from hall_support import SUPER_PASSWORD, login
+from hall_support import state_fingerprint
 
 SURROGATE = "\ud800"
 

@@ -86,7 +86,7 @@ def test_a_key_is_scoped_to_its_sender_and_body(app, redis_client):
 
 
 def test_a_bad_key_is_refused_and_changes_nothing(client, redis_client):
-    from test_api import state_fingerprint
+    from hall_support import state_fingerprint
 
     before = state_fingerprint(redis_client)
     for bad in ("short", "x" * 129, "spaces are not ok", "ключ-ключ-ключ"):

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from conftest import HALL_TOML, KEYPAD_TOKEN, KIOSK_TOKEN
+from hall_support import HALL_TOML, KEYPAD_TOKEN, KIOSK_TOKEN
 from fresh_support import tracked_copy
 from shared.embedded import free_port
 

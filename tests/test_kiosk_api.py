@@ -7,7 +7,7 @@ import re
 
 import qrcode
 
-from conftest import KIOSK2_TOKEN
+from hall_support import KIOSK2_TOKEN
 from kiosk.qr import QUIET_ZONE
 
 

@@ -13,6 +13,7 @@ from browser_support import BROWSER_MARKS, page_errors, settle
 from shared.config import load_config
 from shared.engine import Engine
 
+
 pytestmark = BROWSER_MARKS
 
 PORTRAIT = (1080, 1920)

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from fake_printer import FakePrinter
 
-from conftest import KIOSK2_TOKEN, KIOSK_TOKEN
+from hall_support import KIOSK2_TOKEN, KIOSK_TOKEN
 from kiosk.printing import printer_settings, slip_for
 from kiosk.printing import ticket_bytes
 from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import HALL_TOML
+from hall_support import HALL_TOML
 from kiosk.qr import qr_svg
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import KEYPAD_TOKEN
+from hall_support import KEYPAD_TOKEN
 from shared import events
 from shared.metrics import SERVICE_COUNTERS
 

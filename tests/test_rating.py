@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from conftest import tablet
+from hall_support import tablet
 from shared import ratings
-from test_api import state_fingerprint
+from hall_support import state_fingerprint
 
 
 def _rated_events(redis_client):
@@ -34,7 +34,7 @@ def _finish_next(clerk_client):
 # ------------------------------------------------------------------------------------------------ who may rate
 def test_nobody_else_rates_or_sees_the_ticket_to_rate(client, redis_client, finished):
     """Issue 9, item 4: a phone rated G001 '1' with no credentials and the real tablet then got 409 already_rated."""
-    from conftest import KEYPAD_TOKEN, KIOSK_TOKEN
+    from hall_support import KEYPAD_TOKEN, KIOSK_TOKEN
 
     _c, ticket_id = finished
     before = state_fingerprint(redis_client)

@@ -7,21 +7,11 @@ import json
 
 import pytest
 from haocaiping_support import events_of, serve, stored_ticket, with_haocaiping
-from test_api import state_fingerprint
+from hall_support import refused
 
 from shared import idempotency, ratings
 from shared.engine import Engine
 from shared.errors import ConflictError, NotFoundError, PermissionDeniedError, UnprocessableError, ValidationError
-
-
-def refused(redis_client, exc_type, code, fn, *args, **kwargs):
-    """``fn`` raises ``exc_type`` with ``code`` and changes nothing in Redis."""
-    before = state_fingerprint(redis_client)
-    with pytest.raises(exc_type) as exc:
-        fn(*args, **kwargs)
-    assert exc.value.code == code, exc.value.message
-    assert state_fingerprint(redis_client) == before
-    return exc.value
 
 
 # ------------------------------------------------------------------------------------------------ finish: 事项, 办件编号
@@ -232,7 +222,8 @@ def test_masking(phone, masked):
 
 
 def test_rating_form_lists_each_levels_content():
-    from conftest import HALL_TOML, load_config
+    from hall_support import HALL_TOML
+    from shared.config import load_config
 
     form = {f["level"]: f for f in ratings.rating_form(load_config(HALL_TOML))}
     assert [o["label"] for o in form[5]["options"]][:3] == ["服务态度好", "办事效率高", "业务水平高"]

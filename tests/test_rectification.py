@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 from haocaiping_support import events_of, serve
-from test_ratings_core import refused
+from hall_support import refused
 
 from shared import cases, ratings, rectification
 from shared.config import Schedule

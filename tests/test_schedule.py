@@ -7,8 +7,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SUPER_PASSWORD
-from test_stats import ok, supervisor
+from hall_support import SUPER_PASSWORD
+from stats_support import ok, supervisor
 
 from shared import events
 from shared.config import load_config

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import socketio
 
-from conftest import KEYPAD_TOKEN, LiveServer
+from hall_support import KEYPAD_TOKEN, LiveServer
 
 
 def post(url: str, body: dict, token: str | None = None) -> dict:

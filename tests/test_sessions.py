@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from werkzeug.security import generate_password_hash
 
-from conftest import DEMO_PASSWORD, SUPER_PASSWORD, login
-from test_api import state_fingerprint
+from hall_support import DEMO_PASSWORD, SUPER_PASSWORD, login
+from hall_support import state_fingerprint
 
 
 def _supervisor(app):
@@ -110,7 +110,7 @@ def test_an_idle_session_ends_when_its_record_expires(app, redis_client, hall_co
 # ------------------------------------------------------------------------------------------------ login limit
 def test_parallel_wrong_passwords_reach_the_check_exactly_limit_times(app, hall_config, monkeypatch):
     """Issue 9, item 6: 30 parallel wrong passwords from one address gave 21 × 401 and 9 × 429 (limit 5)."""
-    import onewindow.identity as auth
+    import onewindow.auth as auth
 
     checked: list[int] = []
     real = auth.check_password_hash
@@ -156,7 +156,7 @@ def test_a_success_gives_the_attempt_back(app, hall_config):
 
 # ------------------------------------------------------------------------------------------------ hashing
 def test_the_password_hash_runs_on_another_os_thread(app, monkeypatch):
-    import onewindow.identity as auth
+    import onewindow.auth as auth
 
     threads: list[int] = []
     real = auth.check_password_hash

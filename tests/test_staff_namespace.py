@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import KEYPAD_TOKEN, KIOSK_TOKEN, TABLET_TOKENS, login
+from hall_support import KEYPAD_TOKEN, KIOSK_TOKEN, TABLET_TOKENS, login
 from display.namespace import RATING_CLOSED, RATING_OPENED, STAFF_NAMESPACE
 from display.relay import Relay
 

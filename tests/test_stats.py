@@ -8,92 +8,11 @@ import io
 from datetime import datetime
 
 import pytest
-from conftest import SUPER_PASSWORD, tablet
+from stats_support import FRI, SAT, at, issue, ok, script_weekday, script_weekend, supervisor
 
 from shared import events
 from shared.stats import Archive, archive_closed_days, flatten
 from shared.stats.reports import COLUMNS
-
-FRI = "2026-11-27"
-SAT = "2026-11-28"
-
-
-# ------------------------------------------------------------------------------------------------ the script
-def at(clock, day: str, hhmm: str) -> None:
-    clock.set(datetime.fromisoformat(f"{day}T{hhmm}:00").replace(tzinfo=clock.tz))
-
-
-def ok(r, status=200):
-    assert r.status_code == status, r.get_json()
-    return r.get_json()
-
-
-def issue(client, service: str) -> dict:
-    return ok(client.post("/api/v1/tickets", json={"service": service}), 201)["ticket"]
-
-
-def supervisor(app):
-    c = app.test_client()
-    r = ok(c.post("/api/v1/login", json={"username": "supervisor", "password": SUPER_PASSWORD}))
-    c.environ_base["HTTP_X_CSRF_TOKEN"] = r["csrf_token"]
-    return c
-
-
-def script_weekday(clock, client, clerk_client) -> dict:
-    """Friday 2026-11-27 (hand-counted figures in WEEKDAY below)."""
-    at(clock, FRI, "09:00")
-    a1, a2, b1 = issue(client, "renshe"), issue(client, "renshe"), issue(client, "shichang")
-    w1, w4, w7 = clerk_client(1), clerk_client(4), clerk_client(7)
-    at(clock, FRI, "09:05")
-    f1, a3 = issue(client, "bubancheng"), issue(client, "renshe")
-    at(clock, FRI, "09:10")
-    assert ok(w1.post("/api/v1/windows/1/call-next"))["ticket"]["number"] == "A001"
-    at(clock, FRI, "09:15")
-    assert ok(w4.post("/api/v1/windows/4/call-next"))["ticket"]["number"] == "B001"
-    at(clock, FRI, "09:20")
-    ok(w1.post("/api/v1/windows/1/finish", json={"outcome": "handled"}))
-    ok(client.post("/api/v1/windows/1/rating", json={"ticket_id": a1["id"], "level": 5}, headers=tablet(1)), 201)
-    assert ok(w1.post("/api/v1/windows/1/call-next"))["ticket"]["number"] == "A002"
-    at(clock, FRI, "09:25")
-    ok(w4.post("/api/v1/windows/4/transfer", json={"service": "bubancheng"}))
-    at(clock, FRI, "09:30")
-    ok(w1.post("/api/v1/windows/1/no-show"))
-    assert ok(w7.post("/api/v1/windows/7/call-next"))["ticket"]["number"] == "B001"
-    at(clock, FRI, "09:35")
-    ok(w7.post("/api/v1/windows/7/case", json={"department": "市场监管局", "problem": "营业执照变更需法定代表人到场",
-                                                "action": "已联系部门预约办理", "resolved": False}), 201)
-    ok(client.post(f"/api/v1/tickets/{a3['id']}/cancel", json={"token": a3["token"]}))
-    at(clock, FRI, "09:40")
-    ok(w7.post("/api/v1/windows/7/finish", json={"outcome": "consulted"}))
-    ok(client.post("/api/v1/windows/7/rating", json={"ticket_id": b1["id"], "level": 2}, headers=tablet(7)), 201)
-    at(clock, FRI, "09:45")
-    assert ok(w7.post("/api/v1/windows/7/call-next"))["ticket"]["number"] == "F001"
-    at(clock, FRI, "10:00")
-    ok(w7.post("/api/v1/windows/7/finish", json={"outcome": "handled"}))
-    ok(w7.post("/api/v1/windows/7/case", json={"department": "公安分局", "problem": "户籍迁移材料不全",
-                                                "action": "现场协调，当场办结", "resolved": True}), 201)
-    ok(client.post("/api/v1/windows/7/rating", json={"ticket_id": f1["id"], "level": 4}, headers=tablet(7)), 201)
-    issue(client, "renshe")  # A004: still waiting at the end of the day
-    return {"a1": a1, "a2": a2, "b1": b1, "f1": f1}
-
-
-def script_weekend(clock, client, clerk_client) -> dict:
-    """Saturday 2026-11-28 (周末延时服务)."""
-    at(clock, SAT, "09:00")
-    a1, b1 = issue(client, "renshe"), issue(client, "shichang")
-    w2, w3 = clerk_client(2), clerk_client(3)
-    at(clock, SAT, "09:05")
-    assert ok(w2.post("/api/v1/windows/2/call-next"))["ticket"]["number"] == "A001"
-    at(clock, SAT, "09:10")
-    assert ok(w3.post("/api/v1/windows/3/call-next"))["ticket"]["number"] == "B001"
-    at(clock, SAT, "09:15")
-    ok(w2.post("/api/v1/windows/2/finish", json={"outcome": "handled"}))
-    ok(client.post("/api/v1/windows/2/rating", json={"ticket_id": a1["id"], "level": 3}, headers=tablet(2)), 201)
-    at(clock, SAT, "09:20")
-    ok(w3.post("/api/v1/windows/3/finish", json={"outcome": "consulted"}))
-    ok(client.post("/api/v1/windows/3/rating", json={"ticket_id": b1["id"], "level": 1}, headers=tablet(3)), 201)
-    return {"a1": a1, "b1": b1}
-
 
 # ------------------------------------------------------------------------------------------------ hand counts
 def dur(n, mean, median, p90):
@@ -120,7 +39,21 @@ def figs(issued=0, handled=0, consulted=0, no_show=0, transfers=0, cancelled=0, 
             "bad_ratings": sum(1 for r in ratings if r <= 2), "rectifications": rects, "rectified": 0,
             "rectification_rate": 0.0 if rects else None, "rectified_on_time": 0, "rectify_due": 0,
             "on_time_rate": None, "callbacks_due": 0, "called_back": 0, "callback_rate": None, "overdue": 0,
-            "appeals": 0, "appeals_upheld": 0, "assisted": 0}
+            "appeals": 0, "appeals_upheld": 0, "assisted": 0, **no_bookings(issued is None, wait),
+            "help_requests": None if issued is None else 0}  # kiosks' 需要帮助: not a window's or clerk's figure
+
+
+def no_bookings(per_window: bool, wait: dict) -> dict:
+    """Issue 14's figures of a day of walk-ins only: every wait is a walk-in's; no real-name, booking or remote
+    ticket (blank in window and clerk rows: they count per service)."""
+    if per_window:
+        out = dict.fromkeys(("expired", "realname_issued", "green_auto", "bookings", "remote"))
+    else:
+        out = {"expired": 0, "realname_issued": 0, "green_auto": 0,
+               "bookings": {"made": 0, "cancelled": 0, "rescheduled": 0, "due": 0, "checked_in": 0, "missed": 0,
+                            "check_in_rate": None, "no_show_rate": None},
+               "remote": {"taken": 0, "activated": 0, "expired": 0, "activation_rate": None}}
+    return {**out, "wait_appointment": NONE, "wait_walk_in": wait}
 
 
 # Friday. Waits (issue → first call): A001 600 s, B001 900 s (first call at window 4), A002 1200 s, F001 2400 s.

@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import SUPER_PASSWORD
-from test_stats import at, issue, ok, supervisor
+from hall_support import SUPER_PASSWORD
+from stats_support import at, issue, ok, supervisor
 
 from shared import events
 
@@ -49,7 +49,7 @@ def test_overview_windows_queues_and_wait_alert(app, client, clerk_client, clock
     assert {w["number"]: w["current"]["serving_s"] for w in o["windows"] if w["current"]} == {1: 1200}
 
     # a transfer to a window waits there, counted in its service, from the moment of the transfer
-    ok(w1.post("/api/v1/windows/1/transfer", json={"window": 5}))
+    ok(w1.post("/api/v1/windows/1/transfer", json={"window": 5, "reason": "other"}))
     services = {s["code"]: s for s in overview(sup)["services"]}
     assert services["renshe"]["waiting"] == 2 and services["renshe"]["longest_wait_s"] == 1800
 

@@ -21,13 +21,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from hall_support import SUPER_PASSWORD
+from stats_support import script_weekday
 
 from browser_support import BROWSER_MARKS, page_errors as console_errors
-from conftest import SUPER_PASSWORD
 from shared.clock import FixedClock
 from shared.config import load_config
 from shared.errors import ConflictError
-from test_stats import script_weekday
+
 
 pytestmark = BROWSER_MARKS
 

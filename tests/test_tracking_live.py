@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_support import BROWSER_MARKS
-from test_display_live import Api
+from display_support import Api
 
 pytestmark = BROWSER_MARKS
 

@@ -19,10 +19,10 @@ import strings from "./strings.js";
 const BOOT = bootData();
 /** events that move this window's figures (GET …/today) */
 const COUNTED = new Set(["ticket_called", "ticket_recalled", "ticket_finished", "ticket_marked_no_show", "ticket_transferred",
-  "ticket_rated", "case_recorded"]);
+  "ticket_rated", "case_recorded", "no_show_undone", "appeal_filed", "appeal_ruled"]);
 /** events that may change what the overview shows (this window, its queues) */
 const QUEUE_EVENTS = new Set(["ticket_issued", "ticket_called", "ticket_recalled", "ticket_finished", "ticket_marked_no_show",
-  "ticket_transferred", "ticket_cancelled", "window_paused", "window_resumed"]);
+  "ticket_transferred", "ticket_cancelled", "window_paused", "window_resumed", "no_show_undone"]);
 const COUNTS_MS = 1000;
 const POLL_MS = 15000;            // while the live connection is down, the overview is asked for this often
 
@@ -35,6 +35,10 @@ const toast = toaster($("#toast"));
 const state = {
   me: null, window: null, counts: null, busy: false, caseBusy: false, clockOffset: 0, typed: "",
   countsTimer: null, countsGen: 0, countsApplied: 0, replies: 0,
+  undo: null,          // {id, number, until}: the 过号 this window may still take back
+  reason: null,        // the transfer reason chosen in the dialog
+  bad: [],             // the clerk's 差评 of today (rectification records)
+  appealing: null,
 };
 let live = null;
 let badge = connectionBadge(null, $("#conn"), $("#conn-text"), i18n);
@@ -118,6 +122,7 @@ function enterWork(me) {
   connect();
   render();
   refreshCounts();
+  refreshBad();
 }
 
 // ------------------------------------------------------------------------------------------------ live data
@@ -137,7 +142,10 @@ function overviewReducer() {
       const ticket = ev.ticket || {};
       const touchesQueues = services.includes(ticket.service) || services.includes(ev.from_service) ||
         ticket.target_window === state.window || ev.to_window === state.window;
-      return { refresh: QUEUE_EVENTS.has(ev.type) && (mine || touchesQueues), counts: mine && COUNTED.has(ev.type) };
+      const forMe = mine || (ev.rating && ev.rating.clerk === state.me.id);
+      return { refresh: QUEUE_EVENTS.has(ev.type) && (mine || touchesQueues), counts: forMe && COUNTED.has(ev.type),
+               bad: ev.type === "rectification_opened" || ev.type === "appeal_filed" || ev.type === "appeal_ruled" ||
+                 (ev.type === "ticket_rated" && mine) };
     },
   };
 }
@@ -160,6 +168,7 @@ function connect() {
     else if (change.result) {
       if (change.result.refresh) live.refreshSoon();
       if (change.result.counts) countsSoon();
+      if (change.result.bad) refreshBad();
     }
     render();
   });
@@ -226,14 +235,17 @@ function render() {
     const tags = [];
     if (cur.priority) tags.push(`<span class="tag tag-priority">${esc(t("priority"))}</span>`);
     if (cur.transfers) tags.push(`<span class="tag">${esc(t("transferred"))}</span>`);
+    if (cur.assisted) tags.push(`<span class="tag tag-assisted">${esc(t("assisted"))}</span>`);
     $("#cur-tags").innerHTML = tags.join("");
   }
   tick();
   renderQueues();
   renderCase();
+  renderUndo();
 }
 
 function tick() {
+  renderUndo();
   const now = new Date(Date.now() + state.clockOffset);
   $("#clock").textContent = now.toLocaleTimeString("zh-CN", { hour12: false });
   const cur = overview() && overview().window.current;
@@ -290,9 +302,9 @@ function renderCase() {
 }
 
 // ------------------------------------------------------------------------------------------------ actions
-const PATHS = { "call-next": "call-next", "recall": "recall", "no-show": "no-show", "finish-handled": "finish",
+const PATHS = { "undo-no-show": "undo-no-show", "call-next": "call-next", "recall": "recall", "no-show": "no-show", "finish-handled": "finish",
   "finish-consulted": "finish", "transfer": "transfer", "call-number": "call", "pause": "pause", "resume": "resume" };
-const DONE = { "call-next": "ok_called", "call-number": "ok_called", "recall": "ok_recalled", "finish-handled": "ok_finished",
+const DONE = { "undo-no-show": "ok_undone", "call-next": "ok_called", "call-number": "ok_called", "recall": "ok_recalled", "finish-handled": "ok_finished",
   "finish-consulted": "ok_consulted", "no-show": "ok_no_show", "transfer": "ok_transferred", "pause": "ok_paused",
   "resume": "ok_resumed" };
 
@@ -308,6 +320,12 @@ function applyReply(action, data) {
   else {
     o.window.current = null;
     if (action.startsWith("finish") && data.ticket) o.last_finished = data.ticket.id;  // the case form's ticket
+  }
+  if (action === "no-show" && data.ticket && data.ticket.no_show && BOOT.no_show_undo_seconds > 0) {
+    const at = Date.parse(data.ticket.no_show.at) - state.clockOffset;  // the server's time, on this page's clock
+    state.undo = { id: data.ticket.id, number: data.ticket.number, until: at + BOOT.no_show_undo_seconds * 1000 };
+  } else if (action === "call-next" || action === "call-number") {
+    // the undo stays offered while its time lasts: the ticket waits again, it does not come back to this window
   }
 }
 
@@ -334,7 +352,8 @@ function run(action) {
   if (action === "case") { if (!$("#case-panel").hidden) $("#case-department").focus(); return; }
   if (!can[action]) return;
   switch (action) {
-    case "finish-handled": return act(action, { outcome: "handled" }).catch(() => {});
+    case "no-show": return openNoShow();
+    case "finish-handled": return openFinish();
     case "finish-consulted": return act(action, { outcome: "consulted" }).catch(() => {});
     case "transfer": return openTransfer();
     case "call-number": return openCall();
@@ -350,17 +369,28 @@ function closeDialogs() { document.querySelectorAll("dialog[open]").forEach((d) 
 document.querySelectorAll("dialog [data-close]").forEach((b) => b.addEventListener("click", closeDialogs));
 const openDialog = () => document.querySelector("dialog[open]");
 
+/* Where typed digits choose in a dialog: in the transfer dialog the reason first (until one is chosen or typed),
+   then the target — so that a keypad alone can transfer. */
+function pickScope(dlg) {
+  if (dlg.id !== "dlg-transfer") return dlg;
+  return !state.reason && !$("#transfer-reason-text").value.trim() ? $("#transfer-reasons") : $("#transfer-targets");
+}
+
 function setTyped(v) {
   state.typed = v;
   const dlg = openDialog();
   if (dlg && dlg.id === "dlg-transfer") $("#transfer-typed").textContent = v ? "→ " + v : "";
-  if (dlg) dlg.querySelectorAll("[data-index]").forEach((b) => b.classList.toggle("selected", b.dataset.index === v));
+  if (dlg) dlg.querySelectorAll("[data-index]").forEach((b) => b.classList.remove("selected"));
+  if (dlg) pickScope(dlg).querySelectorAll("[data-index]").forEach((b) => b.classList.toggle("selected", b.dataset.index === v));
 }
 
 function transferTargets() {
   const out = [];
   const complaint = BOOT.complaint_service;
-  const services = [...BOOT.services].sort((a, b) => (b.code === complaint) - (a.code === complaint));
+  const cur = overview() && overview().window.current;
+  const own = cur ? cur.service : null;  // never offered: the core refuses it too (same_service)
+  const services = [...BOOT.services].filter((s) => s.code !== own)
+    .sort((a, b) => (b.code === complaint) - (a.code === complaint));
   for (const s of services) out.push({ kind: "service", value: s.code, complaint: s.code === complaint,
     label: t("to_service", { name: pick(s.name, s.name_en) }) + ` (${s.prefix})` });
   for (const w of BOOT.windows) if (w.number !== state.window) out.push({ kind: "window", value: w.number,
@@ -369,19 +399,157 @@ function transferTargets() {
 }
 
 function openTransfer() {
+  state.reason = null;
+  $("#transfer-error").textContent = "";
+  $("#transfer-reason-text").value = "";
+  $("#transfer-reasons").innerHTML = BOOT.transfer_reasons.map((r, i) => `<button type="button" class="reason"
+    data-index="${i + 1}" data-reason="${esc(r.code)}" aria-pressed="false"><span class="idx">${i + 1}</span>${esc(pick(r.zh, r.en))}</button>`).join("");
+  $("#transfer-reasons").querySelectorAll(".reason").forEach((b) => b.addEventListener("click", () => {
+    state.reason = state.reason === b.dataset.reason ? null : b.dataset.reason;
+    setTyped("");
+    $("#transfer-reasons").querySelectorAll(".reason").forEach((x) => {
+      x.classList.toggle("on", x.dataset.reason === state.reason);
+      x.setAttribute("aria-pressed", String(x.dataset.reason === state.reason));
+    });
+    $("#transfer-error").textContent = "";
+  }));
   const targets = transferTargets();
   $("#transfer-targets").innerHTML = targets.map((x, i) => `<button type="button" class="target${x.complaint ? " target-complaint" : ""}"
-    data-index="${i + 1}" data-kind="${x.kind}" data-value="${esc(x.value)}"><span class="idx">${i + 1}</span>${esc(x.label)}${x.complaint ? ` <span class="tag">${esc(t("complaint_tag"))}</span>` : ""}</button>`).join("");
+    data-index="${i + 1}" data-kind="${x.kind}" data-value="${esc(x.value)}"><span class="idx">${i + 1}</span><span class="label">${esc(x.label)}</span>${x.complaint ? ` <span class="tag">${esc(t("complaint_tag"))}</span>` : ""}</button>`).join("");
   $("#transfer-targets").querySelectorAll(".target").forEach((b) => b.addEventListener("click", () => doTransfer(b)));
   setTyped("");
   $("#dlg-transfer").showModal();
 }
 
 function doTransfer(b) {
+  const text = $("#transfer-reason-text").value.trim();
+  if (!state.reason && !text) { $("#transfer-error").textContent = t("e_transfer_reason"); return; }
   closeDialogs();
   const body = b.dataset.kind === "service" ? { service: b.dataset.value } : { window: Number(b.dataset.value) };
+  if (state.reason) body.reason = state.reason;
+  if (text) body.reason_text = text;
   act("transfer", body).catch(() => {});
 }
+
+// ------------------------------------------------------------------------------------------------ 过号: confirm, undo
+function openNoShow() {
+  const cur = overview().window.current;
+  const min = BOOT.min_calls_before_no_show || 1;
+  const enough = cur.calls >= min;
+  $("#noshow-text").textContent = t("noshow_text", { number: cur.number, calls: cur.calls });
+  $("#noshow-error").textContent = enough ? "" : t("noshow_more", { calls: cur.calls, min });
+  $("#noshow-confirm").disabled = !enough;
+  $("#dlg-noshow").showModal();
+  $("#noshow-confirm").focus();
+}
+
+$("#noshow-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    await act("no-show");
+    closeDialogs();
+  } catch (e) {
+    $("#noshow-error").textContent = errorText(e);
+  }
+});
+
+function renderUndo() {
+  const u = state.undo;
+  const left = u ? Math.ceil((u.until - Date.now()) / 1000) : 0;
+  if (!u || left <= 0) { state.undo = null; $("#undo-bar").hidden = true; return; }
+  $("#undo-bar").hidden = false;
+  $("#undo-text").textContent = t("undo_text", { number: u.number });
+  $("#undo-left").textContent = t("undo_left", { s: left });
+  $("#undo-button").disabled = state.busy;
+}
+
+$("#undo-button").addEventListener("click", async () => {
+  const u = state.undo;
+  if (!u) return;
+  try {
+    await act("undo-no-show", { ticket_id: u.id });
+    state.undo = null;
+  } catch (e) {
+    if (e.code === "undo_expired" || e.code === "not_no_show") state.undo = null;
+  }
+  renderUndo();
+});
+
+// ------------------------------------------------------------------------------------------------ finish: 事项, 办件编号
+function openFinish() {
+  const cur = overview().window.current;
+  const matters = (BOOT.matters || {})[cur.service] || [];
+  $("#finish-matter").innerHTML = matters.length
+    ? matters.map((m) => `<option value="${esc(m.code)}">${esc(m.name)} · ${esc(m.code)}</option>`).join("")
+    : `<option value="">${esc(t("no_matter"))}</option>`;
+  $("#finish-matter").disabled = !matters.length;
+  $("#finish-case-no").value = "";
+  $("#finish-error").textContent = "";
+  $("#dlg-finish").showModal();
+  $("#finish-case-no").focus();
+}
+
+$("#finish-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = { outcome: "handled" };
+  const matter = $("#finish-matter").value;
+  const caseNo = $("#finish-case-no").value.trim();
+  if (matter) body.matter = matter;
+  if (caseNo) body.case_no = caseNo;
+  try {
+    await act("finish-handled", body);
+    closeDialogs();
+  } catch (e) {
+    $("#finish-error").textContent = errorText(e);
+  }
+});
+
+// ------------------------------------------------------------------------------------------------ 差评 of the day, 申诉
+async function refreshBad() {
+  if (!state.window) return;
+  try {
+    state.bad = (await api.get(`/api/v1/windows/${state.window}/bad-ratings`)).records;
+    renderBad();
+  } catch (e) { if (e.status !== 401) console.warn("bad ratings", e); }
+}
+
+function renderBad() {
+  $("#bad-panel").hidden = !state.bad.length;
+  $("#bad-list").innerHTML = state.bad.map((r) => {
+    const label = r.level === 1 ? "非常不满意" : "不满意";
+    const what = [r.ticket && r.ticket.number, label, ...(r.options || []).map((o) => o.label)].filter(Boolean).join(" · ");
+    const appealed = r.appeal ? `<span class="tag">${esc(t("appeal_filed"))}</span>` :
+      (r.state === "open" ? `<button type="button" class="ghost small" data-appeal="${esc(r.id)}">${esc(t("appeal"))}</button>` : "");
+    return `<li data-record="${esc(r.id)}"><span class="bad-what">${esc(what)}</span>${r.text ? `<span class="bad-text">“${esc(r.text)}”</span>` : ""}${appealed}</li>`;
+  }).join("");
+  $("#bad-list").querySelectorAll("[data-appeal]").forEach((b) => b.addEventListener("click", () => openAppeal(b.dataset.appeal)));
+}
+
+function openAppeal(id) {
+  const r = state.bad.find((x) => x.id === id);
+  if (!r) return;
+  state.appealing = id;
+  $("#appeal-what").textContent = t("appeal_what", { number: r.ticket ? r.ticket.number : "", label: r.level === 1 ? "非常不满意" : "不满意" });
+  $("#appeal-reason").value = "";
+  $("#appeal-error").textContent = "";
+  $("#dlg-appeal").showModal();
+  $("#appeal-reason").focus();
+}
+
+$("#appeal-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const reason = $("#appeal-reason").value.trim();
+  if (!reason) { $("#appeal-error").textContent = t("e_missing_field"); return; }
+  try {
+    await api.post(`/api/v1/windows/${state.window}/appeals`, { record: state.appealing,
+      grounds: ev.target.grounds.value, reason });
+    closeDialogs();
+    toast(t("appeal_sent"));
+    refreshBad();
+  } catch (e) {
+    $("#appeal-error").textContent = errorText(e);
+  }
+});
 
 function openCall() {
   const w = windowInfo(state.window);
@@ -442,7 +610,9 @@ $("#case-form").addEventListener("submit", async (ev) => {
   try {
     const data = await api.post(`/api/v1/windows/${state.window}/case`, {
       department: f.department.value.trim(), problem: f.problem.value.trim(), action: f.action.value.trim(),
-      resolved: f.resolved.value === "yes" });
+      resolved: f.resolved.value === "yes",
+      ...(f.contact_name.value.trim() ? { contact_name: f.contact_name.value.trim() } : {}),
+      ...(f.contact_phone.value.trim() ? { contact_phone: f.contact_phone.value.replace(/\s/g, "") } : {}) });
     toast(t("case_saved", { id: data.case.id }));
     f.reset();
   } catch (e) {
@@ -473,6 +643,11 @@ function digitOf(ev) {
 }
 
 function dialogKeys(ev, dlg) {
+  if (["dlg-noshow", "dlg-finish", "dlg-appeal"].includes(dlg.id)) {
+    if (ev.code === "NumpadEnter" && dlg.id !== "dlg-appeal") { ev.preventDefault(); dlg.querySelector("form").requestSubmit(); }
+    return;
+  }
+  if (dlg.id === "dlg-transfer" && document.activeElement === $("#transfer-reason-text") && !ev.code.startsWith("Numpad")) return;
   if (dlg.id === "dlg-call") {
     if (ev.code === "NumpadEnter") { ev.preventDefault(); $("#call-form").requestSubmit(); }
     else if (/^Key[A-Z]$/.test(ev.code) && document.activeElement === $("#call-input") && $("#call-input").value === "") {
@@ -483,15 +658,16 @@ function dialogKeys(ev, dlg) {
   }
   if (document.activeElement === $("#pause-other") && !ev.code.startsWith("Numpad")) return;
   const d = digitOf(ev);
+  const scope = pickScope(dlg);
   if (d !== null) {
     ev.preventDefault();
     const next = (state.typed + d).slice(-2);
-    setTyped(dlg.querySelector(`[data-index="${next}"]`) ? next : d);
+    setTyped(scope.querySelector(`[data-index="${next}"]`) ? next : d);
   } else if (ev.code === "Backspace") {
     ev.preventDefault(); setTyped(state.typed.slice(0, -1));
   } else if (ev.code === "Enter" || ev.code === "NumpadEnter") {
     ev.preventDefault();
-    const b = state.typed && dlg.querySelector(`[data-index="${state.typed}"]`);
+    const b = state.typed && scope.querySelector(`[data-index="${state.typed}"]`);
     if (b) b.click(); else if (dlg.id === "dlg-pause") $("#pause-form").requestSubmit();
   }
 }
@@ -514,5 +690,5 @@ i18n.switchButton($("#lang"));
 i18n.onChange(() => { renderBrand(); if (state.me) render(); renderCounts(); });
 setInterval(tick, 1000);
 setInterval(() => { if (state.me && live && !live.connected) live.resync("poll"); }, POLL_MS);
-window.owCounter = { live: () => live, i18n };
+window.owCounter = { live: () => live, i18n, state };
 start();

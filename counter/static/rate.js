@@ -8,7 +8,7 @@
  * reload or a network drop loses nothing. An open rating offers the five levels for [counter] rating_seconds, then
  * thanks and resets.
  */
-import { $, $$, bootData } from "/assets/js/dom.js";
+import { $, $$, bootData, h } from "/assets/js/dom.js";
 import { ApiError, createApi } from "/assets/js/api.js";
 import { pairedDevice } from "/assets/js/device.js";
 import { createI18n } from "/assets/js/i18n.js";
@@ -37,11 +37,12 @@ function applyLang() {
   $("#window-no").textContent = t("window_no", { n: WINDOW });
   document.title = t("title") + " · " + t("window_no", { n: WINDOW });
   if (st.rating) showTicket();
+  if (document.body.dataset.state === "detail") renderDetail();
 }
 
 function show(view) {
   document.body.dataset.state = view;
-  for (const v of ["pair", "idle", "open", "thanks", "error"]) $("#view-" + v).hidden = v !== view;
+  for (const v of ["pair", "idle", "open", "detail", "thanks", "error"]) $("#view-" + v).hidden = v !== view;
 }
 
 // ------------------------------------------------------------------------------------------- pairing
@@ -74,7 +75,7 @@ function showTicket() {
 }
 
 function open(rating) {
-  if (st.rating && st.rating.ticket_id === rating.ticket_id && document.body.dataset.state === "open") {
+  if (st.rating && st.rating.ticket_id === rating.ticket_id && ["open", "detail"].includes(document.body.dataset.state)) {
     st.deadline = Date.now() + rating.seconds_left * 1000;
     return;
   }
@@ -94,16 +95,75 @@ function countdown() {
   if (left <= 0) { idle(); return; }
   $("#countdown-bar").style.width = Math.max(0, Math.min(100, (left / st.total) * 100)) + "%";
   $("#left").textContent = t("left", { s: Math.ceil(left / 1000) });
+  $("#detail-left").textContent = $("#left").textContent;
 }
 
-async function rate(level, button) {
+/* A level chosen: its content options as tap choices (ratings.rating_form), free text where the level takes it,
+   and — after 不满意 / 非常不满意 — the reason (asked for) and an optional call-back phone. */
+const PHONE = /^(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/;
+
+function formOf(level) {
+  return (st.form || BOOT.rating_form || []).find((f) => f.level === level) || { options: [], text: false, contact: false };
+}
+
+function chooseLevel(level, button) {
+  if (!st.rating || st.sending) return;
+  const f = formOf(level);
+  for (const b of $$(".level")) b.classList.toggle("chosen", b === button);
+  if (!f.options.length && !f.text && !f.contact) { send(level, {}); return; }
+  st.level = level;
+  renderDetail();
+  $("#detail-text").value = ""; $("#detail-phone").value = ""; $("#detail-error").textContent = "";
+  show("detail");
+}
+
+function renderDetail() {
+  const f = formOf(st.level);
+  if (!f.label) return;
+  const label = i18n.pick(f.label, f.label_en);
+  $("#detail-title").textContent = t(f.bad ? "detail_bad" : "detail_good", { label });
+  $("#detail-hint").textContent = t(f.bad ? "detail_hint_bad" : "detail_hint_good");
+  const chosen = new Set($$("#options .option.on").map((b) => b.dataset.code));
+  $("#options").replaceChildren(...f.options.map((o) => h("button", {
+    type: "button", class: "option" + (chosen.has(o.code) ? " on" : ""), dataset: { code: o.code },
+    "aria-pressed": chosen.has(o.code) ? "true" : "false", text: i18n.pick(o.label, o.label_en),
+    on: { click: (ev) => { const b = ev.currentTarget; b.classList.toggle("on"); b.setAttribute("aria-pressed", String(b.classList.contains("on"))); } },
+  })));
+  $("#text-field").hidden = !f.text;
+  $("#phone-field").hidden = !f.contact;
+  $("#phone-note").hidden = !f.contact;
+  document.body.dataset.bad = f.bad ? "1" : "";
+}
+
+function submitDetail() {
+  const f = formOf(st.level);
+  const options = $$("#options .option.on").map((b) => b.dataset.code);
+  const text = f.text ? $("#detail-text").value.trim() : "";
+  const phone = f.contact ? $("#detail-phone").value.replace(/[\s]/g, "") : "";
+  if (f.bad && !options.length && !text) { $("#detail-error").textContent = t("e_reason"); return; }
+  if (phone && !PHONE.test(phone)) { $("#detail-error").textContent = t("e_phone"); $("#detail-phone").focus(); return; }
+  const extra = {};
+  if (options.length) extra.options = options;
+  if (text) extra.text = text;
+  if (phone) extra.contact_phone = phone;
+  send(st.level, extra);
+}
+
+$("#detail-submit").addEventListener("click", submitDetail);
+$("#detail-back").addEventListener("click", () => {
+  if (!st.rating) return idle();
+  for (const b of $$(".level")) b.classList.remove("chosen");
+  show("open");
+});
+
+async function send(level, extra) {
   if (!st.rating || st.sending) return;
   st.sending = true;
   for (const b of $$(".level")) b.disabled = true;
-  button.classList.add("chosen");
+  $("#detail-submit").disabled = true;
   clearInterval(st.timer);
   try {
-    const data = await api.post(`/api/v1/windows/${WINDOW}/rating`, { ticket_id: st.rating.ticket_id, level });
+    const data = await api.post(`/api/v1/windows/${WINDOW}/rating`, { ticket_id: st.rating.ticket_id, level, ...extra });
     $("#thanks-text").textContent = t(data.follow_up ? "thanks_follow" : "thanks_text", { label: i18n.pick(data.label, data.label_en) });
     st.rating = null;
     show("thanks");
@@ -124,6 +184,7 @@ async function rate(level, button) {
     }
   } finally {
     st.sending = false;
+    $("#detail-submit").disabled = false;
   }
 }
 
@@ -143,8 +204,9 @@ function follow() {
       }
     },
     onSnapshot: (snap) => {
+      if (snap.form) st.form = snap.form;
       if (snap.rating) open(snap.rating);
-      else if (document.body.dataset.state === "open") idle();
+      else if (["open", "detail"].includes(document.body.dataset.state)) idle();
     },
     onEvent: (ev) => (RATING_EVENTS.has(ev.type) ? RESYNC : undefined),  // which rating is open: the server says
   });
@@ -152,7 +214,7 @@ function follow() {
   live.start();
 }
 
-for (const b of $$(".level")) b.addEventListener("click", () => rate(Number(b.dataset.level), b));
+for (const b of $$(".level")) b.addEventListener("click", () => chooseLevel(Number(b.dataset.level), b));
 i18n.switchButton($("#lang"));
 i18n.onChange(applyLang);
 
@@ -187,3 +249,4 @@ window.owRate = { live: () => live };
 i18n.apply();
 applyLang();
 start();
+for (const id of ["#detail-phone", "#detail-text"]) $(id).addEventListener("input", () => { $("#detail-error").textContent = ""; });

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import redis
 
 from shared.config import Config
 from shared.printer_health import PrinterHealth, Recorded
@@ -77,6 +76,8 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
         issued_at=datetime.fromisoformat(ticket["issued_at"]),
         tracking_url=ticket["tracking_url"],
         priority=bool(ticket.get("priority")),
+        hall_address=config.hall_address,
+        hall_phone=config.hall_phone,
         wait_state=(ticket.get("wait") or {}).get("state"),
     )
 
@@ -117,10 +118,10 @@ class KioskPrinter:
         return PrintOutcome(PRINTED, None, result.confirmed)
 
     def _after_print(self, kiosk: str, **seen) -> None:
-        """Record what a print showed; Redis trouble is logged, never raised (the ticket exists)."""
+        """Record what a print showed; trouble with the store is logged, never raised (the ticket exists)."""
         try:
             self.observe(kiosk, **seen)
-        except redis.RedisError as exc:
+        except Exception as exc:  # noqa: BLE001 - the store's errors included: the ticket is issued either way
             logger.error("could not record the printer state of kiosk %s: %s", kiosk, exc)
 
     # -------------------------------------------------------------------------------------------- health

@@ -8,6 +8,11 @@ local function fail(code, message)
   return cjson.encode({error = code, message = message})
 end
 
+-- A refusal with details for the caller (numbers, times — never anything private): the exception's ``details``.
+local function fail_with(code, message, details)
+  return cjson.encode({error = code, message = message, details = details})
+end
+
 -- The state moved since Python computed an argument: Python computes it again and calls again with the same
 -- operation id (a retry answer is not stored). Return it before writing anything.
 local __retrying = false
@@ -21,16 +26,22 @@ local function ok(result)
   return cjson.encode(result)
 end
 
--- Append one event with the next sequence number; returns the seq.
--- The tracking token never enters the stream: events reach public screens.
-local function emit(event_type, now_ms, payload)
-  if payload.ticket then
-    local copy = {}
-    for k, v in pairs(payload.ticket) do
-      if k ~= 'token' then copy[k] = v end
-    end
-    payload.ticket = copy
+-- What never enters the stream, on a ticket or a booking: events reach public screens. The tracking token and the
+-- booking code are bearer secrets; the id hash would let a screen link one person's visits; a contact is personal.
+local __private = {token = true, idh = true, code = true, contact = true, masked = true, birth_year = true}
+
+local function __public_copy(t)
+  local copy = {}
+  for k, v in pairs(t) do
+    if not __private[k] then copy[k] = v end
   end
+  return copy
+end
+
+-- Append one event with the next sequence number; returns the seq.
+local function emit(event_type, now_ms, payload)
+  if payload.ticket then payload.ticket = __public_copy(payload.ticket) end
+  if payload.booking then payload.booking = __public_copy(payload.booking) end
   local seq = redis.call('INCR', KEYS[1])
   payload.seq = seq
   payload.type = event_type
@@ -80,6 +91,13 @@ local function push_recent(recent_key, t, window, kind, now_ms, max_len)
 end
 
 -- A waiting ticket becomes the window's current, called ticket (call-next and call-number share this).
+-- Before it is taken out of its queue, the place a waiting ticket had there (its score, and the window it was
+-- transferred to, if any), so that an undone 过号 puts it back where it was (undo_no_show.lua).
+local function remember_place(t, queue_key)
+  local score = redis.call('ZSCORE', queue_key, t.id)
+  if score then t.place = {score = score, window = t.target_window} end  -- the score as text: exact
+end
+
 local function mark_called(tickets_key, window_key, recent_key, t, window, now_ms, clerk, recent_len)
   t.status = 'called'
   t.window = tonumber(window)

@@ -1,18 +1,27 @@
--- issue.lua — issue one ticket: calendar check, quota check, next number of the day, enqueue.
+-- issue.lua — issue one ticket: a walk-in at the kiosk (optionally real-name: the card or a typed ID number) or a
+-- remote ticket taken on the phone (always real-name; waits "not yet arrived" until its holder checks in at the
+-- kiosk — see check_in.lua, and call_next.lua for what happens when its turn comes first). Calendar, quota, the
+-- per-ID rules and the automatic 绿色通道 by age are all decided here, from the state as it is now.
 -- (A resent issue — the same request_id, Idempotency-Key or a redis-py resend — is answered by the runner's
 -- epilogue with the first answer, even after closing time; see shared/runner.py.)
+-- onewindow: uses ticket, idrules
 -- KEYS: 1 seq, 2 events, 3 counter(day, service), 4 queue(day, service), 5 tickets(day), 6 tokens(day),
---       7 service times, 8 schedule (the supervisor's calendar entries)
+--       7 service times, 8 schedule (the supervisor's calendar entries), 9 id_day(day), 10 id history,
+--       11 remote_pending(day), 12 remote_index(day), 13 remote_counter(day, service), 14 contacts(day)
 -- ARGV: 1 day (YYYYMMDD), 2 service code, 3 prefix letter, 4 daily quota, 5 priority (0|1), 6 now_ms,
 --       7 random token part, 8 lang, 9 kiosk id ('' = api), 10 '1' if opening hours allow issuing now,
 --       11 today's date (YYYY-MM-DD), 12 today's calendar entry as Python read it ('' = none), 13 seconds to keep
---       the day's tickets and tracking tokens (a visit can be rated, and given its 追评, that long)
--- Returns: {"ok", "ticket", "seq", "ahead", "service_ms"} | {"error": "service_closed" | "quota_reached" | "retry"}
+--       the day's tickets and tracking tokens (a visit can be rated, and given its 追评, that long),
+--       14 id hash ('' = not real-name), 15 the service's per-ID rules JSON, 16 age in years ('' = unknown),
+--       17 '1' = a remote ticket, 18 remote tickets allowed per day (0 = no own quota), 19 contact JSON ('' = none)
+-- Returns: {"ok", "ticket", "seq", "ahead", "service_ms"}
+--   | {"error": "service_closed" | "quota_reached" | "remote_quota_reached" | "id_open_limit" | "id_daily_cap"
+--      | "id_banned" | "retry", "details"?}
 --   (ahead and service_ms let the caller estimate the wait without another round trip; retry: today's calendar
 --   entry changed since ARGV 10 was computed from it — Python computes it again)
--- Queue score: band * 1e13 + time, band 0 = transferred in (head), 1 = priority, 2 = normal.
 local day, service, prefix = ARGV[1], ARGV[2], ARGV[3]
 local quota, priority, now_ms = tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6])
+local h, rules, age, remote = ARGV[14], cjson.decode(ARGV[15]), ARGV[16], ARGV[17] == '1'
 
 if (redis.call('HGET', KEYS[8], ARGV[11]) or '') ~= ARGV[12] then
   return retry('today\'s calendar entry changed')
@@ -25,24 +34,48 @@ local issued = tonumber(redis.call('GET', KEYS[3]) or '0')
 if issued >= quota then
   return fail('quota_reached', 'today\'s quota of ' .. quota .. ' tickets for this service has been reached')
 end
-local n = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], 3 * 86400)
+local remote_quota = tonumber(ARGV[18])
+if remote and remote_quota > 0 and tonumber(redis.call('GET', KEYS[13]) or '0') >= remote_quota then
+  return fail_with('remote_quota_reached', 'today\'s ' .. remote_quota .. ' remote tickets for this service are taken',
+    {limit = remote_quota})
+end
+if h ~= '' then
+  local refusal = id_ticket_refusal(KEYS[9], h, service, rules)
+  if refusal then return fail_with(refusal[1], refusal[2], refusal[3]) end
+  if remote then
+    local until_ms = id_banned_until(KEYS[10], h, rules, now_ms)
+    if until_ms > 0 then
+      return fail_with('id_banned', 'this ID may take no remote ticket until ' .. until_ms, {until_ms = until_ms})
+    end
+  end
+end
 
-local number = prefix .. string.format('%03d', n)
-local t = {
-  id = day .. '-' .. number, number = number, service = service, day = day, status = 'waiting',
-  priority = priority, issued_ms = now_ms, lang = ARGV[8], token = day .. ARGV[7], calls = 0, transfers = 0,
-  kiosk = ARGV[9],
-}
-save_ticket(KEYS[5], t)
-redis.call('EXPIRE', KEYS[5], tonumber(ARGV[13]))
-redis.call('HSET', KEYS[6], t.token, t.id)
-redis.call('EXPIRE', KEYS[6], tonumber(ARGV[13]))
-
-local band = 2
-if priority then band = 1 end
-redis.call('ZADD', KEYS[4], band * 1e13 + now_ms, t.id)
-redis.call('EXPIRE', KEYS[4], 3 * 86400)
+local extra = {}
+local band = BAND_WALK_IN
+if priority then band = BAND_PRIORITY end
+if h ~= '' then
+  extra.idh, extra.idsvc, extra.realname = h, service, true
+  if id_green(rules, age) then
+    band = BAND_PRIORITY
+    if not priority then extra.green = 'age' end
+  end
+end
+if remote then extra.remote, extra.arrived = true, false end
+local t = make_ticket({counter = KEYS[3], queue = KEYS[4], tickets = KEYS[5], tokens = KEYS[6]}, day, service, prefix,
+  now_ms, ARGV[7], ARGV[8], ARGV[9], ARGV[13], band, now_ms, extra)
+if h ~= '' then id_took(KEYS[9], h, service) end
+if remote then
+  redis.call('INCR', KEYS[13])
+  redis.call('EXPIRE', KEYS[13], 3 * 86400)
+  redis.call('SADD', KEYS[11], t.id)
+  redis.call('EXPIRE', KEYS[11], 3 * 86400)
+  redis.call('HSET', KEYS[12], h .. ':' .. service, t.id)
+  redis.call('EXPIRE', KEYS[12], 3 * 86400)
+end
+if ARGV[19] ~= '' then
+  redis.call('HSET', KEYS[14], t.id, ARGV[19])
+  redis.call('EXPIRE', KEYS[14], 3 * 86400)
+end
 
 local ahead = redis.call('ZRANK', KEYS[4], t.id)
 local seq = emit('ticket_issued', now_ms, {ticket = t, ahead = ahead})

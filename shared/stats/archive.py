@@ -25,6 +25,7 @@ from pathlib import Path
 from shared.stats.facts import (
     CaseFact,
     DayFacts,
+    BookingEvent,
     RectificationEvent,
     RectificationFact,
     Resolution,
@@ -35,20 +36,25 @@ from shared.stats.figures import COUNT_FIELDS, NEW_COUNT_FIELDS, DayAggregate, p
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"  # 2: 好差评 (事项, default ratings, 追评, rectification records and their steps)
+SCHEMA_VERSION = "3"  # 2: 好差评 (事项, default ratings, 追评, rectification records and their steps); 3: issue 14
 
 _TICKET_COLS = ("day", "id", "number", "service_issued", "service", "priority", "issued_ms", "status", "first_call_ms",
                 "first_window", "first_clerk", "last_call_ms", "end_ms", "window", "clerk", "service_ms", "transfers",
                 "rating", "rated_ms", "rating_window", "rating_clerk", "matter_code", "matter_name", "rating_default",
-                "rating_channel", "followup", "followup_ms", "assisted")
-#: ticket columns added by schema 2 (with their SQL types) and by 帮办代办, for archives written before
+                "rating_channel", "followup", "followup_ms", "kind", "realname", "green_auto", "slot_ms",
+                "activated_ms", "booking", "assisted")
+#: ticket columns added by schemas 2 and 3 and by 帮办代办 (with their SQL types), for archives written before
 _NEW_TICKET_COLS = (("matter_code", "TEXT"), ("matter_name", "TEXT"), ("rating_default", "INTEGER NOT NULL DEFAULT 0"),
                     ("rating_channel", "TEXT"), ("followup", "INTEGER"), ("followup_ms", "INTEGER"),
-                    ("assisted", "INTEGER NOT NULL DEFAULT 0"))
+                    ("kind", "TEXT NOT NULL DEFAULT 'walk_in'"), ("realname", "INTEGER NOT NULL DEFAULT 0"),
+                    ("green_auto", "INTEGER NOT NULL DEFAULT 0"), ("slot_ms", "INTEGER"), ("activated_ms", "INTEGER"),
+                    ("booking", "TEXT"), ("assisted", "INTEGER NOT NULL DEFAULT 0"))
+_BOOKING_EVENT_COLS = ("ref", "day", "service", "kind", "detail", "at_ms")
 _RECT_COLS = ("id", "day", "kind", "ref", "ticket", "service", "window", "clerk", "matter_code", "level", "assess",
               "has_contact", "opened_ms", "verify_due", "rectify_due", "reply_due")
 _RECT_EVENT_COLS = ("ref", "day", "kind", "detail", "flag", "by_whom", "at_ms")
-_TRANSFER_COLS = ("day", "ticket", "ts", "from_service", "from_window", "from_clerk", "to_service", "to_window")
+_TRANSFER_COLS = ("day", "ticket", "ts", "from_service", "from_window", "from_clerk", "to_service", "to_window",
+                  "reason", "reason_text")
 _CASE_COLS = ("id", "day", "ticket", "number", "service", "window", "clerk", "department", "problem", "action",
               "resolved_on_spot", "recorded_ms")
 _RESOLUTION_COLS = ("kind", "ref", "day", "by_whom", "note", "at_ms")
@@ -69,13 +75,14 @@ CREATE TABLE IF NOT EXISTS tickets (
     first_window INTEGER, first_clerk TEXT, last_call_ms INTEGER, end_ms INTEGER, window_no INTEGER, clerk TEXT,
     service_ms INTEGER, transfers INTEGER NOT NULL, rating INTEGER, rated_ms INTEGER, rating_window INTEGER,
     rating_clerk TEXT, matter_code TEXT, matter_name TEXT, rating_default INTEGER NOT NULL DEFAULT 0,
-    rating_channel TEXT, followup INTEGER, followup_ms INTEGER, assisted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, id));
+    rating_channel TEXT, followup INTEGER, followup_ms INTEGER, kind TEXT NOT NULL DEFAULT 'walk_in',
+    realname INTEGER NOT NULL DEFAULT 0, green_auto INTEGER NOT NULL DEFAULT 0, slot_ms INTEGER, activated_ms INTEGER,
+    booking TEXT, assisted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, id));
 CREATE INDEX IF NOT EXISTS tickets_low_rating ON tickets (rating, day) WHERE rating <= 2;
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets (id);
 CREATE TABLE IF NOT EXISTS transfers (
     day TEXT NOT NULL, ticket TEXT NOT NULL, ts INTEGER NOT NULL, from_service TEXT NOT NULL, from_window INTEGER,
-    from_clerk TEXT, to_service TEXT, to_window INTEGER);
+    from_clerk TEXT, to_service TEXT, to_window INTEGER, reason TEXT, reason_text TEXT);
 CREATE INDEX IF NOT EXISTS transfers_day ON transfers (day);
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY, day TEXT NOT NULL, ticket TEXT NOT NULL, number TEXT NOT NULL, service TEXT NOT NULL,
@@ -98,6 +105,10 @@ CREATE TABLE IF NOT EXISTS rect_events (
     by_whom TEXT NOT NULL, at_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS rect_events_day ON rect_events (day);
 CREATE INDEX IF NOT EXISTS rect_events_ref ON rect_events (ref);
+CREATE TABLE IF NOT EXISTS booking_events (
+    ref TEXT NOT NULL, day TEXT NOT NULL, service TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
+    at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS booking_events_day ON booking_events (day);
 CREATE TABLE IF NOT EXISTS daily (
     day TEXT NOT NULL, dim TEXT NOT NULL, key TEXT NOT NULL, {", ".join(f"{f} INTEGER NOT NULL" for f in COUNT_FIELDS)},
     PRIMARY KEY (day, dim, key));
@@ -156,6 +167,10 @@ class Archive:
         for name, kind in _NEW_TICKET_COLS:
             if name not in have:
                 conn.execute(f"ALTER TABLE tickets ADD COLUMN {name} {kind}")
+        have = {row[1] for row in conn.execute("PRAGMA table_info(transfers)")}
+        for name in ("reason", "reason_text"):  # the clerk's reason for a transfer (issue 12)
+            if name not in have:
+                conn.execute(f"ALTER TABLE transfers ADD COLUMN {name} TEXT")
         have = {row[1] for row in conn.execute("PRAGMA table_info(daily)")}
         missing = [f for f in NEW_COUNT_FIELDS if f not in have]
         for name in missing:
@@ -170,13 +185,15 @@ class Archive:
         rebuild the month's merged durations (``update_month`` False: the caller calls :meth:`rebuild_month`)."""
         day = facts.day
         with self.connect() as conn:
-            for table in ("tickets", "transfers", "cases", "resolutions", "rectifications", "rect_events", "daily",
-                          "durations", "days"):
+            for table in ("tickets", "transfers", "cases", "resolutions", "rectifications", "rect_events",
+                          "booking_events", "daily", "durations", "days"):
                 conn.execute(f"DELETE FROM {table} WHERE day = ?", (day,))
             conn.executemany(_insert("rectifications", _RECT_COLS, "OR REPLACE"),
                              ([getattr(r, c) for c in _RECT_COLS] for r in facts.rectifications.values()))
             conn.executemany(_insert("rect_events", _RECT_EVENT_COLS),
                              ((e.ref, e.day, e.kind, e.detail, int(e.flag), e.by, e.at_ms) for e in facts.rect_events))
+            conn.executemany(_insert("booking_events", _BOOKING_EVENT_COLS),
+                             ([getattr(e, c) for c in _BOOKING_EVENT_COLS] for e in facts.booking_events))
             conn.executemany(_insert("tickets", _TICKET_COLS),
                              ([getattr(t, c) for c in _TICKET_COLS] for t in facts.tickets.values()))
             conn.executemany(_insert("transfers", _TRANSFER_COLS),
@@ -231,6 +248,7 @@ class Archive:
                 t = TicketFact(**dict(zip(_TICKET_COLS, row)))
                 t.priority = bool(t.priority)
                 t.rating_default = bool(t.rating_default)
+                t.realname, t.green_auto = bool(t.realname), bool(t.green_auto)
                 facts.tickets[t.id] = t
             for row in conn.execute(f"SELECT {', '.join(_TRANSFER_COLS)} FROM transfers WHERE day = ? ORDER BY ts", (day,)):
                 facts.transfers.append(TransferFact(**dict(zip(_TRANSFER_COLS, row))))
@@ -244,6 +262,9 @@ class Archive:
             for row in conn.execute(f"SELECT {_sql_cols(_RECT_COLS)} FROM rectifications WHERE day = ?", (day,)):
                 rf = _rect(row)
                 facts.rectifications[rf.id] = rf
+            for row in conn.execute(f"SELECT {', '.join(_BOOKING_EVENT_COLS)} FROM booking_events WHERE day = ? "
+                                    "ORDER BY at_ms", (day,)):
+                facts.booking_events.append(BookingEvent(*row))
             for row in conn.execute(f"SELECT {', '.join(_RECT_EVENT_COLS)} FROM rect_events WHERE day = ? "
                                     "ORDER BY at_ms", (day,)):
                 facts.rect_events.append(_rect_event(row))
@@ -276,11 +297,6 @@ class Archive:
                 if day[:7] not in covered:
                     rows.append((day, key, metric, blob))
             return rows
-
-    def day_kinds(self, start: str, end: str) -> dict[str, tuple[str, bool]]:
-        with self.connect() as conn:
-            rows = conn.execute("SELECT day, kind, rest_day FROM days WHERE day BETWEEN ? AND ?", (start, end)).fetchall()
-        return {r[0]: (r[1], bool(r[2])) for r in rows}
 
     def cases(self, start: str | None = None, end: str | None = None, *, open_only: bool = False,
               resolved: bool | None = None) -> list[CaseFact]:

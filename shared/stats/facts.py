@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from shared import events
@@ -20,6 +20,9 @@ from shared.events import Event
 
 # final states of a ticket at the end of its day (or now, for today)
 HANDLED, CONSULTED, NO_SHOW, CANCELLED, WAITING, CALLED = "handled", "consulted", "no_show", "cancelled", "waiting", "called"
+EXPIRED = "expired"  # a remote ticket whose holder had not checked in when its turn came
+# how a ticket came: taken in the hall, checked in for a booking (in its window), or taken remotely
+WALK_IN, APPOINTMENT, REMOTE = "walk_in", "appointment", "remote"
 UNSERVED = (WAITING, CALLED)
 
 
@@ -34,7 +37,7 @@ class TicketFact:
     service: str  # the service it ended in (a transfer to a service changes it)
     priority: bool
     issued_ms: int
-    status: str = WAITING  # handled | consulted | no_show | cancelled | waiting | called
+    status: str = WAITING  # handled | consulted | no_show | cancelled | expired | waiting | called
     first_call_ms: int | None = None
     first_window: int | None = None
     first_clerk: str | None = None
@@ -54,12 +57,25 @@ class TicketFact:
     rating_channel: str | None = None  # tablet | phone | default
     followup: int | None = None  # the level of the 追评
     followup_ms: int | None = None
+    kind: str = WALK_IN  # walk_in | appointment | remote (a late booking's walk-in ticket is a walk-in)
+    realname: bool = False  # taken with an ID (card or typed number)
+    green_auto: bool = False  # 绿色通道 given by age
+    slot_ms: int | None = None  # appointment: its slot's start
+    activated_ms: int | None = None  # remote: when its holder checked in
+    booking: str | None = None  # the booking id (appointments, late bookings)
     assisted: bool = False  # 帮办代办: a guide or the supervisor helped this visit (ticket_assisted)
 
     @property
     def wait_ms(self) -> int | None:
         """Issue → first call."""
         return None if self.first_call_ms is None else max(0, self.first_call_ms - self.issued_ms)
+
+    @property
+    def appointment_wait_ms(self) -> int | None:
+        """An appointment's wait: from its slot's start (or its check-in, if later) to its first call."""
+        if self.kind != APPOINTMENT or self.first_call_ms is None:
+            return None
+        return max(0, self.first_call_ms - max(self.issued_ms, self.slot_ms or 0))
 
 
 @dataclass
@@ -72,6 +88,8 @@ class TransferFact:
     from_clerk: str | None
     to_service: str | None
     to_window: int | None
+    reason: str | None = None  # the code of the clerk's reason (engine.TRANSFER_REASONS), if any
+    reason_text: str | None = None
 
 
 @dataclass
@@ -140,6 +158,19 @@ class RectificationEvent:
 
 
 @dataclass
+class BookingEvent:
+    """Something that happened to a booking: ``made`` (confirmed), ``cancelled`` (a confirmed booking, before its
+    slot), ``rescheduled`` — on the day it happened —; ``checked_in``, ``missed`` (爽约) — on the slot's day."""
+
+    ref: str  # the booking id
+    day: str
+    service: str
+    kind: str  # made | cancelled | rescheduled | checked_in | missed
+    detail: str  # made: the channel (phone, province, kiosk, staff); cancelled: the actor
+    at_ms: int
+
+
+@dataclass
 class DayFacts:
     """Everything the statistics know about one business day."""
 
@@ -153,6 +184,9 @@ class DayFacts:
     #: (window, "called" | "recalled") → how many calls and recalls a window made that day (live days only: the
     #: counter's today; the archive keeps the tickets, whose first and last calls it needs)
     calls: Counter[tuple[int, str]] = field(default_factory=Counter)
+    booking_events: list[BookingEvent] = field(default_factory=list)
+    #: help_requested events (a kiosk's "需要帮助" button) that day
+    help_requests: int = 0
     last_seq: int = 0
     events: int = 0
 
@@ -163,7 +197,11 @@ def iso_day(compact: str) -> str:
 
 
 def event_day(event: Event, tz: ZoneInfo) -> str:
-    """The business date an event belongs to (YYYY-MM-DD)."""
+    """The business date an event belongs to (YYYY-MM-DD): its ticket's day, a missed booking's slot day
+    (``on_day``), else the local date it happened."""
+    on_day = event.data.get("on_day")
+    if isinstance(on_day, str) and len(on_day) == 8 and on_day.isdigit():
+        return iso_day(on_day)
     ticket = event.data.get("ticket")
     if isinstance(ticket, dict) and isinstance(ticket.get("day"), str) and len(ticket["day"]) == 8:
         return iso_day(ticket["day"])
@@ -219,7 +257,43 @@ def _str(value) -> str | None:
 
 
 def _issued(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
-    _ticket(facts, event, tz)
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    t = event.data["ticket"]
+    f.kind = APPOINTMENT if t.get("appointment") else REMOTE if t.get("remote") else WALK_IN
+    f.realname = bool(t.get("realname"))
+    f.green_auto = t.get("green") == "age"
+    f.slot_ms = _int(t.get("slot_ms"))
+    f.booking = _str(t.get("booking"))
+
+
+def _expired(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    f.status, f.end_ms = EXPIRED, event.ts
+    f.kind = REMOTE
+
+
+def _activated(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is not None and f.activated_ms is None:
+        f.activated_ms = event.ts
+        f.kind = REMOTE
+
+
+def _booking(kind: str):
+    def handler(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+        b = event.data.get("booking")
+        if not isinstance(b, dict) or not b.get("id"):
+            return
+        if kind == "cancelled" and event.data.get("was") != "confirmed":
+            return  # a hold given up or run out: never a booking
+        detail = str(event.data.get("actor") or "") if kind == "cancelled" else str(b.get("channel") or "")
+        facts.booking_events.append(BookingEvent(str(b["id"]), facts.day, str(b.get("service") or ""), kind, detail,
+                                                 event.ts))
+    return handler
 
 
 def _called(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
@@ -272,14 +346,27 @@ def _transferred(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
     if f is None:
         return
     d = event.data
+    why = d.get("reason") if isinstance(d.get("reason"), dict) else {}
     from_service = d.get("from_service") or f.service
     facts.transfers.append(TransferFact(
         day=facts.day, ticket=f.id, ts=event.ts, from_service=from_service, from_window=_int(d.get("window")),
-        from_clerk=_str(d.get("clerk")), to_service=_str(d.get("to_service")), to_window=_int(d.get("to_window"))))
+        from_clerk=_str(d.get("clerk")), to_service=_str(d.get("to_service")), to_window=_int(d.get("to_window")),
+        reason=_str(why.get("code")), reason_text=_str(why.get("text"))))
     f.transfers += 1
     f.status = WAITING
     f.service = d["ticket"].get("service", f.service)
     f.window = f.clerk = None
+
+
+def _no_show_undone(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    """A 过号 taken back by its window: the ticket waits again (its no-show no longer counts)."""
+    f = _ticket(facts, event, tz)
+    if f is None:
+        return
+    facts.calls[(_int(event.data.get("window")), "no_show_undone")] += 1
+    f.status, f.end_ms = WAITING, None
+    f.window = f.clerk = None
+    f.service = event.data["ticket"].get("service", f.service)
 
 
 def _cancelled(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
@@ -374,6 +461,10 @@ def _assisted(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
         f.assisted = True
 
 
+def _help_requested(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    facts.help_requests += 1
+
+
 _HANDLERS = {
     events.TICKET_ISSUED: _issued,
     events.TICKET_CALLED: _called,
@@ -382,6 +473,7 @@ _HANDLERS = {
     events.TICKET_MARKED_NO_SHOW: _no_show,
     events.TICKET_TRANSFERRED: _transferred,
     events.TICKET_CANCELLED: _cancelled,
+    events.NO_SHOW_UNDONE: _no_show_undone,
     events.TICKET_RATED: _rated,
     events.CASE_RECORDED: _case,
     events.CASE_RESOLVED: _resolution("case"),
@@ -391,9 +483,14 @@ _HANDLERS = {
     events.CALLBACK_LOGGED: _rect_event("callback"),
     events.APPEAL_FILED: _rect_event("appeal"),
     events.APPEAL_RULED: _rect_event("ruling"),
+    events.TICKET_EXPIRED: _expired,
+    events.TICKET_ACTIVATED: _activated,
+    events.BOOKING_CONFIRMED: _booking("made"),
+    events.BOOKING_CANCELLED: _booking("cancelled"),
+    events.BOOKING_RESCHEDULED: _booking("rescheduled"),
+    events.BOOKING_CHECKED_IN: _booking("checked_in"),
+    events.BOOKING_MISSED: _booking("missed"),
+    events.HELP_REQUESTED: _help_requested,
     events.TICKET_ASSISTED: _assisted,
 }
 
-
-def parse_day(text: str) -> date:
-    return date.fromisoformat(text)

@@ -25,6 +25,15 @@ Definitions (docs/statistics.md says the same in prose; keep the two together):
   (整改率, 按时整改率, 回访率, overdue) are computed when the report is made from the records (reports.py).
 * 办结率 completion — 办结 ÷ 受理. 受理 (matters accepted) = handled tickets without a 办不成事 case + every case
   recorded; 未办结 = cases not resolved on the spot and not resolved since (as of the report); 办结 = 受理 − 未办结.
+* issue 14 — counted in the service, per day (not per window or clerk): 实名 ``realname`` (tickets taken with an ID),
+  ``green_auto`` (绿色通道 given by age); 远程取号 ``remote_taken`` / ``remote_activated`` (its holder checked in) /
+  ``remote_expired`` (lapsed: its turn came first; also the ticket status ``expired``, so issued = handled +
+  consulted + no-show + cancelled + expired + unserved); 预约 ``bookings_made`` (confirmed), ``bookings_cancelled``
+  (confirmed ones cancelled), ``bookings_rescheduled`` — on the day it happened —, ``bookings_checked_in`` and
+  ``bookings_missed`` (爽约) — on the slot's day; 签到率 check-in rate = checked in ÷ (checked in + missed), 爽约率
+  no-show rate = missed ÷ (checked in + missed). Waits by kind: ``wait_appointment`` — from the slot's start (or the
+  check-in, if later) to the first call —, ``wait_walk_in`` — issue → first call of tickets taken in the hall (late
+  bookings' walk-in tickets included; remote tickets in neither).
 * mean, median (mean of the two middle values for an even count), p90 (nearest rank: the ⌈0.9·n⌉-th smallest),
   in seconds rounded half-up to one decimal; rates in percent rounded half-up to one decimal.
 """
@@ -40,24 +49,31 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import repeat
 from zoneinfo import ZoneInfo
 
-from shared.stats.facts import CANCELLED, CONSULTED, HANDLED, NO_SHOW, UNSERVED, DayFacts
+from shared.stats.facts import APPOINTMENT, CANCELLED, CONSULTED, EXPIRED, HANDLED, NO_SHOW, UNSERVED, WALK_IN, DayFacts
 
-DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter", "hour")
 DURATION_DIMENSIONS = ("total", "daytype", "service", "window", "clerk", "matter")
-METRICS = ("wait", "service")
+METRICS = ("wait", "service", "appt_wait", "walkin_wait")
 TOTAL_KEY = "all"
 SATISFIED_LEVELS = (5, 4, 3)
 COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "ratings",
                 "r1", "r2", "r3", "r4", "r5", "accepted", "cases", "wait_n", "wait_sum", "service_n", "service_sum",
-                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad", "assisted")
-#: counts added with 好差评 (archive schema 2) and 帮办代办; days archived before have zeros, except rated_visits = ratings
-NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad", "assisted")
+                "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
+                "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
+                "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
+                "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests", "assisted")
+#: counts added with 好差评 (archive schema 2) and issue 14 (schema 3), help_requests and 帮办代办 (assisted) (the kiosks' 需要帮助); days archived before have zeros, except
+#: rated_visits = ratings
+NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
+                    "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
+                    "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
+                    "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests", "assisted")
 #: the rectification figures of a report row, tallied when the report is made (reports.py)
 RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
                "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
 BAD_LEVELS = (2, 1)
 #: figures that are not attributed to a window or a clerk (a ticket is issued for a service, not at a window)
-SERVICE_ONLY = ("issued", "cancelled", "unserved")
+SERVICE_ONLY = ("issued", "cancelled", "unserved", "expired", "realname_issued", "green_auto", "bookings", "remote",
+                "help_requests")
 #: dimensions whose rows leave those figures blank
 NOT_SERVICE = ("window", "clerk", "matter")
 
@@ -80,10 +96,51 @@ class DayAggregate:
 def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAggregate:
     """The day's aggregate (see the module doc for what counts where)."""
     agg = DayAggregate(facts.day, kind, rest_day)
-    counts, durations = agg.counts, agg.durations
+    tally = _Tally(agg, rest_day, tz)
+    total, daytype = tally.total, tally.daytype
+    with_case = {c.ticket for c in facts.cases.values()}
+    for t in facts.tickets.values():
+        _fold_outcome(tally, t, accepted=t.id not in with_case)
+        _fold_wait(tally, t)
+        _fold_reception(tally, t)
+        _fold_rating(tally, t)
+        if t.assisted:  # 帮办代办: its service, and the window and clerk that served it (if any yet)
+            tally.bump((total, daytype, ("service", _key(t.service_issued)), ("window", _key(t.window)),
+                        ("clerk", _key(t.clerk))), "assisted")
+    for tr in facts.transfers:
+        tally.bump((total, daytype, ("service", _key(tr.from_service)), ("window", _key(tr.from_window)),
+                    ("clerk", _key(tr.from_clerk))), "transfers")
+    for b in facts.booking_events:
+        tally.bump((total, daytype, ("service", _key(b.service))), f"bookings_{b.kind}")
+    for c in facts.cases.values():
+        where = (total, daytype, ("service", _key(c.service)), ("window", _key(c.window)), ("clerk", _key(c.clerk)))
+        tally.bump(where, "accepted")
+        tally.bump(where, "cases")
+    if facts.help_requests:  # the kiosks' 需要帮助: the day's, not a service's
+        for _k, c in tally.rows((total, daytype)):
+            c["help_requests"] += facts.help_requests
+    durations = agg.durations
+    for k, a in durations.items():
+        durations[k] = array("i", sorted(a))
+    return agg
 
-    def rows(keys):
+
+def _key(v) -> str | None:
+    return None if v is None or v == "" else str(v)
+
+
+class _Tally:
+    """Counts and durations of one day's aggregate, by (dimension, key) rows created on first use."""
+
+    def __init__(self, agg: DayAggregate, rest_day: bool, tz: ZoneInfo) -> None:
+        self.counts, self.durations, self.tz = agg.counts, agg.durations, tz
+        self.total = ("total", TOTAL_KEY)
+        self.daytype = ("daytype", "rest" if rest_day else "work")  # the day's total again, under its kind
+        self._hour_of: dict[int, str] = {}
+
+    def rows(self, keys):
         """The count rows of ``keys`` (skipping keys with no value), created on first use."""
+        counts = self.counts
         for k in keys:
             if k[1] is None:
                 continue
@@ -92,14 +149,15 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
                 c = counts[k] = new_counts()
             yield k, c
 
-    def bump(keys, name: str) -> None:
-        for _k, c in rows(keys):
+    def bump(self, keys, name: str) -> None:
+        for _k, c in self.rows(keys):
             c[name] += 1
 
-    def record(keys, metric: str, ms: int) -> None:
+    def record(self, keys, metric: str, ms: int) -> None:
         ms = min(max(0, int(ms)), 2**31 - 1)
         n_name, sum_name = f"{metric}_n", f"{metric}_sum"
-        for k, c in rows(keys):
+        durations = self.durations
+        for k, c in self.rows(keys):
             c[n_name] += 1
             c[sum_name] += ms
             k = (k[0], k[1], metric)
@@ -108,70 +166,85 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
                 a = durations[k] = array("i")
             a.append(ms)
 
-    def key(v) -> str | None:
-        return None if v is None or v == "" else str(v)
-
-    total = ("total", TOTAL_KEY)
-    daytype = ("daytype", "rest" if rest_day else "work")  # the day's total again, under its kind
-    hour_of: dict[int, str] = {}
-
-    def hour(ms: int) -> str:
+    def hour(self, ms: int) -> str:
         h = ms // 60000  # minutes since the epoch: the same local hour within a minute
-        found = hour_of.get(h)
+        found = self._hour_of.get(h)
         if found is None:
-            found = hour_of[h] = f"{datetime.fromtimestamp(ms / 1000, tz).hour:02d}"
+            found = self._hour_of[h] = f"{datetime.fromtimestamp(ms / 1000, self.tz).hour:02d}"
         return found
 
-    with_case = {c.ticket for c in facts.cases.values()}
-    for t in facts.tickets.values():
-        bump((total, daytype, ("service", key(t.service_issued)), ("hour", hour(t.issued_ms))), "issued")
-        status = t.status
-        if status in (HANDLED, CONSULTED, NO_SHOW):
-            where = (total, daytype, ("service", key(t.service)), ("window", key(t.window)), ("clerk", key(t.clerk)),
-                     ("matter", key(t.matter_code) if status != NO_SHOW else None))
-            bump(where, status)
-            if t.end_ms is not None:
-                bump((("hour", hour(t.end_ms)),), status)
-            if status == HANDLED and t.id not in with_case:
-                bump(where, "accepted")
-            if status != NO_SHOW and t.service_ms is not None:
-                record(where, "service", t.service_ms)
-        elif status == CANCELLED:
-            bump((total, daytype, ("service", key(t.service))), "cancelled")
-        elif status in UNSERVED:
-            bump((total, daytype, ("service", key(t.service))), "unserved")
-        if t.assisted:  # 帮办代办: its service, and the window and clerk that served it (if any yet)
-            bump((total, daytype, ("service", key(t.service_issued)), ("window", key(t.window)),
-                  ("clerk", key(t.clerk))), "assisted")
-        wait = t.wait_ms
-        if wait is not None:
-            record((total, daytype, ("service", key(t.service_issued)), ("window", key(t.first_window)),
-                    ("clerk", key(t.first_clerk))), "wait", wait)
-        if t.rating is not None or t.followup is not None:
-            rated = (total, daytype, ("service", key(t.service)), ("window", key(t.rating_window or t.window)),
-                     ("clerk", key(t.rating_clerk or t.clerk)), ("matter", key(t.matter_code)))
-            if t.rating is not None and t.rating_default:
-                bump(rated, "defaults")
-                if t.rating in SATISFIED_LEVELS:
-                    bump(rated, "default_satisfied")
-            elif t.rating is not None:
-                bump(rated, "ratings")
-                bump(rated, f"r{t.rating}")
-                bump(rated, "rated_visits")
-            if t.followup is not None:
-                bump(rated, "followups")
-                if t.followup in BAD_LEVELS:
-                    bump(rated, "followup_bad")
-    for tr in facts.transfers:
-        bump((total, daytype, ("service", key(tr.from_service)), ("window", key(tr.from_window)), ("clerk", key(tr.from_clerk))),
-             "transfers")
-    for c in facts.cases.values():
-        where = (total, daytype, ("service", key(c.service)), ("window", key(c.window)), ("clerk", key(c.clerk)))
-        bump(where, "accepted")
-        bump(where, "cases")
-    for k, a in durations.items():
-        durations[k] = array("i", sorted(a))
-    return agg
+
+def _fold_outcome(tally: _Tally, t, *, accepted: bool) -> None:
+    """Issued, and how the ticket ended: handled / consulted / no-show (with service time), cancelled, expired,
+    unserved. ``accepted``: a handled ticket without a 办不成事 case counts as accepted."""
+    total, daytype = tally.total, tally.daytype
+    tally.bump((total, daytype, ("service", _key(t.service_issued)), ("hour", tally.hour(t.issued_ms))), "issued")
+    status = t.status
+    if status in (HANDLED, CONSULTED, NO_SHOW):
+        where = (total, daytype, ("service", _key(t.service)), ("window", _key(t.window)), ("clerk", _key(t.clerk)),
+                 ("matter", _key(t.matter_code) if status != NO_SHOW else None))
+        tally.bump(where, status)
+        if t.end_ms is not None:
+            tally.bump((("hour", tally.hour(t.end_ms)),), status)
+        if status == HANDLED and accepted:
+            tally.bump(where, "accepted")
+        if status != NO_SHOW and t.service_ms is not None:
+            tally.record(where, "service", t.service_ms)
+    elif status == CANCELLED:
+        tally.bump((total, daytype, ("service", _key(t.service))), "cancelled")
+    elif status == EXPIRED:
+        tally.bump((total, daytype, ("service", _key(t.service))), "expired")
+    elif status in UNSERVED:
+        tally.bump((total, daytype, ("service", _key(t.service))), "unserved")
+
+
+def _fold_wait(tally: _Tally, t) -> None:
+    """The wait to the first call, where it was first called; appointments' and walk-ins' waits apart."""
+    wait = t.wait_ms
+    if wait is None:
+        return
+    waited = (tally.total, tally.daytype, ("service", _key(t.service_issued)), ("window", _key(t.first_window)),
+              ("clerk", _key(t.first_clerk)))
+    tally.record(waited, "wait", wait)
+    if t.kind == APPOINTMENT:
+        tally.record(waited, "appt_wait", t.appointment_wait_ms)
+    elif t.kind == WALK_IN:
+        tally.record(waited, "walkin_wait", wait)
+
+
+def _fold_reception(tally: _Tally, t) -> None:
+    """Real-name tickets, automatic 绿色通道, remote tickets taken / activated / expired."""
+    issued_for = (tally.total, tally.daytype, ("service", _key(t.service_issued)))
+    if t.realname:
+        tally.bump(issued_for, "realname")
+    if t.green_auto:
+        tally.bump(issued_for, "green_auto")
+    if t.kind == "remote":
+        tally.bump(issued_for, "remote_taken")
+        if t.activated_ms is not None:
+            tally.bump(issued_for, "remote_activated")
+        if t.status == EXPIRED:
+            tally.bump(issued_for, "remote_expired")
+
+
+def _fold_rating(tally: _Tally, t) -> None:
+    """The visit's rating (given or by default) and its 追评, where the rated service was given."""
+    if t.rating is None and t.followup is None:
+        return
+    rated = (tally.total, tally.daytype, ("service", _key(t.service)), ("window", _key(t.rating_window or t.window)),
+             ("clerk", _key(t.rating_clerk or t.clerk)), ("matter", _key(t.matter_code)))
+    if t.rating is not None and t.rating_default:
+        tally.bump(rated, "defaults")
+        if t.rating in SATISFIED_LEVELS:
+            tally.bump(rated, "default_satisfied")
+    elif t.rating is not None:
+        tally.bump(rated, "ratings")
+        tally.bump(rated, f"r{t.rating}")
+        tally.bump(rated, "rated_visits")
+    if t.followup is not None:
+        tally.bump(rated, "followups")
+        if t.followup in BAD_LEVELS:
+            tally.bump(rated, "followup_bad")
 
 
 # --------------------------------------------------------------------------------------------- durations as bytes
@@ -310,6 +383,19 @@ class Accumulator:
             "callback_rate": percent(r["called_back"], r["callbacks_due"]),
             "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
             "assisted": c["assisted"],
+            "help_requests": c["help_requests"],
+        })
+        due = c["bookings_checked_in"] + c["bookings_missed"]
+        out.update({
+            "expired": c["expired"], "realname_issued": c["realname"], "green_auto": c["green_auto"],
+            "bookings": {"made": c["bookings_made"], "cancelled": c["bookings_cancelled"],
+                         "rescheduled": c["bookings_rescheduled"], "due": due, "checked_in": c["bookings_checked_in"],
+                         "missed": c["bookings_missed"], "check_in_rate": percent(c["bookings_checked_in"], due),
+                         "no_show_rate": percent(c["bookings_missed"], due)},
+            "remote": {"taken": c["remote_taken"], "activated": c["remote_activated"], "expired": c["remote_expired"],
+                       "activation_rate": percent(c["remote_activated"], c["remote_taken"])},
+            "wait_appointment": duration_figures(self.parts["appt_wait"], c["appt_wait_sum"]),
+            "wait_walk_in": duration_figures(self.parts["walkin_wait"], c["walkin_wait_sum"]),
         })
         if not service_only:
             for name in SERVICE_ONLY:

@@ -69,9 +69,26 @@ COLUMNS = (
     ("callbacks_due", "应回访", "Call-backs due"), ("called_back", "已回访", "Called back"),
     ("callback_rate", "回访率(%)", "Call-back rate (%)"), ("overdue", "超期未办", "Overdue"),
     ("assisted", "帮办代办", "Assisted (帮办代办)"),
+    # issue 14: real-name tickets, appointments, remote tickets
+    ("realname_issued", "实名取号", "Real-name tickets"), ("green_auto", "自动绿色通道", "Green channel by age"),
+    ("bookings_made", "预约数", "Bookings made"), ("bookings_cancelled", "取消预约", "Bookings cancelled"),
+    ("bookings_rescheduled", "改约", "Bookings moved"), ("bookings_due", "应签到预约", "Bookings due"),
+    ("bookings_checked_in", "预约签到", "Bookings checked in"), ("bookings_missed", "爽约", "Bookings missed"),
+    ("check_in_rate", "签到率(%)", "Check-in rate (%)"), ("no_show_rate", "爽约率(%)", "No-show rate (%)"),
+    ("remote_taken", "远程取号", "Remote tickets"), ("remote_activated", "远程取号签到", "Remote tickets checked in"),
+    ("remote_expired", "远程取号失效", "Remote tickets lapsed"),
+    ("remote_activation_rate", "远程签到率(%)", "Remote check-in rate (%)"),
+    ("appt_wait_n", "预约等候人次", "Appointment waits"), ("appt_wait_mean_s", "预约平均等候(秒)", "Mean appointment wait (s)"),
+    ("appt_wait_median_s", "预约等候中位数(秒)", "Median appointment wait (s)"),
+    ("appt_wait_p90_s", "预约等候P90(秒)", "P90 appointment wait (s)"),
+    ("walkin_wait_n", "现场等候人次", "Walk-in waits"), ("walkin_wait_mean_s", "现场平均等候(秒)", "Mean walk-in wait (s)"),
+    ("walkin_wait_median_s", "现场等候中位数(秒)", "Median walk-in wait (s)"),
+    ("walkin_wait_p90_s", "现场等候P90(秒)", "P90 walk-in wait (s)"),
+    ("help_requests", "求助次数", "Help requests"),
 )
+_FIRST_14 = COLUMNS.index(("realname_issued", "实名取号", "Real-name tickets"))
 #: the figures of 好差评 a flattened row carries as they are
-HAOCAIPING_KEYS = tuple(c[0] for c in COLUMNS[COLUMNS.index(("default_ratings", "默认评价", "Default ratings")):])
+HAOCAIPING_KEYS = tuple(c[0] for c in COLUMNS[COLUMNS.index(("default_ratings", "默认评价", "Default ratings")):_FIRST_14])
 
 
 def flatten(figures: dict) -> dict:
@@ -87,12 +104,77 @@ def flatten(figures: dict) -> dict:
         out[f"level_{lv}"] = figures["levels"][lv]
     for k in HAOCAIPING_KEYS:
         out[k] = figures.get(k)
+    out["realname_issued"], out["green_auto"] = figures.get("realname_issued"), figures.get("green_auto")
+    b, r = figures.get("bookings") or {}, figures.get("remote") or {}
+    for name in ("made", "cancelled", "rescheduled", "due", "checked_in", "missed"):
+        out[f"bookings_{name}"] = b.get(name)
+    out["check_in_rate"], out["no_show_rate"] = b.get("check_in_rate"), b.get("no_show_rate")
+    for name in ("taken", "activated", "expired"):
+        out[f"remote_{name}"] = r.get(name)
+    out["remote_activation_rate"] = r.get("activation_rate")
+    for prefix, name in (("appt_wait", "wait_appointment"), ("walkin_wait", "wait_walk_in")):
+        d = figures.get(name) or {}
+        out.update({f"{prefix}_n": d.get("n"), f"{prefix}_mean_s": d.get("mean_s"),
+                    f"{prefix}_median_s": d.get("median_s"), f"{prefix}_p90_s": d.get("p90_s")})
+    out["help_requests"] = figures.get("help_requests")
     return out
 
 
 def iso_week(day: date) -> str:
     y, w, _ = day.isocalendar()
     return f"{y}-W{w:02d}"
+
+
+def _check_report_range(start: date, end: date, by: str) -> None:
+    if by not in GROUPINGS:
+        raise ValidationError(f"'by' must be one of: {', '.join(GROUPINGS)}", code="invalid_value", field="by")
+    if end < start:
+        raise ValidationError("'to' is before 'from'", code="invalid_range")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise ValidationError(f"a report covers at most {MAX_RANGE_DAYS} days", code="invalid_range")
+
+
+class _Grouping:
+    """The rows of one report grouped ``by`` (a dimension, or the total per day / week / month), and its total."""
+
+    def __init__(self, by: str) -> None:
+        self.by = by
+        self.dim = by if by in ("service", "window", "clerk", "matter", "hour", "daytype") else "total"
+        self.rows: dict[str, Accumulator] = {}
+        self.total = Accumulator()
+
+    def row_key(self, day: str, key: str) -> str:
+        if self.dim != "total":
+            return key
+        if self.by == "total":
+            return TOTAL_KEY
+        if self.by == "day":
+            return day
+        if self.by == "week":
+            return iso_week(date.fromisoformat(day))
+        return day[:7]  # month
+
+    def acc(self, day: str, key: str) -> Accumulator:
+        """The row ``key`` of ``day`` falls in, created on first use."""
+        row = self.row_key(day, key)
+        a = self.rows.get(row)
+        if a is None:
+            a = self.rows[row] = Accumulator()
+        return a
+
+    def add_live(self, day: str, agg) -> None:
+        """A live (not yet archived) day's aggregate into the rows and the total."""
+        dim = self.dim
+        for (d, key), counts in agg.counts.items():
+            if d == "total":
+                self.total.add_counts(counts)
+            if d == dim:
+                self.acc(day, key).add_counts(counts)
+        for (d, key, metric), values in agg.durations.items():
+            if d == "total":
+                self.total.add_durations(metric, values)
+            if d == dim and dim in DURATION_DIMENSIONS:
+                self.acc(day, key).add_durations(metric, values)
 
 
 class Stats:
@@ -166,48 +248,39 @@ class Stats:
     # ------------------------------------------------------------------------------------------- reports
     def report(self, start: date, end: date, by: str = "total") -> dict:
         """The figures of ``start`` … ``end`` (inclusive), one row per group of ``by`` (see :data:`GROUPINGS`)."""
-        if by not in GROUPINGS:
-            raise ValidationError(f"'by' must be one of: {', '.join(GROUPINGS)}", code="invalid_value", field="by")
-        if end < start:
-            raise ValidationError("'to' is before 'from'", code="invalid_range")
-        if (end - start).days >= MAX_RANGE_DAYS:
-            raise ValidationError(f"a report covers at most {MAX_RANGE_DAYS} days", code="invalid_range")
+        _check_report_range(start, end, by)
         s, e = start.isoformat(), end.isoformat()
-        dim = by if by in ("service", "window", "clerk", "matter", "hour", "daytype") else "total"
+        g = _Grouping(by)
         archived = self.archive.days()
         kinds = {d: (v["kind"], v["rest_day"]) for d, v in archived.items() if s <= d <= e}
         overrides = self.engine.rota.overrides()
         live = {d: self.live_aggregate(f, overrides) for d, f in self.live_days(s, e, set(archived)).items()}
         kinds.update({d: (a.kind, a.rest_day) for d, a in live.items()})
+        self._add_archived(g, s, e)
+        for day, agg in live.items():
+            g.add_live(day, agg)
+        if g.dim != "hour":
+            self._rectification_figures(s, e, g.dim, set(live), kinds, g.acc, g.total)
+            self._add_open_cases(g, s, e, set(live), kinds)
+        for key in self._default_keys(by):
+            g.rows.setdefault(key, Accumulator())
+        service_only = g.dim not in NOT_SERVICE
+        out_rows = [{"key": key, **self.label(by, key), "figures": g.rows[key].figures(service_only=service_only)}
+                    for key in self._order(by, g.rows)]
+        return {"from": s, "to": e, "by": by, "as_of": self.engine.clock.now().isoformat(timespec="seconds"),
+                "days": len(kinds), "rows": out_rows,
+                "total": {"key": "total", "label": "合计", "label_en": "Total", "figures": g.total.figures()}}
 
-        def row_key(day: str, key: str) -> str:
-            if dim != "total":
-                return key
-            if by == "total":
-                return TOTAL_KEY
-            if by == "day":
-                return day
-            if by == "week":
-                return iso_week(date.fromisoformat(day))
-            return day[:7]  # month
-
-        rows: dict[str, Accumulator] = {}
-        total = Accumulator()
-
-        def acc(key: str) -> Accumulator:
-            a = rows.get(key)
-            if a is None:
-                a = rows[key] = Accumulator()
-            return a
-
-        dims = [dim] if dim == "total" else [dim, "total"]
-        for row in self.archive.daily_rows(s, e, dims):
+    def _add_archived(self, g: _Grouping, s: str, e: str) -> None:
+        """The archived days' counts and durations into the rows and the total."""
+        dim, by = g.dim, g.by
+        for row in self.archive.daily_rows(s, e, [dim] if dim == "total" else [dim, "total"]):
             day, d, key = row[0], row[1], row[2]
             counts = dict(zip(COUNT_FIELDS, row[3:]))
             if d == "total":
-                total.add_counts(counts)
+                g.total.add_counts(counts)
             if d == dim:
-                acc(row_key(day, key)).add_counts(counts)
+                g.acc(day, key).add_counts(counts)
         # durations: whole months come merged (few runs to search) unless the rows split months by day
         by_day = by in ("day", "week")
         fetches = [("total", "total", True)]
@@ -220,37 +293,18 @@ class Stats:
                 values = array("i")
                 unpack(blob, values)
                 if target in ("total", "both"):
-                    total.add_durations(metric, values)
+                    g.total.add_durations(metric, values)
                 if target in ("rows", "both"):
-                    acc(row_key(day, key)).add_durations(metric, values)
-        for day, agg in live.items():
-            for (d, key), counts in agg.counts.items():
-                if d == "total":
-                    total.add_counts(counts)
-                if d == dim:
-                    acc(row_key(day, key)).add_counts(counts)
-            for (d, key, metric), values in agg.durations.items():
-                if d == "total":
-                    total.add_durations(metric, values)
-                if d == dim and dim in DURATION_DIMENSIONS:
-                    acc(row_key(day, key)).add_durations(metric, values)
-        if dim != "hour":
-            self._rectification_figures(s, e, dim, set(live), kinds, lambda day, key: acc(row_key(day, key)), total)
-            for case in self.open_cases(s, e, live_days=set(live)):
-                key = {"service": case.service, "window": case.window, "clerk": case.clerk,
-                       "daytype": "rest" if kinds.get(case.day, ("", False))[1] else "work"}.get(dim, TOTAL_KEY)
-                total.open_cases += 1
-                if key is not None:
-                    acc(row_key(case.day, str(key))).open_cases += 1
+                    g.acc(day, key).add_durations(metric, values)
 
-        for key in self._default_keys(by):
-            acc(key)
-        service_only = dim not in NOT_SERVICE
-        out_rows = [{"key": key, **self.label(by, key), "figures": rows[key].figures(service_only=service_only)}
-                    for key in self._order(by, rows)]
-        return {"from": s, "to": e, "by": by, "as_of": self.engine.clock.now().isoformat(timespec="seconds"),
-                "days": len(kinds), "rows": out_rows,
-                "total": {"key": "total", "label": "合计", "label_en": "Total", "figures": total.figures()}}
+    def _add_open_cases(self, g: _Grouping, s: str, e: str, live_days: set[str], kinds: dict) -> None:
+        """办不成事 cases still open, counted where they were recorded."""
+        for case in self.open_cases(s, e, live_days=live_days):
+            key = {"service": case.service, "window": case.window, "clerk": case.clerk,
+                   "daytype": "rest" if kinds.get(case.day, ("", False))[1] else "work"}.get(g.dim, TOTAL_KEY)
+            g.total.open_cases += 1
+            if key is not None:
+                g.acc(case.day, str(key)).open_cases += 1
 
     def open_cases(self, start: str, end: str, *, live_days: set[str]) -> list[CaseFact]:
         """Cases recorded in the range, not resolved on the spot, not resolved since (archive + stream)."""

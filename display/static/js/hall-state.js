@@ -76,6 +76,10 @@ export function hallReducer({ recentLimit = 8 } = {}) {
           if (t.target_window) inc(state.window_waiting, String(t.target_window));
           else inc(state.waiting, t.service);
           break;
+        case "no_show_undone":  // a 过号 taken back: the ticket waits again in its queue
+          if (t.target_window) inc(state.window_waiting, String(t.target_window));
+          else inc(state.waiting, t.service);
+          break;
         case "ticket_cancelled":
           if (t.target_window) dec(state.window_waiting, String(t.target_window));
           else dec(state.waiting, t.service);

@@ -14,7 +14,7 @@ import { createApi } from "/assets/js/api.js";
 import { LiveClient } from "/assets/js/live.js";
 import { ServerClock, dayKey } from "/assets/js/time.js";
 import { Announcer } from "./announcer.js";
-import { callKey, hallReducer, latestCalls } from "./hall-state.js";
+import { callKey, hallReducer, latestCalls, windowEntry } from "./hall-state.js";
 import { openScreen } from "./screen.js";
 
 const screen = openScreen();
@@ -165,7 +165,11 @@ function callHTML(c, cls) {
 function render() {
   const s = state();
   if (!s) return;
-  let latest = latestCalls(s, 50);
+  const calls = latestCalls(s, 50);
+  // "正在叫号" shows only tickets still at their window: a finished, transferred or no-show ticket leaves it at
+  // once (its event cleared the window) and stays only in the history below.
+  const atWindow = (c) => { const w = windowEntry(s, c.window); return !!(w && w.ticket && w.ticket.id === c.id); };
+  let latest = calls.filter(atWindow);
   const hero = $("#hero");
   const closed = hallClosed();
   document.body.classList.toggle("closed", closed);
@@ -181,7 +185,8 @@ function render() {
     hero.innerHTML = `<div class="welcome"><div>${esc(t("welcome"))}</div><small>${esc(t("no_calls"))}</small></div>`;
   }
   $("#latest").innerHTML = latest.slice(1, LATEST).map((c) => `<li>${callHTML(c, "mid")}</li>`).join("");
-  $("#recent").innerHTML = latest.slice(LATEST).map((c) => `<li><span class="num">${esc(c.number)}</span>` +
+  const shown = new Set(latest.slice(0, LATEST).map((c) => c.id));
+  $("#recent").innerHTML = (closed ? [] : calls.filter((c) => !shown.has(c.id))).map((c) => `<li><span class="num">${esc(c.number)}</span>` +
     `<span class="win">${esc(t("window_n", { n: c.window }))}</span>` +
     `<span class="at">${esc(screen.formatNow(c.at).hm)}</span></li>`).join("");
   $("#waiting").innerHTML = cfg.services.map((svc) => {

@@ -50,7 +50,7 @@ class Actor:
     kind: str | None = None  # a device's kind (keypad | tablet | kiosk); None for staff
 
 
-class Identity:
+class StaffAuth:
     """The answers to "who is this?" for one app: its devices, staff sessions, window holds and login limit."""
 
     def __init__(self, engine: Engine, app_config: Mapping) -> None:
