@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from test_stats import at, issue, ok, supervisor
+from stats_support import at, issue, ok, supervisor
 
 from kiosk.printing.kiosk_printer import slip_for
 from kiosk.printing.ticket import wait_en, wait_zh

@@ -4,10 +4,10 @@ bad input → 4xx with a code."""
 from __future__ import annotations
 
 import pytest
-from conftest import SUPER_PASSWORD
+from hall_support import SUPER_PASSWORD
 from haocaiping_support import events_of, serve, with_upstream
-from test_outbox import HALL_FIELDS
-from test_stats import at, issue, ok, supervisor
+from desk_support import HALL_FIELDS, guide_app  # noqa: F401  (guide_app: a fixture)
+from stats_support import at, issue, ok, supervisor
 
 from shared import ratings
 from shared.engine import Engine
@@ -194,23 +194,8 @@ def test_reports_are_listed_and_a_failed_one_resent(reporting_app, redis_client,
 
 
 # ------------------------------------------------------------------------------------------------ a guide (导办)
-@pytest.fixture
-def guide_app(redis_client, redis_server, hall_config, clock):
-    """The test hall with a guide account (导办, role guide: no window)."""
-    import dataclasses
-
-    from onewindow import create_app
-    from shared.config import Clerk
-
-    guide = Clerk(username="guide1", name="导办小李", password_hash=hall_config.clerks["clerk1"].password_hash,
-                  role="guide")
-    config = dataclasses.replace(hall_config, clerks={**hall_config.clerks, "guide1": guide})
-    return create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
-                       "START_RELAY": False})
-
-
 def test_a_guide_marks_assistance_and_nothing_else(guide_app, redis_client):
-    from conftest import DEMO_PASSWORD
+    from hall_support import DEMO_PASSWORD
 
     c = guide_app.test_client()
     err(c.post("/api/v1/login", json={"username": "guide1", "password": DEMO_PASSWORD, "window": 1}), 400,
@@ -229,7 +214,7 @@ def test_a_guide_marks_assistance_and_nothing_else(guide_app, redis_client):
 def test_a_guides_role_is_accepted_in_the_config():
     import tomllib
 
-    from conftest import DATA, HALL_TOML
+    from hall_support import DATA, HALL_TOML
     from shared.config import ConfigError, parse_config
 
     raw = tomllib.loads(HALL_TOML.read_text(encoding="utf-8"))

@@ -13,10 +13,8 @@ from playwright.sync_api import expect
 
 from browser_support import BROWSER_MARKS, layout_problems, page_errors
 from haocaiping_support import serve as serve_visit, with_upstream
-from test_outbox import HALL_FIELDS
-from test_supervisor_desk import guide_app  # noqa: F401  (a fixture: the test hall with a guide account)
-from test_stats import at
-from test_supervisor_browser import serve, sign_in, wait_images
+from desk_support import HALL_FIELDS, guide_app, serve, sign_in, wait_images  # noqa: F401  (guide_app: a fixture)
+from stats_support import at
 
 from shared import ratings
 from shared.haocaiping import rating_outbox
@@ -164,7 +162,7 @@ def test_the_desk(desk_app, clock, new_page):
 
 
 def test_a_guide_sees_only_the_assist_form(guide_app, new_page):
-    from conftest import DEMO_PASSWORD
+    from hall_support import DEMO_PASSWORD
 
     guide_app.extensions["onewindow"].engine.issue("renshe")
     page = new_page((1024, 768))

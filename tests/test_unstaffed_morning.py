@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from browser_support import BROWSER_MARKS, page_errors
-from test_display_live import Api
-from test_kiosk_browser import open_kiosk, tile
-from test_supervisor_browser import sign_in
+from display_support import Api
+from desk_support import open_kiosk, sign_in, tile
 
 pytestmark = BROWSER_MARKS
 
