@@ -120,7 +120,7 @@ function tileFor(s) {
   const body = h("span", { class: "tile-body" }, h("span", { class: "tile-name", text: nameOf(s) }),
     otherNameOf(s) && h("span", { class: "tile-name-other", text: otherNameOf(s) }));
   if (s.open) {
-    body.append(h("span", { class: "tile-wait" }, h("span", { class: "tile-wait-text" },
+    body.append(h("span", { class: "tile-wait", dataset: { state: (s.wait && s.wait.state) || "" } }, h("span", { class: "tile-wait-text" },
       ...noBreak(state.priority ? t("priorityWait") : tileWait(s)))));
     if (s.windows && s.windows.length) body.append(h("span", { class: "tile-windows" }, ...noBreak(t("windows", { list: s.windows }))));
   } else {
