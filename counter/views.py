@@ -121,8 +121,10 @@ def _sign_in(bp: Blueprint, edge: WebEdge) -> None:
         clerk = auth.check_credentials(body["username"], body["password"])
         auth.login_limiter.succeeded(body["username"], address)
         window = body.get("window")
-        if window is None and clerk.role != "supervisor":
+        if window is None and clerk.role not in ("supervisor", "guide"):
             raise ValidationError("'window' is required", code="missing_field", field="window")
+        if window is not None and clerk.role == "guide":  # a guide (导办) works in the lobby, never at a window
+            raise ValidationError("a guide signs in without a window", code="invalid_value", field="window")
         if window is not None and window not in config.windows:
             raise NotFoundError(f"no window {window}", code="unknown_window")
         hold = auth.holds.hold(window, clerk.username, clerk.name) if window is not None else None

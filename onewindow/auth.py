@@ -133,6 +133,13 @@ class StaffAuth:
             raise PermissionDeniedError("only a supervisor may do this", code="not_supervisor")
         return actor
 
+    def require_guide(self) -> Actor:
+        """The actor, who must be a guide (导办) or a supervisor signed in with a session (403 ``not_guide``)."""
+        actor = self.actor()
+        if actor.role not in ("guide", "supervisor"):
+            raise PermissionDeniedError("only a guide (导办) or a supervisor may do this", code="not_guide")
+        return actor
+
     def require_window(self, view: Callable) -> Callable:
         """Decorate a ``/windows/<int:window>/…`` view: the actor must be a clerk session or a keypad bound to that
         window (a tablet or kiosk token never acts on a window); the view gets it as ``actor``."""

@@ -126,7 +126,11 @@ class Clerk:
     username: str
     name: str
     password_hash: str
-    role: str = "clerk"  # clerk | supervisor
+    role: str = "clerk"  # clerk | supervisor | guide (导办: signs in without a window, may mark 帮办代办)
+
+
+#: staff roles (a guide — 导办 — works in the lobby: no window; marks tickets 帮办代办)
+ROLES = ("clerk", "supervisor", "guide")
 
 
 #: What a device token is for: a keypad calls at one window, a tablet rates one window's service, a kiosk issues
@@ -708,7 +712,7 @@ def _parse_clerks(items: list) -> dict[str, Clerk]:
             username=username,
             name=c.get("name", str, username),
             password_hash=c.get("password_hash", str, check=lambda v: None if v.startswith(("scrypt:", "pbkdf2:")) else "must be a hash from `onewindow hash-password`, never a clear password"),
-            role=c.get("role", str, "clerk", check=lambda v: None if v in ("clerk", "supervisor") else "must be 'clerk' or 'supervisor'"),
+            role=c.get("role", str, "clerk", check=lambda v: None if v in ROLES else "must be 'clerk', 'supervisor' or 'guide'"),
         )
         c.done()
     return clerks

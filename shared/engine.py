@@ -50,14 +50,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import secrets
 from dataclasses import dataclass
 
 import redis
 
-from shared import events, idempotency
+from shared import estimates, events, idempotency
 from shared.clock import Clock
 from shared.config import Config, Service, Window
 from shared.errors import (
@@ -323,6 +322,7 @@ class Engine:
         day = self.today()
         keys = self._window_keys(day, window) + [self.keys.service_times, self.keys.unrated]
         keys += self.reception_keys(day)
+        keys.append(self.keys.service_pace(day))  # last: the day's pace (shared/estimates.py)
         matters = {code: [[m.code, m.name] for m in svc.matters] for code, svc in self.config.services.items()}
         args = [window, self.clock.now_ms(), clerk, action, outcome, json.dumps(matters, ensure_ascii=False), matter,
                 case_no, self.reception_args(), self.config.counter.min_calls_before_no_show]
@@ -370,6 +370,22 @@ class Engine:
         keys += [self.keys.window_queue(day, n) for n in windows]
         result = self.runner.run("cancel", keys, [self.clock.now_ms(), ticket_id, actor, len(services), *services, *windows])
         return self.public_ticket(result["ticket"])
+
+    def assist(self, number: str, *, by: str, note: str = "") -> dict:
+        """帮办代办: mark today's waiting or called ticket ``number`` (``A012``) as helped by a guide (导办) or the
+        supervisor, once (``ticket_assisted``; marking it again changes nothing: ``changed`` False). NotFoundError
+        ``not_found``, ConflictError ``not_assistable`` (finished, cancelled, no-show). Returns ``{"ticket",
+        "changed"}``."""
+        self.service_for_number(number)
+        if not isinstance(note, str) or len(note) > 200:
+            raise ValidationError("'note' must be text of at most 200 characters", code="invalid_value", field="note")
+        day = self.today()
+        result = self.runner.run("assist", [self.keys.tickets(day)],
+                                 [f"{day}-{number}", self.clock.now_ms(), by, note.strip()],
+                                 {"not_found": NotFoundError, "not_assistable": ConflictError})
+        if result.get("changed"):
+            logger.info("ticket %s marked 帮办代办 by %s", number, by)
+        return {"ticket": self.public_ticket(result["ticket"]), "changed": bool(result.get("changed"))}
 
     def record_event(self, event_type: str, payload: dict, *, hash_key: str | None = None, field: str = "",
                      value: str = "") -> int:
@@ -419,10 +435,16 @@ class Engine:
         ms = service_ms if service_ms is not None else self.redis.hget(self.keys.service_times, code)
         return int(ms) / 60000 if ms else self.service(code).avg_service_minutes
 
+    def hall_now(self) -> estimates.HallNow:
+        """Who serves what now, the queues and today's pace: what every wait estimate comes from
+        (:mod:`shared.estimates`)."""
+        return estimates.read(self)
+
     def estimate_wait(self, code: str, ahead: int, service_ms: int | None = None) -> int:
-        """Minutes until a ticket with ``ahead`` people before it is likely called."""
-        windows = max(1, len(self.config.windows_serving(code)))
-        return math.ceil(ahead * self.service_minutes(code, service_ms) / windows)
+        """Minutes until a ticket with ``ahead`` people before it is likely called, as if a window served the service
+        (the clerk's view of a queue; citizens see :meth:`hall_now` estimates, which say when no window serves)."""
+        self.service(code)
+        return self.hall_now().minutes_if_open(code, ahead)
 
     def public_ticket(self, t: dict, *, with_token: bool = False, known: dict | None = None) -> dict:
         """The ticket as the API shows it; the tracking token only for its issuer (``with_token``).
@@ -452,15 +474,19 @@ class Engine:
             out["matter"] = {"code": t["matter"].get("code"), "name": t["matter"].get("name")}
         if t.get("case_no"):
             out["case_no"] = t["case_no"]
+        out["wait"] = None
+        out["assisted"] = isinstance(t.get("assisted"), dict)  # 帮办代办 (a guide or the supervisor set it)
         if t["status"] == "waiting":
             if known is not None:
                 out["ahead"] = known["ahead"]
-                out["estimated_wait_minutes"] = self.estimate_wait(svc.code, known["ahead"], known["service_ms"] or None)
             else:
                 key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
                 rank = self.redis.zrank(key, t["id"])
                 out["ahead"] = rank if rank is not None else 0
-                out["estimated_wait_minutes"] = self.estimate_wait(svc.code, out["ahead"])
+            # one place for estimates (shared/estimates.py): staffed, unpaused windows and today's pace
+            wait = self.hall_now().estimate(svc.code, out["ahead"], t.get("target_window") or None)
+            out["wait"] = {"state": wait["state"], "minutes": wait["minutes"]}
+            out["estimated_wait_minutes"] = wait["minutes"]
         if with_token:
             out["token"] = t["token"]
         return out
@@ -504,6 +530,7 @@ class Engine:
             pipe.get(self.keys.counter(day, code))
         counts = pipe.execute()
         overrides = self.rota.overrides()
+        hall = self.hall_now()
         out = []
         for i, svc in enumerate(self.config.services.values()):
             waiting, issued = counts[2 * i], int(counts[2 * i + 1] or 0)
@@ -514,10 +541,14 @@ class Engine:
                 "code": svc.code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix,
                 "open": opening.open, "closed_reason": opening.reason,
                 "opens_at": opening.opens_at.isoformat() if opening.opens_at else None,
-                "waiting": waiting, "estimated_wait_minutes": self.estimate_wait(svc.code, waiting),
+                "waiting": waiting, "estimated_wait_minutes": None, "wait": None,
                 "windows": self.config.windows_serving(svc.code),
                 "issued_today": issued, "daily_quota": svc.daily_quota,
             })
+            # a new ticket's estimate: ``waiting`` people ahead, only staffed unpaused windows (shared/estimates.py)
+            wait = hall.estimate(svc.code, waiting)
+            out[-1]["wait"] = {"state": wait["state"], "minutes": wait["minutes"], "windows": wait["windows"]}
+            out[-1]["estimated_wait_minutes"] = wait["minutes"]
         return out
 
     def ping_store(self) -> None:

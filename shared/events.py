@@ -57,6 +57,8 @@ NO_SHOW_UNDONE = "no_show_undone"
 # kiosk: the "需要帮助" button and the guide who answered it (payloads documented in docs/kiosk.md)
 HELP_REQUESTED = "help_requested"
 HELP_HANDLED = "help_handled"
+# 帮办代办: a guide or the supervisor marked a waiting / called ticket as helped (payload {ticket, by, note})
+TICKET_ASSISTED = "ticket_assisted"
 
 ALL_EVENTS = (
     TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_FINISHED, TICKET_MARKED_NO_SHOW, TICKET_TRANSFERRED,
@@ -68,7 +70,7 @@ ALL_EVENTS = (
     TICKET_EXPIRED, TICKET_ACTIVATED, BOOKING_HELD, BOOKING_CONFIRMED, BOOKING_CANCELLED, BOOKING_RESCHEDULED,
     BOOKING_CHECKED_IN, BOOKING_MISSED,
     NO_SHOW_UNDONE,
-    HELP_REQUESTED, HELP_HANDLED,
+    HELP_REQUESTED, HELP_HANDLED, TICKET_ASSISTED,
 )
 
 

@@ -280,3 +280,8 @@ class HallKeys:
     def window_queue(self, day: str, number: int) -> str:
         """Sorted set: tickets transferred to one window; served before the window's service queues."""
         return f"{self.base}:wq:{day}:{number}"
+
+    def service_pace(self, day: str) -> str:
+        """Hash: ``<service>:n`` finishes and ``<service>:ms`` their summed service time on one business day (the
+        day's own pace for wait estimates, :mod:`shared.estimates`); expires two days later."""
+        return f"{self.base}:pace:{day}"

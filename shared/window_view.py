@@ -58,6 +58,7 @@ def _read(engine: Engine, window: int, length: int) -> dict:
 
 def _queues(engine: Engine, codes, transferred_in: tuple[int, list[dict]], services: list[tuple[int, list[dict]]]) -> dict:
     now_ms = engine.clock.now_ms()
+    hall = engine.hall_now()  # one read for every queue's estimate (shared/estimates.py)
     rows = []
     for code, (waiting, tickets) in zip(codes, services):
         svc = engine.config.services[code]
@@ -65,7 +66,8 @@ def _queues(engine: Engine, codes, transferred_in: tuple[int, list[dict]], servi
         rows.append({
             "code": code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix, "waiting": waiting,
             "next": nxt, "longest_wait_minutes": max((e["waited_minutes"] for e in nxt), default=0),
-            "estimated_wait_minutes": engine.estimate_wait(code, waiting),
+            "estimated_wait_minutes": hall.minutes_if_open(code, waiting),
+            "wait": {k: v for k, v in hall.estimate(code, waiting).items() if k in ("state", "minutes", "windows")},
         })
     waiting_in, next_in = transferred_in
     return {"transferred_in": {"waiting": waiting_in, "next": [_entry(t, now_ms) for t in next_in]},
@@ -74,5 +76,5 @@ def _queues(engine: Engine, codes, transferred_in: tuple[int, list[dict]], servi
 
 def _entry(t: dict, now_ms: int) -> dict:
     return {"id": t["id"], "number": t["number"], "priority": bool(t.get("priority")),
-            "transferred": bool(t.get("transfers")),
+            "transferred": bool(t.get("transfers")), "assisted": isinstance(t.get("assisted"), dict),  # 帮办代办
             "waited_minutes": max(0, math.floor((now_ms - int(t.get("issued_ms") or now_ms)) / 60000))}

@@ -225,11 +225,17 @@ def test_quota_and_hours_enforced(engine, redis_client, hall_config, clock):
 
 
 def test_estimated_wait_uses_people_ahead(engine):
+    from shared.window_holds import WindowHolds
+
+    holds = WindowHolds(engine, 3600)
+    for n in (1, 2, 3, 5, 6):  # windows 1,2,3,5,6 serve renshe; all staffed
+        holds.hold(n, f"clerk{n}", f"clerk {n}")
     for _ in range(4):
         t = engine.issue("renshe").ticket
-    # 3 ahead, 6 min average, windows 1,2,3,5,6 serve renshe
+    # 3 ahead, 6 min average
     assert t["ahead"] == 3
     assert t["estimated_wait_minutes"] == 4  # ceil(3 * 6 / 5)
+    assert t["wait"] == {"state": "minutes", "minutes": 4}
 
 
 def test_replay_is_answered_when_closed_but_never_issues_a_new_ticket(redis_client, hall_config, clock):

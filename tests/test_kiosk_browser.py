@@ -275,6 +275,9 @@ def test_print_failure_keeps_the_ticket_on_screen_with_an_apology(live_server, r
 
 
 def test_tiles_follow_the_hall_live(live_server, live_engine, new_page):
+    from shared.window_holds import WindowHolds
+
+    WindowHolds(live_engine, 3600).hold(1, "clerk1", "王芳")  # a clerk serves 人社 (else: 暂无窗口办理)
     page = new_page(PORTRAIT)
     open_kiosk(page, live_server)
     page.wait_for_function("() => window.onewindowKiosk && onewindowKiosk.live.status === 'live' && document.querySelector('#net').hidden")

@@ -102,7 +102,7 @@ def test_issued_ticket_is_printed_with_correct_chinese_english_number_and_qr(app
     runs = chinese_runs(job)
     text = "".join(runs)
     assert "\ufffd" not in text
-    for expected in ("测试政务服务中心", "人社综合", "请到", "号窗口", "前面没有人等候", "预计即将叫号", "扫码查看排队进度",
+    for expected in ("测试政务服务中心", "人社综合", "请到", "号窗口", "前面没有人等候", "暂无窗口办理", "扫码查看排队进度",
                      "过号请重新取号", "取号时间"):
         assert expected in runs, expected
     for line in ("请到 1、2、3、5、6 号窗口", "取号时间 Issued 2026-11-27 10:00"):

@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import expect
 from hall_support import SUPER_PASSWORD
 from stats_support import script_weekday
+from desk_support import serve, sign_in, wait_images
 
 from browser_support import BROWSER_MARKS, page_errors as console_errors
 from shared.clock import FixedClock
@@ -37,33 +38,9 @@ DOCS = ROOT / "docs"
 SHOTS = os.environ.get("ONEWINDOW_SCREENSHOTS") == "1"
 
 
-@contextlib.contextmanager
-def serve(app):
-    """The app on a free loopback port in a thread (werkzeug, threaded); yields the base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="supervisor-test-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
 @pytest.fixture
 def page(new_page):
     return new_page((1440, 900))
-
-
-def sign_in(page, base: str) -> None:
-    page.goto(base + "/supervisor")
-    expect(page.locator("#login")).to_be_visible()
-    page.fill("#username", "supervisor")
-    page.fill("#password", SUPER_PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("#app")).to_be_visible()
 
 
 def kpi(page, name: str):
@@ -74,17 +51,6 @@ def page_errors(page) -> list[str]:
     """Console errors, except the refusals the test provokes: the sign-in probe before logging in (401) and a
     clerk's account trying the supervisor sign-in (400)."""
     return console_errors(page, allow=("status of 401", "status of 400"))
-
-
-def wait_images(page, selector: str) -> list[int]:
-    """Wait until every chart image has loaded; return their natural widths (read in the same check: the page may
-    reload a chart, e.g. for a new period, between a check and a later read)."""
-    widths = []
-    for img in page.locator(selector).all():
-        img.wait_for(state="visible")
-        loaded = page.wait_for_function("(el) => el.complete && el.naturalWidth", arg=img.element_handle())
-        widths.append(loaded.json_value())
-    return widths
 
 
 def test_the_days_figures_charts_followups_and_rota(app, tmp_path, client, clerk_client, clock, page):

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
+from counter.supervisor import desk
 from shared.errors import ValidationError
 from shared.help_requests import handle_help
 from shared.rectification import follow_up_rating, resolve_case
 from shared.rota import parse_entry
 from shared.schedule import DayPlan
 from shared.stats import GROUPINGS, archive_closed_days, report_csv
-from shared.stats.charts import CHARTS, trend_grouping
+from shared.stats.charts import CHARTS, HCP_GROUPINGS, trend_grouping
 from shared.stats.overview import overview
 from shared.validation import Field
 
@@ -48,7 +49,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     config = edge.hall.config
     boot = {**edge.facts, "groupings": list(GROUPINGS),
             "alert_wait_minutes": config.statistics.alert_wait_minutes,
-            "stop_issuing_minutes": config.schedule.stop_issuing_minutes}
+            "stop_issuing_minutes": config.schedule.stop_issuing_minutes, "tz": str(config.timezone)}
 
     @bp.get("/supervisor")
     def supervisor_page():
@@ -57,6 +58,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     _figures(bp, edge)
     _live(bp, edge)
     _schedule(bp, edge)
+    desk.register(bp, edge)  # 好差评 reports, rectification, 帮办代办 (counter/supervisor/desk.py)
     return bp
 
 
@@ -94,6 +96,11 @@ def _figures(bp: Blueprint, edge: WebEdge) -> None:
             raise ValidationError(f"no chart '{name}' (charts: {', '.join(CHARTS)})", code="unknown_chart")
         start, end = report_range(request.args, hall.stats.today())
         by, draw = CHARTS[name]
+        if name == "haocaiping" and request.args.get("by"):  # the 好差评 chart follows the report's grouping
+            by = request.args["by"]
+            if by not in HCP_GROUPINGS:
+                raise ValidationError(f"'by' must be one of: {', '.join(HCP_GROUPINGS)}", code="invalid_value",
+                                      field="by")
         rows = hall.stats.report(start, end, by or trend_grouping((end - start).days + 1))["rows"]
         return Response(draw(rows, lang), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 

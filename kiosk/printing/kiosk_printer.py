@@ -78,6 +78,7 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
         priority=bool(ticket.get("priority")),
         hall_address=config.hall_address,
         hall_phone=config.hall_phone,
+        wait_state=(ticket.get("wait") or {}).get("state"),
     )
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from shared.estimates import WORDS
+
 
 @dataclass(frozen=True)
 class TicketSlip:
@@ -29,6 +31,8 @@ class TicketSlip:
     priority: bool = False
     hall_address: str = ""  # [hall] address ("" = no line)
     hall_phone: str = ""  # [hall] phone ("" = no line)
+    #: the estimate's state (shared/estimates.py): "no_window" prints "暂无窗口办理" instead of minutes
+    wait_state: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", tuple(self.windows))
@@ -100,12 +104,16 @@ def ahead_en(slip: TicketSlip) -> str:
 
 def wait_zh(slip: TicketSlip) -> str | None:
     """The estimated wait, or ``None`` when there is no estimate (the line is then left out)."""
+    if slip.wait_state == "no_window":
+        return WORDS["zh"]["no_window"]
     if slip.wait_minutes is None:
         return None
     return "预计即将叫号" if slip.wait_minutes == 0 else f"预计等候约 {slip.wait_minutes} 分钟"
 
 
 def wait_en(slip: TicketSlip) -> str | None:
+    if slip.wait_state == "no_window":
+        return WORDS["en"]["no_window"]
     if slip.wait_minutes is None:
         return None
     return "You will be called soon" if slip.wait_minutes == 0 else f"Estimated wait: about {slip.wait_minutes} min"

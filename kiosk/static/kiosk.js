@@ -26,6 +26,7 @@ import { createAccess } from "./access.js";
 import { createGuidance } from "./guidance.js";
 import { createHelp } from "./help.js";
 import { noBreak, setText } from "./text.js";
+import { waitKey } from "/assets/js/wait-strings.js";
 
 const BOOT = bootData();
 const IDLE_MS = (BOOT.idle_seconds || 60) * 1000;
@@ -104,12 +105,23 @@ function renderTexts() {
   renderClock();
 }
 
+/* the estimate's words (shared wait-strings.js): "即将叫号", "约 N 分钟" or "暂无窗口办理"; with nobody waiting and a
+   window open, only "当前无人等候" */
+function waitText(wait) {
+  const key = waitKey(wait);
+  return key ? t(key, { n: wait.minutes }) : "—";
+}
+function tileWait(s) {
+  const noWindow = s.wait && s.wait.state === "no_window";
+  return t("tileWait", { n: s.waiting, w: s.waiting || noWindow ? waitText(s.wait) : "" });
+}
+
 function tileFor(s) {
   const body = h("span", { class: "tile-body" }, h("span", { class: "tile-name", text: nameOf(s) }),
     otherNameOf(s) && h("span", { class: "tile-name-other", text: otherNameOf(s) }));
   if (s.open) {
-    body.append(h("span", { class: "tile-wait" }, h("span", { class: "tile-wait-text" },
-      ...noBreak(state.priority ? t("priorityWait") : t("tileWait", { n: s.waiting, m: s.estimated_wait_minutes })))));
+    body.append(h("span", { class: "tile-wait", dataset: { state: (s.wait && s.wait.state) || "" } }, h("span", { class: "tile-wait-text" },
+      ...noBreak(state.priority ? t("priorityWait") : tileWait(s)))));
     if (s.windows && s.windows.length) body.append(h("span", { class: "tile-windows" }, ...noBreak(t("windows", { list: s.windows }))));
   } else {
     body.append(h("span", { class: "tile-closed" }, h("span", { class: "tile-closed-badge", text: t("closedBadge") }),
@@ -241,7 +253,7 @@ function renderTicket() {
   $("#t-priority").hidden = !ticket.priority;
   setText($("#t-windows"), t("goTo", { list: ticket.windows || [] }));
   setText($("#t-ahead"), ticket.ahead == null ? "—" : t("persons", { n: ticket.ahead }));
-  setText($("#t-wait"), ticket.estimated_wait_minutes == null ? "—" : t("waitMinutes", { m: ticket.estimated_wait_minutes }));
+  setText($("#t-wait"), waitText(ticket.wait));
   const note = $("#t-print");
   note.className = "print-note " + (outcome || "unknown");
   note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] || "replayed");

@@ -2,6 +2,8 @@
  * OneWindow (一窗通) — the kiosk's words, zh-CN first, English second: the catalogue for /assets/js/i18n.js.
  * A function takes the variables i18n.t(key, vars) was given.
  */
+import { WAIT_WORDS } from "/assets/js/wait-strings.js";
+
 const WEEKDAYS_EN = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const lower = (s) => s.charAt(0).toLowerCase() + s.slice(1);
@@ -17,8 +19,8 @@ export default {
     busy: "正在为您取号，请稍候…", retrying: "网络不稳定，正在重试…",
     offline: "网络连接中断，正在重新连接…", loading: "正在获取业务信息，请稍候…",
     persons: ({ n }) => n + " 人",
-    waitMinutes: ({ m }) => (m === 0 ? "即将叫号" : "约 " + m + " 分钟"),
-    tileWait: ({ n, m }) => (n === 0 ? "当前无人等候" : "等候 " + n + " 人 · 约 " + m + " 分钟"),
+    tileWait: ({ n, w }) => (n === 0 ? (w ? w : "当前无人等候") : "等候 " + n + " 人 · " + w),
+    ...WAIT_WORDS.zh,
     windows: ({ list }) => (list.length ? list.join("、") + " 号窗口" : ""),
     goTo: ({ list }) => (list.length ? "请到 " + list.join("、") + " 号窗口办理" : "请留意叫号屏幕"),
     closedBadge: "暂停取号",
@@ -60,8 +62,8 @@ export default {
     done: "Done", ok: "OK", busy: "Getting your ticket…", retrying: "The network is unsteady, trying again…",
     offline: "Network connection lost, reconnecting…", loading: "Loading services, please wait…",
     persons: ({ n }) => (n === 0 ? "No one" : n === 1 ? "1 person" : n + " people"),
-    waitMinutes: ({ m }) => (m === 0 ? "Called soon" : "about " + m + " min"),
-    tileWait: ({ n, m }) => (n === 0 ? "No one waiting" : n + " waiting · about " + m + " min"),
+    tileWait: ({ n, w }) => (n === 0 ? (w ? w : "No one waiting") : n + " waiting · " + w),
+    ...WAIT_WORDS.en,
     windows: ({ list }) => (list.length ? (list.length === 1 ? "Window " : "Windows ") + list.join(", ") : ""),
     goTo: ({ list }) => (list.length ? "Please go to " + (list.length === 1 ? "window " : "windows ") + list.join(", ")
       : "Please watch the call screen"),

@@ -6,7 +6,8 @@
 -- onewindow: uses outbox, notify, idrules
 -- KEYS: 1 seq, 2 events, 3 tickets(day), 4 window, 5 service times, 6 unrated visits,
 --       7 remote_pending(day), 8 id_day(day), 9 id history, 10 id history seen, 11 contacts(day),
---       12 notify outbox entries, 13 notify outbox partitions, 14 .. notify queue of each partition
+--       12 notify outbox entries, 13 notify outbox partitions, 14 .. notify queue of each partition, last: service_pace(day) (today's finishes and their
+--       summed service time per service: the day's own pace for wait estimates, shared/estimates.py)
 -- ARGV: 1 window number, 2 now_ms, 3 clerk id, 4 action: 'finish' | 'no_show', 5 outcome: 'handled' | 'consulted' | '',
 --       6 matters JSON {service code: [[code, name], …]}, 7 the matter code picked ('' = the service's first),
 --       8 办件编号 ('' = none), 9 settings JSON (as call_next.lua), 10 the calls a ticket needs before it may be
@@ -38,6 +39,10 @@ if action == 'finish' then
   if took > 0 then
     local avg = tonumber(redis.call('HGET', KEYS[5], t.service) or took)
     redis.call('HSET', KEYS[5], t.service, math.floor(avg * 0.8 + took * 0.2))
+    local pace = KEYS[#KEYS]  -- the last key: service_pace(day)
+    redis.call('HINCRBY', pace, t.service .. ':n', 1)
+    redis.call('HINCRBY', pace, t.service .. ':ms', took)
+    redis.call('EXPIRE', pace, 172800)
   end
   redis.call('HSET', KEYS[4], 'last_finished', t.id, 'last_finished_ms', now_ms)
   redis.call('ZADD', KEYS[6], now_ms, t.id)

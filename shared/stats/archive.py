@@ -42,13 +42,13 @@ _TICKET_COLS = ("day", "id", "number", "service_issued", "service", "priority", 
                 "first_window", "first_clerk", "last_call_ms", "end_ms", "window", "clerk", "service_ms", "transfers",
                 "rating", "rated_ms", "rating_window", "rating_clerk", "matter_code", "matter_name", "rating_default",
                 "rating_channel", "followup", "followup_ms", "kind", "realname", "green_auto", "slot_ms",
-                "activated_ms", "booking")
-#: ticket columns added by schemas 2 and 3 (with their SQL types), for archives written before
+                "activated_ms", "booking", "assisted")
+#: ticket columns added by schemas 2 and 3 and by 帮办代办 (with their SQL types), for archives written before
 _NEW_TICKET_COLS = (("matter_code", "TEXT"), ("matter_name", "TEXT"), ("rating_default", "INTEGER NOT NULL DEFAULT 0"),
                     ("rating_channel", "TEXT"), ("followup", "INTEGER"), ("followup_ms", "INTEGER"),
                     ("kind", "TEXT NOT NULL DEFAULT 'walk_in'"), ("realname", "INTEGER NOT NULL DEFAULT 0"),
                     ("green_auto", "INTEGER NOT NULL DEFAULT 0"), ("slot_ms", "INTEGER"), ("activated_ms", "INTEGER"),
-                    ("booking", "TEXT"))
+                    ("booking", "TEXT"), ("assisted", "INTEGER NOT NULL DEFAULT 0"))
 _BOOKING_EVENT_COLS = ("ref", "day", "service", "kind", "detail", "at_ms")
 _RECT_COLS = ("id", "day", "kind", "ref", "ticket", "service", "window", "clerk", "matter_code", "level", "assess",
               "has_contact", "opened_ms", "verify_due", "rectify_due", "reply_due")
@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS tickets (
     rating_clerk TEXT, matter_code TEXT, matter_name TEXT, rating_default INTEGER NOT NULL DEFAULT 0,
     rating_channel TEXT, followup INTEGER, followup_ms INTEGER, kind TEXT NOT NULL DEFAULT 'walk_in',
     realname INTEGER NOT NULL DEFAULT 0, green_auto INTEGER NOT NULL DEFAULT 0, slot_ms INTEGER, activated_ms INTEGER,
-    booking TEXT, PRIMARY KEY (day, id));
+    booking TEXT, assisted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, id));
 CREATE INDEX IF NOT EXISTS tickets_low_rating ON tickets (rating, day) WHERE rating <= 2;
 CREATE INDEX IF NOT EXISTS tickets_id ON tickets (id);
 CREATE TABLE IF NOT EXISTS transfers (

@@ -26,6 +26,11 @@ TEXT = {
     "rate_default": ("含默认评价 %", "Incl. default ratings %"),
     "ratings": ("评价数", "Ratings"),
     "none": ("所选时段暂无数据", "No data in this period"),
+    "hcp": ("好差评指标", "好差评 figures"),
+    "hcp_active": ("主动评价率", "Active rating rate"),
+    "hcp_rectified": ("整改率", "Rectification rate"),
+    "hcp_on_time": ("按时整改率", "On-time rate"),
+    "hcp_callback": ("回访率", "Call-back rate"),
 }
 
 
@@ -203,7 +208,61 @@ def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
     return _frame(title, body, legend, title)
 
 
-CHARTS = {"load": ("hour", hourly_load), "wait": ("service", wait_by_service), "satisfaction": (None, satisfaction_trend)}
+#: the 好差评 rates a row of :func:`haocaiping_rates` shows, in order: (figure, label key, colour)
+HCP_RATES = (("satisfaction_rate", "rate", GREEN), ("satisfaction_rate_with_default", "rate_default", AMBER),
+             ("active_rating_rate", "hcp_active", BLUE), ("rectification_rate", "hcp_rectified", "#7c3aed"),
+             ("on_time_rate", "hcp_on_time", "#0d9488"), ("callback_rate", "hcp_callback", RED))
+#: groupings the 好差评 chart may be drawn by (``?by=``; window by default)
+HCP_GROUPINGS = ("window", "clerk", "service", "matter")
+
+
+def haocaiping_rates(rows: list[dict], lang: str = "zh") -> str:
+    """Per row of a report (``by=window`` / ``clerk`` / ``service`` / ``matter``): 满意率 with and without default
+    ratings, 主动评价率, 整改率, 按时整改率 and 回访率 as horizontal bars (0–100 %); a rate without a base is left out."""
+    title = _t("hcp", lang)
+    data = [(r["label_en"] if lang == "en" else r["label"], r["figures"]) for r in rows
+            if any(r["figures"].get(key) is not None for key, _l, _c in HCP_RATES)][:12]
+    if not data:
+        return _empty(title, lang)
+    left, top_pad = 170, PAD_T + 18
+    plot_w = W - left - PAD_R - 44
+    height = max(H, top_pad + 30 + len(data) * (len(HCP_RATES) * 7 + 14))
+    row_h = (height - top_pad - 30) / len(data)
+    bar = max(3.0, (row_h - 10) / len(HCP_RATES))
+    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
+    for i in range(5):
+        x = left + plot_w * i / 4
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
+                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{25 * i}%</text>')
+    for i, (name, f) in enumerate(data):
+        y = top_pad + 4 + i * row_h
+        lines = name.split(" · ", 1) if len(name) > 12 else [name]  # "1号窗口 · 人社综合窗口" on two lines
+        mid = y + row_h / 2 - 7 * (len(lines) - 1)
+        body.append(f'<text x="{left - 8}" y="{mid:.1f}" text-anchor="end" fill="{INK}">' + "".join(
+            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 15}">{escape(part[:16])}</tspan>' for k, part in enumerate(lines))
+            + "</text>")
+        for j, (key, label, color) in enumerate(HCP_RATES):
+            v = f.get(key)
+            if v is None:
+                continue
+            yy, bw = y + j * bar, plot_w * min(100.0, v) / 100
+            body.append(f'<rect x="{left}" y="{yy:.1f}" width="{bw:.1f}" height="{bar - 1:.1f}" fill="{color}">'
+                        f'<title>{escape(name)} {escape(_t(label, lang))} {v:g}%</title></rect>'
+                        f'<text x="{left + bw + 4:.1f}" y="{yy + bar - 1.5:.1f}" fill="{MUTED}" font-size="10">{v:g}%</text>')
+    legend, x = [], W - PAD_R
+    for key, label, color in reversed(HCP_RATES):
+        text = _t(label, lang)
+        x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
+        legend.append(f'<rect x="{x}" y="{PAD_T - 8}" width="10" height="10" rx="2" fill="{color}"/>'
+                      f'<text x="{x + 14}" y="{PAD_T + 1}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
+            f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
+            + "".join(body) + "".join(legend) + "</svg>")
+
+
+CHARTS = {"load": ("hour", hourly_load), "wait": ("service", wait_by_service), "satisfaction": (None, satisfaction_trend),
+          "haocaiping": ("window", haocaiping_rates)}
 
 
 def trend_grouping(days: int) -> str:

@@ -63,6 +63,7 @@ class TicketFact:
     slot_ms: int | None = None  # appointment: its slot's start
     activated_ms: int | None = None  # remote: when its holder checked in
     booking: str | None = None  # the booking id (appointments, late bookings)
+    assisted: bool = False  # 帮办代办: a guide or the supervisor helped this visit (ticket_assisted)
 
     @property
     def wait_ms(self) -> int | None:
@@ -454,6 +455,12 @@ def _resolution(kind: str):
     return handler
 
 
+def _assisted(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    f = _ticket(facts, event, tz)
+    if f is not None:
+        f.assisted = True
+
+
 def _help_requested(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
     facts.help_requests += 1
 
@@ -484,5 +491,6 @@ _HANDLERS = {
     events.BOOKING_CHECKED_IN: _booking("checked_in"),
     events.BOOKING_MISSED: _booking("missed"),
     events.HELP_REQUESTED: _help_requested,
+    events.TICKET_ASSISTED: _assisted,
 }
 

@@ -60,13 +60,13 @@ COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cance
                 "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
                 "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
                 "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
-                "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests")
-#: counts added with 好差评 (archive schema 2) and issue 14 (schema 3), and help_requests (the kiosks' 需要帮助); days archived before have zeros, except
+                "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests", "assisted")
+#: counts added with 好差评 (archive schema 2) and issue 14 (schema 3), help_requests and 帮办代办 (assisted) (the kiosks' 需要帮助); days archived before have zeros, except
 #: rated_visits = ratings
 NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
                     "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
                     "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
-                    "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests")
+                    "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests", "assisted")
 #: the rectification figures of a report row, tallied when the report is made (reports.py)
 RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
                "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
@@ -104,6 +104,9 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
         _fold_wait(tally, t)
         _fold_reception(tally, t)
         _fold_rating(tally, t)
+        if t.assisted:  # 帮办代办: its service, and the window and clerk that served it (if any yet)
+            tally.bump((total, daytype, ("service", _key(t.service_issued)), ("window", _key(t.window)),
+                        ("clerk", _key(t.clerk))), "assisted")
     for tr in facts.transfers:
         tally.bump((total, daytype, ("service", _key(tr.from_service)), ("window", _key(tr.from_window)),
                     ("clerk", _key(tr.from_clerk))), "transfers")
@@ -379,6 +382,7 @@ class Accumulator:
             "callbacks_due": r["callbacks_due"], "called_back": r["called_back"],
             "callback_rate": percent(r["called_back"], r["callbacks_due"]),
             "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
+            "assisted": c["assisted"],
             "help_requests": c["help_requests"],
         })
         due = c["bookings_checked_in"] + c["bookings_missed"]

@@ -1,5 +1,6 @@
 """The live overview for supervisors: every window (serving / idle / paused / closed, and who), every service's queue
-(length and longest wait), and alerts (a wait past ``[statistics] alert_wait_minutes``, a faulted kiosk printer,
+(length and longest wait), and alerts (people waiting for a service no staffed, unpaused window serves — at once;
+a wait past ``[statistics] alert_wait_minutes``, a faulted kiosk printer,
 差评 / 办不成事 rectification records with a step past its deadline).
 
 Reads the live keys in one pipeline (this is the one staff view of *now*; figures come from the stream), the
@@ -51,6 +52,7 @@ def overview(engine: Engine, live: LiveStream | None = None) -> dict:
     windows = [_window_row(config, n, h, held, state.tickets, presence.get(n), plan, now_ms)
                for n, h, held in zip(sorted(config.windows), state.windows, state.holders)]
     services, alerts = _service_rows(config, state, windows, plan, now_ms)
+    alerts = _no_window_alerts(engine, services) + alerts
     alerts += [{"kind": "printer", **fault} for fault in PrinterHealth(engine).faults()]
     alerts += [{"kind": "help", **req} for req in open_help_requests(engine)]  # a kiosk's "需要帮助"
     # 差评 / 办不成事 records with a step past its deadline: beside the alerts until the page draws this kind
@@ -152,3 +154,21 @@ def _service_rows(config: Config, state: _Now, windows: list[dict], plan: DayPla
             alerts.append({"kind": "wait", "service": code, "service_name": svc.name, "service_name_en": svc.name_en,
                            "waiting": len(since), "longest_wait_s": longest, "threshold_s": threshold_s})
     return services, alerts
+
+
+def _no_window_alerts(engine: Engine, services: list[dict]) -> list[dict]:
+    """People wait for a service that no staffed, unpaused window serves: an alert at once (not after the wait
+    threshold). Each service row gets the citizens' estimate too — the same one the kiosk, the phone and the ticket
+    show (:mod:`shared.estimates`, the one place it is computed)."""
+    hall = engine.hall_now()
+    alerts = []
+    for row in services:
+        wait = hall.estimate(row["code"], row["waiting"])
+        row["wait"] = {"state": wait["state"], "minutes": wait["minutes"], "windows": wait["windows"],
+                       "pace_minutes": wait["pace_minutes"], "pace": wait["pace"]}
+        row["windows_serving"] = wait["windows"]
+        if row["waiting"] and wait["state"] == "no_window":
+            alerts.append({"kind": "no_window", "service": row["code"], "service_name": row["name"],
+                           "service_name_en": row["name_en"], "waiting": row["waiting"],
+                           "longest_wait_s": row["longest_wait_s"]})
+    return alerts

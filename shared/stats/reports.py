@@ -68,6 +68,7 @@ COLUMNS = (
     ("rectified_on_time", "按时整改", "Rectified on time"), ("on_time_rate", "按时整改率(%)", "On-time rate (%)"),
     ("callbacks_due", "应回访", "Call-backs due"), ("called_back", "已回访", "Called back"),
     ("callback_rate", "回访率(%)", "Call-back rate (%)"), ("overdue", "超期未办", "Overdue"),
+    ("assisted", "帮办代办", "Assisted (帮办代办)"),
     # issue 14: real-name tickets, appointments, remote tickets
     ("realname_issued", "实名取号", "Real-name tickets"), ("green_auto", "自动绿色通道", "Green channel by age"),
     ("bookings_made", "预约数", "Bookings made"), ("bookings_cancelled", "取消预约", "Bookings cancelled"),

@@ -11,6 +11,7 @@ import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
 import { connectionBadge, staffSession, toaster } from "/assets/js/staff.js";
+import { waitKey } from "/assets/js/wait-strings.js";
 import strings from "./supervisor-strings.js";
 
 const BOOT = bootData();
@@ -26,7 +27,7 @@ const api = session.api;
 const toast = toaster($("#toast"));
 const state = {
   me: null, tab: "dashboard", period: "day", fstatus: "open", overview: null, today: null,
-  calendar: null, editing: null, timers: {},
+  calendar: null, editing: null, timers: {}, rstate: "open", obstate: "pending", revealed: {},
 };
 let live = null;
 connectionBadge(null, $("#conn"), $("#conn-text"), i18n);
@@ -75,8 +76,9 @@ async function start() {
   setInterval(tick, 1000); tick();
   try {
     const me = await session.me();
-    if (me.role !== "supervisor") throw Object.assign(new Error("not a supervisor"), { code: "not_supervisor" });
-    signedIn(me);
+    if (me.role === "guide") signedInGuide(me);
+    else if (me.role !== "supervisor") throw Object.assign(new Error("not a supervisor"), { code: "not_supervisor" });
+    else signedIn(me);
   } catch (e) {
     showLogin(e.code === "not_supervisor" ? errText(e) : "");
   }
@@ -98,10 +100,19 @@ function signedIn(me) {
   refreshDashboard(); refreshFollowups(); loadCalendar();
   state.timers.poll = setInterval(() => live && live.resync("clock"), CLOCK_MS);
 }
+/* a guide (导办) in the lobby: only the 帮办代办 form of this desk (no figures, no live hall) */
+function signedInGuide(me) {
+  state.me = me;
+  document.body.classList.add("guide");
+  $("#login").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;
+  $("#who").hidden = false; $("#who").textContent = me.name;
+  $("#assist-number").focus();
+}
 $("#login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   try {
     const me = await session.login({ username: $("#username").value.trim(), password: $("#password").value });
+    if (me.role === "guide") { $("#password").value = ""; signedInGuide(me); return; }
     if (me.role !== "supervisor") {
       await session.logout().catch(() => {});
       throw Object.assign(new Error("not a supervisor"), { code: "not_supervisor" });
@@ -136,6 +147,7 @@ function connect() {
       live.refreshSoon();
       later("today", refreshToday, FIGURES_MS);
       if (state.tab === "followups") later("followups", refreshFollowups, FIGURES_MS);
+      if (state.tab === "hcp") later("hcp", refreshHcp, FIGURES_MS);
     },
   });
   connectionBadge(live, $("#conn"), $("#conn-text"), i18n);
@@ -155,13 +167,14 @@ function showTab(name) {
   if (name === "reports") loadReport();
   if (name === "followups") refreshFollowups();
   if (name === "schedule") loadCalendar();
+  if (name === "hcp") refreshHcp();
   if (name === "dashboard") refreshDashboard();
 }
 
 function renderAll() {
   renderToday(); renderOverview(); renderCumulative();
   if (state.report) renderReport();
-  renderFollowups(); renderCalendar();
+  renderFollowups(); renderCalendar(); renderRects(); renderOutbox();
   $$("img[data-chart]").forEach((img) => { if (img.dataset.src) img.src = chartSrc(img.dataset.src); });
 }
 
@@ -214,17 +227,35 @@ function renderOverview() {
       `<span class="w-status">${esc(t("st_" + w.status))}</span></div>` +
       `<div class="w-clerk">${esc(w.clerk_name || t("nobody"))}</div>${detail}</div>`;
   }).join("");
-  $("#queues tbody").innerHTML = o.services.map((s) =>
-    `<tr data-service="${s.code}" class="${s.longest_wait_s >= o.alert_wait_minutes * 60 && s.waiting ? "late" : ""}${s.open_today ? "" : " closed"}">` +
-    `<td><span class="prefix">${esc(s.prefix)}</span> ${esc(en() ? (s.name_en || s.name) : s.name)}</td>` +
-    `<td class="num">${s.waiting}</td><td class="num">${s.waiting ? esc(dur(s.longest_wait_s)) : "—"}</td>` +
-    `<td>${s.windows_open.length ? list(s.windows_open) : "—"}</td></tr>`).join("");
+  $("#queues tbody").innerHTML = o.services.map((s) => {
+    const w = s.wait || null, serving = (w && w.windows) || s.windows_open;
+    const cls = [s.longest_wait_s >= o.alert_wait_minutes * 60 && s.waiting ? "late" : "", s.open_today ? "" : "closed",
+      s.waiting && w && w.state === "no_window" ? "no-window" : ""].filter(Boolean).join(" ");
+    // the citizens' estimate for a new ticket, in the kiosk's and the phone's words (shared wait-strings.js)
+    const est = waitKey(w) ? t(waitKey(w), { n: w.minutes }) : "—";
+    return `<tr data-service="${s.code}" class="${cls}">` +
+      `<td><span class="prefix">${esc(s.prefix)}</span> ${esc(en() ? (s.name_en || s.name) : s.name)}</td>` +
+      `<td class="num">${s.waiting}</td><td class="num">${s.waiting ? esc(dur(s.longest_wait_s)) : "—"}</td>` +
+      `<td>${serving.length ? list(serving) : "—"}</td>` +
+      `<td class="est" data-state="${w ? w.state : ""}">${esc(est)}</td></tr>`;
+  }).join("");
+  const overdue = o.rectifications_overdue || { count: 0 };
+  const overdueAlert = overdue.count ? [`<div class="alert overdue" data-alert="overdue" role="button" tabindex="0">${esc(t("alert_overdue", {n: overdue.count, d: overdue.oldest_due || ""}))}</div>`] : [];
   $("#alerts").innerHTML = o.alerts.map((a) => {
     if (a.kind === "help") return `<div class="alert help" data-alert="help" data-kiosk="${esc(a.kiosk)}">${esc(t("alert_help", {k: a.kiosk, t: dur(a.waiting_s)}))} ` +
       `<button type="button" class="small" data-help-kiosk="${esc(a.kiosk)}" data-help-request="${esc(a.request)}">${esc(t("help_handled"))}</button></div>`;
+    if (a.kind === "no_window") return `<div class="alert no_window" data-alert="no_window" data-service="${esc(a.service)}">${esc(t("alert_no_window", {s: en() ? (a.service_name_en || a.service_name) : a.service_name, n: a.waiting}))}</div>`;
     if (a.kind === "wait") return `<div class="alert wait" data-alert="wait">${esc(t("alert_wait", {s: en() ? (a.service_name_en || a.service_name) : a.service_name, t: dur(a.longest_wait_s), m: Math.round(a.threshold_s / 60), n: a.waiting}))}</div>`;
     return `<div class="alert printer" data-alert="printer">${esc(t("alert_printer", {k: a.kiosk, f: i18n.has("pf_" + a.fault) ? t("pf_" + a.fault) : a.fault, msg: a.message || ""}))}</div>`;
-  }).join("");
+  }).concat(overdueAlert).join("");
+  const badge = $("#hcp-count");
+  badge.hidden = !overdue.count; badge.textContent = overdue.count;
+  const link = $("#alerts [data-alert=overdue]");
+  if (link) {
+    const go = () => { state.rstate = "overdue"; markOn("#rect-state", "state", "overdue"); showTab("hcp"); };
+    link.addEventListener("click", go);
+    link.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); go(); } });
+  }
   $$("#alerts [data-help-request]").forEach((b) => b.addEventListener("click", async () => {
     b.disabled = true;
     try {
@@ -277,9 +308,12 @@ async function loadReport() {
   $("#r-csv").href = "/api/v1/supervisor/report.csv?" + q + "&lang=" + i18n.lang;
   renderReport();
   const range = `from=${state.report.from}&to=${state.report.to}`;
-  [["#chart-load", "load"], ["#chart-wait", "wait"], ["#chart-satisfaction", "satisfaction"]].forEach(([id, name]) => {
+  const by = $("#r-by").value;
+  const hcpBy = ["window", "clerk", "service", "matter"].includes(by) ? by : "window";
+  [["#chart-load", "load"], ["#chart-wait", "wait"], ["#chart-satisfaction", "satisfaction"],
+   ["#chart-haocaiping", "haocaiping"]].forEach(([id, name]) => {
     const img = $(id);
-    img.dataset.src = `/api/v1/supervisor/charts/${name}.svg?${range}`;
+    img.dataset.src = `/api/v1/supervisor/charts/${name}.svg?${range}` + (name === "haocaiping" ? "&by=" + hcpBy : "");
     img.src = chartSrc(img.dataset.src);
     img.alt = t("chart_alt");
   });
@@ -301,6 +335,24 @@ function renderReport() {
     cells(x.figures).map((v) => `<td class="num">${esc(v)}</td>`).join("") + "</tr>";
   $("#report tbody").innerHTML = r.rows.map((x) => row(x)).join("");
   $("#report tfoot").innerHTML = row(r.total, "total");
+  renderHcpReport();
+}
+
+/* 好差评 figures of the same report (shared/stats computes them: figures.py) */
+const HCP_COLS = ["satisfaction_rate", "satisfaction_rate_with_default", "default_ratings", "rated_visits",
+  "active_rating_rate", "bad_ratings", "invalid_ratings", "rectifications", "rectification_rate", "on_time_rate",
+  "callback_rate", "overdue", "assisted"];
+function renderHcpReport() {
+  const r = state.report;
+  if (!r) return;
+  $("#r-hcp-range").textContent = $("#r-range").textContent;
+  $("#report-hcp thead").innerHTML = "<tr><th>" + esc(t("name")) + "</th>" +
+    HCP_COLS.map((c) => `<th class="num" data-col="${c}">${esc(t("h_" + c))}</th>`).join("") + "</tr>";
+  const cell = (f, c) => (c.endsWith("_rate") || c === "satisfaction_rate_with_default" ? pct(f[c]) : num(f[c]));
+  const row = (x, cls) => `<tr class="${cls || ""}" data-key="${esc(x.key)}"><th>${esc(en() ? x.label_en : x.label)}</th>` +
+    HCP_COLS.map((c) => `<td class="num" data-col="${c}">${esc(cell(x.figures, c))}</td>`).join("") + "</tr>";
+  $("#report-hcp tbody").innerHTML = r.rows.map((x) => row(x)).join("");
+  $("#report-hcp tfoot").innerHTML = row(r.total, "total");
 }
 
 /* ----------------------------------------------------------------------------------------- follow-ups */
@@ -344,6 +396,154 @@ function renderFollowups() {
       toast(t("resolved"));
       refreshFollowups(); refreshToday(); refreshCumulative();
     } catch (e) { toast(errText(e), "error"); }
+  }));
+}
+
+/* ----------------------------------------------------------------------------------------- 帮办代办 */
+$("#assist-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const number = $("#assist-number").value.trim().toUpperCase();
+  const out = $("#assist-result");
+  try {
+    const r = await api.post(`/api/v1/supervisor/tickets/${encodeURIComponent(number)}/assist`, {note: $("#assist-note").value.trim()});
+    out.className = "assist-result";
+    out.textContent = t(r.changed ? "assist_done" : "assist_already", {n: r.ticket.number});
+    $("#assist-number").value = ""; $("#assist-note").value = "";
+    later("today", refreshToday, FIGURES_MS);
+  } catch (e) {
+    out.className = "assist-result bad";
+    out.textContent = errText(e);
+  }
+  out.hidden = false;
+});
+
+/* ----------------------------------------------------------------------------------------- 好差评 */
+function markOn(group, attr, value) {
+  $$(`${group} [data-${attr}]`).forEach((x) => x.classList.toggle("on", x.dataset[attr] === value));
+}
+$$("#rect-state [data-state]").forEach((b) => b.addEventListener("click", () => {
+  state.rstate = b.dataset.state; markOn("#rect-state", "state", state.rstate); refreshRects();
+}));
+$$("#outbox-state [data-state]").forEach((b) => b.addEventListener("click", () => {
+  state.obstate = b.dataset.state; markOn("#outbox-state", "state", state.obstate); refreshOutbox();
+}));
+function refreshHcp() { refreshRects(); refreshOutbox(); }
+async function refreshRects() {
+  const q = state.rstate === "overdue" ? "state=open&overdue=1" : "state=" + state.rstate;
+  try {
+    const r = await api.get("/api/v1/supervisor/rectifications?" + q);
+    state.rects = r.items; state.rectsToday = r.today;
+    renderRects();
+  } catch (e) { if (e.status === 401) showLogin(); }
+}
+const hm = (ms) => (ms ? new Date(ms).toLocaleString(en() ? "en-GB" : "zh-CN", {hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: BOOT.tz}) : "—");  // the hall's time
+function contactText(r) {
+  const c = state.revealed[r.id] || r.contact || {};
+  return [c.name, c.phone].filter(Boolean).join(" ");
+}
+function renderRects() {
+  const items = state.rects;
+  if (!items) return;
+  $("#rect-empty").hidden = items.length > 0;
+  const svc = Object.fromEntries(BOOT.services.map((s) => [s.code, s]));
+  $("#rects").innerHTML = items.map((r) => {
+    const s = svc[r.service] || {name: r.service, name_en: r.service};
+    const what = r.kind === "rating"
+      ? `<span class="level l${r.level}">${esc(t("lv_" + r.level))}</span>` +
+        (r.options.length ? " · " + esc(r.options.map((o) => o.label).join("、")) : "") + (r.text ? " · “" + esc(r.text) + "”" : "")
+      : `<b>${esc(r.department || "")}</b> · ${esc(r.problem || "")}`;
+    const contact = r.has_contact
+      ? `<span class="contact" data-contact="${esc(r.id)}">☎ ${esc(contactText(r))}</span>` +
+        (state.revealed[r.id] ? "" : ` <button type="button" class="small ghost" data-reveal="${esc(r.id)}">${esc(t("reveal"))}</button>`)
+      : `<span class="muted">${esc(t("no_contact"))}</span>`;
+    const steps = r.steps.map((st) => `<div class="step" data-step="${st.step}" data-done="${st.done}" data-overdue="${st.overdue}">` +
+      `<b>${esc(en() ? st.label_en : st.label)}</b> <span class="due">${esc(t("due", {d: st.due || "—"}))}</span>` +
+      `<div class="muted">${st.done ? esc(t(st.on_time ? "step_done_on_time" : "step_done_late", {by: st.by || "", at: hm(st.at_ms)})) + (st.note ? " · " + esc(st.note) : "") : (st.overdue ? esc(t("step_overdue")) : esc(t("step_todo")))}</div></div>`).join("");
+    const calls = r.callbacks.length
+      ? r.callbacks.map((c) => esc(t("cb_" + c.outcome)) + (c.note ? "（" + esc(c.note) + "）" : "") + " " + hm(c.at_ms)).join("；")
+      : esc(t("no_callbacks"));
+    let appeal = "";
+    if (r.appeal) {
+      const a = r.appeal;
+      appeal = `<div class="appeal" data-appeal="${a.state}">${esc(t("appeal_line", {by: a.by, g: t("g_" + a.grounds), r: a.reason || ""}))}` +
+        (a.state === "pending" ? "" : " — " + esc(t("appeal_" + a.state, {by: a.ruled_by || ""})) + (a.ruling ? "：" + esc(a.ruling) : "")) + "</div>";
+    }
+    const open = r.state === "open";
+    const actions = open ? `<div class="rect-actions">` +
+      (r.appeal && r.appeal.state === "pending"
+        ? `<form class="rule" data-id="${esc(r.id)}"><input maxlength="500" placeholder="${esc(t("ruling_note"))}">` +
+          `<button type="submit" class="small" data-upheld="true">${esc(t("uphold"))}</button>` +
+          `<button type="submit" class="small ghost danger" data-upheld="false">${esc(t("reject"))}</button></form>`
+        : (r.next_step ? `<form class="step-form" data-id="${esc(r.id)}" data-step="${r.next_step}"><input maxlength="500" placeholder="${esc(t("step_note"))}">` +
+          `<button type="submit" class="small">${esc(t("complete_step", {s: t("st_name_" + r.next_step)}))}</button></form>` : "")) +
+      `<form class="callback" data-id="${esc(r.id)}"><select>${["satisfied", "unsatisfied", "unreachable", "declined"].map((o) => `<option value="${o}">${esc(t("cb_" + o))}</option>`).join("")}</select>` +
+      `<input maxlength="500" placeholder="${esc(t("callback_note"))}"><button type="submit" class="small ghost">${esc(t("log_callback"))}</button></form></div>` : "";
+    return `<div class="rect" data-id="${esc(r.id)}" data-state="${r.state}" data-overdue="${r.overdue}">` +
+      `<div class="rect-head"><span class="rid">${esc(r.id)}</span><span class="tag ${r.kind}">${esc(t(r.kind))}</span>` +
+      `<span>${esc((r.ticket || {}).number || "")} · ${esc(en() ? (s.name_en || s.name) : s.name)}${r.matter ? " · " + esc(r.matter.name || r.matter.code) : ""}</span>` +
+      `<span>${esc(t("window"))} ${esc(r.window || "—")} · ${esc(r.clerk || "—")}</span>${contact}` +
+      `<span class="muted nowrap">${esc(t("opened_at", {at: hm(r.opened_ms)}))}</span></div>` +
+      `<div class="rect-body">${what}</div><div class="steps">${steps}</div>` +
+      `<div class="muted">${esc(t("callbacks"))}：${calls}</div>${appeal}${actions}</div>`;
+  }).join("");
+  $$("#rects [data-reveal]").forEach((b) => b.addEventListener("click", async () => {
+    try {
+      const r = await api.get(`/api/v1/supervisor/rectifications/${encodeURIComponent(b.dataset.reveal)}?reveal=1`);
+      state.revealed[r.record.id] = r.record.contact;
+      renderRects();
+    } catch (e) { toast(errText(e), "error"); }
+  }));
+  $$("#rects form.step-form").forEach((f) => f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    rectAction(`/api/v1/supervisor/rectifications/${encodeURIComponent(f.dataset.id)}/steps/${f.dataset.step}`, {note: $("input", f).value.trim()}, "step_saved");
+  }));
+  $$("#rects form.callback").forEach((f) => f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    rectAction(`/api/v1/supervisor/rectifications/${encodeURIComponent(f.dataset.id)}/callbacks`, {outcome: $("select", f).value, note: $("input", f).value.trim()}, "callback_saved");
+  }));
+  $$("#rects form.rule").forEach((f) => f.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const upheld = (ev.submitter || {}).dataset ? ev.submitter.dataset.upheld === "true" : false;
+    rectAction(`/api/v1/supervisor/rectifications/${encodeURIComponent(f.dataset.id)}/ruling`, {upheld, note: $("input", f).value.trim()}, "ruling_saved");
+  }));
+}
+async function rectAction(path, body, done) {
+  try {
+    await api.post(path, body);
+    toast(t(done));
+    refreshRects();
+    if (live) live.resync("changed");
+  } catch (e) { toast(errText(e), "error"); }
+}
+async function refreshOutbox() {
+  try {
+    state.outbox = await api.get("/api/v1/supervisor/outbox?state=" + state.obstate);
+    renderOutbox();
+  } catch (e) { if (e.status === 401) showLogin(); }
+}
+function renderOutbox() {
+  const o = state.outbox;
+  if (!o) return;
+  ["pending", "failed", "sent"].forEach((k) => { $("#ob-n-" + k).textContent = o.counts[k]; });
+  $("#outbox-enabled").textContent = o.enabled ? "" : t("ob_disabled");
+  $("#outbox-empty").hidden = o.items.length > 0;
+  $("#outbox tbody").innerHTML = o.items.map((e) => {
+    const p = e.payload || {};
+    const level = p.level ? t("lv_" + p.level) + (p.channel === "default" ? t("ob_default") : "") : "—";
+    const when = e.state === "sent" ? e.sent_ms : (e.last_attempt_ms || e.created_ms);
+    const action = e.state === "failed" ? `<button type="button" class="small" data-resend="${esc(e.id)}">${esc(t("resend"))}</button>`
+      : `<span class="ob-state ${e.state}">${esc(t("ob_" + e.state))}</span>`;
+    return `<tr data-id="${esc(e.id)}" data-state="${e.state}"><td class="nowrap">${esc(e.id)}</td><td>${esc(e.partition)}</td>` +
+      `<td>${esc(level)}</td><td class="num">${e.attempts}${e.resent ? " · " + esc(t("ob_resent", {n: e.resent})) : ""}</td>` +
+      `<td class="nowrap">${hm(when)}</td><td class="ob-error">${esc(e.last_error || "—")}</td><td>${action}</td></tr>`;
+  }).join("");
+  $$("#outbox [data-resend]").forEach((b) => b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await api.post(`/api/v1/supervisor/outbox/${encodeURIComponent(b.dataset.resend)}/resend`, {});
+      toast(t("resent"));
+    } catch (e) { toast(errText(e), "error"); }
+    refreshOutbox();
   }));
 }
 

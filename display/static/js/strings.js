@@ -3,6 +3,8 @@
  * page), zh-CN first, English second: the catalogue for /assets/js/i18n.js. {name} is filled by i18n.t().
  */
 
+import { WAIT_WORDS } from "/assets/js/wait-strings.js";
+
 export default {
   zh: {
     html_lang: "zh-CN",
@@ -45,6 +47,7 @@ export default {
     est_wait: "预计等候",
     minutes: "分钟",
     about_minutes: "约 {n} 分钟",
+    ...WAIT_WORDS.zh,
     windows_serving: "办理窗口",
     called_go: "请到",
     called_window: "{n} 号窗口",
@@ -105,6 +108,7 @@ export default {
     est_wait: "Estimated wait",
     minutes: "min",
     about_minutes: "about {n} min",
+    ...WAIT_WORDS.en,
     windows_serving: "Windows",
     called_go: "Please go to",
     called_window: "Window {n}",

@@ -10,6 +10,7 @@
 import { $ } from "/assets/js/dom.js";
 import { ApiError, createApi } from "/assets/js/api.js";
 import { LiveClient } from "/assets/js/live.js";
+import { waitKey } from "/assets/js/wait-strings.js";
 import { openScreen } from "./screen.js";
 
 const screen = openScreen();
@@ -89,7 +90,9 @@ function render() {
   $("#progress").hidden = !waiting;
   if (waiting) {
     $("#ahead").textContent = tk.ahead == null ? "–" : tk.ahead;
-    $("#wait").textContent = tk.estimated_wait_minutes == null ? "–" : t("about_minutes", { n: tk.estimated_wait_minutes });
+    const key = waitKey(tk.wait);  // "即将叫号" / "约 N 分钟" / "暂无窗口办理": the kiosk's and the ticket's words
+    $("#wait").textContent = key ? t(key, { n: tk.wait.minutes }) : "–";
+    $("#wait").dataset.state = (tk.wait && tk.wait.state) || "";
   }
   let final = { done: "done_hint", no_show: "no_show_hint", cancelled: "cancelled_hint", expired: "expired_hint" }[status];
   final = final ? t(final) : "";
@@ -139,7 +142,16 @@ function onEvent(ev) {
     live.refreshSoon();  // the server's view (service after a transfer, ahead, outcome)
     return;
   }
-  if (tk.status === "waiting" && concernsQueue(ev, tk)) live.refreshSoon();
+  if (tk.status !== "waiting") return;
+  // who serves changed (rare): at once, not throttled — "暂无窗口办理" must show within 2 s (issue 12)
+  if (changesWhoServes(ev, tk)) live.resync("staffing");
+  else if (concernsQueue(ev, tk)) live.refreshSoon();
+}
+
+// a clerk signing in or out, a window of this ticket pausing or resuming: the estimate may change (暂无窗口办理)
+function changesWhoServes(ev, tk) {
+  if (ev.type === "clerk_signed_in" || ev.type === "clerk_signed_out") return true;  // a stub on /display: no window
+  return (ev.type === "window_paused" || ev.type === "window_resumed") && (tk.windows || []).includes(ev.window);
 }
 
 const live = new LiveClient({
