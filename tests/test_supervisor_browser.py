@@ -14,7 +14,6 @@ import json
 import os
 import random
 import sys
-import threading
 import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
