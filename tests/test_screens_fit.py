@@ -18,6 +18,7 @@ from browser_support import BROWSER_MARKS, layout_problems, screenshot_dir
 from shared.clock import FixedClock
 from shared.config import load_config
 from shared.engine import Engine
+from shared.window_view import window_state
 
 pytestmark = BROWSER_MARKS
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ def hall(redis_client, redis_server, tmp_path):
         tickets[code] = [engine.issue(code).ticket for _ in range(n)]
     for minute, window in enumerate((1, 2, 3, 4, 5, 7, 8, 9, 1, 2)):
         clock.set(datetime(2026, 11, 27, 10, 20 + minute, tzinfo=tz))
-        if engine.window_state(window)["current"]:
+        if window_state(engine, window)["current"]:
             engine.finish(window, "handled", f"clerk{window}")
         engine.call_next(window, f"clerk{window}")
     engine.pause(6, "午间休息", "clerk6")
@@ -71,7 +72,7 @@ def test_hall_display_fits(hall, new_page, tmp_path, name, size, query):
     page.goto(f"{hall['url']}/display?voice=0{query}")
     settle_screen(page, "owDisplay")
     page.wait_for_function("() => document.querySelector('#hero .num') && document.querySelectorAll('#waiting li').length === 7")
-    assert page.text_content("#hero .num") == hall["engine"].window_state(2)["current"]["number"]  # the latest call
+    assert page.text_content("#hero .num") == window_state(hall["engine"], 2)["current"]["number"]  # the latest call
     assert page.text_content("#time").startswith("10:40:")            # the hall's clock, not the screen's own
     page.screenshot(path=str(screenshot_dir(tmp_path) / f"{name}.png"))   # first: a failure leaves its picture
     assert layout_problems(page, HALL_PARTS) == [], name
@@ -100,7 +101,7 @@ def test_tracking_page_fits_a_phone(hall, new_page, tmp_path):
     assert layout_problems(page, PHONE_PARTS) == [], "waiting"
 
     tokens = {t["id"]: t["token"] for issued in hall["tickets"].values() for t in issued}
-    current = hall["engine"].window_state(3)["current"]           # being served at window 3 now
+    current = window_state(hall["engine"], 3)["current"]           # being served at window 3 now
     page.goto(f"{hall['url']}/t/{tokens[current['id']]}")
     settle_screen(page, "owTrack")
     page.wait_for_selector("#called:not([hidden])")
