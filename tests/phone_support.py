@@ -1,0 +1,43 @@
+"""Helpers of the phone tests (booking, remote tickets, rating from the phone): the test hall with appointments and
+remote tickets, an app on it, a served copy of it, and ID numbers that belong to nobody."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from pathlib import Path
+
+from hall_support import HALL_TOML
+from reception_support import ADULT, OTHER, booking_hall, make_number, with_remote
+
+__all__ = ["ADULT", "OTHER", "people", "phone_hall", "phone_hall_file", "key"]
+
+
+def people(n: int) -> list[str]:
+    """``n`` distinct valid 身份证号 (made up, region 340404)."""
+    return [make_number("340404", date(1970 + i % 40, 1 + i % 12, 1 + i % 28), 100 + i) for i in range(n)]
+
+
+def phone_hall(config, **appointments):
+    """The test hall with renshe bookable (30-minute slots, 2 places, weekdays 09–12, 14–17) and remote tickets."""
+    return with_remote(booking_hall(config, **appointments), "renshe", daily_quota=50)
+
+
+def phone_hall_file(directory: Path, *, capacity: int = 2) -> Path:
+    """The test hall as a file for `onewindow serve` (real time: renshe bookable every day around the clock, remote
+    tickets on), its phone limits raised for tests that send many requests from one address."""
+    text = HALL_TOML.read_text(encoding="utf-8").replace('var_dir = "../../var/test"',
+                                                        f'var_dir = "{directory / "var"}"')
+    text = text.replace('code = "renshe"\n', 'code = "renshe"\n'
+                        f'appointments = {{ slot_minutes = 30, capacity = {capacity}, days_ahead = 7 }}\n'
+                        'remote = { enabled = true, daily_quota = 50 }\n', 1)
+    text = text.replace("[public]\n", "[public]\nphone_burst = 5000\nphone_per_minute = 6000\n"
+                        "phone_daily_cap = 100000\n", 1)
+    path = directory / "phone-hall.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def key() -> dict:
+    """A fresh Idempotency-Key header (one action)."""
+    return {"Idempotency-Key": "t-" + uuid.uuid4().hex}
