@@ -111,14 +111,18 @@ def register(bp: Blueprint, edge: WebEdge, page_config) -> None:
         return b
 
     # -------------------------------------------------------------------------------------------- pages
+    def book_config(code: str) -> dict:
+        return page_config(_lang(), phone_services=offered(), code=code,
+                           today=engine.clock.business_date().isoformat())
+
     @bp.get("/book")
     def book_page():
-        return _private(edge.page("display/book.html", cfg=page_config(_lang(), phone_services=offered(), code="")))
+        return _private(edge.page("display/book.html", cfg=book_config("")))
 
     @bp.get("/b/<path:code>")
     def booking_page(code: str):
         code = code if re.fullmatch(r"[A-Za-z0-9-]{1,16}", code) else ""
-        return _private(edge.page("display/book.html", cfg=page_config(_lang(), phone_services=offered(), code=code)))
+        return _private(edge.page("display/book.html", cfg=book_config(code)))
 
     # -------------------------------------------------------------------------------------------- slots
     @bp.get("/api/v1/phone/services")
