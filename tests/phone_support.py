@@ -10,7 +10,7 @@ from pathlib import Path
 from hall_support import HALL_TOML
 from reception_support import ADULT, OTHER, booking_hall, make_number, with_remote
 
-__all__ = ["ADULT", "OTHER", "people", "phone_hall", "phone_hall_file", "key"]
+__all__ = ["ADULT", "OTHER", "key", "people", "phone_hall", "phone_hall_file", "width_problems"]
 
 
 def people(n: int) -> list[str]:
@@ -41,3 +41,23 @@ def phone_hall_file(directory: Path, *, capacity: int = 2) -> Path:
 def key() -> dict:
     """A fresh Idempotency-Key header (one action)."""
     return {"Idempotency-Key": "t-" + uuid.uuid4().hex}
+
+
+def width_problems(page, selectors: str) -> list[str]:
+    """For a phone page that scrolls down on purpose: what does not fit its width — the page scrolls sideways, or an
+    element matched by ``selectors`` (visible ones) sticks out left or right or overflows its box."""
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    return page.evaluate(r"""(selectors) => {
+      const problems = [];
+      if (document.scrollingElement.scrollWidth > innerWidth + 1) problems.push('page scrolls sideways');
+      for (const e of document.querySelectorAll(selectors)) {
+        if (!e.getClientRects().length || getComputedStyle(e).visibility === 'hidden') continue;
+        const r = e.getBoundingClientRect();
+        const name = e.id ? '#' + e.id : e.tagName.toLowerCase() + '.' + [...e.classList].join('.');
+        if (r.left < -1 || r.right > innerWidth + 1) problems.push('outside the width: ' + name);
+        if (e.scrollHeight > e.clientHeight + 2 || e.scrollWidth > e.clientWidth + 2) {
+          problems.push('overflows: ' + name + ' ' + e.textContent.trim().replace(/\s+/g, ' ').slice(0, 30));
+        }
+      }
+      return problems;
+    }""", selectors)

@@ -352,5 +352,5 @@ if (cfg.code) {
   $("#code").value = cfg.code;
   act($("#lookup-go"), () => lookup(cfg.code));
 } else {
-  showTab("book");
+  showTab(location.hash === "#remote" ? "remote" : location.hash === "#mine" ? "mine" : "book");
 }
