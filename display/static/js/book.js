@@ -247,7 +247,7 @@ function showBooking(b) {
   facts($("#booking-facts"), [
     ["state", t("state_" + b.state)], ["service", serviceName(b.service, b)], ["when", whenText(b)],
     ["person", b.id_masked],
-    b.check_in && b.state === "confirmed" ? ["code_label", t("check_in_window", { from: hm(b.check_in.opens), to: hm(b.check_in.closes) })] : null,
+    b.check_in && b.state === "confirmed" ? ["check_in_label", t("check_in_window", { from: hm(b.check_in.opens), to: hm(b.check_in.closes) })] : null,
   ]);
   const changeable = b.state === "confirmed" || b.state === "held";
   $("#booking-actions").hidden = !changeable;
