@@ -25,14 +25,12 @@ def phone_hall(config, **appointments):
 
 def phone_hall_file(directory: Path, *, capacity: int = 2) -> Path:
     """The test hall as a file for `onewindow serve` (real time: renshe bookable every day around the clock, remote
-    tickets on), its phone limits raised for tests that send many requests from one address."""
+    tickets on; the test hall's limits are high: the tests send many requests from one address)."""
     text = HALL_TOML.read_text(encoding="utf-8").replace('var_dir = "../../var/test"',
                                                         f'var_dir = "{directory / "var"}"')
     text = text.replace('code = "renshe"\n', 'code = "renshe"\n'
                         f'appointments = {{ slot_minutes = 30, capacity = {capacity}, days_ahead = 7 }}\n'
                         'remote = { enabled = true, daily_quota = 50 }\n', 1)
-    text = text.replace("[public]\n", "[public]\nphone_burst = 5000\nphone_per_minute = 6000\n"
-                        "phone_daily_cap = 100000\n", 1)
     path = directory / "phone-hall.toml"
     path.write_text(text, encoding="utf-8")
     return path

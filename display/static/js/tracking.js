@@ -119,7 +119,7 @@ function render() {
 }
 
 // ------------------------------------------------------------------------------------------- 好差评
-const rate = { state: null, level: null, options: new Set(), followup: false, open: false, sending: false, loadedFor: "" };
+const rate = { state: null, level: null, options: new Set(), followup: false, sending: false, loadedFor: "", badNote: false };
 
 async function loadRating() {
   try {
@@ -155,6 +155,7 @@ function renderRating() {
   } else if (st.state === "rated") {
     note = st.channel === "tablet" ? t("rated_by_tablet", { label: labelOf(st.rating) })
       : t("rated_by_phone", { label: labelOf(st.rating) });
+    if (rate.badNote) note += " " + t("rate_bad_note");
     if (st.followup) note += " " + t("followup_done", { label: labelOf(st.followup) });
     else if (st.can_follow_up && st.follow_up_until_ms) note += " " + t("followup_offer", { when: when(st.follow_up_until_ms) });
     formOpen = rate.followup && st.can_follow_up;
@@ -216,8 +217,8 @@ async function submitRating() {
     rate.options.clear();
     $("#rate-text").value = "";
     $("#rate-phone").value = "";
+    if (f.bad) rate.badNote = true;
     await loadRating();
-    if (f.bad) $("#rate-note").textContent += " " + t("rate_bad_note");
   } catch (err) {
     const code = err instanceof ApiError ? err.code : "other";
     $("#rate-error").textContent = screen.i18n.has("rate_e_" + code) ? t("rate_e_" + code) : t("rate_e_other");
