@@ -327,3 +327,33 @@ def test_a_retried_rating_is_one_rating(phone, clerk_login, redis_client):
     rated = [f for _i, f in redis_client.xrange("ow:{testhall}:events") if f["type"] == "ticket_rated"]
     assert len(rated) == 1
     assert datetime.fromisoformat(mine["issued_at"])  # (the ticket came from the public API)
+
+
+# ------------------------------------------------------------------------------------------------ around the API
+def test_booking_codes_never_reach_a_log_line():
+    from onewindow.web import redact
+
+    assert redact("POST /api/v1/bookings/K7M2-9QXD/cancel HTTP/1.1") == "POST /api/v1/bookings/…/cancel HTTP/1.1"
+    assert redact("GET /b/K7M2-9QXD?lang=en") == "GET /b/…?lang=en"
+    assert redact("GET /api/v1/track/20261127AAAAAAAAAAAAAAAAAAAAAA/rating") == "GET /api/v1/track/…/rating"
+
+
+def test_an_app_token_is_bound_to_nothing(hall_config):
+    import subprocess
+    import sys
+    import tomllib
+
+    from hall_support import HALL_TOML
+    from shared.config import parse_config
+
+    raw = tomllib.loads(HALL_TOML.read_text(encoding="utf-8"))
+    raw["storage"]["var_dir"] = str(hall_config.var_dir)
+    r = subprocess.run([sys.executable, "-m", "onewindow", "hash-token", APP_TOKEN, "--kind", "app"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    entry = tomllib.loads(r.stdout)["tokens"][0]   # what `onewindow hash-token --kind app` prints, pasted
+    assert entry == {"name": "province-app", "kind": "app", "token_sha256": token_digest(APP_TOKEN)}
+    raw["tokens"].append(entry)
+    config = parse_config(raw, base_dir=HALL_TOML.parent, source=HALL_TOML)
+    [app] = [t for t in config.tokens if t.kind == "app"]
+    assert app.window is None and app.kiosk is None and app.name == "province-app"
