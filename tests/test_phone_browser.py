@@ -89,6 +89,7 @@ def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
     expect(phone.locator("#step-day")).to_be_visible()
     phone.locator("#days .day").nth(1).click()                     # tomorrow
     expect(phone.locator("#days .day").nth(1)).to_have_class(re.compile(r"\bon\b"))
+    expect(phone.locator("#days .day").nth(1).locator(".wd")).to_have_text("明天")
     first = phone.locator("#slots .slot:not([disabled])").first
     expect(first).to_contain_text(f"余 {CAPACITY}")
     phone.screenshot(path=str(DOCS / "phone-book-slots.png"))
@@ -101,6 +102,15 @@ def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
     phone.fill("#name", "张三")
     phone.fill("#phone", "13812345678")
     phone.screenshot(path=str(DOCS / "phone-book-form.png"))
+    phone.click("#hold")
+    expect(phone.locator("#step-confirm")).to_be_visible()
+    # going back gives the held place up at once, and the same person may hold again
+    start = phone.evaluate("() => owBook.state.slot.start")
+    phone.click("#confirm-back")
+    expect(phone.locator("#step-day")).to_be_visible()
+    expect(phone.locator(f"#slots .slot[data-start='{start[:16]}']")).to_contain_text(f"余 {CAPACITY}")
+    phone.locator(f"#slots .slot[data-start='{start[:16]}']").click()
+    expect(phone.locator("#id-number")).to_have_value(ADULT)
     phone.click("#hold")
     expect(phone.locator("#step-confirm")).to_be_visible()
     expect(phone.locator("#hold-left")).to_contain_text("内确认")

@@ -32,8 +32,10 @@ function parts(iso) {  // "2026-11-30" or an ISO time → {y, m, d, wd} (the dat
 
 function dayLabel(iso) {
   const p = parts(iso);
-  const today = (cfg.today || "");
-  const rel = iso === today ? t("today") : "";
+  const today = cfg.today || "";
+  const next = today ? new Date(Date.UTC(...today.split("-").map((x, i) => Number(x) - (i === 1 ? 1 : 0))) + 86400000)
+    .toISOString().slice(0, 10) : "";
+  const rel = iso === today ? t("today") : iso === next ? t("tomorrow") : "";
   return { top: rel || t("weekday").split(",")[p.wd], date: t("md", { m: p.m, d: p.d }) };
 }
 
@@ -322,7 +324,16 @@ for (const b of $$(".ptab")) b.addEventListener("click", () => showTab(b.dataset
 $("#step-person").addEventListener("submit", (ev) => { ev.preventDefault(); act($("#hold"), hold); });
 $("#person-back").addEventListener("click", () => step("day"));
 $("#confirm").addEventListener("click", () => act($("#confirm"), confirmHeld));
-$("#confirm-back").addEventListener("click", () => { clearInterval(state.timer); state.held = null; step("day"); });
+// going back gives the held place up at once (else the person's own hold would block another slot that day)
+$("#confirm-back").addEventListener("click", () => act($("#confirm-back"), async () => {
+  clearInterval(state.timer);
+  const held = state.held;
+  state.held = null;
+  if (held) await api.post(`/api/v1/bookings/${held.code}/cancel`).catch(() => null);
+  state.slots = await loadSlots(state.service, state.day);
+  state.slot = null;
+  step("day");
+}));
 $("#lookup").addEventListener("submit", (ev) => { ev.preventDefault(); act($("#lookup-go"), () => lookup($("#code").value)); });
 $("#cancel").addEventListener("click", () => { $("#cancel-ask").hidden = false; $("#booking-actions").hidden = true; });
 $("#cancel-no").addEventListener("click", () => showBooking(state.booking));
