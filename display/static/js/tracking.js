@@ -155,9 +155,10 @@ function renderRating() {
   } else if (st.state === "rated") {
     note = st.channel === "tablet" ? t("rated_by_tablet", { label: labelOf(st.rating) })
       : t("rated_by_phone", { label: labelOf(st.rating) });
-    if (rate.badNote) note += " " + t("rate_bad_note");
-    if (st.followup) note += " " + t("followup_done", { label: labelOf(st.followup) });
-    else if (st.can_follow_up && st.follow_up_until_ms) note += " " + t("followup_offer", { when: when(st.follow_up_until_ms) });
+    const sep = zh ? "" : " ";
+    if (rate.badNote) note += sep + t("rate_bad_note");
+    if (st.followup) note += sep + t("followup_done", { label: labelOf(st.followup) });
+    else if (st.can_follow_up && st.follow_up_until_ms) note += sep + t("followup_offer", { when: when(st.follow_up_until_ms) });
     formOpen = rate.followup && st.can_follow_up;
   } else if (st.state === "default_rated") {
     note = t("rated_by_default");
