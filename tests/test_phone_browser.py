@@ -306,3 +306,18 @@ def test_a_missed_number_says_take_a_new_ticket(server, phone):
     phone.click(".tlang")
     expect(phone.locator("#final")).to_have_text("Missed: please take a new ticket")
     lang_box_ok(phone, ".tlang")
+
+
+def test_the_holder_of_a_remote_ticket_may_withdraw_it(server, phone):
+    r = requests.post(f"{server.url}/api/v1/remote-tickets", headers=key(), timeout=5,
+                      json={"service": "renshe", "id_number": OTHER})
+    ticket = r.json()["ticket"]
+    phone.goto(server.url + r.json()["tracking_url"])
+    phone.wait_for_function("() => window.owTrack && owTrack.live.status === 'live'")
+    phone.click("#arrive-cancel")
+    expect(phone.locator("#arrive-cancel")).to_have_text("确定取消？请再点一次")   # the first tap only asks
+    assert requests.get(f"{server.url}/api/v1/track/{ticket['token']}", timeout=5).json()["ticket"]["status"] == "waiting"
+    phone.click("#arrive-cancel")
+    expect(phone.locator("#status")).to_have_text("已取消")
+    expect(phone.locator("#arrive")).to_be_hidden()
+    assert requests.get(f"{server.url}/api/v1/track/{ticket['token']}", timeout=5).json()["ticket"]["status"] == "cancelled"

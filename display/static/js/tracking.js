@@ -231,6 +231,30 @@ async function submitRating() {
   }
 }
 
+// ------------------------------------------------------------------------------------------- a remote ticket's holder
+// is not coming after all: withdraw it (POST /api/v1/tickets/<id>/cancel with its token) rather than let it lapse,
+// which would count as a no-show. Two taps: the first asks.
+$("#arrive-cancel").addEventListener("click", async () => {
+  const b = $("#arrive-cancel");
+  if (!b.classList.contains("sure")) {
+    b.classList.add("sure");
+    b.textContent = t("cancel_remote_sure");
+    return;
+  }
+  b.disabled = true;
+  try {
+    const r = await api.post(`/api/v1/tickets/${encodeURIComponent(view.ticket.id)}/cancel`, { token: cfg.token });
+    Object.assign(view.ticket, { status: r.ticket.status });
+    render();
+  } catch (err) {
+    live.refreshSoon();
+  } finally {
+    b.disabled = false;
+    b.classList.remove("sure");
+    b.textContent = t("cancel_remote");
+  }
+});
+
 $("#rate-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitRating(); });
 $("#followup-open").addEventListener("click", () => { rate.followup = true; rate.level = null; rate.options.clear(); renderRating(); });
 
