@@ -1,25 +1,24 @@
 """The citizen's phone in headless Chromium at 390x844 against a real server: booking (slot → ID → confirm → code
 and QR → cancel; moving a booking by its code page), a remote ticket that waits "not checked in" until the kiosk
 and lapses if called first, rating the visit on the tracking page (once, 追评, a tablet rating shown), and the
-wording the kiosk and the ticket use. Also: 16 concurrent holds on a slot's last places through the HTTP API."""
+wording the kiosk and the ticket use. Also: 16 concurrent holds on a slot's last places through the HTTP API.
+Screenshots go to a temporary folder; ``ONEWINDOW_SCREENSHOTS=1`` writes them to ``docs/`` (``phone-*.png``)."""
 
 from __future__ import annotations
 
 import re
 import threading
-from pathlib import Path
 
 import pytest
 import requests
 from phone_support import ADULT, OTHER, key, people, phone_hall_file, width_problems
 from playwright.sync_api import expect
 
-from browser_support import BROWSER_MARKS, layout_problems
+from browser_support import BROWSER_MARKS, layout_problems, screenshot_dir
 from display_support import Api
 from hall_support import TABLET_TOKENS, LiveServer
 
 pytestmark = BROWSER_MARKS
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 CAPACITY = 12
 
 
@@ -81,7 +80,7 @@ def lang_box_ok(page, selector):
 
 
 # ------------------------------------------------------------------------------------------------ booking
-def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
+def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone, tmp_path):
     phone.goto(f"{server.url}/book")
     expect(phone.locator("#tab-book")).to_have_text("预约")
     lang_box_ok(phone, "#lang")
@@ -92,7 +91,7 @@ def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
     expect(phone.locator("#days .day").nth(1).locator(".wd")).to_have_text("明天")
     first = phone.locator("#slots .slot:not([disabled])").first
     expect(first).to_contain_text(f"余 {CAPACITY}")
-    phone.screenshot(path=str(DOCS / "phone-book-slots.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-book-slots.png"))
     first.click()
     expect(phone.locator("#step-person")).to_be_visible()
     phone.fill("#id-number", ADULT[:-1] + ("0" if ADULT[-1] != "0" else "1"))   # a wrong check digit
@@ -101,7 +100,7 @@ def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
     phone.fill("#id-number", ADULT)
     phone.fill("#name", "张三")
     phone.fill("#phone", "13812345678")
-    phone.screenshot(path=str(DOCS / "phone-book-form.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-book-form.png"))
     phone.click("#hold")
     expect(phone.locator("#step-confirm")).to_be_visible()
     # going back gives the held place up at once, and the same person may hold again
@@ -123,7 +122,7 @@ def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
     phone.wait_for_function("() => document.querySelector('#booking-qr').naturalWidth > 0")
     assert phone.url.endswith(f"/b/{code}")
     assert layout_problems(phone, ".pbar, .ptabs, #booking, .code, .qr, #booking-actions button") == []
-    phone.screenshot(path=str(DOCS / "phone-book-done.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-book-done.png"))
     r = requests.get(f"{server.url}/api/v1/bookings/{code}", timeout=5).json()["booking"]
     assert r["state"] == "confirmed" and r["channel"] == "phone"
 
@@ -136,7 +135,7 @@ def test_book_a_slot_confirm_see_the_code_and_cancel(server, phone):
     assert phone.errors == []  # type: ignore[attr-defined]
 
 
-def test_my_booking_by_its_code_moves_to_another_slot_in_english(server, phone):
+def test_my_booking_by_its_code_moves_to_another_slot_in_english(server, phone, tmp_path):
     slot, other = a_slot(server.url, 0), a_slot(server.url, 3)
     b = book(server.url, OTHER, slot["start"])
     phone.goto(f"{server.url}/b/{b['code']}")
@@ -150,7 +149,7 @@ def test_my_booking_by_its_code_moves_to_another_slot_in_english(server, phone):
     phone.locator(f"#move-slots .slot[data-start='{other['start'][:16]}']").click()
     expect(phone.locator("#msg")).to_have_text("Moved. The booking code stays the same.")
     expect(phone.locator("#booking-facts")).to_contain_text(other["slot"])
-    phone.screenshot(path=str(DOCS / "phone-book-moved-en.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-book-moved-en.png"))
     moved = requests.get(f"{server.url}/api/v1/bookings/{b['code']}", timeout=5).json()["booking"]
     assert moved["slot"] == other["slot"] and moved["rescheduled"] == 1
     # "my booking" looks a code up, and lists the codes booked on this phone
@@ -195,14 +194,14 @@ def test_sixteen_concurrent_holds_on_the_last_places_make_exactly_that_many_book
 
 
 # ------------------------------------------------------------------------------------------------ remote tickets
-def test_remote_ticket_waits_not_checked_in_until_the_kiosk(server, phone):
+def test_remote_ticket_waits_not_checked_in_until_the_kiosk(server, phone, tmp_path):
     from shared.checkin import check_in
 
     phone.goto(f"{server.url}/book#remote")
     expect(phone.locator("#panel-remote")).to_be_visible()
     expect(phone.locator("#remote-services .choice.on")).to_have_text("人社综合")
     phone.fill("#remote-id", ADULT)
-    phone.screenshot(path=str(DOCS / "phone-remote.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-remote.png"))
     phone.click("#take-remote")
     phone.wait_for_url(re.compile(r"/t/"))
     phone.wait_for_function("() => window.owTrack && owTrack.live.status === 'live'")
@@ -211,7 +210,7 @@ def test_remote_ticket_waits_not_checked_in_until_the_kiosk(server, phone):
     expect(phone.locator("#wait")).to_have_text("即将叫号")          # nobody ahead: as the kiosk says it
     phone.wait_for_function("() => document.querySelector('#arrive-qr').naturalWidth > 0")
     lang_box_ok(phone, ".tlang")
-    phone.screenshot(path=str(DOCS / "phone-remote-not-arrived.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-remote-not-arrived.png"))
 
     token = phone.url.rsplit("/t/", 1)[1]
     out = check_in(engine_of(server), code=token, kiosk="lobby-1")
@@ -221,7 +220,7 @@ def test_remote_ticket_waits_not_checked_in_until_the_kiosk(server, phone):
     assert phone.errors == []  # type: ignore[attr-defined]
 
 
-def test_a_remote_ticket_not_checked_in_when_called_lapses(server, phone):
+def test_a_remote_ticket_not_checked_in_when_called_lapses(server, phone, tmp_path):
     r = requests.post(f"{server.url}/api/v1/remote-tickets", headers=key(), timeout=5,
                       json={"service": "renshe", "id_number": OTHER})
     assert r.status_code == 201, r.text
@@ -234,7 +233,7 @@ def test_a_remote_ticket_not_checked_in_when_called_lapses(server, phone):
     expect(phone.locator("#status")).to_have_text("已失效", timeout=20_000)
     expect(phone.locator("#final")).to_contain_text("号码已失效")
     expect(phone.locator("#again")).to_be_visible()
-    phone.screenshot(path=str(DOCS / "phone-remote-lapsed.png"))
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-remote-lapsed.png"))
 
 
 # ------------------------------------------------------------------------------------------------ the tracking page
@@ -247,7 +246,7 @@ def _finished(server, outcome="handled") -> dict:
     return mine
 
 
-def test_rate_the_visit_from_the_phone_once_and_a_followup(server, phone):
+def test_rate_the_visit_from_the_phone_once_and_a_followup(server, phone, tmp_path):
     mine = _finished(server, "consulted")
     phone.goto(f"{server.url}/t/{mine['token']}")
     expect(phone.locator("#rate")).to_be_visible()
@@ -261,7 +260,7 @@ def test_rate_the_visit_from_the_phone_once_and_a_followup(server, phone):
     phone.fill("#rate-text", "排队时间太长")
     phone.fill("#rate-phone", "13812345678")
     assert width_problems(phone, ".tbar, .ticket, #rate, #levels .level, #opts .opt, #rate-submit") == []
-    phone.screenshot(path=str(DOCS / "phone-rate-form.png"), full_page=True)
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-rate-form.png"), full_page=True)
     phone.click("#rate-submit")
     expect(phone.locator("#rate-note")).to_contain_text("您已评价：不满意")
     expect(phone.locator("#rate-form")).to_be_hidden()
@@ -270,7 +269,7 @@ def test_rate_the_visit_from_the_phone_once_and_a_followup(server, phone):
     r = requests.post(f"{server.url}/api/v1/track/{mine['token']}/rating", headers=key(), json={"level": 5},
                       timeout=5)
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_rated"
-    phone.screenshot(path=str(DOCS / "phone-rate-done.png"), full_page=True)
+    phone.screenshot(path=str(screenshot_dir(tmp_path) / "phone-rate-done.png"), full_page=True)
 
     phone.click("#followup-open")
     expect(phone.locator("#rate-title")).to_have_text("追加评价")
