@@ -3,7 +3,8 @@
 Pages:
   ``/display``                 the hall display (``?layout=portrait``, ``?lang=en``, ``?voice=0``)
   ``/display/window/<n>``      the small screen above window ``n`` (``?voice=1`` to speak its calls)
-  ``/t/<token>``               a citizen's tracking page (the QR code on the ticket)
+  ``/t/<token>``               a citizen's tracking page (the QR code on the ticket; rates the visit once it ended)
+  ``/book``, ``/b/<code>``      the phone's booking and remote-ticket page (display/phone.py)
 API:
   ``GET /api/v1/display/state``   the snapshot (public: current calls, recent calls, waiting counts) at one ``seq``
   ``GET /api/v1/track/<token>``   one ticket's public view, by its unguessable tracking token
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, abort, jsonify, request, send_from_directory, url_for
 
 from display.namespace import DISPLAY_NAMESPACE
+from display.phone import register as register_phone
 from shared.engine import Engine
 from shared.errors import NotFoundError
 from shared.schedule import weekly_hours
@@ -94,6 +96,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
             abort(404)
         return send_from_directory(str(config.display.voice_dir), filename, max_age=3600)
 
+    register_phone(bp, edge, page_config)  # /book, /b/<code>, the booking, remote-ticket and rating API
     return bp
 
 

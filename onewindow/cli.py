@@ -130,15 +130,15 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
     if args.kind == "kiosk" and not (args.kiosk and KIOSK_ID.fullmatch(args.kiosk)):
         print("a kiosk token needs --kiosk ID (1–32 of A–Z a–z 0–9 _ -)", file=sys.stderr)
         return 2
-    if args.kind != "kiosk" and not args.window:
+    if args.kind in ("keypad", "tablet") and not args.window:
         print(f"a {args.kind} token needs --window N", file=sys.stderr)
         return 2
     token = args.token or secrets.token_urlsafe(24)
     if not args.token:
         print(f"# token for the device (shown once; pair the device with it): {token}")
-    bound = f'kiosk = "{args.kiosk}"' if args.kind == "kiosk" else f"window = {args.window}"
-    name = args.name or (f"kiosk-{args.kiosk}" if args.kind == "kiosk" else f"{args.kind}-{args.window}")
-    print(f'[[tokens]]\nname = "{name}"\nkind = "{args.kind}"\n{bound}\n'
+    bound = {"kiosk": f'kiosk = "{args.kiosk}"\n', "app": ""}.get(args.kind, f"window = {args.window}\n")
+    name = args.name or {"kiosk": f"kiosk-{args.kiosk}", "app": "province-app"}.get(args.kind, f"{args.kind}-{args.window}")
+    print(f'[[tokens]]\nname = "{name}"\nkind = "{args.kind}"\n{bound}'
           f'token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"')
     return 0
 
@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ht = sub.add_parser("hash-token", help="create (or hash) a device token: prints the [[tokens]] entry to paste")
     ht.add_argument("token", nargs="?", help="the token (default: a new random one, shown once)")
-    ht.add_argument("--kind", choices=("keypad", "tablet", "kiosk"), default="keypad")
+    ht.add_argument("--kind", choices=("keypad", "tablet", "kiosk", "app"), default="keypad")
     ht.add_argument("--window", type=int, help="the window a keypad or tablet is bound to")
     ht.add_argument("--kiosk", help="the kiosk id a kiosk token is bound to (e.g. lobby-1)")
     ht.add_argument("--name", help="a name for logs and events (default: <kind>-<window or kiosk>)")

@@ -32,8 +32,9 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
                            "form-action 'self'")
-# tracking tokens travel in these paths (the ticket's QR code, the phone page, its API): never into a log line
-_TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/)[^/?#\s\"]+")
+# tracking tokens and booking codes travel in these paths (the ticket's QR code, the phone pages, their API): never
+# into a log line
+_TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/|/b/|/api/v1/bookings/)[^/?#\s\"]+")
 
 
 def install(app: Flask, hall: Hall) -> Metrics:

@@ -135,7 +135,7 @@ ROLES = ("clerk", "supervisor", "guide")
 
 #: What a device token is for: a keypad calls at one window, a tablet rates one window's service, a kiosk issues
 #: (and prints, and may issue 绿色通道 tickets) as one kiosk id.
-TOKEN_KINDS = ("keypad", "tablet", "kiosk")
+TOKEN_KINDS = ("keypad", "tablet", "kiosk", "app")  # app: the provincial app's server (booking API)
 #: A kiosk id: 1–32 of A–Z a–z 0–9 _ - (used with fullmatch).
 KIOSK_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -160,6 +160,10 @@ class PublicSettings:
     burst: int = 3  # token bucket per client address: tickets in a burst …
     per_minute: float = 1.0  # … refilled at this rate
     daily_cap: int = 6  # tickets per client address per business day
+    # the phone's booking, remote-ticket and rating API (/book, /b/<code>, /t/<token>): requests per client address
+    phone_burst: int = 30  # token bucket: requests in a burst …
+    phone_per_minute: float = 30.0  # … refilled at this rate
+    phone_daily_cap: int = 1000  # requests per address per business day (booking-code guessing stays hopeless)
 
 
 @dataclass(frozen=True)
@@ -811,11 +815,13 @@ def _parse_tokens(items: list, windows: dict[int, Window]) -> tuple[MachineToken
         window = kiosk = None
         if kind == "kiosk":
             kiosk = t.get("kiosk", str, check=lambda v: None if KIOSK_ID.fullmatch(v) else "must be 1–32 of A–Z a–z 0–9 _ -")
+        elif kind == "app":
+            pass  # the provincial app books for its users: bound to no window and no kiosk
         else:
             window = t.get("window", int)
             if window not in windows:
                 raise ConfigError(t.key("window"), f"unknown window {window}")
-        name = t.get("name", str, f"{kind}-{kiosk or window}", check=_non_empty)
+        name = t.get("name", str, f"{kind}-{kiosk or window or i}", check=_non_empty)
         if name in names:
             raise ConfigError(t.key("name"), f"token name '{name}' is used twice")
         digest = t.get("token_sha256", str, check=lambda v: None if re.fullmatch(r"[0-9a-f]{64}", v) else "must be 64 hex digits (`onewindow hash-token`)")
@@ -835,6 +841,9 @@ def _parse_public(raw: Any) -> PublicSettings:
         burst=p.get("burst", int, 3, check=lambda v: None if 1 <= v <= 1000 else "must be 1 … 1000"),
         per_minute=float(p.get("per_minute", (int, float), 1, check=lambda v: None if 0 < v <= 6000 else "must be greater than 0 and at most 6000")),
         daily_cap=p.get("daily_cap", int, 6, check=lambda v: None if 1 <= v <= 100000 else "must be 1 … 100000"),
+        phone_burst=p.get("phone_burst", int, 30, check=lambda v: None if 1 <= v <= 100000 else "must be 1 … 100000"),
+        phone_per_minute=float(p.get("phone_per_minute", (int, float), 30, check=lambda v: None if 0 < v <= 60000 else "must be greater than 0 and at most 60000")),
+        phone_daily_cap=p.get("phone_daily_cap", int, 1000, check=lambda v: None if 1 <= v <= 10000000 else "must be 1 … 10000000"),
     )
     p.done()
     return public

@@ -86,6 +86,14 @@ class HallKeys:
         """Hash (tokens, ms) with a TTL: the token bucket of one unregistered client address."""
         return f"{self.base}:limit:issue:{digest}"
 
+    def phone_bucket(self, digest: str) -> str:
+        """Hash (tokens, ms) with a TTL: the token bucket of one client address on the phone's booking/rating API."""
+        return f"{self.base}:limit:phone:{digest}"
+
+    def phone_day(self, day: str, digest: str) -> str:
+        """String counter: requests one client address made to the phone's API on a business day."""
+        return f"{self.base}:limit:phone:{day}:{digest}"
+
     def issue_day(self, day: str, digest: str) -> str:
         """String counter: tickets one unregistered client address took on a business day."""
         return f"{self.base}:limit:issue:{day}:{digest}"

@@ -113,3 +113,35 @@ class LoginLimiter:
 
     def succeeded(self, username: str, address: str) -> None:
         self._run("succeeded", username, address)
+
+
+class PhoneLimiter:
+    """The token bucket and daily cap of the phone's public API (booking, booking look-ups by code, remote tickets,
+    ratings by tracking token), per client address — the same one-step script as public tickets
+    (``public_limit.lua``), with its own keys and ``[public] phone_*`` settings."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.settings = engine.config.public
+
+    def take(self, address: str) -> None:
+        """Count one request of ``address``, or raise :class:`RateLimitedError` (429, ``details.retry_after``,
+        ``reason`` burst | daily_cap, ``message_zh`` / ``message_en``)."""
+        now = self.engine.clock.now()
+        digest = address_digest(address, "phone")
+        tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+        until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
+        s = self.settings
+        keys = [self.engine.keys.phone_bucket(digest), self.engine.keys.phone_day(day_key(now.date()), digest)]
+        r = self.engine.runner.run("public_limit", keys, [
+            "take", int(now.timestamp() * 1000), s.phone_burst, repr(s.phone_per_minute / 60000), s.phone_daily_cap,
+            until_tomorrow_ms + 3600_000, until_tomorrow_ms])
+        if not r["limited"]:
+            return
+        retry = max(1, math.ceil(r["retry_ms"] / 1000))
+        wait_zh, wait_en = _wait_words(retry)
+        zh = f"操作太频繁，请 {wait_zh}后再试。"
+        en = f"Too many requests from this device. Please try again in {wait_en}."
+        logger.info("phone API request refused (%s)", r["reason"])
+        raise RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=r["reason"],
+                               message_zh=zh, message_en=en)

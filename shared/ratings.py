@@ -271,7 +271,8 @@ def open_rating(engine: Engine, window: int) -> dict | None:
 
 def visit_rating_state(engine: Engine, token: str) -> dict:
     """What the phone page offers the holder of ``token``: ``{"ticket_id", "number", "state", "can_rate",
-    "can_follow_up", "rate_until_ms", "follow_up_until_ms", "rating", "followup"}`` where ``state`` is
+    "can_follow_up", "rate_until_ms", "follow_up_until_ms", "rating", "followup", "channel"}`` (``channel``: who gave
+    the first rating — tablet | phone | default) where ``state`` is
     ``not_finished`` | ``open`` (rate now) | ``rated`` | ``default_rated`` | ``closed``. Advisory only: the rating
     itself decides again in its script. NotFoundError for a token that names no visit."""
     m = TOKEN.fullmatch(token or "") if isinstance(token, str) else None
@@ -283,6 +284,7 @@ def visit_rating_state(engine: Engine, token: str) -> dict:
     h = engine.config.haocaiping
     now = engine.clock.now_ms()
     out = {"ticket_id": t["id"], "number": t["number"], "rating": t.get("rating"), "followup": t.get("followup"),
+           "channel": t.get("rating_channel") or ("default" if t.get("rating_default") else None),
            "can_rate": False, "can_follow_up": False, "rate_until_ms": None, "follow_up_until_ms": None}
     if t.get("status") != "done":
         return {**out, "state": "not_finished"}

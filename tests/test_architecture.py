@@ -157,7 +157,7 @@ def _js_imports(path: Path) -> set[Path]:
 def _pages(client, engine) -> dict[str, str]:
     token = client.post("/api/v1/tickets", json={"service": "renshe"}).get_json()["ticket"]["token"]
     paths = ["/kiosk", "/counter", "/rate/1", "/supervisor", "/display", "/display/window/1", f"/t/{token}",
-             "/display/window/99"]
+             "/display/window/99", "/book", "/b/K7M2-9QXD"]
     return {p: client.get(p).get_data(as_text=True) for p in paths}
 
 

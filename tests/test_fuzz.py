@@ -239,7 +239,8 @@ BENIGN_FIELDS = {
     "services": ["renshe"], "windows": [2], "hours": ["09:00-12:00"],
 }
 BENIGN_PATH = {"number": "1", "ticket_id": "20261127-A001", "token": "20261127" + "A" * 22, "kiosk_id": "lobby-1",
-               "name": "load", "kind": "case", "ref": "C000001", "day": "2026-12-05", "filename": "x.js"}
+               "name": "load", "kind": "case", "ref": "C000001", "day": "2026-12-05", "filename": "x.js",
+               "code": "K7M2-9QXD", "service": "renshe"}
 
 
 def _context_for(path: str) -> str:
