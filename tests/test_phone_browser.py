@@ -197,6 +197,7 @@ def test_sixteen_concurrent_holds_on_the_last_places_make_exactly_that_many_book
 def test_remote_ticket_waits_not_checked_in_until_the_kiosk(server, phone, tmp_path):
     from shared.checkin import check_in
 
+    Api(server.url).clerk(1)  # a clerk signs in at window 1 (人社): the estimate is who serves, not "no window"
     phone.goto(f"{server.url}/book#remote")
     expect(phone.locator("#panel-remote")).to_be_visible()
     expect(phone.locator("#remote-services .choice.on")).to_have_text("人社综合")
@@ -293,6 +294,7 @@ def test_a_tablet_rating_is_shown_and_not_offered_again(server, phone):
 
 def test_a_missed_number_says_take_a_new_ticket(server, phone):
     api = Api(server.url)
+    api.clerk(1)  # window 1 (人社) is staffed: the estimate says "即将叫号", not "暂无窗口办理"
     mine = api.issue()
     phone.goto(f"{server.url}/t/{mine['token']}")
     phone.wait_for_function("() => window.owTrack && owTrack.live.status === 'live'")
