@@ -113,3 +113,38 @@ class LoginLimiter:
 
     def succeeded(self, username: str, address: str) -> None:
         self._run("succeeded", username, address)
+
+
+class DeviceLookupLimiter:
+    """ID and booking-code look-ups of one kiosk (check-in, "your bookings"), in the same token bucket and daily cap
+    as public tickets (``public_limit.lua``), per device: a kiosk serves one person at a time, so a burst of
+    :attr:`BURST` refilled at :attr:`PER_MINUTE` is far above a queue of citizens and far below what guessing booking
+    codes or ID numbers would need; a stolen kiosk token stops at :attr:`DAILY_CAP` a day."""
+
+    BURST = 20
+    PER_MINUTE = 30
+    DAILY_CAP = 5000
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def take(self, device: str) -> None:
+        """Count one look-up of ``device`` (its kiosk id), or raise :class:`RateLimitedError` (429, a message in
+        Chinese and English, ``retry_after``) without counting."""
+        now = self.engine.clock.now()
+        digest = address_digest(device, "lookup")
+        tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
+        until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
+        keys = [self.engine.keys.lookup_bucket(digest), self.engine.keys.lookup_day(day_key(now.date()), digest)]
+        r = self.engine.runner.run("public_limit", keys, [
+            "take", int(now.timestamp() * 1000), self.BURST, repr(self.PER_MINUTE / 60000), self.DAILY_CAP,
+            until_tomorrow_ms + 3600_000, until_tomorrow_ms])
+        if not r["limited"]:
+            return
+        retry = max(1, math.ceil(r["retry_ms"] / 1000))
+        wait_zh, wait_en = _wait_words(retry)
+        zh = f"查询太频繁，请 {wait_zh}后再试，或咨询工作人员。"
+        en = f"Too many look-ups in a short time. Please try again in {wait_en}, or ask a member of staff."
+        logger.warning("kiosk look-ups refused for a while (%s)", r["reason"])
+        raise RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=r["reason"],
+                               message_zh=zh, message_en=en)
