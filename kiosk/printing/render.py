@@ -133,6 +133,8 @@ def _draw(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
     c.rule()
     if slip.priority:
         c.banner(f"{ticket.PRIORITY_ZH}  {ticket.PRIORITY_EN}", 34)
+    if slip.appointment:
+        c.banner(f"{ticket.appointment_zh(slip)}  {ticket.appointment_en(slip)}", 34)
     c.text(slip.service_zh, 50, bold=True)
     c.text(slip.service_en, 24)
     c.gap(14)

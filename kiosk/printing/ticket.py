@@ -27,6 +27,8 @@ class TicketSlip:
     issued_at: datetime
     tracking_url: str
     priority: bool = False
+    appointment: bool = False  # 预约: checked in for a booking (its slot's start, HH:MM, in ``slot``)
+    slot: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", tuple(self.windows))
@@ -59,6 +61,8 @@ class TicketSlip:
 
 
 # ------------------------------------------------------------------------------------------------ the words
+APPOINTMENT_ZH = "预约"
+APPOINTMENT_EN = "Appointment"
 PRIORITY_ZH = "绿色通道"
 PRIORITY_EN = "Priority service"
 SCAN_ZH = "扫码查看排队进度"
@@ -109,3 +113,12 @@ def wait_en(slip: TicketSlip) -> str | None:
 def issued(slip: TicketSlip) -> str:
     """``取号时间 Issued 2026-11-27 09:15`` in the slip's own time zone (32 columns: fits 58 mm paper)."""
     return f"取号时间 Issued {slip.issued_at:%Y-%m-%d %H:%M}"
+
+
+def appointment_zh(slip: TicketSlip) -> str:
+    """``预约 10:30`` (the booked slot's start)."""
+    return f"{APPOINTMENT_ZH} {slip.slot}".strip()
+
+
+def appointment_en(slip: TicketSlip) -> str:
+    return f"{APPOINTMENT_EN} {slip.slot}".strip()
