@@ -49,6 +49,15 @@ BOOKING_FIELDS = ("id", "service", "service_name", "service_name_en", "day", "sl
 PRINTED_OUTCOMES = ("checked_in", "walk_in", "activated", "already")
 
 
+def in_use(config) -> bool:
+    """Does this hall use real-name tickets, appointments or remote tickets (any service)? Only then does the kiosk
+    page show the card bar and poll the card-reader agent."""
+    def rules(r) -> bool:
+        return bool(r.required or r.max_open or r.daily_cap or r.noshow_limit or r.green_age)
+
+    return any(s.appointments or s.remote.enabled or rules(s.id_rules) for s in config.services.values())
+
+
 def identity_from(engine, body: dict) -> Identity | None:
     """The person of a request body (``card`` or ``id_number``; both is a 400), or None."""
     card, number = body.get("card"), body.get("id_number")

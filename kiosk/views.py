@@ -88,9 +88,10 @@ def _pages(bp: Blueprint, edge: WebEdge) -> None:
             "hall": config.hall_name, "hall_en": config.hall_name_en,
             "notice": config.notice, "notice_en": config.notice_en, "timezone": config.timezone.key,
             "idle_seconds": IDLE_SECONDS, "services": edge.unless_store_down(hall.engine.services_overview, None),
-            "card_reader": config.realname.card_reader,
+            "checkin": checkin_api.in_use(config), "card_reader": config.realname.card_reader,
         }
-        return edge.page("kiosk.html", boot=boot, hall=config, connect_src=(config.realname.card_reader,))
+        reader = (config.realname.card_reader,) if boot["checkin"] else ()
+        return edge.page("kiosk.html", boot=boot, hall=config, connect_src=reader)
 
     @bp.get("/kiosk/qr/<token>.svg")
     def ticket_qr(token: str):

@@ -223,3 +223,29 @@ def test_typed_id_number_booking_code_and_remote_ticket(hall, shots, new_page):
     assert page.locator("#t-appointment").inner_text() == "预约 10:00"
     assert bookings.get(engine, by_code["code"])["state"] == "checked_in"
     assert page_errors(page, allow=("404",)) == []  # the unknown code typed above
+
+
+@pytest.mark.parametrize("size", [PORTRAIT, LANDSCAPE], ids=["portrait", "landscape"])
+def test_the_card_bar_leaves_the_tiles_room_in_the_afternoon(hall, shots, new_page, size):
+    """At 14:05 领导带班 is closed with its next opening: the longest tiles. With the card bar they still fit, and the
+    绿色通道 path shows the tiles only."""
+    hall["engine"].clock.set(datetime(2026, 11, 27, 14, 5, tzinfo=hall["engine"].config.timezone))
+    hall["at"] = hall["engine"].clock.now()
+    page = open_kiosk(hall, new_page, size)
+    expect_closed = page.locator(".tile[data-service=lingdao]")
+    assert expect_closed.is_disabled()
+    assert layout_problems(page, ".tile, .checkin-bar, .checkin-open, .priority, .prompt") == []
+    page.locator("#priority").click()
+    page.wait_for_selector("#checkin-bar", state="hidden")
+    assert layout_problems(page, ".tile, .priority, .prompt") == []
+
+
+def test_a_hall_without_real_name_or_appointments_shows_no_bar_and_polls_no_agent(live_server, new_page):
+    """The test hall (tests/data/hall.toml) uses none of it: the kiosk stays as it was, and asks no agent."""
+    page = new_page(PORTRAIT)
+    asked = []
+    page.on("request", lambda req: asked.append(req.url) if ":18645" in req.url else None)
+    page.goto(live_server.url + "/kiosk#pair=demo-kiosk-token-lobby-1")
+    page.wait_for_selector(".tile[data-service=renshe]")
+    assert page.locator("#checkin-bar").count() == 0 and asked == []
+    assert page_errors(page) == []

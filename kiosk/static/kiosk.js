@@ -370,7 +370,7 @@ async function start() {
 }
 
 // 实名取号 and 预约签到: the card reader, the keypads and the person's panel (js/checkin.js)
-const checkin = startCheckin({
+const checkin = BOOT.checkin && startCheckin({
   api, i18n, kiosk: () => KIOSK, services: () => state.services, showTicket, endVisit, readerBase: BOOT.card_reader,
   busy: (text) => (text ? showBusy(text) : hideBusy()), error: showError,
   canStart: () => state.screen === "start" && !state.busy,

@@ -52,7 +52,6 @@ export function startCheckin(hooks) {
 
   // ---------------------------------------------------------------------------------------------- the DOM
   const bar = h("div", { class: "checkin-bar", id: "checkin-bar" },
-    h("div", { class: "checkin-bar-card", "aria-hidden": "true" }, h("span", { class: "checkin-card-icon" })),
     h("div", { class: "checkin-bar-text" },
       h("div", { class: "checkin-bar-title", id: "checkin-bar-title" }),
       h("div", { class: "checkin-bar-sub" }, h("span", { id: "checkin-bar-prompt" }), " ",
