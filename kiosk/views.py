@@ -15,6 +15,7 @@ from shared.config import KIOSK_ID, MachineToken
 from shared.devices import KIOSK, require_kind
 from shared.engine import Issued
 from shared.errors import AuthenticationError, NotFoundError, OneWindowError, PermissionDeniedError
+from shared.help_requests import request_help
 from shared.limits import PublicIssueLimiter
 from shared.validation import Field
 
@@ -56,6 +57,19 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
         if device.kiosk != kiosk_id:
             raise PermissionDeniedError(f"this token belongs to kiosk {device.kiosk}", code="wrong_kiosk")
         return jsonify(printer.health(kiosk_id))
+
+    @bp.post("/api/v1/kiosks/<kiosk_id>/help")
+    def kiosk_help(kiosk_id: str):
+        """The kiosk's "需要帮助" button: the supervisor / floor guide is alerted (``help_requested``). Only that
+        kiosk asks; a kiosk with an open request gets it back (200, ``created`` false), one that asked a moment
+        ago is 429 ``rate_limited``."""
+        if not KIOSK_ID.fullmatch(kiosk_id):
+            raise NotFoundError("a kiosk id is 1–32 letters, digits, - or _", code="unknown_kiosk")
+        device = _kiosk_device(edge)
+        if device.kiosk != kiosk_id:
+            raise PermissionDeniedError(f"this token belongs to kiosk {device.kiosk}", code="wrong_kiosk")
+        done = request_help(edge.hall.engine, kiosk_id)
+        return jsonify(done), 201 if done["created"] else 200
 
     return bp
 

@@ -69,6 +69,33 @@ ZH_WORDS = {
     "banli": "ban4li3",         # 办理
 }
 
+# The kiosk's spoken guidance (适老化, docs/kiosk.md): "您的号码 A 零 一 三 请取票" after a ticket is issued, and the
+# name of each service of the demo hall when it is touched (svc_<service code>; a hall with other services records
+# its own svc_<code> clips in its voice_dir). Phrases: longer than one word, checked against PHRASE_MAX_SECONDS.
+KIOSK_ZH = {
+    "kiosk_ninde_haoma": "nin2 de5 hao4 ma3",   # 您的号码
+    "kiosk_qing_qupiao": "qing3 qu3 piao4",     # 请取票
+    "svc_renshe": "ren2 she4 zong1 he2",        # 人社综合
+    "svc_shichang": "shi4 chang3 zong1 he2",    # 市场综合
+    "svc_gongan": "gong1 an1 zong1 he2",        # 公安综合
+    "svc_sifa": "si1 fa3 zong1 he2",            # 司法综合
+    "svc_sheqi": "she4 qi3 fu2 wu4",            # 涉企服务
+    "svc_bubancheng": "ban4 bu4 cheng2 shi4 fan3 ying4",  # 办不成事反映
+    "svc_lingdao": "ling3 dao3 dai4 ban1",      # 领导带班
+}
+KIOSK_EN = {
+    "en_kiosk_your_number": "your number is",
+    "en_kiosk_take_ticket": "please take your ticket",
+    "en_svc_renshe": "human resources and social security",
+    "en_svc_shichang": "market regulation",
+    "en_svc_gongan": "public security",
+    "en_svc_sifa": "justice",
+    "en_svc_sheqi": "business services",
+    "en_svc_bubancheng": "can't get it done complaints",
+    "en_svc_lingdao": "leader on duty",
+}
+PHRASE_MAX_SECONDS = 3.5
+
 EN_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 EN_WORDS = {
@@ -83,6 +110,7 @@ class Clip:
     name: str
     voice: str | None   # None: synthesised tone (the chime)
     text: str
+    max_seconds: float = MAX_SECONDS
 
 
 def clip_table() -> list[Clip]:
@@ -95,6 +123,8 @@ def clip_table() -> list[Clip]:
     clips += [Clip(f"en_d{i}", EN_VOICE, w) for i, w in enumerate(EN_DIGITS)]
     # A capital letter alone is read by the en voice as its letter name ("A" -> /eI/).
     clips += [Clip(f"en_l{c}", EN_VOICE, c) for c in ZH_LETTERS]
+    clips += [Clip(n, ZH_VOICE, p, PHRASE_MAX_SECONDS) for n, p in KIOSK_ZH.items()]
+    clips += [Clip(n, EN_VOICE, t, PHRASE_MAX_SECONDS) for n, t in KIOSK_EN.items()]
     return clips
 
 
@@ -227,12 +257,12 @@ def measure(path: Path) -> tuple[float, float]:
     return len(data) / rate, (max((abs(s) for s in data), default=0) / 32768)
 
 
-def check_clip(path: Path) -> list[str]:
+def check_clip(path: Path, max_seconds: float = MAX_SECONDS) -> list[str]:
     problems = []
     dur, peak = measure(path)
     if dur < MIN_SECONDS:
         problems.append(f"{path.name}: too short ({dur:.3f} s)")
-    if dur > MAX_SECONDS:
+    if dur > max_seconds:
         problems.append(f"{path.name}: too long ({dur:.3f} s)")
     if peak < MIN_PEAK:
         problems.append(f"{path.name}: silent (peak {peak:.3f})")
@@ -269,7 +299,7 @@ def build(out: Path, only: set[str] | None = None, use_sox: bool | None = None) 
                 raw = Path(tmp) / f"{clip.name}.raw.wav"
                 run_espeak(clip.voice, clip.text, raw)
                 (sox_postprocess if use_sox else py_postprocess)(raw, dest)
-            problems += check_clip(dest)
+            problems += check_clip(dest, clip.max_seconds)
 
     manifest_path = out / "manifest.json"
     clips: dict[str, str] = {}

@@ -316,6 +316,22 @@ class HaocaipingSettings:
         return max(8, self.default_days + self.followup_days + 2)
 
 
+#: [hall] address and phone go on every ticket: one line each, at most this long (they wrap on 58 mm paper)
+HALL_ADDRESS_MAX = 80
+_HALL_PHONE = re.compile(r"[0-9+()\- ,]{3,32}")
+
+
+def _ticket_line(limit: int):
+    """A check for a text printed as one ticket line: no control characters, at most ``limit`` characters."""
+    def check(v: str) -> str | None:
+        if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in v):
+            return "must be one line without control characters"
+        if len(v.strip()) > limit:
+            return f"must be at most {limit} characters"
+        return None
+    return check
+
+
 @dataclass(frozen=True)
 class RealnameSettings:
     """[realname]: where the hall's HMAC key lives, and the per-ID rules every service starts from."""
@@ -399,6 +415,8 @@ class Config:
     realname: RealnameSettings = RealnameSettings()
     appointments: AppointmentsHall = AppointmentsHall()
     notifications: NotificationSettings = NotificationSettings()
+    hall_address: str = ""  # [hall] address: printed on every ticket ("" = no line)
+    hall_phone: str = ""  # [hall] phone: printed on every ticket ("" = no line)
 
     @property
     def archive_path(self) -> Path:
@@ -590,9 +608,12 @@ def _parse_hall(raw: dict) -> dict:
         "public_url", str, "",
         check=lambda v: None if v == "" or re.match(r"^https?://[^\s/]+", v) else "must be an http(s) URL",
     ).rstrip("/")
+    address = hall.get("address", str, "", check=_ticket_line(HALL_ADDRESS_MAX)).strip()
+    phone = hall.get("phone", str, "", check=lambda v: None if v == "" or _HALL_PHONE.fullmatch(v) else
+                     "must be a telephone number: digits, spaces, + - ( ) and , (at most 32 characters)").strip()
     fields = dict(hall_id=hall_id, hall_name=hall_name, hall_name_en=hall_name_en, timezone=tz, public_url=public_url,
                   notice=hall.get("notice", str, ""), notice_en=hall.get("notice_en", str, ""),
-                  demo=hall.get("demo", bool, False))
+                  demo=hall.get("demo", bool, False), hall_address=address, hall_phone=phone)
     hall.done()
     return fields
 

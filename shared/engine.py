@@ -309,6 +309,7 @@ class Engine:
         services, windows = list(self.config.services), sorted(self.config.windows)
         keys = [self.keys.tickets(day)] + [self.keys.queue(day, s) for s in services]
         keys += [self.keys.window_queue(day, n) for n in windows]
+        keys += [self.keys.id_day(day), self.keys.id_history]
         args = [window, self.clock.now_ms(), clerk, ticket_id, self.config.counter.no_show_undo_seconds * 1000,
                 len(services), *services, *windows]
         result = self.runner.run("undo_no_show", keys, args, {

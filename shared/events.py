@@ -54,6 +54,9 @@ BOOKING_CHECKED_IN = "booking_checked_in"
 BOOKING_MISSED = "booking_missed"
 # counter: a 过号 undone by its window ({ticket, window, clerk, no_show_ms}; the ticket waits again in its place)
 NO_SHOW_UNDONE = "no_show_undone"
+# kiosk: the "需要帮助" button and the guide who answered it (payloads documented in docs/kiosk.md)
+HELP_REQUESTED = "help_requested"
+HELP_HANDLED = "help_handled"
 
 ALL_EVENTS = (
     TICKET_ISSUED, TICKET_CALLED, TICKET_RECALLED, TICKET_FINISHED, TICKET_MARKED_NO_SHOW, TICKET_TRANSFERRED,
@@ -65,6 +68,7 @@ ALL_EVENTS = (
     TICKET_EXPIRED, TICKET_ACTIVATED, BOOKING_HELD, BOOKING_CONFIRMED, BOOKING_CANCELLED, BOOKING_RESCHEDULED,
     BOOKING_CHECKED_IN, BOOKING_MISSED,
     NO_SHOW_UNDONE,
+    HELP_REQUESTED, HELP_HANDLED,
 )
 
 

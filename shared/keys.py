@@ -112,6 +112,22 @@ class HallKeys:
         """INCR counter: the number of the last case id."""
         return f"{self.base}:cases:seq"
 
+    # kiosk: help requests (the "需要帮助" button; see shared/help_requests.py)
+    @property
+    def help_open(self) -> str:
+        """Hash: kiosk id → its open help request (JSON)."""
+        return f"{self.base}:help:open"
+
+    @property
+    def help_last(self) -> str:
+        """Hash: kiosk id → when it last asked for help (ms), for the minimum interval between two requests."""
+        return f"{self.base}:help:last"
+
+    @property
+    def help_counter(self) -> str:
+        """INCR counter: the number of the last help request id (``H000001`` …)."""
+        return f"{self.base}:help:seq"
+
     # supervisor: the calendar and follow-ups (see docs/statistics.md)
     @property
     def schedule(self) -> str:

@@ -34,6 +34,7 @@ from typing import Iterator, Mapping
 import pytest
 
 CHROMIUM = os.environ.get("ONEWINDOW_CHROMIUM", "/usr/bin/chromium")
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 CHROMIUM_ARGS = [
     "--no-sandbox",                 # we run as root
@@ -102,6 +103,14 @@ def page_errors(page, *, allow: tuple[str, ...] = ()) -> list[str]:
     """The console errors and uncaught exceptions of a page made by ``new_page`` (``page.log``), except those
     containing one of ``allow`` (refusals a test provokes, e.g. "401")."""
     return [m for m in page.log if m.startswith(("error", "pageerror")) and not any(a in m for a in allow)]
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots: docs/ with ``ONEWINDOW_SCREENSHOTS=1`` (to regenerate the pictures in the
+    docs), else a temporary folder (the pages are still laid out, checked and drawn)."""
+    folder = DOCS if os.environ.get("ONEWINDOW_SCREENSHOTS") == "1" else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def layout_problems(page, selectors: str) -> list[str]:

@@ -31,6 +31,14 @@ def test_shipped_config_describes_the_hall():
     weekend_open = {s.code for s in c.services.values() if c.services[s.code].hours[5]}
     assert weekend_open == {"renshe", "shichang", "sheqi", "bubancheng"}  # 周末延时服务: only some services
     assert sorted(c.windows) == list(range(1, 10))
+    assert c.hall_address and c.hall_phone == "0554-5678123"  # printed on every ticket
+
+
+def test_hall_address_and_phone_are_optional():
+    raw = shipped_raw()
+    del raw["hall"]["address"], raw["hall"]["phone"]
+    c = parse_config(raw, base_dir=ROOT)
+    assert (c.hall_address, c.hall_phone) == ("", "")
 
 
 def _mutate(fn) -> dict:
@@ -55,6 +63,10 @@ def _mutate(fn) -> dict:
     (lambda r: r["schedule"].update(holidays=["2027-13-01"]), "schedule.holidays[0]", "not a date"),
     (lambda r: r.update(extra={}), "extra", "unknown key"),
     (lambda r: r["services"][0].pop("prefix"), "services[0].prefix", "is required"),
+    (lambda r: r["hall"].update(phone="call us"), "hall.phone", "telephone number"),
+    (lambda r: r["hall"].update(address="一楼\n二楼"), "hall.address", "one line"),
+    (lambda r: r["hall"].update(address="号" * 81), "hall.address", "at most 80"),
+    (lambda r: r["hall"].update(phone=5545678123), "hall.phone", ""),
 ])
 def test_config_mistakes_name_the_key(mutate, key, words):
     with pytest.raises(ConfigError) as exc:

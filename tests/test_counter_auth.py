@@ -31,7 +31,7 @@ def _csrf(client) -> dict:
 
 # ------------------------------------------------------------------------------------------------ authorization
 STATE_CHANGES = [("call-next", None), ("recall", None), ("no-show", None), ("finish", {"outcome": "handled"}),
-                 ("transfer", {"service": "shichang"}), ("call", {"number": "A002"}), ("pause", {"reason": "x"}),
+                 ("transfer", {"service": "shichang", "reason": "other"}), ("call", {"number": "A002"}), ("pause", {"reason": "x"}),
                  ("resume", None)]
 
 
@@ -91,7 +91,7 @@ def test_every_action_records_the_clerk(client, clerk_client, redis_client):
     c = clerk_client(2)
     for path, body in [("call-next", None), ("recall", None), ("finish", {"outcome": "handled"}),
                        ("call-next", None), ("no-show", None), ("call-next", None),
-                       ("transfer", {"service": "shichang"}), ("pause", {"reason": "午间休息"}), ("resume", None)]:
+                       ("transfer", {"service": "shichang", "reason": "other"}), ("pause", {"reason": "午间休息"}), ("resume", None)]:
         r = c.post(f"/api/v1/windows/2/{path}", **({"json": body} if body else {}))
         assert r.status_code == 200, (path, r.get_json())
     acted = [e for e in _events(redis_client) if e["type"] not in ("ticket_issued", "clerk_signed_in")]

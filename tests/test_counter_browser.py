@@ -245,6 +245,38 @@ def test_queue_preview_is_live_and_a_held_window_is_refused(live_server, redis_c
     assert [e["clerk"] for e in _events(redis_client, keys, "clerk_signed_out")] == ["clerk1"]
 
 
+def test_an_action_shows_its_own_reply_while_every_snapshot_is_held(live_server, redis_client, new_context):
+    """A click puts the action's reply on the screen: the counter does not wait for a fresh overview (it used to
+    refetch the overview and today's counts twice per click and show the ticket only when they came back).
+    (``redis_client`` starts the test on an empty hall.)"""
+    base = live_server.url
+    _issue(base, "renshe", "renshe")
+    page = new_context((1600, 900)).new_page()
+    page.log = console_log(page)
+    _login(page, base, "clerk1", 1)
+    expect(page.locator("[data-service=renshe] .q-count")).to_have_text("2")
+    held, released = [], []   # every overview asked for from now on stays unanswered until released
+
+    def hold(route):
+        route.continue_() if released else held.append(route)
+
+    page.route("**/api/v1/windows/1/overview", hold)
+    page.click("[data-action=call-next]")
+    _current(page, "A001")
+    expect(page.locator("[data-action=recall]")).to_be_enabled()
+    page.click("[data-action=no-show]")
+    _idle(page)
+    page.click("[data-action=call-next]")
+    _current(page, "A002")
+    released.append(True)
+    for route in held:
+        route.continue_()
+    # the snapshots asked for by the actions' events come in: the queue preview follows, the window stays as it is
+    expect(page.locator("[data-service=renshe] .q-count")).to_have_text("0")
+    _current(page, "A002")
+    assert _errors(page) == []
+
+
 def test_english_switch(live_server, redis_client, keys, new_context):
     base = live_server.url
     ctx = new_context((1920, 1080))

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from hall_support import DEMO_PASSWORD
+from hall_support import DEMO_PASSWORD, KIOSK_TOKEN, SUPER_PASSWORD
 from faults import StallableRedis
 from shared.engine import Engine
 from shared.errors import ConflictError
@@ -230,3 +230,25 @@ def test_an_undone_no_show_is_undone_once_when_redis_resends_it(stall_app, stall
     assert resp.get_json()["ticket"]["status"] == "waiting"
     assert [e["ticket"]["number"] for e in _events(r, "no_show_undone")] == ["A001", "A002"]
     assert r.zrange(f"ow:{{testhall}}:q:{DAY}:renshe", 0, -1) == [f"{DAY}-A001", f"{DAY}-A002", f"{DAY}-A003"]
+
+
+def test_a_help_request_is_handled_once(stall_app, stallable, monkeypatch, clock):
+    """需要帮助 and 已处理 under a resend: one help_requested per press, one help_handled, the request closed once."""
+    app, r = stall_app
+    kiosk = {"Authorization": f"Bearer {KIOSK_TOKEN}"}
+    sup = app.test_client()
+    login = sup.post("/api/v1/login", json={"username": "supervisor", "password": SUPER_PASSWORD}).get_json()
+    sup.environ_base["HTTP_X_CSRF_TOKEN"] = login["csrf_token"]
+    first = app.test_client().post("/api/v1/kiosks/lobby-1/help", headers=kiosk).get_json()["request"]
+    assert sup.post(f"/api/v1/supervisor/help/lobby-1/{first['id']}/handled", json={}).status_code == 200
+    clock.advance(seconds=120)
+    with stalled_during(app, stallable, monkeypatch, "help_request"):
+        resp = app.test_client().post("/api/v1/kiosks/lobby-1/help", headers=kiosk)
+    assert resp.status_code == 201, resp.get_json()
+    second = resp.get_json()["request"]
+    with stalled_during(app, stallable, monkeypatch, "help_handle"):
+        done = sup.post(f"/api/v1/supervisor/help/lobby-1/{second['id']}/handled", json={})
+    assert done.status_code == 200, done.get_json()
+    assert [e["request"] for e in _events(r, "help_requested")] == [first["id"], second["id"]]
+    assert [e["request"] for e in _events(r, "help_handled")] == [first["id"], second["id"]]
+    assert r.hlen("ow:{testhall}:help:open") == 0

@@ -216,6 +216,8 @@ def test_english_switch_returns_to_chinese_after_the_visit_and_when_idle(live_se
 
 def test_failures_are_sentences_in_the_current_language(live_server, live_engine, new_page):
     page = new_page(PORTRAIT)
+    snapshots = []   # the kiosk's requests for the tiles' snapshot
+    page.on("request", lambda r: snapshots.append(r) if "/api/v1/services" in r.url else None)
     open_kiosk(page, live_server)
     posts = ticket_posts(page)
     page.route("**/api/v1/tickets", lambda route: route.abort("internetdisconnected"))
@@ -234,6 +236,11 @@ def test_failures_are_sentences_in_the_current_language(live_server, live_engine
 
     # the service runs out of tickets after the screen was drawn (the tile still looks open)
     page.route("**/api/v1/services", lambda route: route.abort())
+    settle(page)                 # every snapshot asked for before the route is reported …
+    for request in snapshots:    # … and answered before the tickets run out (a later one is refused)
+        response = request.response()
+        if response:
+            response.finished()
     for _ in range(50):
         live_engine.issue("bubancheng")
     page.locator("#lang").click()

@@ -2,7 +2,7 @@
 1080×1920 and landscape 1920×1080: everything fits on the screen without scrolling or clipped text, in Chinese and
 English, on the start and ticket screens; the paper tickets of the tickets shown fit the paper.
 
-The screenshots go to a temporary folder; ``ONEWINDOW_DOCS_SCREENSHOTS=1`` writes them to ``docs/`` instead
+The screenshots go to a temporary folder; ``ONEWINDOW_SCREENSHOTS=1`` writes them to ``docs/`` instead
 (``docs/kiosk-*.png``, and ``docs/ticket-issued.png`` / ``docs/ticket-priority.png``: the paper tickets of the
 tickets shown on screen).
 """
@@ -11,69 +11,22 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import threading
 import urllib.request
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from browser_support import BROWSER_MARKS, layout_problems
-from fake_printer import FakePrinter
+from kiosk_support import CHECKED, ORIENTATIONS
 from kiosk.printing import printer_settings, slip_for
 from kiosk.printing import render_png
-from shared.clock import FixedClock
-from shared.config import load_config
-from shared.engine import Engine
 
 pytestmark = BROWSER_MARKS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-ORIENTATIONS = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
-
-# Fits: no scrolling, every tile's text inside its tile, the header's hall name not cut off.
-CHECKED = ".tile, .hall, .ticket-card, .ticket-main, .ticket-side, .priority, .foot, .bar, .pair-card, .qr"
-
-
-@pytest.fixture
-def hall(redis_client, redis_server, tmp_path):
-    """The real hall on a Friday at 14:05, with people waiting, one service out of tickets (司法综合) and one
-    closed for the day (领导带班, mornings only), served in-process, printing to a fake network printer."""
-    from werkzeug.serving import make_server
-
-    from onewindow import create_app
-
-    printer = FakePrinter()
-    config = load_config(ROOT / "config.toml")
-    config = replace(config, var_dir=tmp_path / "var", printer={"backend": "network", "host": "127.0.0.1",
-                                                                 "port": printer.port, "timeout_seconds": 2.0})
-    at = datetime(2026, 11, 27, 14, 5, tzinfo=config.timezone)
-    clock = FixedClock(config.timezone, at)
-    engine = Engine(redis_client, config, clock)
-    for code, waiting in (("renshe", 12), ("shichang", 7), ("gongan", 4), ("sheqi", 3), ("bubancheng", 1),
-                          ("sifa", config.services["sifa"].daily_quota)):
-        for _ in range(waiting):
-            engine.issue(code)
-    app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "at": at, "config": config, "printer": printer}
-    server.shutdown()
-    printer.stop()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = DOCS if os.environ.get("ONEWINDOW_DOCS_SCREENSHOTS") == "1" else tmp_path / "shots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def assert_fits(page, what: str) -> None:
     assert layout_problems(page, CHECKED) == [], what
 

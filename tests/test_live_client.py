@@ -53,7 +53,14 @@ HARNESS = """<!doctype html>
   window.resolveLoad = function (snap) { pending.shift().res(snap); return new Promise(function (r) { setTimeout(r, 0); }); };
   window.rejectLoad = function () { pending.shift().rej(new Error("HTTP 503")); return new Promise(function (r) { setTimeout(r, 0); }); };
   window.ev = function (seq, type, extra) { return Object.assign({seq: seq, type: type || "ticket_issued", ts: 1000 + seq}, extra || {}); };
-  window.sleep = function (ms) { return new Promise(function (r) { setTimeout(r, ms); }); };
+  // Resolves when cond() holds (checked every 20 ms); fails after `ms` — a condition, not a sleep.
+  window.until = async function (cond, ms = 10000) {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error("condition not met in " + ms + " ms: " + cond);
+      await new Promise(function (r) { setTimeout(r, 20); });
+    }
+  };
 </script>
 </body></html>
 """
@@ -137,7 +144,7 @@ def test_a_snapshot_older_than_the_buffered_events_loads_again(page):
         sock.push(ev(5));
         await resolveLoad({seq: 2});       // still missing 3: try again a little later
         const appliedAfterStale = applied.slice();
-        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        await until(() => pending.length > 0);
         await resolveLoad({seq: 3});
         return {appliedAfterStale, applied, loads, seq: live.seq};
     }""")
@@ -181,7 +188,7 @@ def test_a_failed_snapshot_is_retried_with_backoff(page):
         sock.fire("connect");
         sock.push(ev(2));
         await rejectLoad();                    // e.g. 503 while Redis blips
-        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        await until(() => pending.length > 0);
         const loadsAfterRetry = loads;
         await resolveLoad({seq: 1});
         return {loadsAfterRetry, applied, failures: live.stats.failures, status: live.status};
@@ -228,12 +235,12 @@ def test_refresh_soon_is_throttled(page):
         sock.fire("connect");
         await resolveLoad({seq: 1});
         for (let i = 0; i < 20; i++) live.refreshSoon();
-        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        await until(() => pending.length > 0);
         const first = loads;
         await resolveLoad({seq: 1});
         for (let i = 0; i < 10; i++) live.refreshSoon();
         const beforeWindow = loads;
-        for (let i = 0; i < 50 && pending.length === 0; i++) await sleep(20);
+        await until(() => pending.length > 0);
         await resolveLoad({seq: 1});
         return {first, beforeWindow, loads, reasons: snaps.map(s => s.reason)};
     }""")

@@ -233,6 +233,60 @@ def test_raster_qr_option_prints_the_code_as_an_image():
     assert out.lines == EXPECTED_80
 
 
+# ------------------------------------------------------------------------- the 绿色通道 note, the hall's address and phone
+HALL = replace(TicketSlip.sample(), hall_address="淮南市谢家集区民生路 18 号", hall_phone="0554-5678123")
+
+
+def test_priority_ticket_carries_the_kiosks_note_in_both_languages():
+    data = ticket_bytes(replace(TicketSlip.sample(), priority=True), SETTINGS_80)
+    note = (CN_ON + "请到窗口出示相关证件".encode("gb18030") + CN_OFF + b"\n"
+            + b"Please show your ID at the window\n")
+    assert note == CN_ON + bytes.fromhex("c7ebb5bdb4b0bfdab3f6cabecfe0b9d8d6a4bcfe") + CN_OFF + b"\n" \
+        + b"Please show your ID at the window\n"
+    assert b"Priority service\n" + note + ESC + b"E\x01" + GS + b"!\x11" + CN_ON + "人社综合".encode("gb18030") in data
+    lines = read_escpos(data).lines
+    assert lines[2:8] == ["绿色通道", "Priority service", "请到窗口出示相关证件", "Please show your ID at the window",
+                          "人社综合", "Human Resources & Social Security"]
+    # a normal ticket has no such note
+    assert "请到窗口出示相关证件" not in read_escpos(ticket_bytes(TicketSlip.sample(), SETTINGS_80)).lines
+
+
+def test_every_ticket_carries_the_halls_address_and_phone():
+    data = ticket_bytes(HALL, SETTINGS_80)
+    tail = (b"\xc8\xa1\xba\xc5\xca\xb1\xbc\xe4" + CN_OFF + b" Issued 2026-11-27 09:15\n"  # 取号时间
+            + CN_ON + "地址".encode("gb18030") + CN_OFF + b" Address: " + CN_ON + "淮南市谢家集区民生路".encode("gb18030")
+            + CN_OFF + b" 18 " + CN_ON + "号".encode("gb18030") + CN_OFF + b"\n"
+            + CN_ON + "咨询电话".encode("gb18030") + CN_OFF + b" Tel: 0554-5678123\n"
+            + ESC + b"d\x06" + GS + b"V\x00")
+    assert data.endswith(tail)
+    assert read_escpos(data).lines == [*EXPECTED_80, "地址 Address: 淮南市谢家集区民生路 18 号", "咨询电话 Tel: 0554-5678123"]
+    # unset: no empty lines for them
+    assert read_escpos(ticket_bytes(TicketSlip.sample(), SETTINGS_80)).lines == EXPECTED_80
+
+
+def test_a_long_address_wraps_within_58mm_paper():
+    slip = replace(HALL, hall_address="安徽省淮南市谢家集区民生路 18 号 谢家集区政务服务中心一楼东侧综合受理大厅", priority=True)
+    out = read_escpos(ticket_bytes(slip, SETTINGS_58))
+    assert max(out.widths) <= 32
+    text = "".join(out.lines).replace(" ", "")
+    assert ("地址Address:" + slip.hall_address.replace(" ", "")) in text
+    assert "咨询电话Tel:0554-5678123" in text and "请到窗口出示相关证件" in text
+
+
+def test_the_kiosk_prints_the_configured_address_and_phone(hall_config):
+    from kiosk.printing import slip_for
+
+    config = replace(hall_config, hall_address="淮南市谢家集区民生路 18 号", hall_phone="0554-5678123")
+    ticket = {"number": "A001", "service_name": "人社综合", "service_name_en": "HR", "windows": [1], "ahead": 0,
+              "estimated_wait_minutes": 0, "issued_at": "2026-11-27T09:15:00+08:00",
+              "tracking_url": "http://127.0.0.1:8000/t/X", "priority": True}
+    lines = read_escpos(ticket_bytes(slip_for(ticket, config), SETTINGS_80)).lines
+    assert lines[-2:] == ["地址 Address: 淮南市谢家集区民生路 18 号", "咨询电话 Tel: 0554-5678123"]
+    assert "请到窗口出示相关证件" in lines
+    plain = read_escpos(ticket_bytes(slip_for(ticket, hall_config), SETTINGS_80)).lines
+    assert plain[-1].startswith("取号时间")  # no address or phone configured: no lines for them
+
+
 # ----------------------------------------------------------------------------- issue 14: 预约 and real-name tickets
 def test_an_appointment_ticket_is_marked_预约_with_its_slot_and_a_real_name_ticket_prints_no_id():
     """A check-in's ticket prints an inverted 预约 banner with its slot; nothing of the person (the public ticket of a
@@ -244,7 +298,8 @@ def test_an_appointment_ticket_is_marked_预约_with_its_slot_and_a_real_name_ti
               "windows": [1, 2], "ahead": 3, "estimated_wait_minutes": 9, "issued_at": "2026-11-27T09:15:00+08:00",
               "tracking_url": "http://127.0.0.1:8000/t/SAMPLETOKEN", "priority": False, "realname": True,
               "appointment": True, "slot": "10:30", "booking": "BK0000042", "green": None}
-    config = replace(load_config("tests/data/hall.toml"), hall_name="谢家集区政务服务中心")
+    config = replace(load_config("tests/data/hall.toml"), hall_name="谢家集区政务服务中心", hall_address="",
+                     hall_phone="")
     slip = slip_for(public, config)
     assert (slip.appointment, slip.slot) == (True, "10:30")
     data = ticket_bytes(slip, SETTINGS_80)

@@ -4,6 +4,7 @@ English."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import date
@@ -139,6 +140,21 @@ def test_open_tickets_free_up_when_they_end(redis_client, hall_config, clock):
     engine.no_show(1)
     engine.issue("renshe", identity=me)  # after a no-show too
     assert third["number"] == "A003"
+
+
+def test_an_undone_no_show_is_the_ids_open_ticket_again_and_not_a_no_show(redis_client, hall_config, clock):
+    engine = Engine(redis_client, with_rules(hall_config, max_open=1, noshow_limit=1), clock)
+    me = person(hall_config)
+    ticket = engine.issue("renshe", identity=me).ticket
+    engine.call_next(1)
+    engine.no_show(1)
+    history = redis_client.hget(engine.keys.id_history, me.hash)
+    assert history and len(json.loads(history)["ns"]) == 1
+    engine.undo_no_show(1, ticket["id"])
+    with pytest.raises(RuleRefusedError) as err:  # the undone ticket is open again: the one it may hold
+        engine.issue("renshe", identity=me)
+    assert err.value.code == "id_open_limit"
+    assert redis_client.hget(engine.keys.id_history, me.hash) is None  # the no-show no longer counts
 
 
 def test_daily_cap_per_id(redis_client, hall_config, clock):

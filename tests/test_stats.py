@@ -39,7 +39,8 @@ def figs(issued=0, handled=0, consulted=0, no_show=0, transfers=0, cancelled=0, 
             "bad_ratings": sum(1 for r in ratings if r <= 2), "rectifications": rects, "rectified": 0,
             "rectification_rate": 0.0 if rects else None, "rectified_on_time": 0, "rectify_due": 0,
             "on_time_rate": None, "callbacks_due": 0, "called_back": 0, "callback_rate": None, "overdue": 0,
-            "appeals": 0, "appeals_upheld": 0, **no_bookings(issued is None, wait)}
+            "appeals": 0, "appeals_upheld": 0, **no_bookings(issued is None, wait),
+            "help_requests": None if issued is None else 0}  # kiosks' 需要帮助: not a window's or clerk's figure
 
 
 def no_bookings(per_window: bool, wait: dict) -> dict:

@@ -77,13 +77,13 @@ def page_errors(page) -> list[str]:
 
 
 def wait_images(page, selector: str) -> list[int]:
-    """Wait until every chart image has loaded; return their natural widths."""
+    """Wait until every chart image has loaded; return their natural widths (read in the same check: the page may
+    reload a chart, e.g. for a new period, between a check and a later read)."""
     widths = []
     for img in page.locator(selector).all():
         img.wait_for(state="visible")
-        # one read for the wait and the width: a chart the page re-renders meanwhile is not read half-loaded
-        handle = page.wait_for_function("(el) => el.complete && el.naturalWidth", arg=img.element_handle())
-        widths.append(handle.json_value())
+        loaded = page.wait_for_function("(el) => el.complete && el.naturalWidth", arg=img.element_handle())
+        widths.append(loaded.json_value())
     return widths
 
 

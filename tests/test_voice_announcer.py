@@ -205,3 +205,26 @@ def test_hall_clips_with_fallback_and_a_broken_clip(harness, page):
     assert base + "/voice/default/lC.wav" in requests           # fallback to the default set
     assert requests.count(base + "/hall/no-such-file.wav") == 1  # tried once, not per use
     assert any(m.startswith("warning") and "'hao'" in m and "skipped" in m for m in log), log
+
+
+def test_a_hall_clip_base_wins_over_the_default_manifest_still_loading(harness, page):
+    """The default set's manifest (asked for by the constructor) answers after the hall's own base was set: the
+    hall's clips stay in use (the later load used to overwrite the earlier one's result whichever came last)."""
+    base, _ = harness
+    held = []
+
+    def hold_first(route):
+        (held.append(route) if not held else route.continue_())
+
+    page.route("**/voice/default/manifest.json*", hold_first)
+    page.route("**/hall/manifest.json*", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps({"version": "h", "clips": {"qing": "qing.wav"}})))
+    page.evaluate("""async () => {
+        window.a = new OneWindowAnnouncer({repeat: 1});
+        window.first = a.ready();              // the constructor's load of the default manifest: held
+        await within(a.setClipBase("/hall"), 30000);
+    }""")
+    assert page.evaluate("() => a.clipBase") == base + "/hall/"
+    assert len(held) == 1
+    held[0].continue_()
+    assert page.evaluate("async () => { await within(first, 30000); return a.clipBase; }") == base + "/hall/"

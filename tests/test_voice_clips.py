@@ -153,3 +153,33 @@ def test_generator_rejects_unknown_names(tmp_path):
     res = run_generator(tmp_path, "--only", "nonsense")
     assert res.returncode == 1
     assert "unknown clip names" in res.stderr
+
+
+# the kiosk's spoken guidance (docs/kiosk.md): the two phrases and the demo hall's service names, in both languages
+KIOSK_CLIPS = ["kiosk_ninde_haoma", "kiosk_qing_qupiao", "en_kiosk_your_number", "en_kiosk_take_ticket"] + [
+    f"{lang}svc_{code}" for lang in ("", "en_")
+    for code in ("renshe", "shichang", "gongan", "sifa", "sheqi", "bubancheng", "lingdao")]
+PHRASE_MAX_SECONDS = 3.5
+
+
+@pytest.mark.parametrize("name", KIOSK_CLIPS)
+def test_kiosk_guidance_clips_are_valid_phrases(manifest, name):
+    info = read_wav(VOICE_DIR / manifest["clips"][name])
+    assert (info["comptype"], info["channels"], info["width"]) == ("NONE", 1, 2)
+    assert 0.3 <= info["duration"] <= PHRASE_MAX_SECONDS, f"{name}: {info['duration']:.3f} s"
+    assert info["peak"] >= MIN_PEAK and info["rms"] >= 0.01, name
+
+
+def test_every_service_of_the_shipped_hall_has_its_spoken_name(manifest):
+    import tomllib
+    services = tomllib.loads((REPO / "config.toml").read_text(encoding="utf-8"))["services"]
+    for svc in services:
+        assert f"svc_{svc['code']}" in manifest["clips"] and f"en_svc_{svc['code']}" in manifest["clips"], svc["code"]
+
+
+def test_generator_makes_a_kiosk_phrase(tmp_path):
+    res = run_generator(tmp_path, "--only", "kiosk_qing_qupiao")
+    assert res.returncode == 0, res.stderr
+    info = read_wav(tmp_path / "kiosk_qing_qupiao.wav")
+    shipped = read_wav(VOICE_DIR / "kiosk_qing_qupiao.wav")
+    assert abs(info["duration"] - shipped["duration"]) < 0.1 and info["peak"] >= MIN_PEAK

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, jsonify, request
 
 from shared.errors import ValidationError
+from shared.help_requests import handle_help
 from shared.rectification import follow_up_rating, resolve_case
 from shared.rota import parse_entry
 from shared.schedule import DayPlan
@@ -131,6 +132,12 @@ def _live(bp: Blueprint, edge: WebEdge) -> None:
         at = hall.engine.clock.now().isoformat(timespec="seconds")
         return jsonify({"followup": {**done, "kind": kind, "at": at}})
 
+
+    @bp.post("/api/v1/supervisor/help/<kiosk>/<request_id>/handled")
+    def supervisor_help_handled(kiosk: str, request_id: str):
+        """A kiosk's help request was answered (``help_handled``); 409 ``not_open`` when it is not open."""
+        actor = auth.require_supervisor()
+        return jsonify({"request": handle_help(hall.engine, kiosk, request_id, by=actor.id)})
 
 # ------------------------------------------------------------------------------------------------ the calendar
 def _schedule(bp: Blueprint, edge: WebEdge) -> None:

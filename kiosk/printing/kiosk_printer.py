@@ -76,6 +76,8 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
         issued_at=datetime.fromisoformat(ticket["issued_at"]),
         tracking_url=ticket["tracking_url"],
         priority=bool(ticket.get("priority")),
+        hall_address=config.hall_address,
+        hall_phone=config.hall_phone,
         appointment=bool(ticket.get("appointment")),
         slot=ticket.get("slot") or "" if ticket.get("appointment") else "",
     )

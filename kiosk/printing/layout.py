@@ -77,6 +77,8 @@ def text_ticket(slip: TicketSlip, settings: PrinterSettings) -> bytes:
         w.big(f" {ticket.PRIORITY_ZH} ", 2, 2)
         w.p.set(invert=False)
         w.line(ticket.PRIORITY_EN)
+        w.line(ticket.PRIORITY_NOTE_ZH)
+        w.line(ticket.PRIORITY_NOTE_EN)
     if slip.appointment:
         w.p.set(invert=True)
         w.big(f" {ticket.appointment_zh(slip)} ", 2, 2)
@@ -104,6 +106,9 @@ def text_ticket(slip: TicketSlip, settings: PrinterSettings) -> bytes:
     w.big(ticket.NOTICE_ZH, 1, 1)
     w.line(ticket.NOTICE_EN)
     w.line(ticket.issued(slip))
+    for extra in (ticket.address_line(slip), ticket.phone_line(slip)):
+        if extra:
+            w.line(extra)
     w.p.cut()
     return w.p.output
 

@@ -133,6 +133,8 @@ def _draw(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
     c.rule()
     if slip.priority:
         c.banner(f"{ticket.PRIORITY_ZH}  {ticket.PRIORITY_EN}", 34)
+        c.text(ticket.PRIORITY_NOTE_ZH, 28, bold=True)
+        c.text(ticket.PRIORITY_NOTE_EN, 22)
     if slip.appointment:
         c.banner(f"{ticket.appointment_zh(slip)}  {ticket.appointment_en(slip)}", 34)
     c.text(slip.service_zh, 50, bold=True)
@@ -159,6 +161,9 @@ def _draw(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
     c.text(ticket.NOTICE_EN, 22)
     c.gap(6)
     c.text(ticket.issued(slip), 22)
+    for extra in (ticket.address_line(slip), ticket.phone_line(slip)):
+        if extra:
+            c.text(extra, 22)
     return c.finish()
 
 

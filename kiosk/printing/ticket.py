@@ -27,6 +27,8 @@ class TicketSlip:
     issued_at: datetime
     tracking_url: str
     priority: bool = False
+    hall_address: str = ""  # [hall] address ("" = no line)
+    hall_phone: str = ""  # [hall] phone ("" = no line)
     appointment: bool = False  # 预约: checked in for a booking (its slot's start, HH:MM, in ``slot``)
     slot: str = ""
 
@@ -65,6 +67,9 @@ APPOINTMENT_ZH = "预约"
 APPOINTMENT_EN = "Appointment"
 PRIORITY_ZH = "绿色通道"
 PRIORITY_EN = "Priority service"
+# the kiosk's 绿色通道 note (kiosk/static/strings.js priorityNote), on the paper too: the clerk asks for the proof
+PRIORITY_NOTE_ZH = "请到窗口出示相关证件"
+PRIORITY_NOTE_EN = "Please show your ID at the window"
 SCAN_ZH = "扫码查看排队进度"
 SCAN_EN = "Scan to follow your place in the queue"
 NOTICE_ZH = "过号请重新取号"
@@ -113,6 +118,16 @@ def wait_en(slip: TicketSlip) -> str | None:
 def issued(slip: TicketSlip) -> str:
     """``取号时间 Issued 2026-11-27 09:15`` in the slip's own time zone (32 columns: fits 58 mm paper)."""
     return f"取号时间 Issued {slip.issued_at:%Y-%m-%d %H:%M}"
+
+
+def address_line(slip: TicketSlip) -> str | None:
+    """``地址 Address: …``, or ``None`` when the hall has no ``[hall] address``."""
+    return f"地址 Address: {slip.hall_address}" if slip.hall_address else None
+
+
+def phone_line(slip: TicketSlip) -> str | None:
+    """``咨询电话 Tel: …``, or ``None`` when the hall has no ``[hall] phone``."""
+    return f"咨询电话 Tel: {slip.hall_phone}" if slip.hall_phone else None
 
 
 def appointment_zh(slip: TicketSlip) -> str:

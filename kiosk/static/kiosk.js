@@ -8,6 +8,12 @@
  * Bearer" on every API call; which kiosk this is (its id, for printing and health) is what the server says the
  * token belongs to. The tiles are a snapshot of GET /api/v1/services kept by the live client: events that may
  * change them (anything in the hall) ask for a fresh snapshot, at most one every REFRESH_MS.
+ *
+ * The citizen's aids are modules of their own, wired here: access.js (大字模式, the large-text high-contrast mode),
+ * guidance.js (语音播报, spoken guidance with the offline voice), help.js (需要帮助, alerting the floor guide); each
+ * has reset(), called when the visit ends. text.js keeps times, numbers and ranges from breaking across lines. A
+ * further step of the visit (e.g. a check-in) is another such module: it gets the api, i18n and kiosk id, and
+ * resets with endVisit().
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
 import { createApi, newKey } from "/assets/js/api.js";
@@ -16,6 +22,10 @@ import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES, watchConnection } from "/assets/js/live.js";
 import { hallParts } from "/assets/js/time.js";
 import strings from "./strings.js";
+import { createAccess } from "./access.js";
+import { createGuidance } from "./guidance.js";
+import { createHelp } from "./help.js";
+import { noBreak, setText } from "./text.js";
 import { startCheckin } from "./js/checkin.js";
 
 const BOOT = bootData();
@@ -37,6 +47,14 @@ const state = { priority: false, services: BOOT.services, busy: false, pending: 
                 ticket: null };
 const timers = { idle: null, ticket: null, countdown: null, dialog: null, health: null };
 let KIOSK = null;
+
+// ------------------------------------------------------------------------------------------ the citizen's aids
+const guidance = createGuidance({ button: $("#voice"), lang: () => i18n.lang });
+const access = createAccess({ root, button: $("#large"), onChange: (on, why) => {
+  if (on) guidance.set(true);          // guidance comes with the large text; 语音播报 still turns it off
+  else if (why === "tap") guidance.set(false);
+} });
+createHelp({ button: $("#help"), api, kiosk: () => KIOSK, t, show: (text, kind) => showError(text, kind) });
 
 // ------------------------------------------------------------------------------------------ time and dates
 function addDays(isoDate, n) {
@@ -82,7 +100,7 @@ function renderTexts() {
   root.dataset.lang = i18n.lang;
   $("#prompt").textContent = t(state.priority ? "choosePriority" : "choose");
   $("#hall-name").textContent = i18n.pick(BOOT.hall, BOOT.hall_en);
-  $("#notice").textContent = i18n.pick(BOOT.notice, BOOT.notice_en);
+  setText($("#notice"), i18n.pick(BOOT.notice, BOOT.notice_en));
   document.title = i18n.pick(BOOT.hall, BOOT.hall_en) + " · " + t("title");
   renderClock();
 }
@@ -91,14 +109,14 @@ function tileFor(s) {
   const body = h("span", { class: "tile-body" }, h("span", { class: "tile-name", text: nameOf(s) }),
     otherNameOf(s) && h("span", { class: "tile-name-other", text: otherNameOf(s) }));
   if (s.open) {
-    body.append(h("span", { class: "tile-wait" }, h("span", { class: "tile-wait-text",
-      text: state.priority ? t("priorityWait") : t("tileWait", { n: s.waiting, m: s.estimated_wait_minutes }) })));
-    if (s.windows && s.windows.length) body.append(h("span", { class: "tile-windows", text: t("windows", { list: s.windows }) }));
+    body.append(h("span", { class: "tile-wait" }, h("span", { class: "tile-wait-text" },
+      ...noBreak(state.priority ? t("priorityWait") : t("tileWait", { n: s.waiting, m: s.estimated_wait_minutes })))));
+    if (s.windows && s.windows.length) body.append(h("span", { class: "tile-windows" }, ...noBreak(t("windows", { list: s.windows }))));
   } else {
     body.append(h("span", { class: "tile-closed" }, h("span", { class: "tile-closed-badge", text: t("closedBadge") }),
       h("span", { class: "tile-reason", text: reasonText(s.closed_reason) })));
     const next = opensText(s.opens_at);
-    if (next) body.append(h("span", { class: "tile-next", text: next }));
+    if (next) body.append(h("span", { class: "tile-next" }, ...noBreak(next)));
   }
   return h("button", { type: "button", class: "tile" + (s.open ? "" : " closed"), dataset: { service: s.code },
                        disabled: !s.open, "aria-disabled": s.open ? "false" : "true", on: { click: () => takeTicket(s.code) } },
@@ -154,6 +172,7 @@ async function takeTicket(code) {
   const svc = serviceByCode(code);
   if (!svc || !svc.open) return;
   state.busy = true;
+  guidance.serviceTouched(svc);
   const intent = intentFor(code);
   showBusy(t("busy"));
   const body = { service: code, priority: intent.priority, lang: i18n.lang, request_id: intent.requestId, kiosk: KIOSK };
@@ -163,6 +182,7 @@ async function takeTicket(code) {
                                                              onRetry: () => showBusy(t("retrying")) });
     state.pending = null;
     showTicket(result);
+    guidance.ticketIssued(result.ticket);
   } catch (err) {
     if (err.status === 401) {  // the token was withdrawn: this is no longer a registered kiosk
       state.pending = null;
@@ -208,6 +228,7 @@ function showTicket(result) {
     state.printerDown = false;
   }
   renderTicket();
+  $("#done").focus({ preventScroll: true });  // the one thing to do next, for keyboard users too
   startCountdown(outcome === "failed" || outcome === "preview" ? TICKET_FAILED_MS : TICKET_MS);
 }
 
@@ -219,9 +240,9 @@ function renderTicket() {
   $("#t-service").textContent = nameOf(svc);
   $("#t-service-en").textContent = otherNameOf(svc);
   $("#t-priority").hidden = !ticket.priority;
-  $("#t-windows").textContent = t("goTo", { list: ticket.windows || [] });
-  $("#t-ahead").textContent = ticket.ahead == null ? "—" : t("persons", { n: ticket.ahead });
-  $("#t-wait").textContent = ticket.estimated_wait_minutes == null ? "—" : t("waitMinutes", { m: ticket.estimated_wait_minutes });
+  setText($("#t-windows"), t("goTo", { list: ticket.windows || [] }));
+  setText($("#t-ahead"), ticket.ahead == null ? "—" : t("persons", { n: ticket.ahead }));
+  setText($("#t-wait"), ticket.estimated_wait_minutes == null ? "—" : t("waitMinutes", { m: ticket.estimated_wait_minutes }));
   const note = $("#t-print");
   note.className = "print-note " + (outcome || "unknown");
   note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] || "replayed");
@@ -249,6 +270,8 @@ function endVisit() {
   state.ticket = null;
   state.screen = "start";
   state.priority = false;
+  access.reset();
+  guidance.reset();
   root.dataset.screen = "start";
   $("#ticket").hidden = true;
   $("#start").hidden = false;
@@ -286,13 +309,28 @@ function watchPrinter() {
 // ------------------------------------------------------------------------------------------ overlays
 function showBusy(text) { $("#busy-text").textContent = text; $("#busy").hidden = false; }
 function hideBusy() { $("#busy").hidden = true; }
-function showError(text) {
+let focusBeforeDialog = null;
+function showError(text, kind = "error") {
+  if ($("#dialog").hidden) focusBeforeDialog = document.activeElement;
   $("#dialog-text").textContent = text;
+  $("#dialog").dataset.kind = kind;
+  $(".dialog-icon").textContent = kind === "help" ? "✓" : "!";
   $("#dialog").hidden = false;
+  $("#dialog-ok").focus({ preventScroll: true });
   clearTimeout(timers.dialog);
   timers.dialog = setTimeout(hideDialog, 20000);
 }
-function hideDialog() { $("#dialog").hidden = true; clearTimeout(timers.dialog); }
+function hideDialog() {
+  const wasOpen = !$("#dialog").hidden;
+  $("#dialog").hidden = true;
+  clearTimeout(timers.dialog);
+  if (!wasOpen) return;
+  // keyboard users continue where they were (or at the first tile that can be taken, when the tiles were redrawn)
+  const back = focusBeforeDialog && focusBeforeDialog.isConnected && !focusBeforeDialog.disabled ? focusBeforeDialog
+    : (state.screen === "ticket" ? $("#done") : $(".tile:not(:disabled)") || $("#help"));
+  focusBeforeDialog = null;
+  if (back && back.focus) back.focus({ preventScroll: true });
+}
 
 // ------------------------------------------------------------------------------------------ wiring
 function poke() {
@@ -300,12 +338,17 @@ function poke() {
   timers.idle = setTimeout(() => {
     if (state.busy) { poke(); return; }
     if (state.screen === "pair") return;
-    if (i18n.lang !== "zh" || state.priority || state.screen !== "start" || !$("#dialog").hidden) endVisit();
+    if (i18n.lang !== "zh" || state.priority || access.large || guidance.on || state.screen !== "start" ||
+        !$("#dialog").hidden) endVisit();
   }, IDLE_MS);
 }
 
 i18n.switchButton($("#lang"));
-$("#priority").addEventListener("click", () => { state.priority = true; render(); });
+$("#priority").addEventListener("click", () => {
+  state.priority = true;
+  access.set(true, "priority");  // 绿色通道: large text (and spoken guidance) by itself
+  render();
+});
 $("#back").addEventListener("click", () => { state.priority = false; render(); });
 $("#done").addEventListener("click", endVisit);
 $("#dialog-ok").addEventListener("click", hideDialog);
@@ -318,6 +361,7 @@ function showPairing(message) {
   state.screen = "pair";
   root.dataset.screen = "pair";
   $("#pair").hidden = false;
+  $("#assist").hidden = true;
   $("#start").hidden = true;
   $("#ticket").hidden = true;
   renderTexts();
@@ -337,6 +381,7 @@ function paired(kiosk) {
   root.dataset.screen = "start";
   root.dataset.kiosk = kiosk;
   $("#pair").hidden = true;
+  $("#assist").hidden = false;
   $("#start").hidden = false;
   $("#pair-token").value = "";
   render();
@@ -383,5 +428,5 @@ poke();
 live.start();
 setInterval(() => live.resync("clock"), POLL_MS);
 setInterval(renderClock, 5000);
-window.onewindowKiosk = { state, live, i18n, endVisit, kiosk: () => KIOSK };
+window.onewindowKiosk = { state, live, i18n, endVisit, kiosk: () => KIOSK, access, guidance };
 start();

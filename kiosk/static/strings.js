@@ -29,7 +29,7 @@ export default {
     opensTomorrow: "明天 {time} 开始取号",
     opensOn: ({ d, time }) => (d.soon ? (d.nextWeek ? "下周" : "周") + "日一二三四五六".charAt(d.weekday) : d.month + "月" + d.day + "日") +
       " " + time + " 开始取号",
-    clockDate: ({ p }) => p.year + "年" + p.month + "月" + p.day + "日 星期" + "日一二三四五六".charAt(p.weekday),
+    clockDate: ({ p }) => p.month + "月" + p.day + "日 星期" + "日一二三四五六".charAt(p.weekday),
     printed: "请取走下方打印的号票，留意叫号屏幕",
     preview: "预览模式：未连接打印机。请拍照或扫码保存您的号码",
     priorityWait: "绿色通道 · 优先叫号",
@@ -46,6 +46,8 @@ export default {
     pairLabel: "设备令牌", pairButton: "登记本设备",
     pairBad: "令牌无效，请核对后重新输入。", pairNotKiosk: "这不是取号机的令牌（可能是评价器或呼叫器的令牌）。",
     pairNetwork: "无法连接服务器，请检查网络后重试。", pairLost: "本设备的令牌已失效，请重新登记。",
+    assistLabel: "辅助功能", large: "大字模式", voice: "语音播报", help: "需要帮助",
+    helpSent: "已通知工作人员，请稍候", helpFailed: "暂时无法通知工作人员，请到服务台咨询。",
   },
   en: {
     title: "Self-service tickets", subtitle: "Self-service tickets", choose: "Please choose a service",
@@ -71,7 +73,7 @@ export default {
     opensToday: "Opens at {time}",
     opensTomorrow: "Opens tomorrow at {time}",
     opensOn: ({ d, time }) => "Opens " + (d.soon ? WEEKDAYS_EN[d.weekday] : d.day + " " + MONTHS_EN[d.month - 1]) + " at " + time,
-    clockDate: ({ p }) => WEEKDAYS_EN[p.weekday].slice(0, 3) + ", " + p.day + " " + MONTHS_EN[p.month - 1] + " " + p.year,
+    clockDate: ({ p }) => WEEKDAYS_EN[p.weekday].slice(0, 3) + ", " + p.day + " " + MONTHS_EN[p.month - 1],
     printed: "Please take your printed ticket below and watch the call screen",
     preview: "Preview mode, no printer connected: please photograph this screen or scan the QR code",
     priorityWait: "Priority lane · called first",
@@ -91,5 +93,8 @@ export default {
     pairNotKiosk: "This is not a kiosk token (it may belong to a rating tablet or a keypad).",
     pairNetwork: "The server cannot be reached. Check the network and try again.",
     pairLost: "This device's token is no longer valid. Please register it again.",
+    assistLabel: "Assistance", large: "Large text", voice: "Voice guide", help: "Need help",
+    helpSent: "Staff have been notified. Please wait a moment.",
+    helpFailed: "Staff could not be notified right now. Please ask at the service desk.",
   },
 };

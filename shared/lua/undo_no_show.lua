@@ -2,8 +2,10 @@
 -- waits again in the place it had in its queue (same band, same score: original order), and no_show_undone tells
 -- screens and statistics. Decided here from the ticket as it is now: still no_show, marked by this window, within
 -- the time — and only the mark it carries now (a ticket that was changed since has no such mark).
+-- A real-name ticket is its ID's open ticket again, and its no-show no longer counts towards the ID's no-show ban.
+-- onewindow: uses idrules
 -- KEYS: 1 seq, 2 events, 3 tickets(day), 4.. queue(day, service) for each service, then window_queue(day, n) for
---       each window (in the order of ARGV 6..)
+--       each window (in the order of ARGV 6..), then id_day(day) and the id history (the last two)
 -- ARGV: 1 window number, 2 now_ms, 3 clerk id, 4 ticket id, 5 undo time (ms), 6 number of services S,
 --       7 .. 6+S service codes, 7+S .. window numbers
 -- Returns: {"ok", "ticket", "seq", "ahead"} | {"error": "not_found" | "not_no_show" | "wrong_window" | "undo_expired"}
@@ -27,7 +29,7 @@ local place = type(t.place) == 'table' and t.place or {}
 local target_window = tonumber(place.window)
 local queue
 if target_window then
-  for i = 1, #ARGV - 6 - nservices do
+  for i = 1, #ARGV - 6 - nservices do  -- (the window queues; the last two KEYS are the ID's)
     if tonumber(ARGV[6 + nservices + i]) == target_window then queue = KEYS[3 + nservices + i] end
   end
 else
@@ -56,6 +58,19 @@ t.clerk = nil
 t.target_window = target_window
 t.no_show_undone = {window = window, ms = now_ms, clerk = clerk}
 save_ticket(KEYS[3], t)
+if t.idh and t.idh ~= '' then
+  local id_day_key, id_hist_key = KEYS[#KEYS - 1], KEYS[#KEYS]
+  redis.call('HINCRBY', id_day_key, id_field(t.idh, t.idsvc or t.service, 'o'), 1)
+  local kept, dropped = {}, false
+  for _, ms in ipairs(id_noshows(id_hist_key, t.idh)) do
+    if not dropped and tonumber(ms) == tonumber(marked.ms) then dropped = true else table.insert(kept, ms) end
+  end
+  if dropped and #kept == 0 then
+    redis.call('HDEL', id_hist_key, t.idh)
+  elseif dropped then
+    redis.call('HSET', id_hist_key, t.idh, cjson.encode({ns = kept}))
+  end
+end
 redis.call('ZADD', queue, score, t.id)
 redis.call('EXPIRE', queue, 3 * 86400)
 local ahead = redis.call('ZRANK', queue, t.id)

@@ -184,6 +184,8 @@ class DayFacts:
     #: counter's today; the archive keeps the tickets, whose first and last calls it needs)
     calls: Counter[tuple[int, str]] = field(default_factory=Counter)
     booking_events: list[BookingEvent] = field(default_factory=list)
+    #: help_requested events (a kiosk's "需要帮助" button) that day
+    help_requests: int = 0
     last_seq: int = 0
     events: int = 0
 
@@ -452,6 +454,10 @@ def _resolution(kind: str):
     return handler
 
 
+def _help_requested(facts: DayFacts, event: Event, tz: ZoneInfo) -> None:
+    facts.help_requests += 1
+
+
 _HANDLERS = {
     events.TICKET_ISSUED: _issued,
     events.TICKET_CALLED: _called,
@@ -477,5 +483,6 @@ _HANDLERS = {
     events.BOOKING_RESCHEDULED: _booking("rescheduled"),
     events.BOOKING_CHECKED_IN: _booking("checked_in"),
     events.BOOKING_MISSED: _booking("missed"),
+    events.HELP_REQUESTED: _help_requested,
 }
 

@@ -60,19 +60,20 @@ COUNT_FIELDS = ("issued", "handled", "consulted", "no_show", "transfers", "cance
                 "rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
                 "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
                 "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
-                "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum")
-#: counts added with 好差评 (archive schema 2) and issue 14 (schema 3); days archived before have zeros, except
+                "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests")
+#: counts added with 好差评 (archive schema 2) and issue 14 (schema 3), and help_requests (the kiosks' 需要帮助); days archived before have zeros, except
 #: rated_visits = ratings
 NEW_COUNT_FIELDS = ("rated_visits", "defaults", "default_satisfied", "followups", "followup_bad",
                     "expired", "realname", "green_auto", "bookings_made", "bookings_cancelled", "bookings_rescheduled",
                     "bookings_checked_in", "bookings_missed", "remote_taken", "remote_activated", "remote_expired",
-                    "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum")
+                    "appt_wait_n", "appt_wait_sum", "walkin_wait_n", "walkin_wait_sum", "help_requests")
 #: the rectification figures of a report row, tallied when the report is made (reports.py)
 RECT_FIELDS = ("invalid_ratings", "rectifications", "rectified", "rectified_on_time", "rectify_due",
                "callbacks_due", "called_back", "overdue", "appeals", "appeals_upheld")
 BAD_LEVELS = (2, 1)
 #: figures that are not attributed to a window or a clerk (a ticket is issued for a service, not at a window)
-SERVICE_ONLY = ("issued", "cancelled", "unserved", "expired", "realname_issued", "green_auto", "bookings", "remote")
+SERVICE_ONLY = ("issued", "cancelled", "unserved", "expired", "realname_issued", "green_auto", "bookings", "remote",
+                "help_requests")
 #: dimensions whose rows leave those figures blank
 NOT_SERVICE = ("window", "clerk", "matter")
 
@@ -112,6 +113,9 @@ def aggregate(facts: DayFacts, kind: str, rest_day: bool, tz: ZoneInfo) -> DayAg
         where = (total, daytype, ("service", _key(c.service)), ("window", _key(c.window)), ("clerk", _key(c.clerk)))
         tally.bump(where, "accepted")
         tally.bump(where, "cases")
+    if facts.help_requests:  # the kiosks' 需要帮助: the day's, not a service's
+        for _k, c in tally.rows((total, daytype)):
+            c["help_requests"] += facts.help_requests
     durations = agg.durations
     for k, a in durations.items():
         durations[k] = array("i", sorted(a))
@@ -375,6 +379,7 @@ class Accumulator:
             "callbacks_due": r["callbacks_due"], "called_back": r["called_back"],
             "callback_rate": percent(r["called_back"], r["callbacks_due"]),
             "overdue": r["overdue"], "appeals": r["appeals"], "appeals_upheld": r["appeals_upheld"],
+            "help_requests": c["help_requests"],
         })
         due = c["bookings_checked_in"] + c["bookings_missed"]
         out.update({

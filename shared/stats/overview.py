@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from shared.config import Config
 from shared.engine import QUEUE_BAND, Engine
+from shared.help_requests import open_help_requests
 from shared.printer_health import PrinterHealth
 from shared.rectification import overdue as overdue_rectifications
 from shared.schedule import DayPlan, day_plan
@@ -51,6 +52,7 @@ def overview(engine: Engine, live: LiveStream | None = None) -> dict:
                for n, h, held in zip(sorted(config.windows), state.windows, state.holders)]
     services, alerts = _service_rows(config, state, windows, plan, now_ms)
     alerts += [{"kind": "printer", **fault} for fault in PrinterHealth(engine).faults()]
+    alerts += [{"kind": "help", **req} for req in open_help_requests(engine)]  # a kiosk's "需要帮助"
     # 差评 / 办不成事 records with a step past its deadline: beside the alerts until the page draws this kind
     late = overdue_rectifications(engine)
     overdue = {"count": len(late), "ids": [r["id"] for r in late],

@@ -83,6 +83,7 @@ COLUMNS = (
     ("walkin_wait_n", "现场等候人次", "Walk-in waits"), ("walkin_wait_mean_s", "现场平均等候(秒)", "Mean walk-in wait (s)"),
     ("walkin_wait_median_s", "现场等候中位数(秒)", "Median walk-in wait (s)"),
     ("walkin_wait_p90_s", "现场等候P90(秒)", "P90 walk-in wait (s)"),
+    ("help_requests", "求助次数", "Help requests"),
 )
 _FIRST_14 = COLUMNS.index(("realname_issued", "实名取号", "Real-name tickets"))
 #: the figures of 好差评 a flattened row carries as they are
@@ -114,6 +115,7 @@ def flatten(figures: dict) -> dict:
         d = figures.get(name) or {}
         out.update({f"{prefix}_n": d.get("n"), f"{prefix}_mean_s": d.get("mean_s"),
                     f"{prefix}_median_s": d.get("median_s"), f"{prefix}_p90_s": d.get("p90_s")})
+    out["help_requests"] = figures.get("help_requests")
     return out
 
 

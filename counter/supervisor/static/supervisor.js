@@ -220,9 +220,19 @@ function renderOverview() {
     `<td class="num">${s.waiting}</td><td class="num">${s.waiting ? esc(dur(s.longest_wait_s)) : "—"}</td>` +
     `<td>${s.windows_open.length ? list(s.windows_open) : "—"}</td></tr>`).join("");
   $("#alerts").innerHTML = o.alerts.map((a) => {
+    if (a.kind === "help") return `<div class="alert help" data-alert="help" data-kiosk="${esc(a.kiosk)}">${esc(t("alert_help", {k: a.kiosk, t: dur(a.waiting_s)}))} ` +
+      `<button type="button" class="small" data-help-kiosk="${esc(a.kiosk)}" data-help-request="${esc(a.request)}">${esc(t("help_handled"))}</button></div>`;
     if (a.kind === "wait") return `<div class="alert wait" data-alert="wait">${esc(t("alert_wait", {s: en() ? (a.service_name_en || a.service_name) : a.service_name, t: dur(a.longest_wait_s), m: Math.round(a.threshold_s / 60), n: a.waiting}))}</div>`;
     return `<div class="alert printer" data-alert="printer">${esc(t("alert_printer", {k: a.kiosk, f: i18n.has("pf_" + a.fault) ? t("pf_" + a.fault) : a.fault, msg: a.message || ""}))}</div>`;
   }).join("");
+  $$("#alerts [data-help-request]").forEach((b) => b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await api.post(`/api/v1/supervisor/help/${encodeURIComponent(b.dataset.helpKiosk)}/${encodeURIComponent(b.dataset.helpRequest)}/handled`, {});
+      toast(t("help_done"));
+    } catch (e) { toast(errText(e), "error"); }
+    live && live.refreshSoon();
+  }));
 }
 async function refreshCumulative() {
   try { state.cumulative = await api.get("/api/v1/supervisor/cumulative"); renderCumulative(); } catch (e) { /* shown next time */ }

@@ -156,6 +156,35 @@ export class Announcer {
     return true;
   }
 
+  /* The clip names that read `value` symbol by symbol in `lang` ("zh" or "en"): "A013" -> lA d0 d1 d3. */
+  numberClips(value, lang) {
+    let prefix = lang === "en" ? "en_" : "";
+    return symbols(value).map(function (c) { return symbolClip(c, prefix); });
+  }
+
+  /*
+   * Queue a phrase that is not a call (the kiosk's spoken guidance): `names` are clip names spoken back to back,
+   * once, without the chime, in the same queue as announcements (so in order, never cutting one off). A name the
+   * manifests do not have is skipped with a warning. Returns false when there is nothing to say.
+   */
+  say(names, opts) {
+    opts = opts || {};
+    let clips = (names || []).filter(function (n) { return n; }).map(String);
+    if (!clips.length) return false;
+    let item = {key: null, id: opts.id == null ? null : opts.id, kind: "say", number: clips.join(" "), window: "",
+                readings: [clips]};
+    this.queue.push(item);
+    this._pump();
+    this._enforceLimit();
+    if (this.current === item || this.queue.indexOf(item) >= 0) this._prefetch(item);
+    return true;
+  }
+
+  /* Is there a clip called `name` (after ready())? */
+  hasClip(name) {
+    return this._urlFor(name) !== null;
+  }
+
   /* Drop every pending announcement (the one being spoken still finishes). */
   clear() {
     let self = this;
@@ -221,6 +250,7 @@ export class Announcer {
   }
 
   async _useBase(base, manifestUrl) {
+    const gen = this._baseGen = (this._baseGen || 0) + 1;  // a later setClipBase wins over a load still running
     let sets = [];
     let primary = await this._loadManifest(manifestUrl || base + "manifest.json", base);
     if (primary) sets.push(primary);
@@ -228,6 +258,7 @@ export class Announcer {
       let fallback = await this._loadManifest(DEFAULT_BASE + "manifest.json", DEFAULT_BASE);
       if (fallback) sets.push(fallback);
     }
+    if (gen !== this._baseGen) return;
     if (!sets.length) this.console.warn("announcer: no clip manifest could be loaded from " + base);
     this._sets = sets;
   }

@@ -77,6 +77,7 @@ function announceCall(call, now) {
 
 function onSnapshot(snap) {
   clock.set(snap.now);
+  tick();  // the hall's date and time now, not the screen's own until the next second
   const now = Date.now();
   for (const c of state().recent_calls.slice().reverse()) {  // oldest first
     const key = callKey(c);
@@ -268,6 +269,7 @@ tick();
 setInterval(tick, 1000);
 fitNotice();
 window.addEventListener("resize", fitNotice);
+document.fonts.addEventListener("loadingdone", fitNotice);  // the web font came: measure again in it
 live.start();
 loadServices();
 setInterval(loadServices, SERVICES_MS);

@@ -44,6 +44,7 @@ function called(call) {
 live.subscribe((state, change) => {
   if (change.kind === "snapshot") {
     clock.set(change.snapshot.now);
+    tick();  // the hall's time now, not the screen's own until the next second
     for (const c of state.recent_calls) {
       if (c.window !== number) continue;
       if (firstSnapshot || clock.now() - c.at > CATCH_UP_MS) seen.add(callKey(c));

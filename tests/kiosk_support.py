@@ -1,0 +1,59 @@
+"""What the kiosk's browser tests share: the real hall on a busy Friday afternoon, served in-process and printing to a
+fake network printer; the orientations; the boxes that must fit; where screenshots go."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from browser_support import screenshot_dir
+from fake_printer import FakePrinter
+from shared.clock import FixedClock
+from shared.config import load_config
+from shared.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+ORIENTATIONS = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+
+# Fits: no scrolling, every tile's text inside its tile, the header's hall name not cut off.
+CHECKED = ".tile, .hall, .ticket-card, .ticket-main, .ticket-side, .priority, .foot, .bar, .pair-card, .qr"
+
+
+@pytest.fixture
+def hall(redis_client, redis_server, tmp_path):
+    """The real hall on a Friday at 14:05, with people waiting, one service out of tickets (司法综合) and one
+    closed for the day (领导带班, mornings only), served in-process, printing to a fake network printer."""
+    from werkzeug.serving import make_server
+
+    from onewindow import create_app
+
+    printer = FakePrinter()
+    config = load_config(ROOT / "config.toml")
+    config = replace(config, var_dir=tmp_path / "var", printer={"backend": "network", "host": "127.0.0.1",
+                                                                 "port": printer.port, "timeout_seconds": 2.0})
+    at = datetime(2026, 11, 27, 14, 5, tzinfo=config.timezone)
+    clock = FixedClock(config.timezone, at)
+    engine = Engine(redis_client, config, clock)
+    for code, waiting in (("renshe", 12), ("shichang", 7), ("gongan", 4), ("sheqi", 3), ("bubancheng", 1),
+                          ("sifa", config.services["sifa"].daily_quota)):
+        for _ in range(waiting):
+            engine.issue(code)
+    app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "at": at, "config": config, "printer": printer}
+    server.shutdown()
+    printer.stop()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    return screenshot_dir(tmp_path)
+
+
