@@ -87,7 +87,7 @@ def open_kiosk(hall, new_page, size=PORTRAIT):
     page.clock.install(time=hall["at"])
     page.goto(hall["url"] + "/kiosk#pair=demo-kiosk-token-lobby-1")
     page.wait_for_selector(".tile[data-service=renshe]")
-    page.wait_for_selector("#checkin-reader[data-status=ready]")  # the page reached the agent (CORS, CSP allowed)
+    page.wait_for_selector("#checkin-reader[data-status=ready]", state="attached")  # it reached the agent (CORS, CSP)
     return page
 
 
@@ -100,7 +100,8 @@ def test_card_booking_check_in_then_a_real_name_ticket_then_refused(hall, shots,
     engine, reader = hall["engine"], hall["reader"]
     booked = book(engine, BOOKED, "2026-11-27T10:30")
     page = open_kiosk(hall, new_page)
-    assert page.locator("#checkin-bar-title").inner_text() == "刷身份证 · 实名取号 · 预约签到"
+    assert page.locator("#checkin-bar-title").text_content() == "刷身份证 · 实名取号 · 预约签到"
+    assert page.locator("#checkin-type-id").is_visible() and page.locator("#checkin-type-code").is_visible()
     page.screenshot(path=str(shots / "kiosk-checkin-start.png"))
 
     # tap the card: "you have 1 appointment" with its time, and 签到

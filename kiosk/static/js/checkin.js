@@ -58,14 +58,8 @@ export function startCheckin(hooks) {
         h("span", { class: "checkin-reader", id: "checkin-reader" }))),
     h("button", { type: "button", class: "checkin-open", id: "checkin-type-id", on: { click: () => openPad("id") } }),
     h("button", { type: "button", class: "checkin-open", id: "checkin-type-code", on: { click: () => openPad("code") } }));
-  // portrait: a row of its own above the tiles; landscape (1080 px high): beside the prompt, the tiles keep their room
-  const landscape = window.matchMedia("(orientation: landscape)");
-  const placeBar = () => {
-    if (landscape.matches) $(".prompt-row").insertBefore(bar, $("#back"));
-    else $("#start").insertBefore(bar, $("#tiles"));
-  };
-  placeBar();
-  landscape.addEventListener("change", placeBar);
+  // in the prompt's row (the tiles keep their room): in portrait the two buttons, in landscape the words too
+  $(".prompt-row").insertBefore(bar, $("#back"));
 
   const panel = h("div", { class: "checkin-layer", id: "checkin", hidden: true, role: "dialog", "aria-modal": "true",
                            "aria-labelledby": "checkin-hello" },
@@ -95,9 +89,9 @@ export function startCheckin(hooks) {
         h("button", { type: "button", class: "pad-ok", id: "pad-ok", on: { click: () => submitPad() } }))));
   root.append(panel, pad);
 
-  const mark = h("div", { class: "checkin-mark", id: "t-appointment", hidden: true });
-  const priorityMark = $("#t-priority");
-  if (priorityMark) priorityMark.after(mark);
+  const mark = h("span", { class: "checkin-mark", id: "t-appointment", hidden: true });
+  const issuedRow = $("#ticket .ticket-ok");  // beside 取号成功: the ticket card keeps its height
+  if (issuedRow) issuedRow.append(mark);
 
   // ---------------------------------------------------------------------------------------------- rendering
   const nameOf = (svc) => i18n.pick(svc.service_name || svc.name, svc.service_name_en || svc.name_en);
