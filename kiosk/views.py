@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
+from kiosk import checkin_api
 from kiosk.printing import NO_KIOSK, REPLAYED, KioskPrinter
 from kiosk.qr import qr_svg
 from shared.config import KIOSK_ID, MachineToken
@@ -31,6 +32,7 @@ TICKET_SPEC = {
     "lang": Field(str, choices=("zh", "en")),
     "request_id": Field(str, pattern=REQUEST_ID),
     "kiosk": Field(str, pattern=KIOSK_ID.pattern),
+    **checkin_api.PERSON_SPEC,  # a real-name ticket (registered kiosks only): the card read or the typed ID number
 }
 CANCEL_SPEC = {"token": Field(str, required=True, max_length=64)}
 
@@ -43,6 +45,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     printer = KioskPrinter.from_config(edge.hall.printers)
     _pages(bp, edge)
     _tickets(bp, edge, printer)
+    checkin_api.register(bp, edge, printer, lambda: _kiosk_device(edge), lambda: _public_base(edge))
 
     @bp.get("/api/v1/kiosks/<kiosk_id>/health")
     def kiosk_health(kiosk_id: str):
@@ -99,8 +102,10 @@ def _pages(bp: Blueprint, edge: WebEdge) -> None:
             "hall": config.hall_name, "hall_en": config.hall_name_en,
             "notice": config.notice, "notice_en": config.notice_en, "timezone": config.timezone.key,
             "idle_seconds": IDLE_SECONDS, "services": edge.unless_store_down(hall.engine.services_overview, None),
+            "checkin": checkin_api.in_use(config), "card_reader": config.realname.card_reader,
         }
-        return edge.page("kiosk.html", boot=boot, hall=config)
+        reader = (config.realname.card_reader,) if boot["checkin"] else ()
+        return edge.page("kiosk.html", boot=boot, hall=config, connect_src=reader)
 
     @bp.get("/kiosk/qr/<token>.svg")
     def ticket_qr(token: str):
@@ -161,16 +166,17 @@ def _issue_at_kiosk(engine, body: dict, device: MachineToken) -> Issued:
     if body.get("kiosk", device.kiosk) != device.kiosk:
         raise PermissionDeniedError(f"this token belongs to kiosk {device.kiosk}", code="wrong_kiosk")
     return engine.issue(body["service"], priority=body.get("priority", False), lang=body.get("lang", "zh"),
-                        request_id=body.get("request_id"), kiosk=device.kiosk)
+                        request_id=body.get("request_id"), kiosk=device.kiosk,
+                        identity=checkin_api.identity_from(engine, body))
 
 
 def _issue_in_public(engine, body: dict, address: str) -> Issued:
     """An unregistered client (a phone): a normal, unprinted ticket when ``[public] allow_issue``, within the
     per-address limits (today's allowance is given back when the request issues nothing new)."""
-    if body.get("priority") or "kiosk" in body:
+    if body.get("priority") or "kiosk" in body or "card" in body or "id_number" in body:
         raise PermissionDeniedError(
-            "绿色通道号和打印号票只能在大厅的自助取号机上办理。 / Priority (绿色通道) and printed tickets are "
-            "issued only by the hall's registered kiosks.", code="kiosk_required")
+            "绿色通道号、实名号和打印号票只能在大厅的自助取号机上办理。 / Priority (绿色通道), real-name and printed "
+            "tickets are issued only by the hall's registered kiosks.", code="kiosk_required")
     if not engine.config.public.allow_issue:
         raise PermissionDeniedError("请到大厅的自助取号机取号。 / Please take a ticket at one of the hall's kiosks.",
                                     code="public_issue_closed")

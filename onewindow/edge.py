@@ -70,10 +70,15 @@ class WebEdge:
         """This request's JSON object, checked against ``spec`` (400 for anything else; an empty body is ``{}``)."""
         return validate(parse_json_object(request.get_data(), request.mimetype), spec)
 
-    def page(self, template: str, *, status: int = 200, **context: Any) -> Response:
-        """``template`` rendered with ``context``, never cached: a page's boot data is live."""
+    def page(self, template: str, *, status: int = 200, connect_src: tuple[str, ...] = (), **context: Any) -> Response:
+        """``template`` rendered with ``context``, never cached: a page's boot data is live. ``connect_src``: origins
+        this page (only) may also fetch from, beside its own (the kiosk's card-reader agent on loopback)."""
         response = make_response(render_template(template, **context), status)
         response.headers["Cache-Control"] = "no-store"
+        if connect_src:
+            from onewindow.web import content_security_policy  # (web imports this module)
+
+            response.headers["Content-Security-Policy"] = content_security_policy(connect_src)
         return response
 
     @cached_property

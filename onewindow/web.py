@@ -32,6 +32,15 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; media-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
                            "form-action 'self'")
+
+
+def content_security_policy(connect_src: tuple[str, ...] = ()) -> str:
+    """The one policy, with ``connect_src`` origins added to ``connect-src`` (a page that must reach a local agent)."""
+    if not connect_src:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("connect-src 'self'", "connect-src 'self' " + " ".join(connect_src))
+
+
 # tracking tokens and booking codes travel in these paths (the ticket's QR code, the phone pages, their API): never
 # into a log line
 _TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/|/b/|/api/v1/bookings/)[^/?#\s\"]+")

@@ -346,6 +346,7 @@ class RealnameSettings:
 
     secret_file: Path | None = None  # None: <var_dir>/realname.key, created on first use
     defaults: IdRules = IdRules()
+    card_reader: str = "http://127.0.0.1:18645"  # the kiosk PC's card-reader agent, as the kiosk page reaches it
 
 
 @dataclass(frozen=True)
@@ -1067,8 +1068,12 @@ def _parse_realname(raw: Any, base_dir: Path) -> RealnameSettings:
     r = TableReader(raw, "realname")
     secret = r.get("secret_file", str, "", check=lambda v: None if v == "" or v.strip() else "must not be blank")
     defaults = _read_id_rules(r, IdRules())
+    reader = r.get("card_reader", str, RealnameSettings.card_reader, check=lambda v: None if re.fullmatch(
+        r"http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}", v) else "must be http://127.0.0.1:<port> (the "
+        "agent listens on the kiosk PC's loopback address only)")
     r.done()
-    return RealnameSettings(secret_file=(base_dir / secret).resolve() if secret else None, defaults=defaults)
+    return RealnameSettings(secret_file=(base_dir / secret).resolve() if secret else None, defaults=defaults,
+                            card_reader=reader)
 
 
 def _parse_id_rules(raw: Any, key: str, defaults: IdRules) -> IdRules:

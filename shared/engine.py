@@ -589,7 +589,7 @@ def _call_view(t: dict, config: Config) -> dict:
     svc = config.services[t["service"]]
     return {"id": t["id"], "number": t["number"], "service": svc.code, "service_name": svc.name,
             "service_name_en": svc.name_en, "window": t.get("window"), "calls": t.get("calls", 1),
-            "called_ms": t.get("called_ms")}
+            "called_ms": t.get("called_ms"), "appointment": bool(t.get("appointment"))}  # 预约: marked on screens
 
 
 def _recent_view(c: dict, config: Config) -> dict:

@@ -98,6 +98,14 @@ class HallKeys:
         """String counter: tickets one unregistered client address took on a business day."""
         return f"{self.base}:limit:issue:{day}:{digest}"
 
+    def lookup_bucket(self, digest: str) -> str:
+        """Hash (tokens, ms) with a TTL: the token bucket of one kiosk's ID and code look-ups (check-in)."""
+        return f"{self.base}:limit:lookup:{digest}"
+
+    def lookup_day(self, day: str, digest: str) -> str:
+        """String counter: ID and code look-ups one kiosk made on a business day."""
+        return f"{self.base}:limit:lookup:{day}:{digest}"
+
     # staff sessions (see shared/staff_sessions.py)
     def session(self, digest: str) -> str:
         """String (JSON) with a TTL = the idle timeout: one staff session, by the SHA-256 of its id."""

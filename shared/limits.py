@@ -115,33 +115,81 @@ class LoginLimiter:
         self._run("succeeded", username, address)
 
 
-class PhoneLimiter:
-    """The token bucket and daily cap of the phone's public API (booking, booking look-ups by code, remote tickets,
-    ratings by tracking token), per client address — the same one-step script as public tickets
-    (``public_limit.lua``), with its own keys and ``[public] phone_*`` settings."""
+class _BucketLimiter:
+    """A token bucket (``burst`` refilled at ``per_minute``) and a daily cap per subject, in the one step of
+    ``public_limit.lua`` — the shape the phone API and the kiosks' look-ups share. A subclass names its keys and its
+    words."""
+
+    purpose = ""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.settings = engine.config.public
 
-    def take(self, address: str) -> None:
-        """Count one request of ``address``, or raise :class:`RateLimitedError` (429, ``details.retry_after``,
-        ``reason`` burst | daily_cap, ``message_zh`` / ``message_en``)."""
+    def limits(self) -> tuple[int, float, int]:
+        """(burst, per_minute, daily_cap)."""
+        raise NotImplementedError
+
+    def keys(self, day: str, digest: str) -> list[str]:
+        raise NotImplementedError
+
+    def words(self, wait_zh: str, wait_en: str) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def take(self, subject: str) -> None:
+        """Count one request of ``subject``, or raise :class:`RateLimitedError` (429, ``details.retry_after``,
+        ``reason`` burst | daily_cap, ``message_zh`` / ``message_en``) without counting."""
         now = self.engine.clock.now()
-        digest = address_digest(address, "phone")
+        digest = address_digest(subject, self.purpose)
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
-        s = self.settings
-        keys = [self.engine.keys.phone_bucket(digest), self.engine.keys.phone_day(day_key(now.date()), digest)]
-        r = self.engine.runner.run("public_limit", keys, [
-            "take", int(now.timestamp() * 1000), s.phone_burst, repr(s.phone_per_minute / 60000), s.phone_daily_cap,
+        burst, per_minute, cap = self.limits()
+        r = self.engine.runner.run("public_limit", self.keys(day_key(now.date()), digest), [
+            "take", int(now.timestamp() * 1000), burst, repr(per_minute / 60000), cap,
             until_tomorrow_ms + 3600_000, until_tomorrow_ms])
         if not r["limited"]:
             return
         retry = max(1, math.ceil(r["retry_ms"] / 1000))
-        wait_zh, wait_en = _wait_words(retry)
-        zh = f"操作太频繁，请 {wait_zh}后再试。"
-        en = f"Too many requests from this device. Please try again in {wait_en}."
-        logger.info("phone API request refused (%s)", r["reason"])
+        zh, en = self.words(*_wait_words(retry))
+        logger.warning("%s refused for a while (%s)", type(self).__name__, r["reason"])
         raise RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=r["reason"],
                                message_zh=zh, message_en=en)
+
+
+class PhoneLimiter(_BucketLimiter):
+    """The phone's public API (booking, booking look-ups by code, remote tickets, ratings by tracking token), per
+    client address, with ``[public] phone_*`` settings."""
+
+    purpose = "phone"
+
+    def limits(self) -> tuple[int, float, int]:
+        s = self.engine.config.public
+        return s.phone_burst, s.phone_per_minute, s.phone_daily_cap
+
+    def keys(self, day: str, digest: str) -> list[str]:
+        return [self.engine.keys.phone_bucket(digest), self.engine.keys.phone_day(day, digest)]
+
+    def words(self, wait_zh: str, wait_en: str) -> tuple[str, str]:
+        return (f"操作太频繁，请 {wait_zh}后再试。",
+                f"Too many requests from this device. Please try again in {wait_en}.")
+
+
+class DeviceLookupLimiter(_BucketLimiter):
+    """ID and booking-code look-ups of one kiosk (check-in, "your bookings"), per device: a kiosk serves one person
+    at a time, so a burst of :attr:`BURST` refilled at :attr:`PER_MINUTE` is far above a queue of citizens and far
+    below what guessing booking codes or ID numbers would need; a stolen kiosk token stops at :attr:`DAILY_CAP` a
+    day."""
+
+    purpose = "lookup"
+    BURST = 20
+    PER_MINUTE = 30
+    DAILY_CAP = 5000
+
+    def limits(self) -> tuple[int, float, int]:
+        return self.BURST, self.PER_MINUTE, self.DAILY_CAP
+
+    def keys(self, day: str, digest: str) -> list[str]:
+        return [self.engine.keys.lookup_bucket(digest), self.engine.keys.lookup_day(day, digest)]
+
+    def words(self, wait_zh: str, wait_en: str) -> tuple[str, str]:
+        return (f"查询太频繁，请 {wait_zh}后再试，或咨询工作人员。",
+                f"Too many look-ups in a short time. Please try again in {wait_en}, or ask a member of staff.")

@@ -10,6 +10,8 @@ and ``remote.daily_quota``; the per-ID rules of the service apply (open tickets,
 
 from __future__ import annotations
 
+import json
+
 from shared.engine import Engine, Issued
 from shared.errors import RuleRefusedError, ValidationError
 from shared.identity import Identity
@@ -34,3 +36,21 @@ def take(engine: Engine, service: str, identity: Identity, *, phone: str = "", o
     contact = make_contact(engine.config, phone=phone, openid=openid, lang=lang)
     return engine._issue(svc, priority=False, lang=lang, request_id=request_id, kiosk="", identity=identity,
                          remote=True, contact=contact, scope_name="remote")
+
+
+def find(engine: Engine, identity: Identity) -> list[dict]:
+    """The remote tickets of the card's holder today that wait for their holder to arrive — what the kiosk shows
+    after a card read ("您有 1 个远程取号"), one per service: public tickets without their token (the card is the
+    proof at the kiosk; checking in is :func:`shared.checkin.check_in`)."""
+    codes = [c for c, s in engine.config.services.items() if s.remote.enabled]
+    if not codes:
+        return []
+    day = engine.today()
+    ids = [i for i in engine.redis.hmget(engine.keys.remote_index(day), [f"{identity.hash}:{c}" for c in codes]) if i]
+    raws = engine.redis.hmget(engine.keys.tickets(day), ids) if ids else []
+    out = []
+    for raw in raws:
+        t = json.loads(raw) if raw else None
+        if t and t.get("status") == "waiting" and t.get("remote") and not t.get("arrived"):
+            out.append(engine.public_ticket(t))
+    return out

@@ -285,3 +285,31 @@ def test_the_kiosk_prints_the_configured_address_and_phone(hall_config):
     assert "请到窗口出示相关证件" in lines
     plain = read_escpos(ticket_bytes(slip_for(ticket, hall_config), SETTINGS_80)).lines
     assert plain[-1].startswith("取号时间")  # no address or phone configured: no lines for them
+
+
+# ----------------------------------------------------------------------------- issue 14: 预约 and real-name tickets
+def test_an_appointment_ticket_is_marked_预约_with_its_slot_and_a_real_name_ticket_prints_no_id():
+    """A check-in's ticket prints an inverted 预约 banner with its slot; nothing of the person (the public ticket of a
+    real-name check-in carries no ID data, and none reaches the bytes)."""
+    from kiosk.printing import slip_for
+    from shared.config import load_config
+
+    public = {"number": "A012", "service_name": "人社综合", "service_name_en": "Human Resources & Social Security",
+              "windows": [1, 2], "ahead": 3, "estimated_wait_minutes": 9, "issued_at": "2026-11-27T09:15:00+08:00",
+              "tracking_url": "http://127.0.0.1:8000/t/SAMPLETOKEN", "priority": False, "realname": True,
+              "appointment": True, "slot": "10:30", "booking": "BK0000042", "green": None}
+    config = replace(load_config("tests/data/hall.toml"), hall_name="谢家集区政务服务中心", hall_address="",
+                     hall_phone="")
+    slip = slip_for(public, config)
+    assert (slip.appointment, slip.slot) == (True, "10:30")
+    data = ticket_bytes(slip, SETTINGS_80)
+    banner = (GS + b"B\x01" + ESC + b"E\x01" + GS + b"!\x11" + CN_ON + "预约".encode("gb18030") + CN_OFF + b" 10:30\n"
+              + GS + b"!\x00" + ESC + b"E\x00" + GS + b"B\x00" + b"Appointment 10:30\n")
+    assert banner == bytes.fromhex("1d42011b45011d21111c26d4a4d4bc1c2e2031303a33300a1d21001b45001d4200") + \
+        b"Appointment 10:30\n"
+    assert b"-" * 48 + b"\n" + banner + ESC + b"E\x01" + GS + b"!\x11" + CN_ON + "人社综合".encode("gb18030") in data
+    out = read_escpos(data)
+    assert out.lines == EXPECTED_80[:2] + ["预约 10:30", "Appointment 10:30"] + EXPECTED_80[2:]
+    assert b"BK0000042" not in data  # the booking's id is the hall's, not the citizen's: not printed either
+    walk_in = ticket_bytes(slip_for({**public, "appointment": False, "slot": None}, config), SETTINGS_80)
+    assert "预约".encode("gb18030") not in walk_in and read_escpos(walk_in).lines == EXPECTED_80

@@ -236,6 +236,7 @@ function render() {
     if (cur.priority) tags.push(`<span class="tag tag-priority">${esc(t("priority"))}</span>`);
     if (cur.transfers) tags.push(`<span class="tag">${esc(t("transferred"))}</span>`);
     if (cur.assisted) tags.push(`<span class="tag tag-assisted">${esc(t("assisted"))}</span>`);
+    if (cur.appointment) tags.push(`<span class="tag tag-appointment">${esc(t("appointment", { slot: cur.slot || "" }))}</span>`);
     $("#cur-tags").innerHTML = tags.join("");
   }
   tick();

@@ -79,6 +79,8 @@ def slip_for(ticket: dict, config: Config) -> TicketSlip:
         hall_address=config.hall_address,
         hall_phone=config.hall_phone,
         wait_state=(ticket.get("wait") or {}).get("state"),
+        appointment=bool(ticket.get("appointment")),
+        slot=ticket.get("slot") or "" if ticket.get("appointment") else "",
     )
 
 

@@ -79,6 +79,11 @@ def text_ticket(slip: TicketSlip, settings: PrinterSettings) -> bytes:
         w.line(ticket.PRIORITY_EN)
         w.line(ticket.PRIORITY_NOTE_ZH)
         w.line(ticket.PRIORITY_NOTE_EN)
+    if slip.appointment:
+        w.p.set(invert=True)
+        w.big(f" {ticket.appointment_zh(slip)} ", 2, 2)
+        w.p.set(invert=False)
+        w.line(ticket.appointment_en(slip))
     w.big(slip.service_zh, 2, 2)
     w.line(slip.service_en)
     w.blank()

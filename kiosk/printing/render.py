@@ -135,6 +135,8 @@ def _draw(slip: TicketSlip, settings: PrinterSettings) -> Image.Image:
         c.banner(f"{ticket.PRIORITY_ZH}  {ticket.PRIORITY_EN}", 34)
         c.text(ticket.PRIORITY_NOTE_ZH, 28, bold=True)
         c.text(ticket.PRIORITY_NOTE_EN, 22)
+    if slip.appointment:
+        c.banner(f"{ticket.appointment_zh(slip)}  {ticket.appointment_en(slip)}", 34)
     c.text(slip.service_zh, 50, bold=True)
     c.text(slip.service_en, 24)
     c.gap(14)

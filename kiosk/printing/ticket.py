@@ -33,6 +33,8 @@ class TicketSlip:
     hall_phone: str = ""  # [hall] phone ("" = no line)
     #: the estimate's state (shared/estimates.py): "no_window" prints "暂无窗口办理" instead of minutes
     wait_state: str | None = None
+    appointment: bool = False  # 预约: checked in for a booking (its slot's start, HH:MM, in ``slot``)
+    slot: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", tuple(self.windows))
@@ -65,6 +67,8 @@ class TicketSlip:
 
 
 # ------------------------------------------------------------------------------------------------ the words
+APPOINTMENT_ZH = "预约"
+APPOINTMENT_EN = "Appointment"
 PRIORITY_ZH = "绿色通道"
 PRIORITY_EN = "Priority service"
 # the kiosk's 绿色通道 note (kiosk/static/strings.js priorityNote), on the paper too: the clerk asks for the proof
@@ -132,3 +136,12 @@ def address_line(slip: TicketSlip) -> str | None:
 def phone_line(slip: TicketSlip) -> str | None:
     """``咨询电话 Tel: …``, or ``None`` when the hall has no ``[hall] phone``."""
     return f"咨询电话 Tel: {slip.hall_phone}" if slip.hall_phone else None
+
+
+def appointment_zh(slip: TicketSlip) -> str:
+    """``预约 10:30`` (the booked slot's start)."""
+    return f"{APPOINTMENT_ZH} {slip.slot}".strip()
+
+
+def appointment_en(slip: TicketSlip) -> str:
+    return f"{APPOINTMENT_EN} {slip.slot}".strip()

@@ -27,6 +27,7 @@ import { createGuidance } from "./guidance.js";
 import { createHelp } from "./help.js";
 import { noBreak, setText } from "./text.js";
 import { waitKey } from "/assets/js/wait-strings.js";
+import { startCheckin } from "./js/checkin.js";
 
 const BOOT = bootData();
 const IDLE_MS = (BOOT.idle_seconds || 60) * 1000;
@@ -259,6 +260,7 @@ function renderTicket() {
   note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] || "replayed");
   $("#ticket").classList.toggle("print-failed", outcome === "failed");
   $("#ticket").classList.toggle("priority", !!ticket.priority);
+  if (checkin) checkin.markTicket(ticket);  // 预约 / remote ticket mark (js/checkin.js)
 }
 
 function startCountdown(ms) {
@@ -423,6 +425,13 @@ async function start() {
   else if (who.reason === "pairNetwork") { showPairing(t("pairNetwork")); setTimeout(start, 5000); }
   else unpair(t(who.reason === "pairBad" ? "pairLost" : who.reason));
 }
+
+// 实名取号 and 预约签到: the card reader, the keypads and the person's panel (js/checkin.js)
+const checkin = BOOT.checkin && startCheckin({
+  api, i18n, kiosk: () => KIOSK, services: () => state.services, showTicket, endVisit, readerBase: BOOT.card_reader,
+  busy: (text) => (text ? showBusy(text) : hideBusy()), error: showError,
+  canStart: () => state.screen === "start" && !state.busy,
+});
 
 window.addEventListener("hashchange", start);  // a pairing link opened on a kiosk that shows the page already
 i18n.apply();

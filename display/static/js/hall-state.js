@@ -61,7 +61,7 @@ export function hallReducer({ recentLimit = 8 } = {}) {
           }
           if (w) {
             w.ticket = { id: t.id, number: t.number, service: t.service, window: ev.window, calls: t.calls || 1,
-                         called_ms: t.called_ms };
+                         called_ms: t.called_ms, appointment: !!t.appointment };
           }
           call = { id: t.id, number: t.number, service: t.service, window: ev.window, kind: CALLS[ev.type], at: ev.ts };
           state.recent_calls.unshift(call);

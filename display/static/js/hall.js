@@ -153,13 +153,21 @@ function closedHTML() {
 }
 
 // ------------------------------------------------------------------------------------------------ render
+// 预约: an appointment's ticket (the call carries the flag, or the ticket at its window does), marked by its number
+function bookedMark(c) {
+  const s = state();
+  const w = s ? windowEntry(s, c.window) : null;
+  const booked = c.appointment || (w && w.ticket && w.ticket.id === c.id && w.ticket.appointment);
+  return booked ? `<span class="appt">${esc(t("appointment"))}</span>` : "";
+}
+
 function callHTML(c, cls) {
   const key = callKey(c);
   const flashing = (freshUntil.get(key) || 0) > Date.now();
   const recall = c.kind === "recall" ? `<span class="tag">${esc(t("recall"))}</span>` : "";
   const win = zh ? `<b>${esc(c.window)}</b>号窗口` : `Window <b>${esc(c.window)}</b>`;
   return `<div class="call ${cls}${flashing ? " flash" : ""}" data-key="${esc(key)}">` +
-    `<span class="num">${esc(c.number)}</span><span class="arrow" aria-hidden="true">&#10140;</span>` +
+    `<span class="num">${esc(c.number)}${bookedMark(c)}</span><span class="arrow" aria-hidden="true">&#10140;</span>` +
     `<span class="win">${win}</span><span class="svc">${esc(screen.serviceName(c.service))}${recall}</span></div>`;
 }
 
@@ -187,7 +195,7 @@ function render() {
   }
   $("#latest").innerHTML = latest.slice(1, LATEST).map((c) => `<li>${callHTML(c, "mid")}</li>`).join("");
   const shown = new Set(latest.slice(0, LATEST).map((c) => c.id));
-  $("#recent").innerHTML = (closed ? [] : calls.filter((c) => !shown.has(c.id))).map((c) => `<li><span class="num">${esc(c.number)}</span>` +
+  $("#recent").innerHTML = (closed ? [] : calls.filter((c) => !shown.has(c.id))).map((c) => `<li><span class="num">${esc(c.number)}${bookedMark(c)}</span>` +
     `<span class="win">${esc(t("window_n", { n: c.window }))}</span>` +
     `<span class="at">${esc(screen.formatNow(c.at).hm)}</span></li>`).join("");
   $("#waiting").innerHTML = cfg.services.map((svc) => {
