@@ -2,64 +2,37 @@
 (holds that ran out, missed bookings — 爽约 —, reminders, forgetting old bookings and no-show histories) and "N
 ahead"; and, when ``[notifications] enabled``, the sender of the notifications outbox (one active sender per hall,
 whatever the number of processes: a lease in Redis). Everything it does is decided in scripts, so every process may
-run it.
+run it (a :class:`~shared.periodic.PeriodicWorker`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-
-import redis
 
 from shared import bookings
 from shared.config import Config
 from shared.engine import Engine
 from shared.notify import notification_sender, notify_ahead
 from shared.outbox import Sender
+from shared.periodic import PeriodicWorker
 
 logger = logging.getLogger(__name__)
 
 
-class ReceptionWorker:
+class ReceptionWorker(PeriodicWorker):
     """The periodic job (bookings' sweep, N ahead) and, when notifications are on, the sender, of one process."""
 
+    thread_name = "reception-sweep"
+    what = "reception sweep"
+
     def __init__(self, engine: Engine, *, sender: Sender | None = None) -> None:
-        self.engine = engine
-        self.every_s = engine.config.appointments.sweep_seconds
-        self.sender = sender
-        self.runs = 0
+        super().__init__(engine, engine.config.appointments.sweep_seconds, sender=sender)
         self.last: bookings.SweepResult | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> bookings.SweepResult:
-        self.last = bookings.sweep(self.engine)
+        result = bookings.sweep(self.engine)
         notify_ahead(self.engine)
-        return self.last
-
-    def start(self) -> ReceptionWorker:
-        self._thread = threading.Thread(target=self._run, name="reception-sweep", daemon=True)
-        self._thread.start()
-        if self.sender is not None:
-            self.sender.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except redis.RedisError as exc:
-                logger.warning("reception sweep: Redis unavailable (%s); will retry", exc)
-            except Exception:  # keep the thread alive whatever one run did
-                logger.exception("reception sweep failed")
-            self.runs += 1
-            self._stop.wait(self.every_s)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.sender is not None:
-            self.sender.stop()
+        return result
 
 
 def start_worker(engine: Engine, config: Config | None = None) -> ReceptionWorker:

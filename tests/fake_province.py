@@ -5,88 +5,25 @@ Its store survives a restart of the server (a province does not forget what it a
 
 from __future__ import annotations
 
-import json
-import random
-import threading
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from fake_upstream import FakeUpstream
 
 
-class FakeProvince:
+class FakeProvince(FakeUpstream):
     """``faults`` = probabilities of: ``error`` (500, nothing kept), ``accept_error`` (kept, then 500),
     ``late_accept`` (kept, answer after the client gave up), ``late`` (nothing kept, answer late), ``busy`` (503).
     ``refuse(record)`` → True answers 400 (refused for good)."""
 
+    FAULTS = ("error", "accept_error", "late_accept", "late", "busy")
+    path = "/evaluation/save"
+
     def __init__(self, seed: int, faults: dict[str, float] | None = None, stall_seconds: float = 2.0) -> None:
-        self.rng = random.Random(seed)
-        self.faults = faults or {}
-        self.stall_seconds = stall_seconds
-        self.lock = threading.Lock()
+        super().__init__(seed, faults, stall_seconds)
         self.accepted: dict[str, dict] = {}
         self.log: list[tuple[str, str]] = []  # ("recv" | "accept", evalId), in the order it happened
-        self.answers: Counter[str] = Counter()
         self.refuse = lambda record: False
-        self.release = threading.Event()  # set when stopping: late answers end at once
-        self.port = 0
-        self.server: ThreadingHTTPServer | None = None
         self.requests = 0
-        self.starts = 0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/evaluation/save"
-
-    def start(self) -> FakeProvince:
-        province = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length))
-                status, answer, stall = province.handle(body)
-                if stall:
-                    province.release.wait(province.stall_seconds)
-                data = json.dumps(answer, ensure_ascii=False).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up (timed out) before the answer
-                    pass
-
-        self.release.clear()
-        self.starts += 1
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop answering (the port refuses connections until :meth:`start` again)."""
-        self.release.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def _pick(self) -> str:
-        r = self.rng.random()
-        for name in ("error", "accept_error", "late_accept", "late", "busy"):
-            p = self.faults.get(name, 0.0)
-            if r < p:
-                return name
-            r -= p
-        return "ok"
-
-    def handle(self, record: dict) -> tuple[int, dict, bool]:
+    def handle(self, record: dict, headers: dict) -> tuple[int, dict, bool]:
         """(status, answer, answer late?) for one request, keeping what it accepts."""
         eval_id = str(record.get("evalId"))
         with self.lock:

@@ -5,81 +5,24 @@ is busy — chosen at random from a seed. ``sent`` is what reached citizens' pho
 
 from __future__ import annotations
 
-import json
-import random
-import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fake_upstream import FakeUpstream
 
 
-class FakeWebhook:
+class FakeWebhook(FakeUpstream):
     """``faults``: probabilities of ``error`` (500, nothing sent), ``sent_error`` (sent, then 500), ``late_sent``
     (sent, answered after the client gave up), ``late`` (nothing sent, answered late), ``busy`` (503)."""
 
+    FAULTS = ("error", "sent_error", "late_sent", "late", "busy")
+    path = "/notify"
+
     def __init__(self, seed: int = 0, faults: dict[str, float] | None = None, stall_seconds: float = 1.5) -> None:
-        self.rng = random.Random(seed)
-        self.faults = faults or {}
-        self.stall_seconds = stall_seconds
-        self.lock = threading.Lock()
+        super().__init__(seed, faults, stall_seconds)
         self.sent: dict[str, dict] = {}  # message id → the body that was sent (once)
         self.deliveries: Counter[str] = Counter()  # message id → times it reached the phone (must stay 1)
         self.requests: list[dict] = []
         self.headers: list[dict] = []
-        self.answers: Counter[str] = Counter()
-        self.release = threading.Event()
-        self.server: ThreadingHTTPServer | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/notify"
-
-    def start(self) -> FakeWebhook:
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                status, answer, stall = hook.handle(body, dict(self.headers))
-                if stall:
-                    hook.release.wait(hook.stall_seconds)
-                data = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except OSError:  # the client gave up first
-                    pass
-
-        self.release.clear()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.release.set()
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def _pick(self) -> str:
-        r = self.rng.random()
-        for name in ("error", "sent_error", "late_sent", "late", "busy"):
-            p = self.faults.get(name, 0.0)
-            if r < p:
-                return name
-            r -= p
-        return "ok"
 
     def handle(self, body: dict, headers: dict) -> tuple[int, dict, bool]:
         message_id = str(body.get("id"))

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
-import time
 from datetime import date, datetime
 
 import pytest
 from fake_webhook import FakeWebhook
+from outbox_support import wait_until
 from reception_support import ADULT, OTHER, SENIOR, booking_hall, events_of, make_number, person, with_notifications, \
     with_remote
 
@@ -25,15 +24,6 @@ from shared.notify import WebhookNotifier, entry_view, notification_outbox, noti
 from shared.reception import ReceptionWorker
 
 PHONE = "13812345678"
-
-
-def wait_until(predicate, timeout: float = 180.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        pause.wait(0.01)
 
 
 def notifying_hall(config, url: str = "http://127.0.0.1:9/", **settings):

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import threading
-import time
 from datetime import datetime
 
 import pytest
 from fake_province import FakeProvince
 from haocaiping_support import PROVINCE_CODES, PROVINCE_FIELDS, events_of, serve, with_upstream
+from outbox_support import wait_until
 
 from shared import ratings
 from shared.clock import Clock
@@ -26,16 +25,6 @@ from shared.redis_client import connect
 HALL_FIELDS = dict(area_code="340404", department_code="11340404MB0000000X", department_codes={"shichang": "SC-01"},
                    fields=PROVINCE_FIELDS, codes=PROVINCE_CODES, constants={"dataSource": "1"},
                    success_field="code", success_values=("0",), duplicate_values=("1001",))
-
-
-def wait_until(predicate, timeout: float = 180.0, what: str = "condition") -> None:
-    """Wait for a condition (checked often; the machine may be busy, so the limit is generous)."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        pause.wait(0.01)
 
 
 def reporting_engine(redis_client, hall_config, clock, url: str, **changes) -> Engine:

@@ -13,15 +13,13 @@ hall, whatever the number of processes (a lease in Redis).
 from __future__ import annotations
 
 import logging
-import threading
-
-import redis
 
 from shared.config import Config
 from shared.engine import Engine
 from shared.haocaiping.adapter import JsonHttpAdapter
 from shared.outbox import Outbox, Sender, SenderSettings
-from shared.ratings import TOPIC, apply_default_ratings
+from shared.periodic import PeriodicWorker
+from shared.ratings import TOPIC, DefaultRun, apply_default_ratings
 
 logger = logging.getLogger(__name__)
 
@@ -47,40 +45,18 @@ def rating_sender(engine: Engine, *, adapter: JsonHttpAdapter | None = None, clo
                   name="haocaiping-sender")
 
 
-class HaocaipingWorker:
+class HaocaipingWorker(PeriodicWorker):
     """The default-rating loop and (when reporting is on) the upstream sender of one server process."""
 
+    thread_name = "haocaiping-default-ratings"
+    what = "default ratings"
+
     def __init__(self, engine: Engine, *, sender: Sender | None = None) -> None:
-        self.engine = engine
-        self.every_s = engine.config.haocaiping.default_every_minutes * 60
-        self.sender = sender
-        self.runs = 0
-        self.last = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(engine, engine.config.haocaiping.default_every_minutes * 60, sender=sender)
+        self.last: DefaultRun | None = None
 
-    def start(self) -> HaocaipingWorker:
-        self._thread = threading.Thread(target=self._run, name="haocaiping-default-ratings", daemon=True)
-        self._thread.start()
-        if self.sender is not None:
-            self.sender.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.last = apply_default_ratings(self.engine)
-            except redis.RedisError as exc:
-                logger.warning("default ratings: Redis unavailable (%s); will retry", exc)
-            except Exception:  # keep the thread alive whatever one run did
-                logger.exception("default ratings run failed")
-            self.runs += 1
-            self._stop.wait(self.every_s)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.sender is not None:
-            self.sender.stop()
+    def run_once(self) -> DefaultRun:
+        return apply_default_ratings(self.engine)
 
 
 def start_worker(engine: Engine, config: Config | None = None) -> HaocaipingWorker:

@@ -1,6 +1,6 @@
 """The generic JSON-over-HTTP adapter: one rating (the record ``rate_visit.lua`` wrote to the outbox) → the province's
-record, by the field map of ``[haocaiping.upstream]``; POSTed with the standard library (urllib), the answer read as
-accepted, worth another try, or refused for good.
+record, by the field map of ``[haocaiping.upstream]``; POSTed and its answer read as accepted, worth another try, or
+refused for good by :mod:`shared.upstream`.
 
 The field map names, for each field the province expects, which of our values goes in it
 (:data:`shared.config.UPSTREAM_SOURCE_FIELDS`); ``codes`` translates our values into the province's code lists
@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
 import urllib.request
 from datetime import datetime
 from typing import Any
 
+from shared import upstream
 from shared.config import Config, UpstreamSettings
 from shared.outbox import Delivery, Entry
 from shared.ratings import LEVEL_BY_VALUE
 
 logger = logging.getLogger(__name__)
-
-ANSWER_MAX = 64 * 1024  # bytes of an answer read
-RETRY_STATUSES = frozenset({408, 425, 429})  # 4xx answers that mean "not now" rather than "never"
 
 
 def _list(value: Any) -> list:
@@ -119,54 +116,8 @@ class JsonHttpAdapter:
     # ------------------------------------------------------------------------------------------- posting
     def deliver(self, entry: Entry) -> Delivery:
         """POST one entry; accepted on a 2xx whose answer says so (``success_field``) or says duplicate."""
-        s = self.settings
-        req = urllib.request.Request(s.url, data=self.body(entry.payload), method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Accept": "application/json", **s.headers})
-        try:
-            with self.opener.open(req, timeout=s.timeout_seconds) as resp:
-                status, raw = resp.status, resp.read(ANSWER_MAX)
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, _read(exc)
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, reset, timed out, bad answer
-            reason = getattr(exc, "reason", exc)
-            return Delivery(False, f"no answer: {type(reason).__name__}: {reason}"[:500])
-        return self.judge(status, raw)
+        return upstream.post_json(self.opener, self.settings, self.body(entry.payload))
 
     def judge(self, status: int, raw: bytes) -> Delivery:
         """Accepted / try again / refused for good, from the answer's status and body."""
-        s = self.settings
-        text = raw.decode("utf-8", "replace")[:300]
-        if 200 <= status < 300:
-            if not s.success_field:
-                return Delivery(True, f"{status}")
-            value = _field(raw, s.success_field)
-            if value in s.success_values:
-                return Delivery(True, f"{status} {s.success_field}={value}")
-            if value in s.duplicate_values:
-                return Delivery(True, f"{status} duplicate ({s.success_field}={value})")
-            return Delivery(False, f"{status} not accepted: {text}")
-        if status in RETRY_STATUSES or status >= 500:
-            return Delivery(False, f"{status}: {text}")
-        return Delivery(False, f"{status} refused: {text}", permanent=True)
-
-
-def _read(exc: urllib.error.HTTPError) -> bytes:
-    try:
-        return exc.read(ANSWER_MAX)
-    except OSError:
-        return b""
-
-
-def _field(raw: bytes, path: str) -> str | None:
-    """The value at a dotted path of a JSON answer, as text (None when absent or not JSON)."""
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        return None
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return None if value is None else str(value)
+        return upstream.judge(self.settings, status, raw)

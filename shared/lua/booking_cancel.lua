@@ -1,20 +1,15 @@
 -- booking_cancel.lua — the holder (or staff) cancels a held or confirmed booking before its slot starts; its place
 -- is free at once. Cancelling a cancelled booking again answers it as it is.
+-- onewindow: uses booking
 -- KEYS: 1 seq, 2 events, 3 bookings, 4 booking index, 5 booking holds, 6 bookings upcoming,
 --       7 slot_counts(service, day), 8 slot_holds(service, day, hhmm)
 -- ARGV: 1 now_ms, 2 booking id, 3 service, 4 day, 5 slot (HHMM) — as Python read them, 6 actor
 -- Returns: {"ok", "booking", "seq", "already"?} | {"error": "not_found" | "booking_closed" | "cancel_too_late" | "retry"}
 local now = tonumber(ARGV[1])
-local raw = redis.call('HGET', KEYS[3], ARGV[2])
-if not raw then return fail('not_found', 'no such booking') end
-local b = cjson.decode(raw)
-if b.service ~= ARGV[3] or b.day ~= ARGV[4] or b.hhmm ~= ARGV[5] then
-  return retry('the booking moved since it was read')
-end
+local b, refused = booking_as_read(KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if not b then return refused end
 if b.state == 'cancelled' then return ok({booking = b, already = true}) end
-if b.state ~= 'held' and b.state ~= 'confirmed' then
-  return fail_with('booking_closed', 'the booking is ' .. b.state, {state = b.state})
-end
+if b.state ~= 'held' and b.state ~= 'confirmed' then return booking_closed(b) end
 if now >= tonumber(b.slot_ms) then
   return fail('cancel_too_late', 'the booked time has begun')
 end

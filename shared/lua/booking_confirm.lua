@@ -1,6 +1,6 @@
 -- booking_confirm.lua — confirm a held booking before its hold runs out; the "booking confirmed" notification is
 -- written in the same step. Confirming a confirmed booking again answers it as it is.
--- onewindow: uses outbox, notify
+-- onewindow: uses outbox, notify, booking
 -- KEYS: 1 seq, 2 events, 3 bookings, 4 booking holds, 5 bookings upcoming, 6 slot_counts(service, day),
 --       7 slot_holds(service, day, hhmm), 8 notify outbox entries, 9 notify outbox partitions,
 --       10 .. 9+P notify queue of partition 0 .. P-1
@@ -8,16 +8,10 @@
 --       6 settings JSON {parts, kinds}, 7 when slot_counts may expire (ms)
 -- Returns: {"ok", "booking", "seq", "already"?} | {"error": "not_found" | "booking_closed" | "hold_expired" | "retry"}
 local now = tonumber(ARGV[1])
-local raw = redis.call('HGET', KEYS[3], ARGV[2])
-if not raw then return fail('not_found', 'no such booking') end
-local b = cjson.decode(raw)
-if b.service ~= ARGV[3] or b.day ~= ARGV[4] or b.hhmm ~= ARGV[5] then
-  return retry('the booking moved since it was read')
-end
+local b, refused = booking_as_read(KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if not b then return refused end
 if b.state == 'confirmed' then return ok({booking = b, already = true}) end
-if b.state ~= 'held' then
-  return fail_with('booking_closed', 'the booking is ' .. b.state, {state = b.state})
-end
+if b.state ~= 'held' then return booking_closed(b) end
 if tonumber(b.hold_until_ms) <= now then
   return fail_with('hold_expired', 'the hold ran out before the booking was confirmed', {state = 'expired'})
 end

@@ -1,6 +1,7 @@
 -- booking_reschedule.lua — move a confirmed booking to another slot of its service (改约), before its slot starts:
 -- the new slot's calendar entry unchanged, a place left there, still one booking per ID, service and day. The
 -- booking keeps its id and code; its reminder is sent again for the new time.
+-- onewindow: uses booking
 -- KEYS: 1 seq, 2 events, 3 bookings, 4 booking index, 5 booking times, 6 bookings upcoming,
 --       7 slot_counts(service, old day), 8 slot_counts(service, new day), 9 slot_holds(service, new day, new slot),
 --       10 schedule
@@ -10,19 +11,13 @@
 -- Returns: {"ok", "booking", "seq"} | {"error": "not_found" | "not_confirmed" | "booking_closed" | "cancel_too_late"
 --   | "same_slot" | "booking_exists" | "slot_full" | "retry"}
 local now = tonumber(ARGV[1])
-local raw = redis.call('HGET', KEYS[3], ARGV[2])
-if not raw then return fail('not_found', 'no such booking') end
-local b = cjson.decode(raw)
-if b.service ~= ARGV[3] or b.day ~= ARGV[4] or b.hhmm ~= ARGV[5] then
-  return retry('the booking moved since it was read')
-end
+local b, refused = booking_as_read(KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if not b then return refused end
 if (redis.call('HGET', KEYS[10], ARGV[11]) or '') ~= ARGV[12] then
   return retry('the calendar entry of ' .. ARGV[11] .. ' changed')
 end
 if b.state == 'held' then return fail('not_confirmed', 'confirm the booking first') end
-if b.state ~= 'confirmed' then
-  return fail_with('booking_closed', 'the booking is ' .. b.state, {state = b.state})
-end
+if b.state ~= 'confirmed' then return booking_closed(b) end
 if now >= tonumber(b.slot_ms) then return fail('cancel_too_late', 'the booked time has begun') end
 local new_day, new_hhmm = ARGV[6], ARGV[7]
 if new_day == b.day and new_hhmm == b.hhmm then return fail('same_slot', 'that is the booked time') end

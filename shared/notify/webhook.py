@@ -8,22 +8,22 @@ free text. ``id`` (``<hall>-<kind>:<ref>``) is the same in every attempt, and al
 receiver that de-duplicates by it sends each message once, however often it is posted (the outbox posts until it
 is accepted: at least once).
 
-An answer is read like the 好差评 adapter's: a 2xx is accepted (or, with ``success_field``, a 2xx whose field is in
-``success_values`` / ``duplicate_values``); 408, 425, 429, 5xx and no answer are tried again; any other 4xx is
-refused for good (a wrong number): the entry fails at once and waits for a person.
+An answer is read by :mod:`shared.upstream`, as the 好差评 adapter's is: a 2xx is accepted (or, with
+``success_field``, a 2xx whose field is in ``success_values`` / ``duplicate_values``); 408, 425, 429, 5xx and no
+answer are tried again; any other 4xx is refused for good (a wrong number): the entry fails at once and waits for a
+person.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import urllib.error
 import urllib.request
 from datetime import datetime
 from typing import Any
 
+from shared import upstream
 from shared.config import Config, NotificationSettings
-from shared.haocaiping.adapter import ANSWER_MAX, RETRY_STATUSES, _field, _read
 from shared.outbox import Delivery, Entry
 
 logger = logging.getLogger(__name__)
@@ -101,32 +101,8 @@ class WebhookNotifier:
 
     # ------------------------------------------------------------------------------------------- posting
     def deliver(self, entry: Entry) -> Delivery:
-        s = self.settings
-        req = urllib.request.Request(s.url, data=self.body(entry), method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
-            "Idempotency-Key": f"{self.config.hall_id}-{entry.id}", **s.headers})
-        try:
-            with self.opener.open(req, timeout=s.timeout_seconds) as resp:
-                status, raw = resp.status, resp.read(ANSWER_MAX)
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, _read(exc)
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, reset, timed out, bad answer
-            reason = getattr(exc, "reason", exc)
-            return Delivery(False, f"no answer: {type(reason).__name__}: {reason}"[:500])
-        return self.judge(status, raw)
+        return upstream.post_json(self.opener, self.settings, self.body(entry),
+                                  {"Idempotency-Key": f"{self.config.hall_id}-{entry.id}"})
 
     def judge(self, status: int, raw: bytes) -> Delivery:
-        s = self.settings
-        text = raw.decode("utf-8", "replace")[:300]
-        if 200 <= status < 300:
-            if not s.success_field:
-                return Delivery(True, f"{status}")
-            value = _field(raw, s.success_field)
-            if value in s.success_values:
-                return Delivery(True, f"{status} {s.success_field}={value}")
-            if value in s.duplicate_values:
-                return Delivery(True, f"{status} duplicate ({s.success_field}={value})")
-            return Delivery(False, f"{status} not accepted: {text}")
-        if status in RETRY_STATUSES or status >= 500:
-            return Delivery(False, f"{status}: {text}")
-        return Delivery(False, f"{status} refused: {text}", permanent=True)
+        return upstream.judge(self.settings, status, raw)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -19,6 +18,7 @@ import redis
 
 from shared import events
 from shared.engine import Engine
+from shared.periodic import PeriodicWorker
 from shared.schedule import day_plan
 from shared.stats.archive import Archive
 from shared.stats.facts import DayFacts, Folder, event_day
@@ -122,33 +122,16 @@ def _release(client: redis.Redis, key: str, token: str) -> None:
         logger.warning("could not release the archive lock: %s", exc)
 
 
-class Archiver:
+class Archiver(PeriodicWorker):
     """Runs :func:`archive_closed_days` at start and every ``every_minutes`` in a daemon thread."""
 
+    thread_name = "onewindow-archiver"
+    what = "archiver"
+
     def __init__(self, engine: Engine, archive: Archive, every_minutes: int) -> None:
-        self.engine = engine
+        super().__init__(engine, every_minutes * 60)
         self.archive = archive
-        self.every_s = every_minutes * 60
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.runs = 0
         self.last: ArchiveResult | None = None
 
-    def start(self) -> Archiver:
-        self._thread = threading.Thread(target=self._run, name="onewindow-archiver", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.last = archive_closed_days(self.engine, self.archive)
-            except redis.RedisError as exc:
-                logger.warning("archiver: Redis unavailable (%s); will retry", exc)
-            except Exception:  # keep the thread alive whatever one run did
-                logger.exception("archiver run failed")
-            self.runs += 1
-            self._stop.wait(self.every_s)
+    def run_once(self) -> ArchiveResult:
+        return archive_closed_days(self.engine, self.archive)
