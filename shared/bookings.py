@@ -252,34 +252,41 @@ def hold(engine: Engine, service: str, start: str | datetime, identity: Identity
     contact = make_contact(engine.config, phone=phone, openid=openid, lang=lang)
     a = svc.appointments
     k = engine.keys
+    def build(now: datetime, calendar, slot: Slot, _read) -> tuple[list[str], list]:
+        now_ms = int(now.timestamp() * 1000)
+        keys = [k.bookings, k.booking_codes, k.booking_index, k.booking_seq, k.booking_times, k.booking_holds,
+                k.slot_counts(svc.code, slot.day), k.slot_holds(svc.code, slot.day, slot.hhmm), k.id_history,
+                k.schedule]
+        args = [now_ms, svc.code, slot.day, slot.hhmm, slot.start_ms, slot.end_ms, slot.capacity,
+                now_ms + a.hold_minutes * 60_000, new_code(), identity.hash, identity.birth_year, identity.masked,
+                json.dumps(svc.id_rules.as_dict()), json.dumps(contact) if contact else "", channel, lang,
+                slot.start.date().isoformat(), calendar.stored_entry(slot.start.date())]
+        return keys, args
+
     with idempotency.using(_scope(engine, "hold", request_id)):
-        for _attempt in range(8):
-            now = engine.clock.now()
-            calendar = engine.rota.calendar()
-            try:
-                slot = find_slot(engine.config, svc, start, now, calendar.overrides)
-            except RuleRefusedError as exc:
-                raise _rules(engine, exc, svc) from None
-            now_ms = int(now.timestamp() * 1000)
-            keys = [k.bookings, k.booking_codes, k.booking_index, k.booking_seq, k.booking_times, k.booking_holds,
-                    k.slot_counts(svc.code, slot.day), k.slot_holds(svc.code, slot.day, slot.hhmm), k.id_history,
-                    k.schedule]
-            args = [now_ms, svc.code, slot.day, slot.hhmm, slot.start_ms, slot.end_ms, slot.capacity,
-                    now_ms + a.hold_minutes * 60_000, new_code(), identity.hash, identity.birth_year, identity.masked,
-                    json.dumps(svc.id_rules.as_dict()), json.dumps(contact) if contact else "", channel, lang,
-                    slot.start.date().isoformat(), calendar.stored_entry(slot.start.date())]
-            try:
-                r = engine.runner.run("booking_hold", keys, args, _errors())
-                break
-            except RetryScript:
-                engine.rota.invalidate()
-            except RuleRefusedError as exc:
-                raise _rules(engine, exc, svc) from None
-        else:
-            raise OneWindowError("the calendar keeps changing; try again", code="busy")
+        r = _on_slot(engine, "booking_hold", start, lambda: (svc, None), build, "the calendar keeps changing; try again")
     b = r["booking"]
     logger.info("booking %s held: %s %s %s", b["id"], svc.code, b["day"], b["hhmm"])
     return view(engine, b, with_code=True)
+
+
+def _on_slot(engine: Engine, script: str, start, pick, build, busy: str) -> dict:
+    """Run ``script`` on the bookable slot of ``start``: ``pick()`` → (the service, what the caller read) as of now,
+    ``build(now, calendar, slot, read)`` → the script's keys and args. The script refuses to act on a calendar or a
+    booking that moved since Python read it (RetryScript): read again, at most 8 times, then OneWindowError ``busy``.
+    A rule's refusal (of the slot or of the script) is RuleRefusedError with the hall's words."""
+    for _attempt in range(8):
+        svc, read = pick()
+        now = engine.clock.now()
+        calendar = engine.rota.calendar()
+        try:
+            slot = find_slot(engine.config, svc, start, now, calendar.overrides)
+            return engine.runner.run(script, *build(now, calendar, slot, read), _errors())
+        except RetryScript:
+            engine.rota.invalidate()
+        except RuleRefusedError as exc:
+            raise _rules(engine, exc, svc) from None
+    raise OneWindowError(busy, code="busy")
 
 
 def _by_code(engine: Engine, code: str) -> tuple[dict, Service | None]:
@@ -326,31 +333,23 @@ def reschedule(engine: Engine, code: str, start: str | datetime, *, request_id: 
     """Move a confirmed booking to another bookable slot of its service (same code). NotFoundError;
     RuleRefusedError ``slot_unavailable`` / ``slot_full`` / ``booking_exists`` / ``same_slot`` / ``not_confirmed`` /
     ``cancel_too_late`` / ``booking_closed``."""
+    def pick() -> tuple[Service, tuple[dict, Service]]:
+        b, svc = _by_code(engine, code)  # read again on every attempt: the booking may have moved meanwhile
+        return svc, (b, svc)
+
+    def build(now: datetime, calendar, slot: Slot, read: tuple[dict, Service]) -> tuple[list[str], list]:
+        b, svc = read
+        k = engine.keys
+        keys = [k.bookings, k.booking_index, k.booking_times, k.bookings_upcoming,
+                k.slot_counts(b["service"], b["day"]), k.slot_counts(svc.code, slot.day),
+                k.slot_holds(svc.code, slot.day, slot.hhmm), k.schedule]
+        args = [int(now.timestamp() * 1000), b["id"], b["service"], b["day"], b["hhmm"], slot.day, slot.hhmm,
+                slot.start_ms, slot.end_ms, slot.capacity, slot.start.date().isoformat(),
+                calendar.stored_entry(slot.start.date()), _expires_at(slot.start.date(), engine)]
+        return keys, args
+
     with idempotency.using(_scope(engine, "reschedule", request_id)):
-        for _attempt in range(8):
-            b, svc = _by_code(engine, code)
-            now = engine.clock.now()
-            calendar = engine.rota.calendar()
-            try:
-                slot: Slot = find_slot(engine.config, svc, start, now, calendar.overrides)
-            except RuleRefusedError as exc:
-                raise _rules(engine, exc, svc) from None
-            k = engine.keys
-            keys = [k.bookings, k.booking_index, k.booking_times, k.bookings_upcoming,
-                    k.slot_counts(b["service"], b["day"]), k.slot_counts(svc.code, slot.day),
-                    k.slot_holds(svc.code, slot.day, slot.hhmm), k.schedule]
-            args = [int(now.timestamp() * 1000), b["id"], b["service"], b["day"], b["hhmm"], slot.day, slot.hhmm,
-                    slot.start_ms, slot.end_ms, slot.capacity, slot.start.date().isoformat(),
-                    calendar.stored_entry(slot.start.date()), _expires_at(slot.start.date(), engine)]
-            try:
-                r = engine.runner.run("booking_reschedule", keys, args, _errors())
-                break
-            except RetryScript:
-                engine.rota.invalidate()
-            except RuleRefusedError as exc:
-                raise _rules(engine, exc, svc) from None
-        else:
-            raise OneWindowError("the booking keeps changing; try again", code="busy")
+        r = _on_slot(engine, "booking_reschedule", start, pick, build, "the booking keeps changing; try again")
     logger.info("booking %s moved to %s %s", r["booking"]["id"], r["booking"]["day"], r["booking"]["hhmm"])
     return view(engine, r["booking"], with_code=True)
 
