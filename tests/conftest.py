@@ -173,3 +173,12 @@ def browser(new_context):
     ctx = new_context((1920, 1080))
     ctx.add_init_script(COUNT_SOCKETS)
     return ctx
+
+
+@pytest.fixture
+def phone(new_page):
+    """A phone's page (390×844, touch) that keeps its page errors in ``page.errors``."""
+    page = new_page((390, 844), has_touch=True, is_mobile=True)
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page

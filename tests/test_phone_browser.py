@@ -37,14 +37,6 @@ def server(served, redis_client):  # redis_client: the store is flushed for each
     return served
 
 
-@pytest.fixture
-def phone(new_page):
-    page = new_page((390, 844), has_touch=True, is_mobile=True)
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page
-
-
 def engine_of(server):
     """The served hall's engine (real time), for what no page does yet: the kiosk's check-in."""
     from shared.clock import Clock

@@ -3,26 +3,11 @@ queue, a call shows the window in large type at once and signals (beep after the
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 
 from browser_support import BROWSER_MARKS
-from display_support import Api
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def api(live_server, redis_client):
-    return Api(live_server.url)
-
-
-@pytest.fixture
-def phone(new_page):
-    page = new_page((390, 844), has_touch=True, is_mobile=True)
-    page.errors = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page
 
 
 def test_tracking_page_follows_the_queue_and_the_call(live_server, api, phone):
