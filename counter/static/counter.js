@@ -456,7 +456,8 @@ $("#noshow-form").addEventListener("submit", async (ev) => {
 
 function renderUndo() {
   const u = state.undo;
-  const left = u ? Math.ceil((u.until - Date.now()) / 1000) : 0;
+  // never more than the allowed time: the page's estimate of the server's clock may be off by a few ms
+  const left = u ? Math.min(BOOT.no_show_undo_seconds, Math.ceil((u.until - Date.now()) / 1000)) : 0;
   if (!u || left <= 0) { state.undo = null; $("#undo-bar").hidden = true; return; }
   $("#undo-bar").hidden = false;
   $("#undo-text").textContent = t("undo_text", { number: u.number });
