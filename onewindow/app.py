@@ -24,7 +24,7 @@ DEFAULT_CONFIG = "config.toml"
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. ``test_config`` may set CONFIG_PATH, CONFIG (a Config), REDIS_URL, CLOCK, START_RELAY,
-    START_ARCHIVER, START_HAOCAIPING, STATS_ARCHIVE_PATH, SESSION_NOW_MS, … (the rest goes to ``app.config``)."""
+    START_ARCHIVER, START_HAOCAIPING, START_RECEPTION, STATS_ARCHIVE_PATH, SESSION_NOW_MS, … (the rest goes to ``app.config``)."""
     settings = dict(test_config or {})
     config: Config = settings.pop("CONFIG", None) or load_config(
         settings.pop("CONFIG_PATH", None) or os.environ.get("ONEWINDOW_CONFIG", DEFAULT_CONFIG))
@@ -85,8 +85,9 @@ def _socketio(app: Flask, config: Config) -> SocketIO:
 
 
 def _start_workers(app: Flask, hall: Hall, socketio: SocketIO, metrics) -> None:
-    """The relay (stream → this process's sockets), the archiver (closed days → the statistics archive) and the
-    好差评 worker (default ratings; reports to the province); tests start only what they need."""
+    """The relay (stream → this process's sockets), the archiver (closed days → the statistics archive), the
+    好差评 worker (default ratings; reports to the province) and the reception worker (bookings' sweep, reminders,
+    notifications); tests start only what they need."""
     if app.config["START_RELAY"]:
         from display import Relay
 
@@ -102,6 +103,11 @@ def _start_workers(app: Flask, hall: Hall, socketio: SocketIO, metrics) -> None:
         from shared.haocaiping import start_worker
 
         app.extensions["onewindow_haocaiping"] = start_worker(hall.engine, hall.config)
+    if app.config.get("START_RECEPTION", app.config["START_RELAY"]):
+        from shared.reception import start_worker as start_reception
+
+        # bookings' sweep (expired holds, missed bookings), reminders and "N ahead"; the notification sender
+        app.extensions["onewindow_reception"] = start_reception(hall.engine, hall.config)
 
 
 def _origin_check(config: Config):

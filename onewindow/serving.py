@@ -129,6 +129,7 @@ def _banner(args: argparse.Namespace, config: Config, redis_url: str, embedded: 
         ("display", "/display", "大厅显示屏 hall display with voice"),
         ("window screen", f"/display/window/{windows[0]}", f"窗口屏 one per window ({span})"),
         ("phone page", "/t/<token>", "手机查看 the QR code on each ticket"),
+        ("booking", "/book", "预约取号 appointments and remote tickets (when the hall offers them)"),
         ("supervisor", "/supervisor", "值班主任 figures, follow-ups, rota" + (f" — demo login {super_login}" if super_login else "")),
         ("metrics", "/metrics", "Prometheus"),
     ]
@@ -234,11 +235,11 @@ def redacting_access_logger():
 
 
 def close_app(app: Flask | None) -> None:
-    """Stop the relay and the archiver and close every Socket.IO connection of this process (idempotent): screens
-    reconnect (to another process, or to this one once it is back) and resync from the snapshot."""
+    """Stop the relay and the background workers and close every Socket.IO connection of this process (idempotent):
+    screens reconnect (to another process, or to this one once it is back) and resync from the snapshot."""
     if app is None or not hasattr(app, "extensions"):
         return
-    for name in ("onewindow_relay", "onewindow_archiver"):
+    for name in ("onewindow_relay", "onewindow_archiver", "onewindow_haocaiping", "onewindow_reception"):
         worker = app.extensions.get(name)
         if worker is not None:
             worker.stop()

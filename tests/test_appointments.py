@@ -36,6 +36,26 @@ def hall(redis_client, hall_config, clock):
     return Engine(redis_client, booking_hall(hall_config), clock)
 
 
+def test_a_served_hall_runs_the_sweep_and_stops_it_at_shutdown(hall, clock, redis_server):
+    """create_app starts the reception worker (as it starts the archiver): a hold that ran out is released without
+    anyone calling sweep(); close_app stops the worker."""
+    from faults import wait_for
+    from onewindow import create_app
+    from onewindow.serving import close_app
+
+    held = bookings.hold(hall, "renshe", "2026-11-30T09:30", person(hall.config, ADULT))
+    clock.advance(minutes=5)
+    app = create_app({"TESTING": True, "CONFIG": hall.config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                      "START_RELAY": False, "START_ARCHIVER": False, "START_HAOCAIPING": False,
+                      "START_RECEPTION": True})
+    worker = app.extensions["onewindow_reception"]
+    try:
+        wait_for(lambda: bookings.get(hall, held["code"])["state"] == "expired", 20, "the sweep releases the hold")
+    finally:
+        close_app(app)
+    wait_for(lambda: not worker._thread.is_alive(), 20, "the worker stops")
+
+
 # ------------------------------------------------------------------------------------------------ slots
 def test_slots_follow_the_hours_the_calendar_and_the_days_ahead(hall, clock):
     monday = bookings.slots(hall, "renshe", MONDAY)
