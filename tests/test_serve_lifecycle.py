@@ -56,7 +56,7 @@ def test_banner_lists_every_page_aligned_with_the_demo_logins(tmp_path):
         server.finish()
     lines = [line for line in banner(server.output) if "http://" in line]
     paths = [re.search(r"http://[^/]+(\S*)", line).group(1) for line in lines]
-    assert paths == ["/kiosk", "/counter", "/rate/1", "/display", "/display/window/1", "/t/<token>", "/supervisor",
+    assert paths == ["/kiosk", "/counter", "/rate/1", "/display", "/display/window/1", "/t/<token>", "/book", "/supervisor",
                      "/metrics"]
     assert len({line.index("http://") for line in lines}) == 1  # the URLs start in one column
     assert len({re.search(r"http://\S+\s+", line).end() for line in lines}) == 1  # and so do the descriptions
