@@ -6,12 +6,11 @@ Screenshots: docs/supervisor-no-window.png, docs/supervisor-haocaiping.png, docs
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from browser_support import BROWSER_MARKS, layout_problems, page_errors
+from browser_support import BROWSER_MARKS, screenshot_dir, layout_problems, page_errors
 from haocaiping_support import serve as serve_visit, with_upstream
 from desk_support import HALL_FIELDS, guide_app, serve, sign_in, wait_images  # noqa: F401  (guide_app: a fixture)
 from stats_support import at
@@ -23,7 +22,6 @@ from shared.window_holds import WindowHolds
 
 pytestmark = BROWSER_MARKS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.fixture
@@ -70,7 +68,7 @@ def arrange(app, clock) -> dict:
             "waiting": waiting["number"]}
 
 
-def test_the_desk(desk_app, clock, new_page):
+def test_the_desk(desk_app, clock, new_page, tmp_path):
     facts = arrange(desk_app, clock)
     page = new_page((1440, 900))
     with serve(desk_app) as base:
@@ -90,8 +88,7 @@ def test_the_desk(desk_app, clock, new_page):
         page.fill("#assist-note", "老人，导办代填表")
         page.click("#assist-form button[type=submit]")
         expect(page.locator("#assist-result")).to_have_text(f"{facts['waiting']} 已标记为帮办代办")
-        if DOCS.is_dir():
-            page.screenshot(path=str(DOCS / "supervisor-no-window.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-no-window.png"), full_page=True)
         page.fill("#assist-number", "Z999")
         page.click("#assist-form button[type=submit]")
         expect(page.locator("#assist-result")).to_have_text("没有使用该字母的业务")
@@ -134,9 +131,8 @@ def test_the_desk(desk_app, clock, new_page):
         expect(row).to_contain_text("HTTP 503: upstream maintenance")
         expect(page.locator("#ob-n-failed")).to_have_text("1")
         page.click('#rect-state [data-state="open"]')
-        if DOCS.is_dir():
-            quiet(page)
-            page.screenshot(path=str(DOCS / "supervisor-haocaiping.png"), full_page=True)
+        quiet(page)
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-haocaiping.png"), full_page=True)
         assert overflowing(page, "#rects .rect-head, #rects .step, #outbox td") == []
         row.locator("[data-resend]").click()
         expect(page.locator("#ob-n-failed")).to_have_text("0")
@@ -153,15 +149,14 @@ def test_the_desk(desk_app, clock, new_page):
         expect(total.locator('[data-col="callback_rate"]')).not_to_have_text("—")
         expect(page.locator("#chart-haocaiping")).to_have_attribute("src", re.compile("by=window"))
         assert all(w > 0 for w in wait_images(page, "#tab-reports img.chart"))
-        if DOCS.is_dir():
-            quiet(page)
-            page.locator("#tab-reports .card").nth(2).screenshot(path=str(DOCS / "supervisor-haocaiping-report.png"))
-            page.locator("#chart-haocaiping").screenshot(path=str(DOCS / "supervisor-haocaiping-chart.png"))
+        quiet(page)
+        page.locator("#tab-reports .card").nth(2).screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-haocaiping-report.png"))
+        page.locator("#chart-haocaiping").screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-haocaiping-chart.png"))
         # only the refusals the test provokes: the sign-in probe (401) and the unknown letter Z (422)
         assert page_errors(page, allow=("status of 401", "status of 422")) == []
 
 
-def test_a_guide_sees_only_the_assist_form(guide_app, new_page):
+def test_a_guide_sees_only_the_assist_form(guide_app, new_page, tmp_path):
     from hall_support import DEMO_PASSWORD
 
     guide_app.extensions["onewindow"].engine.issue("renshe")
@@ -178,6 +173,5 @@ def test_a_guide_sees_only_the_assist_form(guide_app, new_page):
         page.fill("#assist-number", "A001")
         page.click("#assist-form button[type=submit]")
         expect(page.locator("#assist-result")).to_have_text("A001 已标记为帮办代办")
-        if DOCS.is_dir():
-            page.screenshot(path=str(DOCS / "guide-assist.png"))
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "guide-assist.png"))
         assert page_errors(page, allow=("status of 401",)) == []
