@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
+from faults import wait_for
 from hall_support import HALL_TOML, LiveServer
 from shared.embedded import EmbeddedRedis
 
@@ -48,13 +48,7 @@ def test_tickets_survive_kill_9_of_app_and_redis(embedded_config):
         os.killpg(server.process.pid, signal.SIGKILL)  # the app: gunicorn master and worker
         os.kill(redis_pid, signal.SIGKILL)  # the embedded Redis
         server.process.wait()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.kill(redis_pid, 0)
-                time.sleep(0.05)
-            except OSError:
-                break
+        wait_for(lambda: not _alive(redis_pid), 5, "the killed Redis to be gone")
         server.port = 0
         server.start()
         for t in issued:
@@ -152,3 +146,11 @@ def test_kill_9_while_an_aof_fsync_lags_loses_nothing_acknowledged(tmp_path):
         again.stop()
     assert held_back is None and not missing, (f"acknowledged but held back in the server's AOF buffer: {held_back}; "
                                                f"lost on kill -9: {missing[:10]} of {acked}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
 from collections import Counter
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from faults import wait_for
 from hall_support import KEYPAD_TOKEN
 from shared import events
 from shared.metrics import SERVICE_COUNTERS
@@ -133,13 +133,11 @@ def test_call_to_emit_latency_and_relay_lag_on_a_live_server(live_server, redis_
 
     post("/api/v1/tickets", {"service": "renshe"})
     post("/api/v1/windows/1/call-next", {}, KEYPAD_TOKEN)
-    deadline = time.monotonic() + 30
-    while True:  # the relay emits asynchronously: wait for it, not for a fixed time
+    def emitted():  # the relay emits asynchronously: wait for it, not for a fixed time
         m = metrics()
         count = m.get(("onewindow_call_emit_seconds_count", (("type", "ticket_called"),)), 0)
-        if count >= 1 and m.get(("onewindow_relay_lag_events", ())) == 0:
-            break
-        assert time.monotonic() < deadline, m
-        time.sleep(0.05)
+        return m if count >= 1 and m.get(("onewindow_relay_lag_events", ())) == 0 else None
+
+    m = wait_for(emitted, 30, "the relay to emit the call")
     assert m[("onewindow_relay_lag_seconds", ())] == 0
     assert m[("onewindow_tickets_called_total", (("service", "renshe"),))] == 1

@@ -8,12 +8,12 @@ import os
 import re
 import signal
 import threading
-import time
 import urllib.request
 
 import pytest
 import socketio
 
+from faults import wait_for
 from serve_support import Served, hall_file
 
 
@@ -83,14 +83,14 @@ def test_a_killed_supervisor_takes_gunicorn_with_it(tmp_path):
         assert r.status == 200
     os.kill(server.proc.pid, signal.SIGKILL)  # only the supervisor: gunicorn runs in its own process group
     server.finish()
-    deadline = time.monotonic() + 30
-    while True:
+    def gone() -> bool:
         try:
             urllib.request.urlopen(server.url + "/livez", timeout=1)
         except OSError:
-            break  # gunicorn is gone
-        assert time.monotonic() < deadline, "gunicorn outlived its supervisor"
-        time.sleep(0.1)
+            return True
+        return False
+
+    wait_for(gone, 30, "gunicorn to go with its supervisor")
     # the embedded Redis it leaves is adopted by the next start, not doubled
     again = Served(hall_file(tmp_path))
     try:
