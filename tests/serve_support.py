@@ -8,9 +8,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
+from faults import wait_for
 from hall_support import HALL_TOML
 from shared.embedded import free_port
 
@@ -51,11 +51,11 @@ class Served:
         return "\n".join(self.lines)
 
     def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
+        def said() -> bool:
             assert self.proc.poll() is None, self.output
-            assert time.monotonic() < deadline, self.output
-            time.sleep(0.05)
+            return text in self.output
+
+        wait_for(said, timeout, f"{text!r} in the output:\n{self.output}")
 
     def finish(self, timeout: float = 60) -> int:
         try:
