@@ -47,6 +47,7 @@ APPEAL_SPEC = {
     "reason": Field(str, required=True, max_length=rectification.NOTE_MAX),
 }
 PAUSE_SPEC = {"reason": Field(str, max_length=100)}
+HOLD_SPEC = {"ticket_id": Field(str, required=True, max_length=32)}
 RATING_SPEC = {
     "ticket_id": Field(str, required=True, max_length=32),
     "level": Field(int, required=True, minimum=1, maximum=5),
@@ -320,6 +321,14 @@ def _tablet(bp: Blueprint, edge: WebEdge) -> None:
         return jsonify({"seq": seq, "window": window, "rating": ratings.open_rating(engine, window),
                         "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds,
                         "form": ratings.rating_form(engine.config)})
+
+    @bp.post("/api/v1/windows/<int:window>/rating/hold")
+    def hold_rating(window: int):
+        """The tablet: a level is chosen and the reason is being typed; keep the rating open for it (once)."""
+        body = edge.body(HOLD_SPEC)
+        if tablet_of(window) is None:
+            raise AuthenticationError("only the window's evaluation tablet holds a rating", code="device_required")
+        return jsonify(ratings.hold_rating(engine, window, body["ticket_id"]))
 
     @bp.post("/api/v1/windows/<int:window>/rating")
     def rate(window: int):

@@ -198,6 +198,7 @@ class DisplaySettings:
 @dataclass(frozen=True)
 class CounterSettings:
     rating_seconds: int = 30
+    rating_detail_seconds: int = 120  # once a level is chosen, the tablet holds the rating this long for the reason
     min_calls_before_no_show: int = 1  # 过号 only after this many calls (1 = the first call; 2 = one recall too)
     no_show_undo_seconds: int = 60  # the window that marked a 过号 may undo it this long
 
@@ -775,11 +776,13 @@ def _parse_display(raw: dict, base_dir: Path) -> DisplaySettings:
 
 
 def _parse_counter(raw: dict) -> CounterSettings:
-    """``[counter]``: how long the evaluation tablet waits for a rating; the calls a 过号 needs; how long it may be
+    """``[counter]``: how long the evaluation tablet waits for a rating (and holds it while the reason is typed); the calls a 过号 needs; how long it may be
     undone."""
     cnt = TableReader(raw, "counter")
     counter = CounterSettings(
         rating_seconds=cnt.get("rating_seconds", int, 30, check=lambda v: None if 5 <= v <= 600 else "must be 5 … 600"),
+        rating_detail_seconds=cnt.get("rating_detail_seconds", int, 120,
+                                      check=lambda v: None if 10 <= v <= 900 else "must be 10 … 900"),
         min_calls_before_no_show=cnt.get("min_calls_before_no_show", int, 1,
                                          check=lambda v: None if 1 <= v <= 10 else "must be 1 … 10"),
         no_show_undo_seconds=cnt.get("no_show_undo_seconds", int, 60,

@@ -160,6 +160,24 @@ def rate(engine: Engine, window: int, ticket_id: str, level: int, *, options=Non
                  expect="")
 
 
+def hold_rating(engine: Engine, window: int, ticket_id: str) -> dict:
+    """The citizen at ``window``'s tablet chose a level and is giving the reason: hold the rating of ``ticket_id``
+    (the ticket just finished there) open for ``[counter] rating_detail_seconds`` (``rating_hold.lua``), once.
+    Returns ``{"ticket_id", "seconds_left"}``. Raises NotFoundError (unknown window / visit), ConflictError
+    ``not_last_finished`` / ``already_rated`` / ``rating_closed``."""
+    if window not in engine.config.windows:
+        raise NotFoundError(f"no window {window}", code="unknown_window")
+    m = TICKET_ID.fullmatch(ticket_id or "") if isinstance(ticket_id, str) else None
+    if not m:
+        raise ConflictError(f"only the ticket just finished at window {window} can be rated", code="not_last_finished")
+    counter = engine.config.counter
+    now_ms = engine.clock.now_ms()
+    r = engine.runner.run("rating_hold", [engine.keys.window(window), engine.keys.tickets(m.group(1))],
+                          [window, now_ms, ticket_id, counter.rating_seconds * 1000,
+                           counter.rating_detail_seconds * 1000], _ERRORS)
+    return {"ticket_id": ticket_id, "seconds_left": round(max(0, int(r["until_ms"]) - now_ms) / 1000, 1)}
+
+
 def rate_by_token(engine: Engine, token: str, level: int, *, options=None, text: str | None = None,
                   contact_name: str = "", contact_phone: str = "", followup: bool = False,
                   ticket_id: str = "") -> dict:
@@ -249,12 +267,16 @@ def open_rating(engine: Engine, window: int) -> dict | None:
     """The rating the device at ``window`` should offer now: the last finished ticket, unrated, within time."""
     if window not in engine.config.windows:
         raise NotFoundError(f"no window {window}", code="unknown_window")
-    last, last_ms = engine.redis.hmget(engine.keys.window(window), ["last_finished", "last_finished_ms"])
+    last, last_ms, hold, hold_until = engine.redis.hmget(
+        engine.keys.window(window), ["last_finished", "last_finished_ms", "rating_hold", "rating_hold_until_ms"])
     m = TICKET_ID.fullmatch(last or "")
     if not m or not last_ms:
         return None
+    now_ms = engine.clock.now_ms()
     limit_ms = engine.config.counter.rating_seconds * 1000
-    left_ms = limit_ms - (engine.clock.now_ms() - int(last_ms))
+    left_ms = limit_ms - (now_ms - int(last_ms))
+    if hold == last and hold_until:  # held while the reason is typed (hold_rating)
+        left_ms = max(left_ms, int(hold_until) - now_ms)
     if left_ms <= 0:
         return None
     raw = engine.redis.hget(engine.keys.tickets(m.group(1)), last)

@@ -124,6 +124,12 @@ def test_finish_picks_the_matter_and_counts_move_when_the_citizen_rates(live_ser
     rate.click(".level-2")
     rate.wait_for_selector("#view-detail:not([hidden])")
     expect(rate.locator("#detail-title")).to_contain_text("不满意的原因")
+    # the reason takes time: the tablet held the rating ([counter] rating_detail_seconds = 120, beyond the 30 s to
+    # tap), and its countdown follows the hold
+    rate.wait_for_function("() => parseInt(document.querySelector('#detail-left').textContent.match(/\\d+/)[0]) > 30")
+    held = requests.get(f"{base}/api/v1/windows/1/rating", timeout=5,
+                        headers={"Authorization": f"Bearer {TABLET_TOKENS[1]}"}).json()["rating"]
+    assert held["seconds_left"] > 30
     assert rate.locator("#options .option").count() >= 3
     assert rate.is_visible("#phone-field") and rate.is_visible("#text-field")
     rate.click("#detail-submit")  # no reason: asked for one

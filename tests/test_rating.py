@@ -175,3 +175,58 @@ def test_unknown_window(client):
 def test_levels_are_the_five_labels():
     assert [(lv.value, lv.label) for lv in ratings.LEVELS] == [
         (5, "非常满意"), (4, "满意"), (3, "基本满意"), (2, "不满意"), (1, "非常不满意")]
+
+
+# ----------------------------------------------------------------------- the reason typed after the rating time
+def test_a_held_rating_outlives_the_rating_time_for_the_reason(client, redis_client, finished, clock):
+    """A citizen who chose 不满意 at second 25 and types the reason for a minute is not turned away at second 30: the
+    tablet held the rating ([counter] rating_detail_seconds, 120 by default), once, for that ticket only."""
+    _c, ticket_id = finished
+    clock.advance(seconds=25)
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": ticket_id})
+    assert r.status_code == 200 and r.get_json() == {"ticket_id": ticket_id, "seconds_left": 120}
+    clock.advance(seconds=60)  # 85 s after the finish: past rating_seconds, within the hold
+    state = client.get("/api/v1/windows/1/rating", headers=tablet(1)).get_json()["rating"]
+    assert state["ticket_id"] == ticket_id and state["seconds_left"] == 60
+    again = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": ticket_id})
+    assert again.get_json()["seconds_left"] == 60  # a hold is given once and never extended
+    r = client.post("/api/v1/windows/1/rating", headers=tablet(1),
+                    json={"ticket_id": ticket_id, "level": 2, "text": "材料清单与窗口要求不一致"})
+    assert r.status_code == 201 and r.get_json()["rating"]["text"] == "材料清单与窗口要求不一致"
+    assert len(_rated_events(redis_client)) == 1
+
+
+def test_a_hold_ends(client, redis_client, finished, clock):
+    _c, ticket_id = finished
+    client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": ticket_id})
+    clock.advance(seconds=121)
+    before = state_fingerprint(redis_client)
+    r = client.post("/api/v1/windows/1/rating", headers=tablet(1), json={"ticket_id": ticket_id, "level": 2, "text": "慢"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "rating_closed"
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": ticket_id})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "rating_closed"
+    assert state_fingerprint(redis_client) == before
+
+
+def test_only_the_tablet_holds_only_an_open_rating(client, clerk_client, redis_client, finished, clock):
+    c, ticket_id = finished
+    before = state_fingerprint(redis_client)
+    r = client.post("/api/v1/windows/1/rating/hold", json={"ticket_id": ticket_id})
+    assert r.status_code == 401 and r.get_json()["error"]["code"] == "device_required"
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(2), json={"ticket_id": ticket_id})
+    assert r.status_code == 403
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": "20261127-A002"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_last_finished"
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket": ticket_id})
+    assert r.status_code == 400
+    clock.advance(seconds=31)  # too late to start: a hold does not reopen a closed rating
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": ticket_id})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "rating_closed"
+    assert state_fingerprint(redis_client) == before
+
+
+def test_a_rated_ticket_is_not_held(client, redis_client, finished):
+    _c, ticket_id = finished
+    client.post("/api/v1/windows/1/rating", headers=tablet(1), json={"ticket_id": ticket_id, "level": 5})
+    r = client.post("/api/v1/windows/1/rating/hold", headers=tablet(1), json={"ticket_id": ticket_id})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "already_rated"

@@ -6,7 +6,8 @@
  * handshake of the /staff namespace, where it hears only its own window's rating_opened / rating_closed. Its live
  * snapshot is GET /api/v1/windows/<n>/rating (which rating is open now); each of those events loads it again, so a
  * reload or a network drop loses nothing. An open rating offers the five levels for [counter] rating_seconds, then
- * thanks and resets.
+ * thanks and resets; once a level with a form is chosen, the server holds the rating for [counter]
+ * rating_detail_seconds so the reason being typed is not lost when the first time runs out.
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
 import { ApiError, createApi } from "/assets/js/api.js";
@@ -115,6 +116,23 @@ function chooseLevel(level, button) {
   renderDetail();
   $("#detail-text").value = ""; $("#detail-phone").value = ""; $("#detail-error").textContent = "";
   show("detail");
+  holdForDetail();
+}
+
+/* The reason takes longer than a tap: the server holds this rating open for [counter] rating_detail_seconds (once),
+   and the countdown follows what it granted. Without an answer the countdown stays as it was. */
+async function holdForDetail() {
+  const rating = st.rating;
+  if (!rating || rating.held) return;
+  try {
+    const data = await api.post(`/api/v1/windows/${WINDOW}/rating/hold`, { ticket_id: rating.ticket_id });
+    if (st.rating !== rating) return;
+    rating.held = true;
+    const left = data.seconds_left * 1000;
+    if (Date.now() + left > st.deadline) { st.deadline = Date.now() + left; st.total = Math.max(st.total, left); }
+  } catch (err) {
+    if (err.status === 409 && st.rating === rating && err.code === "already_rated") idle();
+  }
 }
 
 function renderDetail() {

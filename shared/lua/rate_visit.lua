@@ -45,8 +45,9 @@ if assess == 1 then
     return fail('already_rated', 'ticket ' .. t.number .. ' has already been rated (一次一评)')
   end
   if channel == 'tablet' then
-    local last_ms = tonumber(redis.call('HGET', KEYS[5], 'last_finished_ms') or '0')
-    if now_ms - last_ms > tonumber(rules.rating_ms) then
+    local w = redis.call('HMGET', KEYS[5], 'last_finished_ms', 'rating_hold', 'rating_hold_until_ms')
+    local held = w[2] == id and now_ms <= tonumber(w[3] or '0')  -- the tablet held it while the reason is typed
+    if not held and now_ms - tonumber(w[1] or '0') > tonumber(rules.rating_ms) then
       return fail('rating_closed', 'the time to rate ticket ' .. t.number .. ' at the window has passed')
     end
   end
