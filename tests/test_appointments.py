@@ -263,3 +263,17 @@ def test_check_in_by_card_of_a_70_year_old_is_green_and_other_days_are_not_today
     assert err.value.code == "nothing_booked" and err.value.details["message_zh"]
     with pytest.raises(ValidationError):
         check_in(engine, identity=person(engine.config, ADULT), code=monday["code"])
+
+
+def test_the_recent_calls_keep_the_appointment_mark(hall, clock):
+    """The hall display's list of recent calls marks an appointment's number 预约 after it left its window too: the
+    stored call carries the flag (a walk-in's does not)."""
+    booked = book(hall, ADULT, "2026-11-27T10:30")
+    [mine] = check_in(hall, code=booked["code"])["tickets"]
+    assert hall.call_next(1)["id"] == mine["id"]  # nobody else waits: the early appointment is served
+    hall.finish(1, "handled")
+    walk_in = hall.issue("renshe").ticket
+    assert hall.call_next(1)["id"] == walk_in["id"]
+    recent = {c["id"]: c for c in hall.snapshot()["recent_calls"]}
+    assert recent[mine["id"]].get("appointment") is True
+    assert not recent[walk_in["id"]].get("appointment")

@@ -86,7 +86,7 @@ end
 
 local function push_recent(recent_key, t, window, kind, now_ms, max_len)
   redis.call('LPUSH', recent_key, cjson.encode({id = t.id, number = t.number, service = t.service,
-    window = tonumber(window), kind = kind, at = tonumber(now_ms)}))
+    window = tonumber(window), kind = kind, at = tonumber(now_ms), appointment = t.appointment and true or nil}))
   redis.call('LTRIM', recent_key, 0, tonumber(max_len) - 1)
 end
 
