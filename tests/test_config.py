@@ -214,8 +214,16 @@ def test_a_cluster_is_named_by_its_nodes():
 # ------------------------------------------------------------------------------------------------ issue 14
 def test_realname_appointments_remote_and_notifications_are_off_by_default_and_read_when_set():
     c = parse_config(shipped_raw(), base_dir=ROOT)
+    # the shipped hall books 人社综合 and takes its remote tickets (so /book shows something); nothing else
+    shipped = c.services["renshe"]
+    assert shipped.appointments.capacity_on(0) == 4 and shipped.appointments.capacity_on(5) == 2
+    assert shipped.remote.enabled and shipped.remote.daily_quota == 50
+    raw = shipped_raw()
+    del raw["services"][0]["appointments"], raw["services"][0]["remote"]
+    c = parse_config(raw, base_dir=ROOT)
     svc = c.services["renshe"]
     assert svc.appointments is None and not svc.remote.enabled and svc.id_rules.max_open == 0
+    assert all(s.appointments is None and not s.remote.enabled for code, s in c.services.items())
     assert not c.notifications.enabled and c.realname.secret_file is None
     raw = shipped_raw()
     raw["realname"] = {"green_age": 70, "max_open": 1, "secret_file": "keys/realname.key"}

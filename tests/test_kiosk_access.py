@@ -115,10 +115,13 @@ def test_large_text_by_keyboard_only_sizes_and_screenshots(hall, shots, orientat
     sizes_ok(page, "start, normal")
     assert page.locator("#kiosk.large").count() == 0
 
-    # the keyboard reaches every control in reading order: language, the aids, the open tiles, 绿色通道
+    # the keyboard reaches every control in reading order: language, the aids, 签到 / 实名 (the shipped hall books
+    # 人社综合), the open tiles, 绿色通道
     order = tab_to(page, "priority")
     open_tiles = page.eval_on_selector_all(".tile:not(:disabled)", "(ts) => ts.map((t) => 'tile:' + t.dataset.service)")
-    assert order == ["lang", "large", "voice", "help", *open_tiles, "priority"]
+    checkin = page.eval_on_selector_all(".checkin-open", "(bs) => bs.filter((b) => b.offsetParent).map((b) => b.id)")
+    assert checkin == ["checkin-type-id", "checkin-type-code"]
+    assert order == ["lang", "large", "voice", "help", *checkin, *open_tiles, "priority"]
     assert "tile:sifa" not in order and "tile:lingdao" not in order       # closed services are not controls
 
     # 大字模式 with Enter: large text, high contrast, and the spoken guidance with it
