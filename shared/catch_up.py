@@ -43,8 +43,8 @@ def catch_up(engine: Engine, after: int, limit: int = MAX_CATCH_UP) -> CatchUp:
 def events_after(client: redis.Redis, stream: str, after: int, limit: int = MAX_CATCH_UP) -> CatchUp:
     """The events with ``seq > after``, read backwards from the newest (a short outage costs one small read).
 
-    Complete when the event with ``seq == after`` (or the stream's first event, ``seq == 1``) is reached within
-    ``limit`` events and the seqs run without a hole; otherwise incomplete (the screen loads a snapshot)."""
+    Complete when the event with ``seq == after`` (or, at the oldest event kept, ``seq == after + 1``) is reached
+    within ``limit`` events and the seqs run without a hole; otherwise incomplete (the screen loads a snapshot)."""
     newer: list[Event] = []
     upper = "+"
     while True:
@@ -57,7 +57,8 @@ def events_after(client: redis.Redis, stream: str, after: int, limit: int = MAX_
             if len(newer) > limit:
                 return CatchUp(after, [], False)
         if len(page) < _PAGE:  # the oldest event kept: complete only if the stream starts right after ``after``
-            return _checked(after, newer, reached=after == 0 and (not newer or newer[-1].seq == 1))
+            # the oldest event kept: complete if it is the one right after ``after`` (an empty stream: only at 0)
+            return _checked(after, newer, reached=newer[-1].seq == after + 1 if newer else after == 0)
         upper = "(" + page[-1][0]
 
 

@@ -5,6 +5,7 @@ display page works over the transport several processes need (WebSocket only); b
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import pytest
@@ -15,6 +16,7 @@ from display_support import Api, open_page
 from faults import wait_for
 from hall_support import LiveServer
 from procs_support import Screen, worker_pids
+from serve_support import Served, hall_file
 from shared.keys import HallKeys
 
 WORKERS = ("--workers", "2")
@@ -168,3 +170,30 @@ satisfaction = "level"
     finally:
         server.stop()
         province.stop()
+
+
+def test_ctrl_c_stops_both_workers_then_the_master_then_redis(tmp_path):
+    """The ordered stop with two workers: each closes its screens' sockets and exits, then gunicorn's master, the
+    supervisor and, last, the embedded Redis — nothing SIGKILLed, nothing left running."""
+    server = Served(hall_file(tmp_path), *WORKERS)
+    screens: list[Screen] = []
+    try:
+        server.wait_for("Ctrl-C stops")
+        screens = spread_screens(server.url, 0, want=2)
+        workers = worker_pids(server.proc.pid)
+        assert len(workers) == 2
+        os.killpg(server.proc.pid, signal.SIGINT)  # a terminal sends SIGINT to the foreground job's process group
+        code = server.finish()
+    finally:
+        for screen in screens:
+            screen.close()
+    out = server.output
+    assert code == 0, out
+    assert all(s.disconnects >= 1 for s in screens), "a screen's socket was not closed"
+    assert "SIGKILL" not in out and "graceful timeout" not in out and "relay lost Redis" not in out, out
+    exits = [m.start() for m in re.finditer("Worker exiting", out)]
+    assert len(exits) == 2, out
+    assert max(exits) < out.index("Shutting down: Master") < out.index("server stopped") \
+        < out.index("embedded Redis stopped"), out
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    assert not (tmp_path / "var" / "redis" / "embedded.json").exists()
