@@ -85,9 +85,10 @@ def caught_up(data, namespace: str) -> dict:
     after = data.get("after") if isinstance(data, dict) else None
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         return {"error": {"code": "bad_request", "message": "catch_up needs {\"after\": a seq >= 0}"}}
-    if session.get(_CAUGHT_UP):  # one read of the stream per connection: a client cannot make it read in a loop
+    asked = _CAUGHT_UP + namespace  # (both namespaces of one connection share its session)
+    if session.get(asked):  # one read of the stream per connection: a client cannot make it read in a loop
         return {"resync": True}
-    session[_CAUGHT_UP] = True
+    session[asked] = True
     room = session.get(_ROOM)
     if namespace == DISPLAY_NAMESPACE:
         view = public_payload

@@ -27,11 +27,11 @@ def hall_seq(redis_client, hall_config) -> int:
     return int(redis_client.get(HallKeys(hall_config.hall_id).seq) or 0)
 
 
-def spread_screens(url: str, start: int, want: int = 6) -> list[Screen]:
+def spread_screens(url: str, start: int, want: int = 6, reconnect_delay: float = 0.5) -> list[Screen]:
     """Screens connected until both processes hold some (at least ``want`` in all)."""
     screens: list[Screen] = []
     while len(screens) < MAX_SCREENS:
-        screens.append(Screen(url).connect(start))
+        screens.append(Screen(url, reconnect_delay=reconnect_delay).connect(start))
         if len(screens) >= want and len({s.processes[-1] for s in screens if s.processes}) == 2:
             break
         wait_for(lambda: screens[-1].processes, timeout=20, what="the screen's process")
@@ -72,7 +72,8 @@ def test_a_killed_worker_loses_no_screen_for_more_than_a_reconnect(served, redis
     api = Api(served.url)
     before = worker_pids(served.process.pid)
     start = hall_seq(redis_client, hall_config)
-    screens = spread_screens(served.url, start)
+    # the victim's screens wait 2 s before reconnecting: the events issued meanwhile reach them only by catching up
+    screens = spread_screens(served.url, start, reconnect_delay=2.0)
     victim = screens[0].processes[-1]
     on_victim = [s for s in screens if s.processes[-1] == victim]
     others = [s for s in screens if s.processes[-1] != victim]
