@@ -125,6 +125,23 @@ def test_the_hall_display_works_against_two_processes(served, redis_client, new_
         "() => { const n = document.querySelector('#hero .num'); return n && n.textContent === 'A001'; }",
         timeout=30_000, polling=50)
     assert display.evaluate("() => owDisplay.shown.map(s => s.number)") == ["A001"]
+    # the worker holding the page's socket dies: the page reconnects and catches up (no snapshot), showing the call
+    # made meanwhile
+    process = display.evaluate(
+        "async () => (await owDisplay.live.socket.timeout(10000).emitWithAck('clock', {})).process")
+    before = display.evaluate("() => ({...owDisplay.live.stats})")
+    api.issue()
+    api.clerk(2).close()  # signed in; its kept-alive connection may be to the worker about to die
+    os.kill(process, signal.SIGKILL)
+    api.call_next(2)
+    display.wait_for_function(
+        "() => { const n = document.querySelector('#hero .num'); return n && n.textContent === 'A002'; }",
+        timeout=60_000, polling=50)
+    display.wait_for_function("() => owDisplay.live.status === 'live'", timeout=30_000)
+    after = display.evaluate("() => ({...owDisplay.live.stats})")
+    assert after["connects"] == before["connects"] + 1 and after["snapshots"] == before["snapshots"]
+    assert after["gaps"] == before["gaps"] == 0
+    assert display.evaluate("() => owDisplay.shown.map(s => s.number)") == ["A001", "A002"]
     assert display.errors == []  # type: ignore[attr-defined]
 
 
