@@ -47,7 +47,17 @@ def served(redis_server, redis_client, live_config):
     server.stop()
 
 
-def test_every_screen_gets_every_event_in_order_on_either_process(served, redis_client, hall_config):
+@pytest.mark.parametrize("worker", ["gevent", "gthread"])
+def test_every_screen_gets_every_event_in_order_on_either_process(worker, redis_server, redis_client, live_config,
+                                                                 hall_config):
+    served = LiveServer(live_config, redis_server.url, (*WORKERS, "--worker", worker)).start(timeout=60)
+    try:
+        _every_screen_every_event(served, redis_client, hall_config)
+    finally:
+        served.stop()
+
+
+def _every_screen_every_event(served, redis_client, hall_config):
     assert len(worker_pids(served.process.pid)) == 2
     api = Api(served.url)
     start = hall_seq(redis_client, hall_config)
