@@ -2,8 +2,14 @@
 
 ``/display`` (:data:`DISPLAY_NAMESPACE`) is public: hall screens, window screens, phones and the kiosk listen; they
 see the public payload of the hall's events (no clerk, kiosk, language or token) and ``{seq, type, ts}`` of the
-rest. Nothing a client sends changes state; the one thing it may send is ``clock`` (acknowledged with the server's
-time in ms — screens set their clock with it, ``bench/bench_display.py`` uses its round trip as a baseline).
+rest. Nothing a client sends changes state; what it may send is ``clock`` (acknowledged with the server's time in
+ms and the id of the server process holding the socket — screens set their clock with it, ``bench/bench_display.py``
+uses its round trip as a baseline, tests and operators see which process a screen is on) and ``catch_up``.
+
+``catch_up`` (both namespaces, once per connection): ``{"after": seq}`` is acknowledged with ``{"events": [...]}``,
+every event after ``seq`` as this socket's audience sees it, oldest first — what a reconnecting screen missed while
+it had no socket (:mod:`shared.catch_up`); events emitted meanwhile reach it too, and it skips the seqs it has. Or
+``{"resync": true}`` when they cannot all be given (trimmed, too many, asked twice): the screen loads a snapshot.
 
 ``/staff`` (:data:`STAFF_NAMESPACE`) is for staff pages and the evaluation tablets, authorised in ``on_connect``:
 
@@ -24,11 +30,13 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
 
 from flask import current_app, session
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
+from shared.catch_up import catch_up
 from shared.devices import TABLET, identify
 from shared.errors import OneWindowError
 from shared.staff_sessions import StaffSessions
@@ -58,8 +66,47 @@ class DisplayNamespace(Namespace):
         logger.debug("display disconnected: %s", reason)
 
     def on_clock(self, data=None) -> dict:
-        """Acknowledge with the server time (ms since the epoch)."""
-        return {"ts": int(time.time() * 1000)}
+        """Acknowledge with the server time (ms since the epoch) and the server process holding this socket."""
+        return {"ts": int(time.time() * 1000), "process": os.getpid()}
+
+    def on_catch_up(self, data=None) -> dict:
+        """The events after the client's ``seq`` (see the module's docstring)."""
+        return caught_up(data, DISPLAY_NAMESPACE)
+
+
+_CAUGHT_UP = "_onewindow_caught_up"  # in this connection's own session: catch-up asked already
+_ROOM = "_onewindow_room"
+
+
+def caught_up(data, namespace: str) -> dict:
+    """The answer to ``catch_up`` on ``namespace``: the events after ``data["after"]`` in this socket's view."""
+    from display.relay import public_payload, staff_payload, tablet_view  # (the relay imports this module)
+
+    after = data.get("after") if isinstance(data, dict) else None
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        return {"error": {"code": "bad_request", "message": "catch_up needs {\"after\": a seq >= 0}"}}
+    asked = _CAUGHT_UP + namespace  # (both namespaces of one connection share its session)
+    if session.get(asked):  # one read of the stream per connection: a client cannot make it read in a loop
+        return {"resync": True}
+    session[asked] = True
+    room = session.get(_ROOM)
+    if namespace == DISPLAY_NAMESPACE:
+        view = public_payload
+    elif room == STAFF_ROOM:
+        view = staff_payload
+    elif isinstance(room, str) and room.startswith("tablet:"):
+        view = tablet_view(int(room.split(":", 1)[1]))
+    else:
+        return {"resync": True}
+    hall = current_app.extensions["onewindow"]
+    try:
+        found = catch_up(hall.engine, after)
+    except Exception:  # the store is away: the screen loads a snapshot (retried) instead
+        logger.warning("catch_up without the store", exc_info=True)
+        return {"resync": True}
+    if not found.complete:
+        return {"resync": True}
+    return {"events": [view(event) for event in found.events]}
 
 
 def staff_room_for(auth) -> str:
@@ -94,10 +141,15 @@ class StaffNamespace(Namespace):
     def on_connect(self, auth=None):  # noqa: D401 - Socket.IO hook
         room = staff_room_for(auth)
         join_room(room)
+        session[_ROOM] = room
         logger.debug("staff connected to %s", room)
 
     def on_disconnect(self, reason=None):
         logger.debug("staff disconnected: %s", reason)
+
+    def on_catch_up(self, data=None) -> dict:
+        """The events after the client's ``seq``, as this socket's room sees them (see the module's docstring)."""
+        return caught_up(data, STAFF_NAMESPACE)
 
 
 def register_namespaces(socketio) -> None:

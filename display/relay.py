@@ -96,6 +96,7 @@ class Relay:
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:
+        self.follower.anchor()  # from the newest event now: nothing appended once this process serves is skipped
         threading.Thread(target=self.follower.run, args=(self.emit,), name="onewindow-relay", daemon=True).start()
 
     def stop(self) -> None:

@@ -41,7 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     edge = WebEdge(hall, app.config)
     _register_blueprints(app, edge)
     metrics = web.install(app, hall)
-    socketio = _socketio(app, config)
+    socketio = _socketio(app, config, settings.get("SERVER_PROCESSES", 1))
     if config.security.trusted_proxies:
         # the client address (limits) and scheme come from the last N proxies' X-Forwarded-For/-Proto; wrapping
         # after SocketIO puts Socket.IO's origin check behind the fix too
@@ -76,10 +76,14 @@ def _register_blueprints(app: Flask, edge: WebEdge) -> None:
         app.register_blueprint(make(edge))
 
 
-def _socketio(app: Flask, config: Config) -> SocketIO:
+def _socketio(app: Flask, config: Config, processes: int = 1) -> SocketIO:
     from display import register_namespaces
 
-    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
+    # several processes share the listening socket: a long-polling session's requests would land on any of them, so
+    # Socket.IO runs over WebSocket only (one connection, one process; docs/deploy.md, "Several processes")
+    transports = {"transports": ["websocket"]} if processes > 1 else {}
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None,
+                        **transports)
     register_namespaces(socketio)  # /display (public screens) and /staff (staff pages, tablets)
     return socketio
 

@@ -260,6 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workers(text: str) -> int:
+    """``--workers``: 1 to 64 server processes."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError("between 1 and 64 processes")
+    return n
+
+
 def _add_serve(sub) -> None:
     serve = sub.add_parser("serve", help="run the server (starts the embedded Redis when [redis] url is empty)")
     serve.add_argument("--config", default=DEFAULT_CONFIG)
@@ -268,6 +279,9 @@ def _add_serve(sub) -> None:
     serve.add_argument("--worker", choices=("gevent", "gthread"), default="gevent",
                        help="gunicorn worker: gevent (default: a greenlet per socket, hundreds of screens on one "
                             "process) or gthread (a thread per socket)")
+    serve.add_argument("--workers", type=_workers, default=1,
+                       help="server processes on the one listening socket (default 1; with more than one, Socket.IO "
+                            "runs over WebSocket only: see docs/deploy.md, 'Several processes')")
     serve.add_argument("--threads", type=int, default=1000,
                        help="open sockets one process can hold (gevent connections / gthread threads)")
     serve.add_argument("--access-log", action="store_true")

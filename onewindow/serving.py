@@ -1,5 +1,6 @@
 """`onewindow serve`: two processes. This one supervises — the embedded Redis, the demo traffic, signals — and runs
-gunicorn as a child (`serve --child`, its own process group, one worker). Stopping goes in order: gunicorn's worker
+gunicorn as a child (`serve --child`, its own process group, ``--workers`` worker processes on the one listening
+socket; its master restarts a worker that dies). Stopping goes in order: gunicorn's workers
 first (it closes its screens' sockets and stops its relay), then the demo traffic, then the embedded Redis.
 """
 
@@ -176,7 +177,8 @@ def _open_now(config: Config, redis_url: str, demo: bool) -> str:
 
 # ------------------------------------------------------------------------------------------------ the gunicorn child
 def run_gunicorn(args: argparse.Namespace, config: Config) -> None:
-    """Serve with gunicorn, one worker per process: gevent (a greenlet per socket: many screens on one process) or
+    """Serve with gunicorn, ``--workers`` processes (each its own relay: every screen gets every event whichever
+    process holds its socket), each worker one of: gevent (a greenlet per socket: many screens on one process) or
     gthread (a thread per open socket). See docs/deploy.md."""
     from gunicorn.app.base import BaseApplication
 
@@ -187,13 +189,15 @@ def run_gunicorn(args: argparse.Namespace, config: Config) -> None:
             import gevent  # noqa: F401
         except ImportError:
             raise SystemExit("--worker gevent needs gevent (pip install gevent), or use --worker gthread") from None
-    app_config = {"CONFIG": config, "REDIS_URL": os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url}
+    workers = getattr(args, "workers", 1)
+    app_config = {"CONFIG": config, "REDIS_URL": os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url,
+                  "SERVER_PROCESSES": workers}
     _die_with_supervisor()
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
-            self.cfg.set("workers", 1)
+            self.cfg.set("workers", workers)
             self.cfg.set("worker_class", _worker_class(args.worker))
             if args.worker == "gthread":
                 self.cfg.set("threads", args.threads)

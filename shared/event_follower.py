@@ -51,6 +51,23 @@ class EventFollower:
             finally:
                 client.close()
 
+    def anchor(self) -> None:
+        """Fix "the newest entry" now rather than when the thread first reads: an event appended after this call is
+        handed on even if the thread starts late (a screen that connects and catches up meanwhile misses nothing).
+        Without Redis now, the thread fixes it when it first reads."""
+        if self.last_id != "$":
+            return
+        client = None
+        try:
+            client = connect(self.redis_url)
+            newest = client.xrevrange(self.stream, count=1)
+            self.last_id = newest[0][0] if newest else "0-0"
+        except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
+            logger.warning("could not read where %s ends (%s); following from where it ends later", self.stream, exc)
+        finally:
+            if client is not None:
+                client.close()
+
     def stop(self) -> None:
         self._stop.set()
 

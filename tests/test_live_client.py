@@ -246,3 +246,52 @@ def test_refresh_soon_is_throttled(page):
     }""")
     assert got["first"] == 2 and got["beforeWindow"] == 2 and got["loads"] == 3
     assert got["reasons"] == ["connect", "refresh", "refresh"]
+
+
+def test_a_reconnect_catches_up_with_the_missed_events_or_loads_a_snapshot(page):
+    """Issue 15: on a reconnect the client asks the server (catch_up, acknowledged) for the events after its seq and
+    applies them in order before the live ones that came meanwhile (no snapshot); when the server cannot give them all
+    (resync) or does not answer, it loads a snapshot as before."""
+    got = page.evaluate("""async () => {
+        setup();
+        const asks = [], changes = [];
+        sock.timeout = function (ms) {
+          return { emitWithAck: function (name, data) {
+            return new Promise(function (res, rej) { asks.push({name: name, data: data, ms: ms, res: res, rej: rej}); });
+          } };
+        };
+        live.subscribe(function (_s, change) { if (change.kind === "event") changes.push([change.event.seq, !!change.caughtUp]); });
+        sock.fire("connect");                 // the first connect: a snapshot, never a catch-up
+        await resolveLoad({seq: 5});
+        sock.push(ev(6));
+        sock.fire("disconnect", "transport close");
+        sock.fire("connect");                 // a reconnect: catch up from 6
+        const first = {asks: asks.length, name: asks[0].name, after: asks[0].data.after, status: live.status};
+        sock.push(ev(9)); sock.push(ev(10));  // live events while the answer is on its way: held
+        const appliedWhileAsking = applied.slice();
+        asks[0].res({events: [ev(7), ev(8), ev(9)]});
+        await until(() => applied.length === 5);
+        const afterCatchUp = {applied: applied.slice(), loads, status: live.status, caughtUp: live.stats.caughtUp};
+        sock.fire("disconnect", "transport close");
+        sock.fire("connect");
+        asks[1].res({resync: true});          // too many, or trimmed: a snapshot
+        await until(() => pending.length === 1);
+        await resolveLoad({seq: 30});
+        sock.fire("disconnect", "transport close");
+        sock.fire("connect");
+        asks[2].rej(new Error("operation has timed out"));   // no answer: a snapshot
+        await until(() => pending.length === 1);
+        await resolveLoad({seq: 31});
+        sock.push(ev(32));
+        return {first, appliedWhileAsking, afterCatchUp, asks: asks.map(a => a.data.after), loads, applied,
+                changes, status: live.status, snaps};
+    }""")
+    assert got["first"] == {"asks": 1, "name": "catch_up", "after": 6, "status": "syncing"}
+    assert got["appliedWhileAsking"] == [6]
+    assert got["afterCatchUp"] == {"applied": [6, 7, 8, 9, 10], "loads": 1, "status": "live", "caughtUp": 3}
+    # 9 came both ways: the live copy is applied (it is no older than the answer), the caught-up copy skipped
+    assert got["changes"][:5] == [[6, False], [7, True], [8, True], [9, False], [10, False]]
+    assert got["asks"] == [6, 10, 30]
+    assert got["loads"] == 3 and got["applied"] == [6, 7, 8, 9, 10, 32]
+    assert [s["reason"] for s in got["snaps"]] == ["connect", "connect", "connect"]
+    assert got["status"] == "live"

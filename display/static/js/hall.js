@@ -5,8 +5,8 @@
  * service, date/time, the hall's name and notice; speaks each call and recall through the Announcer. The live
  * client keeps the hall state (hall-state.js) in seq order.
  *
- * A call is flashed and spoken once (by its callKey): live events, and calls a snapshot reveals that this page
- * missed while disconnected if they are less than CATCH_UP_MS old. The first snapshot after the page opens is
+ * A call is flashed and spoken once (by its callKey): live events, and calls this page missed while disconnected
+ * (caught up on reconnect, or revealed by a snapshot) if they are less than CATCH_UP_MS old. The first snapshot after the page opens is
  * shown silently. For tests and diagnostics the page exposes window.owDisplay.
  */
 import { $, $$, esc } from "/assets/js/dom.js";
@@ -94,7 +94,11 @@ function onSnapshot(snap) {
 
 live.subscribe((_state, change) => {
   if (change.kind === "snapshot") onSnapshot(change.snapshot);
-  else if (change.result && change.result.call) announceCall(change.result.call, Date.now());
+  else if (change.result && change.result.call) {
+    // a call this page missed while away (caught up on reconnect): spoken only if recent enough to matter
+    if (change.caughtUp && clock.now() - change.event.ts > CATCH_UP_MS) seen.add(callKey(change.result.call));
+    else announceCall(change.result.call, Date.now());
+  }
   render();
 });
 

@@ -52,7 +52,9 @@ live.subscribe((state, change) => {
     }
     firstSnapshot = false;
   } else if (change.result && change.result.call && change.result.call.window === number) {
-    called(change.result.call);
+    // a call missed while away (caught up on reconnect): spoken only if recent enough, as after a snapshot
+    if (change.caughtUp && clock.now() - change.event.ts > CATCH_UP_MS) seen.add(callKey(change.result.call));
+    else called(change.result.call);
   }
   render();
 });

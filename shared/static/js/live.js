@@ -4,8 +4,12 @@
  * its view.
  *
  * The contract. The server's event stream carries an increasing `seq`; a snapshot says which `seq` it is valid at.
- *   - on every connect and reconnect the client loads the snapshot (`load()`) and takes its `seq` as current;
- *     events arriving while it loads are buffered, then applied;
+ *   - on the first connect the client loads the snapshot (`load()`) and takes its `seq` as current; events
+ *     arriving while it loads are buffered, then applied;
+ *   - on a reconnect it asks the server (Socket.IO `catch_up`, acknowledged) for the events after its `seq` — the
+ *     ones it missed without a socket, whichever server process it was on — and applies them in order (their
+ *     changes say `caughtUp: true`), then the buffered ones; when the server cannot give them all (trimmed, too
+ *     many) or does not answer within `catchUpMs`, it loads the snapshot instead;
  *   - an event with seq <= current is ignored (nothing is applied twice);
  *   - an event with seq > current + 1 means events were missed: it is kept and a fresh snapshot is loaded;
  *   - a snapshot whose seq is LOWER than current (the store was reset) is taken as it is;
@@ -19,7 +23,7 @@
  *     auth: () => ({csrf}) | ({token}),              // sent in the Socket.IO handshake (staff namespace)
  *   });
  *   live.subscribe((state, change) => render());     // change: {kind: "snapshot", reason, previousSeq, snapshot}
- *                                                    //      or {kind: "event", event, result}
+ *                                                    //      or {kind: "event", event, result[, caughtUp]}
  *   live.onStatus((status) => …);                    // "connecting" | "syncing" | "live" | "reconnecting" | "stopped"
  *   live.start();
  *   live.refreshSoon();                              // a fresh snapshot, at most one per `refreshMs` (throttled)
@@ -49,6 +53,7 @@ export class LiveClient {
     this.refreshMs = opts.refreshMs ?? 1500;
     this.retryMinMs = opts.retryMinMs || 500;
     this.retryMaxMs = opts.retryMaxMs || 15000;
+    this.catchUpMs = opts.catchUpMs ?? 5000;  // 0: always a snapshot on reconnect
     this.ioOptions = {
       reconnection: true,
       reconnectionDelay: 500,        // Socket.IO backoff: 0.5 s, 1 s, 2 s … up to the max, with jitter
@@ -70,7 +75,8 @@ export class LiveClient {
     this.seq = null;             // seq of the state on screen (null until the first snapshot)
     this.status = STATUS.stopped;
     this.connected = false;
-    this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0 };
+    this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0, caughtUp: 0 };
+    this._replayed = new WeakSet(); // events that came from a catch-up
     this._buffer = [];           // events waiting for a snapshot (or for a missing predecessor)
     this._loading = null;        // the snapshot promise in flight
     this._again = null;          // a reason to load again once the current load is done
@@ -104,7 +110,7 @@ export class LiveClient {
       this.connected = true;
       this.stats.connects++;
       this._retryMs = 0;
-      this.resync("connect");
+      this.catchUp();
     });
     s.on("disconnect", (reason) => {
       this.connected = false;
@@ -203,7 +209,8 @@ export class LiveClient {
       if (this._onEvent) answer = this._onEvent(ev) ?? answer;
     } catch (e) { this.console.error("live: event handler failed", e); }
     if (answer === RESYNC) { this.resync("handler"); return; }
-    this._notify({ kind: "event", event: ev, result: answer });
+    this._notify(this._replayed.has(ev) ? { kind: "event", event: ev, result: answer, caughtUp: true }
+                                        : { kind: "event", event: ev, result: answer });
   }
 
   /** A fresh snapshot soon: at most one per `refreshMs`, however many events ask (bursts cost two loads). */
@@ -253,6 +260,48 @@ export class LiveClient {
       this.console.warn("live: snapshot failed (" + (err && (err.code || err.message)) + "); retrying");
       this._setStatus(this.connected ? STATUS.syncing : STATUS.reconnecting);
       this._later(() => { if (this.connected) this.resync(reason); });
+    });
+    return p.then(() => {
+      if (this._again && !this._loading) {
+        const again = this._again;
+        this._again = null;
+        return this.resync(again);
+      }
+    });
+  }
+
+  /** After a reconnect: the events missed since `seq` from the server (see the contract above); a snapshot when
+      there is no state yet, the socket cannot ask, or the server cannot give them all. */
+  catchUp() {
+    const s = this.socket;
+    if (!this._started) return Promise.resolve();
+    if (!this.catchUpMs || this.seq === null || this._loading || !s || typeof s.timeout !== "function") {
+      return this.resync("connect");
+    }
+    clearTimeout(this._retryTimer);
+    const gen = ++this._gen;
+    const from = this.seq;
+    this._setStatus(STATUS.syncing);
+    let asked;
+    try { asked = Promise.resolve(s.timeout(this.catchUpMs).emitWithAck("catch_up", { after: from })); }
+    catch (e) { asked = Promise.reject(e); }
+    const p = this._loading = asked.then((answer) => {
+      if (gen !== this._gen) return;
+      this._loading = null;
+      if (!answer || !Array.isArray(answer.events) || this.seq !== from) return this.resync("connect");
+      for (const ev of answer.events) {
+        if (!ev || typeof ev !== "object" || typeof ev.seq !== "number") continue;
+        this._replayed.add(ev);
+        this._buffer.push(ev);
+      }
+      this.stats.caughtUp += answer.events.length;
+      this._drain(false);
+      if (this._buffer.length) return this.resync("gap");  // a hole the answer did not fill
+      if (this.connected) this._setStatus(STATUS.live);
+    }, () => {
+      if (gen !== this._gen) return;
+      this._loading = null;
+      return this.resync("connect");
     });
     return p.then(() => {
       if (this._again && !this._loading) {
