@@ -15,6 +15,15 @@ client found it gone, then restarted. Between faults, the clients must make prog
 Afterwards: every acknowledged ticket exists exactly once and was issued once; no ticket was called twice or sits
 at two windows; every acknowledged action is exactly one event in the stream and every event is an acknowledged
 action; the stream's ``seq`` is contiguous (see ``tests/invariants.py``).
+
+With ``ONEWINDOW_TEST_STORE=cluster`` (``make test-cluster``) the same load runs against a Redis Cluster of the test's
+own (three primaries with a replica each, ``[redis] wait_replicas = 1``), and the faults are a cluster's, each on the
+hall's slot: its primary stalled (SIGSTOP) until redis-py gave up on a command there; a manual ``CLUSTER FAILOVER``;
+the replica's link down (stopped, its connection cut) until a change was refused; the primary killed and the replica
+forced to take over (``CLUSTER FAILOVER FORCE``), then the node restarted; the primary killed and the replica taking
+over by itself (cluster-node-timeout), then the node restarted; the app killed and restarted. The verdict is the same
+(``tests/chaos_support.py``), and no number was given twice. tests/test_cluster_chaos.py is its short form in
+``make test``.
 """
 
 from __future__ import annotations
