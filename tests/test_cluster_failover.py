@@ -10,6 +10,8 @@
   stopped, its connection cut), a ticket the primary acknowledged is gone after the primary dies and the replica takes over; with the setting, the
   same issue is refused (503) instead of acknowledged; and a ticket acknowledged with the setting survives killing
   its primary right after the answer.
+* Screens across a failover that lost events they saw (no setting): the relay tells them the stream went back
+  (``stream_rewound``) before the next event, which reuses a lost event's ``seq``.
 
 The cluster is this module's own: the tests break it (and put it together again).
 """
