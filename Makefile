@@ -48,7 +48,8 @@ CLUSTER_SUITES = tests/test_engine.py tests/test_api.py tests/test_counter_api.p
 	tests/test_exactly_once.py tests/test_idempotency.py tests/test_interleaving.py tests/test_durability.py \
 	tests/test_rating.py tests/test_sessions.py tests/test_devices_and_limits.py tests/test_outbox.py \
 	tests/test_metrics.py tests/test_stats.py tests/test_backup.py tests/test_cases.py tests/test_tracking.py \
-	tests/test_appointments.py tests/test_realname.py tests/test_remote.py tests/test_notifications.py
+	tests/test_appointments.py tests/test_realname.py tests/test_remote.py tests/test_notifications.py \
+	tests/test_chaos.py tests/test_event_follower.py
 test-cluster: install-test
 	ONEWINDOW_TEST_STORE=cluster $(BIN)/python -m pytest $(PYTEST_ARGS) $(CLUSTER_SUITES)
 

@@ -49,6 +49,8 @@ STAFF_ROOM = "staff"
 #: what a tablet hears instead of ``ticket_finished`` / ``ticket_rated`` at its window
 RATING_OPENED = "rating_opened"
 RATING_CLOSED = "rating_closed"
+#: the relay to every audience when the event stream went back (a failover lost events): load your state again
+STREAM_REWOUND = "stream_rewound"
 
 
 def tablet_room(window: int) -> str:

@@ -8,17 +8,23 @@ event an audience may not see still goes out as ``{seq, type, ts}`` so that its 
 * ``/display`` — :func:`public_payload` (no clerk, kiosk, language or token; private events as stubs);
 * ``/staff``, room ``staff`` — :func:`staff_payload` (everything but tracking tokens);
 * ``/staff``, room ``tablet:<n>`` — :func:`tablet_view`: ``rating_opened`` / ``rating_closed`` at window ``n``.
+
+When the stream goes back (a failover lost its newest events, and the next event takes a ``seq`` the screens have
+already seen: :mod:`shared.event_follower`), every audience gets :data:`STREAM_REWOUND` ``{seq, type, ts}`` before
+the next event: the live client drops what it buffered, loads its state again and applies what follows
+(shared/static/js/live.js).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from display.namespace import (DISPLAY_NAMESPACE, RATING_CLOSED, RATING_OPENED, STAFF_NAMESPACE, STAFF_ROOM,
-                               tablet_room)
+                               STREAM_REWOUND, tablet_room)
 from shared import events
 from shared.event_follower import EventFollower
 
@@ -91,7 +97,7 @@ class Relay:
     def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
                  on_emitted=None) -> None:
         self.socketio = socketio
-        self.follower = EventFollower(redis_url, stream)
+        self.follower = EventFollower(redis_url, stream, on_rewound=self.emit_rewound)
         self.audiences = audiences(windows)
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
@@ -110,6 +116,13 @@ class Relay:
             self.socketio.emit(payload["type"], payload, namespace=audience.namespace, to=audience.room)
         if self.on_emitted is not None:
             self.on_emitted(event)
+
+    def emit_rewound(self, seq: int) -> None:
+        """The stream went back to ``seq`` (events the screens saw were lost): tell every audience to load its state
+        again (the events that follow reuse seq ``seq + 1`` …)."""
+        payload = {"seq": seq, "type": STREAM_REWOUND, "ts": int(time.time() * 1000)}
+        for audience in self.audiences:
+            self.socketio.emit(STREAM_REWOUND, payload, namespace=audience.namespace, to=audience.room)
 
     def position(self) -> str | None:
         """The stream id of the last event emitted (None before the first: the relay started at the newest)."""

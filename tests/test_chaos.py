@@ -15,187 +15,41 @@ client found it gone, then restarted. Between faults, the clients must make prog
 Afterwards: every acknowledged ticket exists exactly once and was issued once; no ticket was called twice or sits
 at two windows; every acknowledged action is exactly one event in the stream and every event is an acknowledged
 action; the stream's ``seq`` is contiguous (see ``tests/invariants.py``).
+
+With ``ONEWINDOW_TEST_STORE=cluster`` (``make test-cluster``) the same load runs against a Redis Cluster of the test's
+own (three primaries with a replica each, ``[redis] wait_replicas = 1``), and the faults are a cluster's, each on the
+hall's slot: its primary stalled (SIGSTOP) until redis-py gave up on a command there; a manual ``CLUSTER FAILOVER``;
+the replica's link down (stopped, its connection cut) until a change was refused; the primary killed and the replica
+forced to take over (``CLUSTER FAILOVER FORCE``), then the node restarted; the primary killed and the replica taking
+over by itself (cluster-node-timeout), then the node restarted; the app killed and restarted. The verdict is the same
+(``tests/chaos_support.py``), and no number was given twice. tests/test_cluster_chaos.py is its short form in
+``make test``.
 """
 
 from __future__ import annotations
 
-import http.client
-import http.cookiejar
-import json
 import os
 import random
 import signal
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
 
 import pytest
 
-from hall_support import DEMO_PASSWORD, HALL_TOML, LiveServer
+from chaos_support import ChaosLoad, chaos_config, check_outcome
+from cluster_support import LocalCluster
 from faults import StallableRedis, abandoned_commands, wait_for
-from invariants import check_all
+from hall_support import LiveServer
 from shared.config import load_config
 from shared.redis_client import connect
 
 pytestmark = pytest.mark.chaos
 
-ISSUERS = 6
-ISSUE_RATE = 50.0  # tickets per second, all issuers together
-WINDOWS = (1, 4, 5)  # 人社 only, 市场 only, both
+# ONEWINDOW_TEST_STORE=cluster (``make test-cluster``): the same load against a Redis Cluster, with a cluster's faults
+ON_CLUSTER = os.environ.get("ONEWINDOW_TEST_STORE", "") == "cluster"
 MIN_SECONDS = 60
 MIN_ROUNDS = 2  # each fault at least this often
 STEADY_ISSUES, STEADY_ACTIONS = 150, 30  # progress between faults (about 3 s of steady load)
-ANSWER_DEADLINE = 120.0  # a client that cannot get an answer this long after the load stops fails the test
-EVENT_OF = {"call-next": "ticket_called", "recall": "ticket_recalled", "finish": "ticket_finished"}
-
-
-@dataclass
-class Journal:
-    """What the clients saw: acknowledged actions, and the failures that made them send again."""
-
-    issued: list[dict] = field(default_factory=list)  # {"id", "number", "created", "attempts", "via"}
-    actions: list[tuple[str, int, str]] = field(default_factory=list)  # (action, window, ticket id)
-    refused: Counter = field(default_factory=Counter)  # 4xx codes
-    unavailable: int = 0  # 503 answers
-    network_errors: int = 0  # refused / reset connections, timeouts
-    replays: int = 0  # answers marked Idempotent-Replayed or created false
-    requests: list[dict] = field(default_factory=list)  # every request sent until answered: its attempts (failures)
-    faults: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, what the test did to a server)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def fault(self, what: str) -> None:
-        with self.lock:
-            self.faults.append((time.monotonic(), what))
-
-    def count(self) -> tuple[int, int]:
-        with self.lock:
-            return len(self.issued), len(self.actions)
-
-
-class Client:
-    """One HTTP client (its own cookies) that sends a request until it is answered."""
-
-    def __init__(self, base: str, journal: Journal, stop_by: list[float]) -> None:
-        self.base = base
-        self.journal = journal
-        self.stop_by = stop_by  # [deadline]: set when the load stops
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        self.headers: dict[str, str] = {}
-
-    def send(self, method: str, path: str, body: dict | None = None, key: str | None = None) -> tuple[int, dict, bool]:
-        """(status, body, replayed) of the first 2xx/4xx answer; the same request (and key) again after anything else."""
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json", **self.headers}
-        if key:
-            headers["Idempotency-Key"] = key
-        # what happened to each copy sent: (sent at, answered at, status or error, replayed) — for a failure's report
-        log = {"what": f"{method} {path}", "key": key or (body or {}).get("request_id"), "attempts": []}
-        with self.journal.lock:
-            self.journal.requests.append(log)
-        while True:
-            if time.monotonic() > self.stop_by[0]:
-                raise AssertionError(f"no answer to {method} {path} in time")
-            req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-            sent = time.monotonic()
-            try:
-                with self.opener.open(req, timeout=20) as r:
-                    status, payload = r.status, json.loads(r.read())
-                    replayed = r.headers.get("Idempotent-Replayed") == "true"
-                log["attempts"].append((sent, time.monotonic(), status, replayed))
-                log["answer"] = payload
-                return status, payload, replayed
-            except urllib.error.HTTPError as exc:
-                try:
-                    status, payload = exc.code, json.loads(exc.read())
-                except (OSError, ValueError, http.client.HTTPException):
-                    status, payload = 599, None  # the answer was cut off: send again
-                replayed = exc.headers.get("Idempotent-Replayed") == "true"
-                log["attempts"].append((sent, time.monotonic(), status, replayed))
-                if status < 500:
-                    log["answer"] = payload
-                    return status, payload, replayed
-                with self.journal.lock:
-                    self.journal.unavailable += status == 503
-            except (OSError, ValueError, http.client.HTTPException) as exc:  # refused, reset, timed out, cut off
-                log["attempts"].append((sent, time.monotonic(), type(exc).__name__, False))
-                with self.journal.lock:
-                    self.journal.network_errors += 1
-            time.sleep(0.1)  # back off before sending the same request again (pacing, not synchronisation)
-
-
-def _key(rng: random.Random, what: str) -> str:
-    return f"{what}-{rng.getrandbits(64):016x}"
-
-
-def issuer(i: int, base: str, journal: Journal, stop: threading.Event, stop_by: list[float], rng: random.Random) -> None:
-    client = Client(base, journal, stop_by)
-    interval = ISSUERS / ISSUE_RATE
-    next_at = time.monotonic()
-    n = 0
-    while not stop.is_set():
-        next_at += interval
-        n += 1
-        body: dict = {"service": rng.choice(["renshe", "shichang"])}
-        key = None
-        if n % 2:
-            body["request_id"] = _key(rng, f"k{i}")
-        else:
-            key = _key(rng, f"p{i}")
-        status, answer, replayed = client.send("POST", "/api/v1/tickets", body, key)
-        with journal.lock:
-            if status in (200, 201):
-                t = answer["ticket"]
-                journal.issued.append({"id": t["id"], "number": t["number"], "created": answer["created"],
-                                       "via": "request_id" if key is None else "key"})
-                journal.replays += not answer["created"]
-            else:
-                journal.refused[answer["error"]["code"]] += 1
-        delay = next_at - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)  # the load's pace
-        else:
-            next_at = time.monotonic()
-
-
-def window(number: int, base: str, journal: Journal, stop: threading.Event, stop_by: list[float],
-           rng: random.Random, problems: list[str]) -> None:
-    client = Client(base, journal, stop_by)
-    status, answer, _ = client.send("POST", "/api/v1/login", {"username": f"clerk{number}", "password": DEMO_PASSWORD,
-                                                              "window": number}, _key(rng, "login"))
-    assert status == 200, answer
-    client.headers["X-CSRF-Token"] = answer["csrf_token"]
-
-    def act(action: str, body: dict | None = None) -> dict | None:
-        status, answer, replayed = client.send("POST", f"/api/v1/windows/{number}/{action}", body, _key(rng, action))
-        with journal.lock:
-            journal.replays += replayed
-            if status == 200:
-                journal.actions.append((action, number, answer["ticket"]["id"]))
-                return answer["ticket"]
-            journal.refused[answer["error"]["code"]] += 1
-        if answer["error"]["code"] != "queue_empty":
-            problems.append(f"window {number} {action}: {status} {answer['error']}")
-        return None
-
-    while not stop.is_set() and not problems:
-        ticket = act("call-next")
-        if ticket is None:
-            stop.wait(0.05)  # nobody waiting: look again soon
-            continue
-        if rng.random() < 0.2:
-            act("recall")
-        act("finish", {"outcome": rng.choice(["handled", "consulted"])})
-        stop.wait(0.02)
-
-
-def _chaos_config(tmp_path):
-    text = HALL_TOML.read_text(encoding="utf-8").replace('var_dir = "../../var/test"', f'var_dir = "{tmp_path / "var"}"')
-    path = tmp_path / "hall.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def _persistence(url: str) -> str:
@@ -215,94 +69,44 @@ def _persistence(url: str) -> str:
         "aof_rewrite_in_progress"))
 
 
-def _explain(r, redis: StallableRedis, journal: Journal, events: list[dict], diff: Counter, started: float) -> str:
-    """Everything needed to tell why an acknowledged action and the stream disagree: for each ticket involved, the
-    requests about it (every attempt: when, status, replayed), its events, its JSON in Redis, the stored operation
-    answers that name it; the faults around those times (each Redis kill with the AOF's state just before it: a
-    non-empty ``aof_buffer_length`` is acknowledged writes the kill can lose); the server's log."""
-    def at(t: float) -> str:
-        return f"{t - started:8.3f}"
-
-    out = []
-    tids = sorted({tid for _kind, _w, tid in diff})
-    answers: dict[str, list[str]] = {tid: [] for tid in tids}
-    for k in r.scan_iter("ow:{testhall}:op:*", count=1000):
-        v = r.get(k) or ""
-        for tid in tids:
-            if tid in v:
-                answers[tid].append(f"{k} ttl={r.ttl(k)} {v[:300]}")
-    times = []
-    for tid in tids:
-        out.append(f"=== {tid}: ticket {r.hget(f'ow:{{testhall}}:tickets:{tid[:8]}', tid)}")
-        for e in events:
-            if (e.get("ticket") or {}).get("id") == tid:
-                out.append(f"  event seq {e['seq']} {e['type']} window {e.get('window')} ts {e['ts']}")
-        with journal.lock:
-            for req in journal.requests:
-                if tid in json.dumps(req.get("answer")):
-                    out.append(f"  {req['what']} key {req['key']}:")
-                    for sent, got, status, replayed in req["attempts"]:
-                        out.append(f"    sent {at(sent)} answered {at(got)}: {status} replayed={replayed}")
-                        times += [sent, got]
-        out.append(f"  stored answers naming it: {len(answers[tid])}")
-        out += [f"    {a}" for a in answers[tid][:6]]
-    if times:
-        lo, hi = min(times) - 5, max(times) + 5
-        out.append("faults around then:")
-        out += [f"  {at(t)} {what}" for t, what in journal.faults if lo <= t <= hi]
-    out.append("all faults:")
-    out += [f"  {at(t)} {what}" for t, what in journal.faults]
-    try:
-        log = (redis.server.data_dir / "server.log").read_text(errors="replace").splitlines()
-        out.append("server.log (AOF lines): " + "\n  ".join(line for line in log if "AOF" in line or "fsync" in line
-                                                          or "Truncat" in line or "truncat" in line)[-3000:])
-    except OSError as exc:
-        out.append(f"server.log: {exc}")
-    return "\n".join(out)
-
-
 def test_chaos_nothing_lost_nothing_twice(tmp_path):
     seed = int(os.environ.get("ONEWINDOW_SEED", random.randrange(2**32)))
-    print(f"chaos seed {seed}")
-    config_path = _chaos_config(tmp_path)
+    print(f"chaos seed {seed}{' (on a cluster)' if ON_CLUSTER else ''}")
+    if ON_CLUSTER:
+        _chaos_on_a_cluster(tmp_path, seed)
+    else:
+        _chaos_on_one_server(tmp_path, seed)
+
+
+def _rounds(faults: Counter, started: float) -> bool:
+    """Another round of faults: until MIN_SECONDS have passed and every fault struck MIN_ROUNDS times."""
+    return time.monotonic() - started < MIN_SECONDS or min(faults.values(), default=0) < MIN_ROUNDS
+
+
+def _kill_app(server: LiveServer, load: ChaosLoad) -> None:
+    """The app killed (master and worker); restarted once a client found it gone."""
+    before = load.journal.seen("network_errors")
+    load.journal.fault("app SIGKILL")
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    wait_for(lambda: load.journal.seen("network_errors") > before, 60, "a client to find the app gone")
+    load.journal.fault("app restarting")
+    server.start(timeout=60)
+    load.journal.fault("app restarted")
+
+
+def _chaos_on_one_server(tmp_path, seed: int) -> None:
+    config_path = chaos_config(tmp_path)
     config = load_config(config_path)
     redis = StallableRedis(tmp_path / "redis").start()
     server = LiveServer(config_path, redis.url).start(timeout=60)
-    journal = Journal()
-    stop = threading.Event()
-    stop_by = [float("inf")]
-    problems: list[str] = []
-    crashes: list[BaseException] = []
+    load = ChaosLoad(server.url, seed)
+    journal = load.journal
     faults: Counter = Counter()
-
-    def guarded(fn, *args):
-        def run():
-            try:
-                fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
-                crashes.append(exc)
-        return threading.Thread(target=run, daemon=True)
-
-    threads = [guarded(issuer, i, server.url, journal, stop, stop_by, random.Random(seed + i)) for i in range(ISSUERS)]
-    threads += [guarded(window, n, server.url, journal, stop, stop_by, random.Random(seed * 7 + n), problems)
-                for n in WINDOWS]
     try:
-        for t in threads:
-            t.start()
-        started = time.monotonic()
-
-        def progress(issues: int, actions: int) -> None:
-            base = journal.count()
-            wait_for(lambda: crashes or (journal.count()[0] >= base[0] + issues and
-                                         journal.count()[1] >= base[1] + actions), 120, "the clients to make progress")
-
-        def seen(attr: str) -> int:
-            with journal.lock:
-                return getattr(journal, attr)
-
-        while time.monotonic() - started < MIN_SECONDS or min(faults.values(), default=0) < MIN_ROUNDS:
-            assert not crashes, crashes[0]
-            progress(STEADY_ISSUES, STEADY_ACTIONS)
+        load.start()
+        while _rounds(faults, load.started):
+            load.progress(STEADY_ISSUES, STEADY_ACTIONS)
             # 1. Redis stalls past the socket timeout: redis-py gives up on commands that will still run
             journal.fault("redis SIGSTOP")
             redis.stop_process()
@@ -310,72 +114,140 @@ def test_chaos_nothing_lost_nothing_twice(tmp_path):
             redis.continue_process()
             journal.fault("redis SIGCONT")
             faults["stall"] += 1
-            progress(STEADY_ISSUES, STEADY_ACTIONS)
+            load.progress(STEADY_ISSUES, STEADY_ACTIONS)
             # 2. Redis is killed; restarted once a client was told 503
-            before = seen("unavailable")
+            before = journal.seen("unavailable")
             journal.fault("redis SIGKILL " + _persistence(redis.url))
             redis.kill()
-            wait_for(lambda: seen("unavailable") > before, 60, "a 503 while Redis is down")
+            wait_for(lambda: journal.seen("unavailable") > before, 60, "a 503 while Redis is down")
             journal.fault("redis restarting")
             redis.restart()
             journal.fault("redis restarted")
             faults["redis_kill"] += 1
-            progress(STEADY_ISSUES, STEADY_ACTIONS)
+            load.progress(STEADY_ISSUES, STEADY_ACTIONS)
             # 3. the app is killed (master and worker); restarted once a client found it gone
-            before = seen("network_errors")
-            journal.fault("app SIGKILL")
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait()
-            wait_for(lambda: seen("network_errors") > before, 60, "a client to find the app gone")
-            journal.fault("app restarting")
-            server.start(timeout=60)
-            journal.fault("app restarted")
+            _kill_app(server, load)
             faults["app_kill"] += 1
-        progress(STEADY_ISSUES, STEADY_ACTIONS)
+        load.progress(STEADY_ISSUES, STEADY_ACTIONS)
     finally:
-        stop.set()
-        stop_by[0] = time.monotonic() + ANSWER_DEADLINE
         redis.continue_process()
-        for t in threads:
-            t.join(ANSWER_DEADLINE + 30)
+        load.finish()
         server.stop()
     try:
-        assert not crashes, f"seed {seed}: {crashes[0]!r}"
-        assert not problems, f"seed {seed}: " + "; ".join(problems[:10])
         r = connect(redis.url)
-        events, tickets, found = check_all(r, config)
-        assert not found, f"seed {seed}: " + "\n".join(found[:20])
-
-        # every acknowledged ticket exists, once, and was issued once; no ticket nobody was told about
-        acked = [t["id"] for t in journal.issued]
-        assert len(acked) == len(set(acked)), f"seed {seed}: one ticket acknowledged to two requests"
-        issued_events = Counter(e["ticket"]["id"] for e in events if e["type"] == "ticket_issued")
-        lost, unknown = set(acked) - set(issued_events), set(issued_events) - set(acked)
-        assert not lost and not unknown and max(issued_events.values()) == 1, (
-            f"seed {seed}: acknowledged, not in the stream {sorted(lost)[:5]}; in the stream, not acknowledged "
-            f"{sorted(unknown)[:5]}; issued twice {[t for t, n in issued_events.items() if n > 1][:5]}\n"
-            + _explain(r, redis, journal, events, Counter(("ticket_issued", None, t) for t in lost | unknown), started))
-        for day in {tid[:8] for tid in acked}:
-            stored = r.hkeys(f"ow:{{testhall}}:tickets:{day}")
-            assert len(stored) == len(set(stored)) == sum(1 for tid in acked if tid.startswith(day))
-
-        # no ticket was called twice (this load never transfers or marks no-show)
-        called = Counter(e["ticket"]["id"] for e in events if e["type"] == "ticket_called")
-        assert not called or max(called.values()) == 1, f"seed {seed}: {called.most_common(3)}"
-
-        # every acknowledged window action is exactly one event, and every event was acknowledged
-        from_events = Counter((e["type"], e["window"], e["ticket"]["id"]) for e in events if e["type"] in EVENT_OF.values())
-        from_clients = Counter((EVENT_OF[a], w, tid) for a, w, tid in journal.actions)
-        assert from_events == from_clients, (f"seed {seed}: only in the stream {list((from_events - from_clients))[:5]}, "
-                                             f"only acknowledged {list((from_clients - from_events))[:5]}\n"
-                                             + _explain(r, redis, journal, events, from_events ^ from_clients, started))
-
-        print(f"chaos: {time.monotonic() - started:.0f} s, faults {dict(faults)}, {len(acked)} tickets, "
-              f"{len(journal.actions)} window actions, {len(events)} events, {journal.unavailable} × 503, "
-              f"{journal.network_errors} network errors, {journal.replays} replays, refused {dict(journal.refused)}; "
-              f"AOF at each Redis kill: {[w.split(' ', 2)[2] for _t, w in journal.faults if w.startswith('redis SIGKILL')]}")
-        assert len(acked) >= STEADY_ISSUES * 3 * MIN_ROUNDS and journal.replays + journal.unavailable > 0
+        summary = check_outcome(r, config, load, seed, lambda: _aof_log(redis))
+        print(f"chaos: {summary}, faults {dict(faults)}; AOF at each Redis kill: "
+              f"{[w.split(' ', 2)[2] for _t, w in journal.faults if w.startswith('redis SIGKILL')]}")
+        assert len(journal.issued) >= STEADY_ISSUES * 3 * MIN_ROUNDS and journal.replays + journal.unavailable > 0
         r.close()
     finally:
         redis.close()
 
+
+def _aof_log(redis: StallableRedis) -> str:
+    """The server log's AOF lines (a failure's report: what a kill may have cut off)."""
+    try:
+        log = (redis.server.data_dir / "server.log").read_text(errors="replace").splitlines()
+    except OSError as exc:
+        return f"server.log: {exc}"
+    return "server.log (AOF lines): " + "\n  ".join(line for line in log if "AOF" in line or "fsync" in line
+                                                     or "Truncat" in line or "truncat" in line)[-3000:]
+
+
+# ------------------------------------------------------------------------------------------------ on a cluster
+SEQ_KEY = "ow:{testhall}:seq"  # any key of the hall: its slot's primary is the hall's primary
+CLUSTER_REDIS = "wait_replicas = 1\nwait_timeout_ms = 500"  # zero loss at failover (docs/deploy.md)
+
+
+def _cluster_round(cluster: LocalCluster, server: LiveServer, load: ChaosLoad, faults: Counter) -> None:
+    """One turn of every cluster fault, the clients making progress after each (the cluster whole again first)."""
+    journal = load.journal
+
+    def healed(what: str) -> None:
+        cluster.wait_healthy(90)
+        faults[what] += 1
+        load.progress(STEADY_ISSUES, STEADY_ACTIONS)
+
+    # 1. the hall's primary stalls (SIGSTOP) until redis-py gave up on a command there (which may still run when it
+    #    continues — as a primary, or after its replica took over: cluster-node-timeout is shorter than the stall)
+    primary = cluster.primary_of(SEQ_KEY)
+    journal.fault(f"primary {primary.port} SIGSTOP")
+    cluster.stop_node(primary)
+    wait_for(lambda: abandoned_commands(primary.port) >= 1, 60, "redis-py to time out on the stalled primary")
+    cluster.continue_node(primary)
+    journal.fault(f"primary {primary.port} SIGCONT")
+    healed("stall")
+    # 2. a manual failover (maintenance): the replica takes the slot over in agreement with its primary
+    primary = cluster.primary_of(SEQ_KEY)
+    replica = cluster.replica_of(primary)
+    journal.fault(f"CLUSTER FAILOVER on {replica.port}")
+    replica.call("CLUSTER", "FAILOVER")
+    wait_for(lambda: cluster.serves(replica, SEQ_KEY), 60, "the replica to take over")
+    healed("failover")
+    # 3. the replica's link is down (stopped, its connection cut): changes are refused (503) until it is back
+    primary = cluster.primary_of(SEQ_KEY)
+    replica = cluster.replica_of(primary)
+    before = journal.seen("unavailable")
+    journal.fault(f"replica {replica.port} SIGSTOP, link cut")
+    cluster.stop_node(replica)
+    primary.call("CLIENT", "KILL", "TYPE", "replica")
+    wait_for(lambda: journal.seen("unavailable") > before, 60, "a 503 while no replica acknowledges")
+    cluster.continue_node(replica)
+    journal.fault(f"replica {replica.port} SIGCONT")
+    healed("replica_link")
+    # 4. the primary is killed and its replica forced to take over at once; the dead node restarted (a replica now)
+    primary = cluster.primary_of(SEQ_KEY)
+    replica = cluster.replica_of(primary)
+    journal.fault(f"primary {primary.port} SIGKILL, CLUSTER FAILOVER FORCE on {replica.port}")
+    cluster.kill(primary)
+    replica.call("CLUSTER", "FAILOVER", "FORCE")
+    wait_for(lambda: cluster.serves(replica, SEQ_KEY), 60, "the forced replica to take over")
+    cluster.restart(primary)
+    journal.fault(f"node {primary.port} restarted")
+    healed("forced_failover")
+    # 5. the primary is killed; its replica takes over by itself (cluster-node-timeout); the node restarted
+    primary = cluster.primary_of(SEQ_KEY)
+    replica = cluster.replica_of(primary)
+    journal.fault(f"primary {primary.port} SIGKILL")
+    cluster.kill(primary)
+    wait_for(lambda: cluster.serves(replica, SEQ_KEY), 60, "the replica to take over by itself")
+    journal.fault(f"replica {replica.port} took over")
+    cluster.restart(primary)
+    journal.fault(f"node {primary.port} restarted")
+    healed("primary_kill")
+    # 6. the app is killed and restarted
+    _kill_app(server, load)
+    faults["app_kill"] += 1
+    load.progress(STEADY_ISSUES, STEADY_ACTIONS)
+
+
+def _chaos_on_a_cluster(tmp_path, seed: int) -> None:
+    """The same load on a cluster of its own (3 primaries with a replica each; the test breaks it), with
+    ``wait_replicas = 1``: the faults are the hall's primary stalled, a manual and a forced failover, the replica's
+    link down, the primary killed (its replica taking over by itself) and restarted, the app killed."""
+    config_path = chaos_config(tmp_path, CLUSTER_REDIS)
+    config = load_config(config_path)
+    cluster = LocalCluster(node_timeout_ms=2000).start()
+    try:
+        server = LiveServer(config_path, cluster.url).start(timeout=60)
+        load = ChaosLoad(server.url, seed)
+        faults: Counter = Counter()
+        try:
+            load.start()
+            while _rounds(faults, load.started):
+                load.progress(STEADY_ISSUES, STEADY_ACTIONS)
+                _cluster_round(cluster, server, load, faults)
+        finally:
+            for node in cluster.nodes:
+                cluster.continue_node(node)
+            load.finish()
+            server.stop()
+        r = connect(cluster.url)
+        try:
+            summary = check_outcome(r, config, load, seed)
+        finally:
+            r.close()
+        print(f"chaos on a cluster: {summary}, faults {dict(faults)}")
+        assert len(load.journal.issued) >= STEADY_ISSUES * 6 * MIN_ROUNDS and load.journal.unavailable > 0
+    finally:
+        cluster.close()

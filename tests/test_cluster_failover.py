@@ -10,6 +10,8 @@
   stopped, its connection cut), a ticket the primary acknowledged is gone after the primary dies and the replica takes over; with the setting, the
   same issue is refused (503) instead of acknowledged; and a ticket acknowledged with the setting survives killing
   its primary right after the answer.
+* Screens across a failover that lost events they saw (no setting): the relay tells them the stream went back
+  (``stream_rewound``) before the next event, which reuses a lost event's ``seq``.
 
 The cluster is this module's own: the tests break it (and put it together again).
 """
@@ -212,3 +214,56 @@ def test_what_asynchronous_replication_loses_and_what_waiting_keeps(cluster, fre
     kept = waiting.issue("renshe").ticket
     _take_over_from_dead_primary(cluster, primary, replica)
     assert fresh.hget(f"{HALL}:tickets:{DAY}", kept["id"]) is not None
+
+
+def test_screens_load_their_state_again_when_a_failover_lost_events_they_saw(cluster, fresh, hall_config, clock,
+                                                                             tmp_path):
+    """Without ``wait_replicas``, events the relay emitted can be lost at a failover, and the next event reuses their
+    ``seq``: a screen at that seq would ignore it (and keep showing tickets that no longer exist). The relay notices
+    that the stream went back and tells every screen (``stream_rewound`` with the seq it is back at) before the next
+    event; live.js then loads its state again (tests/test_live_client.py)."""
+    import socketio
+
+    from chaos_support import chaos_config
+    from hall_support import LiveServer
+
+    server = LiveServer(chaos_config(tmp_path), cluster.url).start(timeout=60)
+    got: list[tuple[str, int, str | None]] = []  # (message, seq, ticket number) as a screen received them
+    sio = socketio.Client(reconnection=False)
+
+    @sio.on("*", namespace="/display")
+    def on_any(name, data):
+        got.append((name, data["seq"], (data.get("ticket") or {}).get("number")))
+
+    engine = Engine(fresh, hall_config, clock)
+    try:
+        sio.connect(server.url, namespaces=["/display"], transports=["websocket"], wait_timeout=10)
+        # the relay follows from the stream's newest entry once it has connected: issue until the screen hears one
+        wait_for(lambda: got or engine.issue("renshe") and None, 30, "the relay to follow", step=0.5)
+        for _ in range(2):
+            engine.issue("renshe")
+        kept = int(fresh.get(f"{HALL}:seq"))
+        wait_for(lambda: got[-1][1] == kept, 10, "the screen to receive every ticket")
+        primary = cluster.primary_of(f"{HALL}:seq")
+        replica = cluster.replica_of(primary)
+        wait_for(lambda: _replica_hlen(replica, f"{HALL}:tickets:{DAY}") == kept, 30, "the replica to catch up")
+
+        # the replica's link is down: two more tickets reach the screen, not the replica
+        cluster.stop_node(replica)
+        primary.call("CLIENT", "KILL", "TYPE", "replica")
+        lost = [engine.issue("renshe").ticket["number"] for _ in range(2)]
+        wait_for(lambda: got[-1][1] == kept + 2, 10, "the screen to show the tickets the replica lacks")
+        assert [n for _m, _s, n in got[-2:]] == lost
+        _take_over_from_dead_primary(cluster, primary, replica)
+
+        # the relay finds the stream back at `kept` and says so; the next event reuses seq kept + 1
+        wait_for(lambda: any(m == "stream_rewound" for m, _s, _n in got), 30, "the relay to notice the loss")
+        again = engine.issue("renshe").ticket
+        wait_for(lambda: got[-1][0] == "ticket_issued" and got[-1][1] == kept + 1, 30, "the next event")
+    finally:
+        sio.disconnect()
+        server.stop()
+    tail = got[-4:]
+    assert tail == [("ticket_issued", kept + 1, lost[0]), ("ticket_issued", kept + 2, lost[1]),
+                    ("stream_rewound", kept, None), ("ticket_issued", kept + 1, again["number"])], got
+    assert again["number"] == lost[0]  # the lost number given again: the screen shows the new ticket under it

@@ -295,3 +295,49 @@ def test_a_reconnect_catches_up_with_the_missed_events_or_loads_a_snapshot(page)
     assert got["loads"] == 3 and got["applied"] == [6, 7, 8, 9, 10, 32]
     assert [s["reason"] for s in got["snaps"]] == ["connect", "connect", "connect"]
     assert got["status"] == "live"
+
+
+def test_a_rewound_stream_reloads_and_applies_the_events_that_reuse_a_seq(page):
+    """A failover lost events 7 and 8 (the page applied them); the relay says the stream is back at 6, and the next
+    event is a new 7: the page loads its state again, takes the lower snapshot and applies the new 7 and 8."""
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        await resolveLoad({seq: 5});
+        sock.push(ev(6)); sock.push(ev(7)); sock.push(ev(8));
+        sock.push({seq: 6, type: "stream_rewound", ts: 2000});
+        const loadsAfterRewind = loads;
+        sock.push(ev(7, "ticket_called"));            // arrives while the snapshot loads: kept
+        await resolveLoad({seq: 6});
+        sock.push(ev(8, "ticket_called"));
+        return {loadsAfterRewind, applied, seq: live.seq, reasons: snaps.map(s => s.reason),
+                rewinds: live.stats.rewinds, status: live.status};
+    }""")
+    assert got["loadsAfterRewind"] == 2
+    assert got["applied"] == [6, 7, 8, 7, 8]
+    assert got["seq"] == 8
+    assert got["reasons"] == ["connect", "rewound"]
+    assert got["rewinds"] == 1 and got["status"] == "live"
+
+
+def test_a_rewind_voids_a_snapshot_in_flight_and_is_ignored_when_nothing_shown_was_lost(page):
+    got = page.evaluate("""async () => {
+        setup();
+        sock.fire("connect");
+        await resolveLoad({seq: 3});
+        sock.push({seq: 3, type: "stream_rewound", ts: 2000});   // the page shows nothing past 3: nothing to do
+        const loadsAtThree = loads;
+        sock.push(ev(9));                                         // a gap: a snapshot loads …
+        sock.push({seq: 3, type: "stream_rewound", ts: 2001});   // … from before the loss, maybe: void, load again
+        sock.push(ev(4, "ticket_called"));
+        await resolveLoad({seq: 9});                              // the void load answers late: not taken
+        const seqAfterVoid = live.seq;
+        await resolveLoad({seq: 3});
+        return {loadsAtThree, loads, seqAfterVoid, applied, seq: live.seq, snaps, rewinds: live.stats.rewinds};
+    }""")
+    assert got["loadsAtThree"] == 1 and got["loads"] == 3
+    assert got["seqAfterVoid"] == 3
+    assert got["applied"] == [4]
+    assert got["seq"] == 4
+    assert got["snaps"] == [{"seq": 3, "reason": "connect"}, {"seq": 3, "reason": "rewound"}]
+    assert got["rewinds"] == 1

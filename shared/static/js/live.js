@@ -13,6 +13,9 @@
  *   - an event with seq <= current is ignored (nothing is applied twice);
  *   - an event with seq > current + 1 means events were missed: it is kept and a fresh snapshot is loaded;
  *   - a snapshot whose seq is LOWER than current (the store was reset) is taken as it is;
+ *   - `stream_rewound` {seq} (the relay: a failover lost the newest events, and the next ones reuse their seq): if
+ *     the page shows more than `seq`, or a snapshot is loading, buffered events are dropped and a fresh snapshot is
+ *     loaded and taken whatever its seq; the events after the message are applied on top of it;
  *   - a failed snapshot is retried with backoff; a periodic snapshot (`resyncEveryMs`) and one when the page
  *     becomes visible again are safety nets.
  *
@@ -36,6 +39,7 @@
 
 export const NAMESPACES = { display: "/display", staff: "/staff" };
 export const RESYNC = "resync";
+export const REWOUND = "stream_rewound";  // display/namespace.py STREAM_REWOUND
 export const STATUS = { connecting: "connecting", syncing: "syncing", live: "live", reconnecting: "reconnecting",
                         stopped: "stopped" };
 
@@ -75,7 +79,7 @@ export class LiveClient {
     this.seq = null;             // seq of the state on screen (null until the first snapshot)
     this.status = STATUS.stopped;
     this.connected = false;
-    this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0, caughtUp: 0 };
+    this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0, caughtUp: 0, rewinds: 0 };
     this._replayed = new WeakSet(); // events that came from a catch-up
     this._buffer = [];           // events waiting for a snapshot (or for a missing predecessor)
     this._loading = null;        // the snapshot promise in flight
@@ -88,6 +92,7 @@ export class LiveClient {
     this._lastRefresh = 0;
     this._started = false;
     this._holes = 0;
+    this._rewinding = false;     // the stream went back: buffer until a snapshot, and take it whatever its seq
   }
 
   /** Call `fn(state, change)` after every snapshot and every applied event. */
@@ -182,7 +187,8 @@ export class LiveClient {
   receive(ev, name) {
     if (!ev || typeof ev !== "object" || typeof ev.seq !== "number") return;
     if (!ev.type && name) ev.type = name;
-    if (this._loading || this.seq === null) {
+    if (ev.type === REWOUND) { this.rewound(ev.seq); return; }
+    if (this._loading || this.seq === null || this._rewinding) {
       this._buffer.push(ev);
       return;
     }
@@ -213,6 +219,22 @@ export class LiveClient {
                                         : { kind: "event", event: ev, result: answer });
   }
 
+  /** The server's stream went back to `seq` (a failover lost events this page may show; the next events reuse
+      their seq). A page at or below `seq` with no snapshot loading shows nothing lost; otherwise what is buffered
+      is void, a snapshot in flight may predate the loss: load a fresh one, take it whatever its seq, and apply the
+      events that arrive meanwhile on top of it. */
+  rewound(seq) {
+    if (!this._started) return;
+    if (!this._loading && !this._rewinding && this.seq !== null && this.seq <= seq) return;
+    this.stats.rewinds++;
+    this._buffer = [];
+    this._rewinding = true;
+    this._gen++;              // a load in flight is void
+    this._loading = null;
+    this._again = null;
+    this.resync("rewound");
+  }
+
   /** A fresh snapshot soon: at most one per `refreshMs`, however many events ask (bursts cost two loads). */
   refreshSoon() {
     if (this._refreshTimer) return;
@@ -240,7 +262,9 @@ export class LiveClient {
       if (gen !== this._gen) return;
       if (!snap || typeof snap.seq !== "number") throw new Error("the snapshot has no seq");
       const previous = this.seq;
-      if (previous !== null && snap.seq < previous) this._buffer = [];  // the store was reset: old events are void
+      // the store was reset: old events are void (after a rewind they were dropped already: keep the new ones)
+      if (previous !== null && snap.seq < previous && !this._rewinding) this._buffer = [];
+      this._rewinding = false;
       this.seq = snap.seq;
       this.stats.snapshots++;
       this._retryMs = 0;
