@@ -164,8 +164,11 @@ class Engine:
         keys = [
             k.counter(day, svc.code), k.queue(day, svc.code), k.tickets(day), k.tokens(day), k.service_times,
             k.schedule, k.id_day(day), k.id_history, k.remote_pending(day), k.remote_index(day),
-            k.remote_counter(day, svc.code), k.contacts(day),
+            k.remote_counter(day, svc.code), k.contacts(day), k.service_pace(day),
         ]
+        serving = self.config.windows_serving(svc.code)  # what this ticket's wait estimate needs, read by the script
+        for n in serving:
+            keys += [k.window(n), k.window_holder(n)]
         token_part = secrets.token_urlsafe(16)[:22]
         identity_args = [identity.hash, json.dumps(svc.id_rules.as_dict()), identity.age_on(now.date())] \
             if identity is not None else ["", "{}", ""]
@@ -178,7 +181,8 @@ class Engine:
                 args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000), token_part,
                         lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date()),
                         self.config.haocaiping.ticket_keep_days * 86400, *identity_args, remote,
-                        svc.remote.daily_quota, json.dumps(contact, ensure_ascii=False) if contact else ""]
+                        svc.remote.daily_quota, json.dumps(contact, ensure_ascii=False) if contact else "",
+                        len(serving)]
                 try:  # a closed service still answers a replay of today's request: the runner answers it first
                     result = self.runner.run("issue", keys, args, self.rule_errors)
                     break
@@ -198,7 +202,9 @@ class Engine:
             first = result["ticket"]
             t = self._load(first["day"], first["id"]) or first
             return Issued(self.public_ticket(t, with_token=True), False)
-        known = {"ahead": result["ahead"], "service_ms": result["service_ms"]}
+        known = {"ahead": result["ahead"], "service_ms": result["service_ms"],
+                 "hall_now": estimates.for_service(self.config, svc.code, result["seq"], result["pace"],
+                                                   result["windows"])}
         return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), True)
 
     # ------------------------------------------------------------------------------------------- reception
@@ -448,7 +454,8 @@ class Engine:
 
     def public_ticket(self, t: dict, *, with_token: bool = False, known: dict | None = None) -> dict:
         """The ticket as the API shows it; the tracking token only for its issuer (``with_token``).
-        ``known`` = {"ahead", "service_ms"} when a script already read them (saves two round trips)."""
+        ``known`` = {"ahead", "service_ms"} when a script already read them (saves two round trips), and
+        ``"hall_now"`` (:func:`shared.estimates.for_service`) when it also read what the wait estimate needs."""
         svc = self.config.services[t["service"]]
         day = t["day"]
         out = {
@@ -483,8 +490,10 @@ class Engine:
                 key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
                 rank = self.redis.zrank(key, t["id"])
                 out["ahead"] = rank if rank is not None else 0
-            # one place for estimates (shared/estimates.py): staffed, unpaused windows and today's pace
-            wait = self.hall_now().estimate(svc.code, out["ahead"], t.get("target_window") or None)
+            # one place for estimates (shared/estimates.py): staffed, unpaused windows and today's pace (read by the
+            # script that acted, when it did: ``known["hall_now"]``)
+            hall_now = (known or {}).get("hall_now") or self.hall_now()
+            wait = hall_now.estimate(svc.code, out["ahead"], t.get("target_window") or None)
             out["wait"] = {"state": wait["state"], "minutes": wait["minutes"]}
             out["estimated_wait_minutes"] = wait["minutes"]
         if with_token:
