@@ -194,6 +194,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--serve-arg", action="append", default=[], help="extra `onewindow serve` argument")
+    parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always",
+                        help="measure what the embedded Redis's fsync policy costs (the server uses always)")
     args = parser.parse_args()
     logging.basicConfig(level="INFO", format="%(message)s")
     if not shutil.which("wrk"):
@@ -216,6 +218,8 @@ def main() -> int:
         try:
             port = json.loads((config.var_dir / "redis" / "embedded.json").read_text())["port"]
             client = redis.Redis(port=port, decode_responses=True)
+            if args.appendfsync != "always":  # for the measurement only: acknowledged writes could be lost
+                client.config_set("appendfsync", args.appendfsync)
 
             runs = iter(range(1000))
 
@@ -254,8 +258,9 @@ def main() -> int:
             server.stop()
 
     logger.info("")
-    logger.info("%d process(es), wrk -t%d -c%d, %d rounds of %.0f s each, interleaved", workers, args.wrk_threads,
-                args.connections, args.rounds, args.seconds)
+    logger.info("%d process(es), %s, appendfsync %s; wrk -t%d -c%d, %d rounds of %.0f s each, interleaved", workers,
+                " ".join(extra) or "default worker", args.appendfsync, args.wrk_threads, args.connections,
+                args.rounds, args.seconds)
     logger.info("%-28s %9s %9s %9s %9s   %s", "measurement", "requests", "per s", "p50 ms", "p99 ms", "per round")
     for name, r in (("GET /livez", livez), ("POST /api/v1/tickets", issue)):
         logger.info("%-28s %9d %9.0f %9.2f %9.2f   %s", name, r["n"], r["per_s"], r["p50"], r["p99"], r["runs"])
