@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -209,6 +210,7 @@ def main() -> int:
             workers = args.workers
         else:
             logger.warning("`onewindow serve` has no --workers option on this branch: measuring 1 process")
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         config_path = bench_config(tmp)
@@ -261,6 +263,8 @@ def main() -> int:
     logger.info("%d process(es), %s, appendfsync %s; wrk -t%d -c%d, %d rounds of %.0f s each, interleaved", workers,
                 " ".join(extra) or "default worker", args.appendfsync, args.wrk_threads, args.connections,
                 args.rounds, args.seconds)
+    logger.info("machine: %d cores, load average %.1f before, %.1f after (other work on the same cores lowers "
+                "every rate; CPU per request is the steadier figure)", os.cpu_count(), load_before, os.getloadavg()[0])
     logger.info("%-28s %9s %9s %9s %9s   %s", "measurement", "requests", "per s", "p50 ms", "p99 ms", "per round")
     for name, r in (("GET /livez", livez), ("POST /api/v1/tickets", issue)):
         logger.info("%-28s %9d %9.0f %9.2f %9.2f   %s", name, r["n"], r["per_s"], r["p50"], r["p99"], r["runs"])
