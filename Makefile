@@ -70,6 +70,7 @@ font: install
 
 bench: install-test
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_throughput.py
 	$(BIN)/python bench/bench_display.py --worker gthread
 	$(BIN)/python bench/bench_display.py --worker gevent
 	$(BIN)/python bench/bench_stats.py

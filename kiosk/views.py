@@ -14,7 +14,7 @@ from kiosk.qr import qr_svg
 from shared.config import KIOSK_ID, MachineToken
 from shared.devices import KIOSK, require_kind
 from shared.engine import Issued
-from shared.errors import AuthenticationError, NotFoundError, OneWindowError, PermissionDeniedError
+from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from shared.help_requests import request_help
 from shared.limits import PublicIssueLimiter
 from shared.validation import Field
@@ -172,7 +172,7 @@ def _issue_at_kiosk(engine, body: dict, device: MachineToken) -> Issued:
 
 def _issue_in_public(engine, body: dict, address: str) -> Issued:
     """An unregistered client (a phone): a normal, unprinted ticket when ``[public] allow_issue``, within the
-    per-address limits (today's allowance is given back when the request issues nothing new)."""
+    per-address limits (a request that issues nothing new does not count in today's allowance)."""
     if body.get("priority") or "kiosk" in body or "card" in body or "id_number" in body:
         raise PermissionDeniedError(
             "绿色通道号、实名号和打印号票只能在大厅的自助取号机上办理。 / Priority (绿色通道), real-name and printed "
@@ -181,13 +181,6 @@ def _issue_in_public(engine, body: dict, address: str) -> Issued:
         raise PermissionDeniedError("请到大厅的自助取号机取号。 / Please take a ticket at one of the hall's kiosks.",
                                     code="public_issue_closed")
     engine.service(body["service"])  # an unknown service is a 422 before any allowance is spent
-    limiter = PublicIssueLimiter(engine)
-    limiter.take(address)
-    try:
-        issued = engine.issue(body["service"], lang=body.get("lang", "zh"), request_id=body.get("request_id"))
-    except OneWindowError:
-        limiter.refund(address)
-        raise
-    if not issued.created:
-        limiter.refund(address)
-    return issued
+    # the limit is decided by the issuing script itself: a request that issues nothing does not count in the day
+    return engine.issue(body["service"], lang=body.get("lang", "zh"), request_id=body.get("request_id"),
+                        limit=PublicIssueLimiter(engine).for_issue(address))

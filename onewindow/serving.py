@@ -228,6 +228,11 @@ def redacting_access_logger():
     from gunicorn.glogging import Logger
 
     class RedactingLogger(Logger):
+        def _compute_access_log_enabled(self) -> bool:
+            # gunicorn counts a logconfig_dict as "access log on" and builds every request's atoms for a logger
+            # that drops them (level WARNING without --access-log): only --access-log turns it on
+            return bool(self.cfg.accesslog)
+
         def atoms(self, resp, req, environ, request_time):
             atoms = super().atoms(resp, req, environ, request_time)
             for key in ("r", "U", "f", "q"):

@@ -48,11 +48,13 @@ them no-show.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -64,6 +66,7 @@ from shared.errors import (
     NotFoundError,
     OneWindowError,
     PermissionDeniedError,
+    RateLimitedError,
     RuleRefusedError,
     ServiceClosedError,
     UnprocessableError,
@@ -75,6 +78,9 @@ from shared.rota import Rota
 from shared.schedule import Availability, availability
 from shared.redis_client import is_cluster
 from shared.runner import RetryScript, ScriptRunner, WaitPolicy, as_list
+
+if TYPE_CHECKING:
+    from shared.limits import IssueLimit
 
 logger = logging.getLogger(__name__)
 
@@ -142,30 +148,41 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- issuing
     def issue(self, service: str, *, priority: bool = False, lang: str = "zh", request_id: str | None = None,
-              kiosk: str = "", identity: Identity | None = None) -> Issued:
+              kiosk: str = "", identity: Identity | None = None, limit: IssueLimit | None = None) -> Issued:
         """Issue a ticket; the same ``request_id`` again the same day returns the same ticket (``created`` False),
         as does a request sent again with the same ``Idempotency-Key`` (see :mod:`shared.idempotency`).
 
         ``identity`` (:func:`shared.identity.identify`: a card read or a typed ID number) makes it a real-name ticket:
         the service's per-ID rules apply (``[[services]] realname``: RuleRefusedError ``id_open_limit`` /
         ``id_daily_cap``; ``id_required`` when the service takes no ticket without an ID) and a holder of
-        ``green_age`` or older gets 绿色通道 (``green: "age"`` on the ticket)."""
+        ``green_age`` or older gets 绿色通道 (``green: "age"`` on the ticket).
+
+        ``limit`` (:meth:`shared.limits.PublicIssueLimiter.for_issue`): a public ticket, limited per address in the same
+        script step (429 :class:`RateLimitedError` when the address must wait; a replay is answered without it)."""
         svc = self.service(service)
         if identity is None and svc.id_rules.required:
             raise self.refusal(RuleRefusedError("this service issues real-name tickets only", code="id_required"), svc)
-        return self._issue(svc, priority=priority, lang=lang, request_id=request_id, kiosk=kiosk, identity=identity)
+        return self._issue(svc, priority=priority, lang=lang, request_id=request_id, kiosk=kiosk, identity=identity,
+                           limit=limit)
 
     def _issue(self, svc: Service, *, priority: bool, lang: str, request_id: str | None, kiosk: str,
                identity: Identity | None, remote: bool = False, contact: dict | None = None,
-               scope_name: str = "issue") -> Issued:
+               scope_name: str = "issue", limit: IssueLimit | None = None) -> Issued:
         now = self.clock.now()
         day = day_key(now.date())
         k = self.keys
         keys = [
             k.counter(day, svc.code), k.queue(day, svc.code), k.tickets(day), k.tokens(day), k.service_times,
             k.schedule, k.id_day(day), k.id_history, k.remote_pending(day), k.remote_index(day),
-            k.remote_counter(day, svc.code), k.contacts(day),
+            k.remote_counter(day, svc.code), k.contacts(day), k.service_pace(day),
         ]
+        serving = self.config.windows_serving(svc.code)  # what this ticket's wait estimate needs, read by the script
+        for n in serving:
+            keys += [k.window(n), k.window_holder(n)]
+        limit_args = ["1", *limit.args] if limit is not None else [""]
+        if limit is not None:
+            keys += limit.keys
+        errors_map = self._issue_errors
         token_part = secrets.token_urlsafe(16)[:22]
         identity_args = [identity.hash, json.dumps(svc.id_rules.as_dict()), identity.age_on(now.date())] \
             if identity is not None else ["", "{}", ""]
@@ -178,10 +195,13 @@ class Engine:
                 args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000), token_part,
                         lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date()),
                         self.config.haocaiping.ticket_keep_days * 86400, *identity_args, remote,
-                        svc.remote.daily_quota, json.dumps(contact, ensure_ascii=False) if contact else ""]
+                        svc.remote.daily_quota, json.dumps(contact, ensure_ascii=False) if contact else "",
+                        len(serving), *limit_args]
                 try:  # a closed service still answers a replay of today's request: the runner answers it first
-                    result = self.runner.run("issue", keys, args, self.rule_errors)
+                    result = self.runner.run("issue", keys, args, errors_map)
                     break
+                except RateLimitedError as exc:  # only a limited ticket is refused so (not stored: decided again)
+                    raise limit.refusal(exc.details) from None
                 except RetryScript:  # today's calendar entry changed since it was read: read it again
                     self.rota.invalidate()
                 except ServiceClosedError as exc:
@@ -198,8 +218,15 @@ class Engine:
             first = result["ticket"]
             t = self._load(first["day"], first["id"]) or first
             return Issued(self.public_ticket(t, with_token=True), False)
-        known = {"ahead": result["ahead"], "service_ms": result["service_ms"]}
+        known = {"ahead": result["ahead"], "service_ms": result["service_ms"],
+                 "hall_now": estimates.for_service(self.config, svc.code, result["seq"], result["pace"],
+                                                   result["windows"])}
         return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), True)
+
+    @functools.cached_property
+    def _issue_errors(self) -> dict[str, type[OneWindowError]]:
+        """issue.lua's refusal codes that are not the runner's own (built once)."""
+        return {**self.rule_errors, "rate_limited": RateLimitedError}
 
     # ------------------------------------------------------------------------------------------- reception
     @property
@@ -448,7 +475,8 @@ class Engine:
 
     def public_ticket(self, t: dict, *, with_token: bool = False, known: dict | None = None) -> dict:
         """The ticket as the API shows it; the tracking token only for its issuer (``with_token``).
-        ``known`` = {"ahead", "service_ms"} when a script already read them (saves two round trips)."""
+        ``known`` = {"ahead", "service_ms"} when a script already read them (saves two round trips), and
+        ``"hall_now"`` (:func:`shared.estimates.for_service`) when it also read what the wait estimate needs."""
         svc = self.config.services[t["service"]]
         day = t["day"]
         out = {
@@ -483,8 +511,10 @@ class Engine:
                 key = self.keys.window_queue(day, t["target_window"]) if t.get("target_window") else self.keys.queue(day, svc.code)
                 rank = self.redis.zrank(key, t["id"])
                 out["ahead"] = rank if rank is not None else 0
-            # one place for estimates (shared/estimates.py): staffed, unpaused windows and today's pace
-            wait = self.hall_now().estimate(svc.code, out["ahead"], t.get("target_window") or None)
+            # one place for estimates (shared/estimates.py): staffed, unpaused windows and today's pace (read by the
+            # script that acted, when it did: ``known["hall_now"]``)
+            hall_now = (known or {}).get("hall_now") or self.hall_now()
+            wait = hall_now.estimate(svc.code, out["ahead"], t.get("target_window") or None)
             out["wait"] = {"state": wait["state"], "minutes": wait["minutes"]}
             out["estimated_wait_minutes"] = wait["minutes"]
         if with_token:

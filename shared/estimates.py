@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from shared.runner import as_list
 
 if TYPE_CHECKING:
+    from shared.config import Config, Service
     from shared.engine import Engine
 
 #: today's finishes of a service needed before its own pace replaces the configured one
@@ -93,11 +94,27 @@ def read(engine: Engine) -> HallNow:
     open_windows, pace, source = {}, {}, {}
     for code, svc in config.services.items():
         open_windows[code] = tuple(n for n in config.windows_serving(code) if staffed.get(n))
-        finishes, total_ms = int(pace_raw.get(f"{code}:n") or 0), int(pace_raw.get(f"{code}:ms") or 0)
-        if finishes >= MIN_FINISHES and total_ms > 0:
-            pace[code], source[code] = total_ms / finishes / 60000, "today"
-        else:
-            pace[code], source[code] = float(svc.avg_service_minutes), "default"
+        pace[code], source[code] = _pace(svc, pace_raw)
     return HallNow(seq=int(r["seq"]), open_windows=open_windows, staffed=staffed, pace_minutes=pace,
                    pace_source=source, waiting=dict(zip(services, as_list(r["waiting"]))),
                    window_waiting=dict(zip(numbers, as_list(r["window_waiting"]))))
+
+
+def for_service(config: Config, code: str, seq: int, pace_raw: dict, windows: list) -> HallNow:
+    """The hall now as far as the estimates of one service need it, from what a script read in the same step as it
+    acted (``issue.lua``, which saves the round trip of :func:`read`): ``windows`` = [{"paused", "held"}] of the
+    windows serving ``code`` in :meth:`Config.windows_serving` order, ``pace_raw`` = ``code``'s fields of the pace
+    hash. Only ``code``'s entries (and its windows') are filled."""
+    numbers = config.windows_serving(code)
+    staffed = {n: bool(w["held"]) and not w["paused"] for n, w in zip(numbers, as_list(windows))}
+    pace, source = _pace(config.services[code], pace_raw if isinstance(pace_raw, dict) else {})
+    return HallNow(seq=seq, open_windows={code: tuple(n for n in numbers if staffed.get(n))}, staffed=staffed,
+                   pace_minutes={code: pace}, pace_source={code: source}, waiting={}, window_waiting={})
+
+
+def _pace(svc: Service, pace_raw: dict) -> tuple[float, str]:
+    """Minutes per visit of ``svc``: today's own once :data:`MIN_FINISHES` are done, else the configured one."""
+    finishes, total_ms = int(pace_raw.get(f"{svc.code}:n") or 0), int(pace_raw.get(f"{svc.code}:ms") or 0)
+    if finishes >= MIN_FINISHES and total_ms > 0:
+        return total_ms / finishes / 60000, "today"
+    return float(svc.avg_service_minutes), "default"

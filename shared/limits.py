@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from shared.engine import Engine
@@ -39,6 +40,20 @@ def _wait_words(seconds: int) -> tuple[str, str]:
     return f"{minutes} 分钟", f"{minutes} minutes"
 
 
+@dataclass(frozen=True)
+class IssueLimit:
+    """One address's public-ticket limit, decided inside ``issue.lua`` in the same step as the ticket (see
+    :meth:`PublicIssueLimiter.for_issue`): its keys, its arguments, and the refusal to raise when the script answers
+    ``rate_limited``."""
+
+    keys: tuple[str, str]  # the address's bucket, its day count
+    args: tuple  # burst, refill per ms, daily cap, day count ttl ms, ms until the next business day
+    limiter: PublicIssueLimiter
+
+    def refusal(self, details: dict) -> RateLimitedError:
+        return self.limiter.refusal(details["reason"], details["retry_ms"])
+
+
 class PublicIssueLimiter:
     """The token bucket and daily cap of unregistered clients, per address."""
 
@@ -46,7 +61,7 @@ class PublicIssueLimiter:
         self.engine = engine
         self.settings = engine.config.public
 
-    def _run(self, op: str, address: str) -> dict:
+    def _keys_args(self, address: str) -> tuple[list[str], list]:
         now = self.engine.clock.now()
         day = day_key(now.date())
         digest = address_digest(address, "issue")
@@ -54,9 +69,19 @@ class PublicIssueLimiter:
         until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
         keys = [self.engine.keys.issue_bucket(digest), self.engine.keys.issue_day(day, digest)]
         s = self.settings
-        args = [op, int(now.timestamp() * 1000), s.burst, repr(s.per_minute / 60000), s.daily_cap,
-                until_tomorrow_ms + 3600_000, until_tomorrow_ms]
-        return self.engine.runner.run("public_limit", keys, args)
+        return keys, [s.burst, repr(s.per_minute / 60000), s.daily_cap, until_tomorrow_ms + 3600_000,
+                      until_tomorrow_ms]
+
+    def _run(self, op: str, address: str) -> dict:
+        keys, args = self._keys_args(address)
+        return self.engine.runner.run("public_limit", keys, [op, int(self.engine.clock.now().timestamp() * 1000),
+                                                             *args])
+
+    def for_issue(self, address: str) -> IssueLimit:
+        """The limit of ``address`` for :meth:`Engine.issue` (``limit=``): decided by ``issue.lua`` itself — no round
+        trip of its own, no refund — raising :meth:`refusal` when the address must wait."""
+        keys, args = self._keys_args(address)
+        return IssueLimit((keys[0], keys[1]), tuple(args), self)
 
     def take(self, address: str) -> int:
         """Take one ticket's allowance for ``address``; returns how many are left today, or raises
@@ -65,8 +90,12 @@ class PublicIssueLimiter:
         r = self._run("take", address)
         if not r["limited"]:
             return int(r["left"])
-        retry = max(1, math.ceil(r["retry_ms"] / 1000))
-        if r["reason"] == "daily_cap":
+        raise self.refusal(r["reason"], r["retry_ms"])
+
+    def refusal(self, reason: str, retry_ms: int) -> RateLimitedError:
+        """The 429 for an address that must wait ``retry_ms`` (``reason`` burst | daily_cap)."""
+        retry = max(1, math.ceil(retry_ms / 1000))
+        if reason == "daily_cap":
             zh = f"此设备今日取号次数已达上限（{self.settings.daily_cap} 张），请到自助取号机取号或咨询工作人员。"
             en = (f"This device has taken today's maximum of {self.settings.daily_cap} tickets. Please use a "
                   "ticket kiosk in the hall or ask a member of staff.")
@@ -74,9 +103,9 @@ class PublicIssueLimiter:
             wait_zh, wait_en = _wait_words(retry)
             zh = f"取号太频繁，请 {wait_zh}后再试，或到自助取号机取号。"
             en = f"Too many tickets in a short time. Please try again in {wait_en}, or use a ticket kiosk."
-        logger.info("public ticket refused (%s)", r["reason"])
-        raise RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=r["reason"],
-                               message_zh=zh, message_en=en)
+        logger.info("public ticket refused (%s)", reason)
+        return RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=reason,
+                                message_zh=zh, message_en=en)
 
     def refund(self, address: str) -> None:
         """Give back today's slot taken for a request that issued nothing (the bucket token stays spent)."""

@@ -21,6 +21,13 @@ local function retry(message)
   return fail('retry', message)
 end
 
+-- A refusal that is not final (a rate limit: the same request may be allowed later): like retry(), the epilogue does
+-- not store it, so the same operation sent again is decided afresh. Return it before writing anything.
+local function refuse_for_now(code, message, details)
+  __retrying = true
+  return fail_with(code, message, details)
+end
+
 local function ok(result)
   result.ok = true
   return cjson.encode(result)

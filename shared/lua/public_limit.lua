@@ -9,6 +9,7 @@
 --          refund → {"ok", "count"}
 -- Volatile: an abuse counter: losing a count at a failover is harmless; no WAIT.
 -- onewindow: volatile
+-- onewindow: uses limit
 local op, now_ms = ARGV[1], tonumber(ARGV[2])
 if op == 'refund' then
   local n = tonumber(redis.call('GET', KEYS[4]) or '0')
@@ -18,23 +19,10 @@ end
 if op ~= 'take' then return fail('invalid_op', 'unknown op ' .. op) end
 
 local burst, rate, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local used = tonumber(redis.call('GET', KEYS[4]) or '0')
-if used >= cap then
-  return ok({limited = true, reason = 'daily_cap', retry_ms = tonumber(ARGV[7])})
+local refusal, tokens, used = limit_check(KEYS[3], KEYS[4], now_ms, burst, rate, cap, tonumber(ARGV[7]))
+if refusal then
+  return ok({limited = true, reason = refusal.reason, retry_ms = refusal.retry_ms})
 end
-local state = redis.call('HMGET', KEYS[3], 'tokens', 'ms')
-local tokens, last = tonumber(state[1]), tonumber(state[2])
-if not tokens or not last then
-  tokens = burst
-else
-  tokens = math.min(burst, tokens + math.max(0, now_ms - last) * rate)
-end
-if tokens < 1 then
-  return ok({limited = true, reason = 'burst', retry_ms = math.ceil((1 - tokens) / rate)})
-end
-tokens = tokens - 1
-redis.call('HSET', KEYS[3], 'tokens', tostring(tokens), 'ms', now_ms)
-redis.call('PEXPIRE', KEYS[3], math.ceil(burst / rate) + 1000)
-redis.call('INCR', KEYS[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[6])
+limit_spend(KEYS[3], tokens, now_ms, burst, rate)
+limit_count(KEYS[4], ARGV[6])
 return ok({limited = false, left = cap - used - 1})
