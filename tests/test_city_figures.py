@@ -281,3 +281,20 @@ def test_a_hall_whose_store_does_not_answer_leaves_the_others(city, hall_config,
     assert [(h["hall"], h["available"]) for h in view["halls"]] == [(TEST, True), ("lost", False), (EAST, True)]
     assert view["totals"]["halls_unavailable"] == 1
     assert view["totals"]["waiting"] == sum(h["summary"]["waiting"] for h in view["halls"] if h["available"])
+
+
+def test_the_hall_comparison_chart_shows_the_reports_numbers(city):
+    from shared.stats.charts import hall_comparison
+
+    friday(city)
+    rows = city.city.report(D_FRI, D_FRI, "hall")["rows"]
+    svg = hall_comparison(rows, "zh")
+    assert svg.startswith("<svg") and "各大厅取号与办结" in svg
+    for r in rows:  # every hall, with its issued and served counts and its 满意率
+        f = r["figures"]
+        assert f"<title>{r['label']} 取号 {f['issued']}</title>" in svg
+        assert f"<title>{r['label']} 办结（办件+咨询） {f['handled'] + f['consulted']}</title>" in svg
+    assert "满意率 66.7%" in svg and "满意率 100%" in svg and "满意率 —" in svg  # testhall, 东区, 北区 (no ratings)
+    assert "Tickets by hall" in hall_comparison(rows, "en")
+    empty = city.city.report(date(2026, 11, 1), date(2026, 11, 2), "hall")["rows"]
+    assert "所选时段暂无数据" in hall_comparison(empty, "zh")
