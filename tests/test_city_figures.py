@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 import redis
-from city_support import (
+from city_figures_support import (
     EAST,
     NORTH,
     TEST,

@@ -111,3 +111,23 @@ def script_east_saturday(clock, client, clerk) -> None:
     call(w1, 1, "A001")
     at(clock, SAT, "10:15")
     ok(w1.post("/api/v1/windows/1/finish", json={"outcome": "handled"}))
+
+
+# ------------------------------------------------------------------------------------------------ a served city
+HALL_NAMES = {"east": ("东区政务服务中心", "East District Service Center"),
+              "west": ("西区便民服务中心", "West District Service Center")}
+
+
+def named_city(directory: Path) -> Path:
+    """The several-halls tests' city directory (tests/city_support.py: halls ``east`` and ``west``, city supervisor
+    ``city``) with a name of its own for each hall, as the city page shows them."""
+    from city_support import write_city
+
+    write_city(directory)
+    for hall_id, (name, name_en) in HALL_NAMES.items():
+        path = directory / f"{hall_id}.toml"
+        text = path.read_text(encoding="utf-8")
+        text = text.replace('name = "测试政务服务中心"', f'name = "{name}"', 1)
+        text = text.replace('name_en = "Test Government Service Center"', f'name_en = "{name_en}"', 1)
+        path.write_text(text, encoding="utf-8")
+    return directory
