@@ -294,7 +294,7 @@ def test_the_hall_comparison_chart_shows_the_reports_numbers(city):
         f = r["figures"]
         assert f"<title>{r['label']} 取号 {f['issued']}</title>" in svg
         assert f"<title>{r['label']} 办结（办件+咨询） {f['handled'] + f['consulted']}</title>" in svg
-    assert "满意率 66.7%" in svg and "满意率 100%" in svg and "满意率 —" in svg  # testhall, 东区, 北区 (no ratings)
+    assert ">满意率 66.7%<" in svg and ">满意率 100%<" in svg and ">满意率 —<" in svg  # testhall, 东区, 北区 (no ratings)
     assert "Tickets by hall" in hall_comparison(rows, "en")
     empty = city.city.report(date(2026, 11, 1), date(2026, 11, 2), "hall")["rows"]
     assert "所选时段暂无数据" in hall_comparison(empty, "zh")
