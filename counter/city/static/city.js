@@ -115,7 +115,7 @@ function showConn() {
   $("#conn-text").textContent = t("conn_" + stateName);
 }
 async function pollOverview() {
-  if (state.polling || !state.me) return;
+  if (state.polling || !state.me || document.hidden) return;  // a hidden tab asks again when it is shown
   state.polling = true;
   try {
     state.overview = await api.get(API + "/overview");
@@ -176,6 +176,8 @@ function renderOverview() {
       `${alerts ? `<ul class="alerts">${alerts}</ul>` : ""}</article>`;
   }).join("");
 }
+
+document.addEventListener("visibilitychange", () => { if (!document.hidden) pollOverview(); });
 
 /* ----------------------------------------------------------------------------------------- figures */
 function rangeQuery() {
