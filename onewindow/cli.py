@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from onewindow import serving
 from onewindow.app import DEFAULT_CONFIG
-from shared.config import KIOSK_ID, Config, load_config
-from shared.demo_credentials import demo_credentials, is_loopback, refuse_to_serve
+from shared.config import KIOSK_ID, Config, Deployment, load_config, load_deployment
+from shared.demo_credentials import DEMO_PASSWORD_HASHES, demo_credentials, is_loopback, refuse_to_serve
 from shared.engine import Engine
 from shared.errors import ConfigError, OneWindowError
 from shared.redis_client import connect
@@ -50,6 +50,23 @@ def load_or_exit(path: str) -> Config:
         raise SystemExit(2) from None
 
 
+def load_deployment_or_exit(path: str) -> Deployment:
+    """The config file or directory at ``path`` (every hall's ``[printer]`` validated too); exit 2 when invalid."""
+    try:
+        deployment = load_deployment(path)
+        from kiosk.printing import printer_settings
+
+        for config in deployment.halls:
+            try:
+                printer_settings(config)
+            except ConfigError as exc:
+                raise ConfigError(f"{config.source}: {exc.key}", exc.problem) from None
+        return deployment
+    except ConfigError as exc:
+        print(f"config error in {path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def config_warnings(config: Config, host: str | None = None) -> list[str]:
     """What works but probably not as intended: a missing ticket font, a loopback public_url served to the LAN."""
     from kiosk.printing import printer_settings
@@ -65,7 +82,10 @@ def config_warnings(config: Config, host: str | None = None) -> list[str]:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the config. Exit 2: invalid. Exit 1: valid, but it holds the shipped demo credentials and does not
-    say ``demo = true`` (not fit to go live). Exit 0: fit (a demo config says so loudly)."""
+    say ``demo = true`` (not fit to go live). Exit 0: fit (a demo config says so loudly). A config directory (several
+    halls): every hall file and ``city.toml`` are checked, and the worst answer of any hall is the exit status."""
+    if Path(args.config).is_dir():
+        return _check_config_directory(args)
     config = load_or_exit(args.config)
     for warning in config_warnings(config, args.host):
         print(f"warning: {warning}", file=sys.stderr)
@@ -84,6 +104,32 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if not config.demo:
             return 1
     return 0
+
+
+def _check_config_directory(args: argparse.Namespace) -> int:
+    deployment = load_deployment_or_exit(args.config)
+    city = deployment.city
+    status = 0
+    print(f"{args.config}: OK — {city.name}, {len(deployment.halls)} halls, {len(city.supervisors)} city supervisors")
+    for config in deployment.halls:
+        for warning in config_warnings(config, args.host):
+            print(f"warning: {config.source.name}: {warning}", file=sys.stderr)
+        print(f"  /h/{config.hall_id}/  {config.source.name}: {config.hall_name}, {len(config.services)} services, "
+              f"{len(config.windows)} windows, {len(config.clerks)} staff accounts, {len(config.tokens)} device tokens")
+        found = demo_credentials(config)
+        if found:
+            print(f"WARNING: {config.source.name} holds the shipped DEMO credentials: " + "; ".join(found)
+                  + (" ([hall] demo = true: accepted)" if config.demo else ""), file=sys.stderr)
+            if not config.demo:
+                status = 1
+    demo_supervisors = [u for u, c in city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES]
+    if demo_supervisors:
+        every_hall_demo = all(c.demo for c in deployment.halls)
+        print(f"WARNING: city supervisor(s) {', '.join(demo_supervisors)} have the shipped DEMO password"
+              + (" (every hall says demo = true: accepted)" if every_hall_demo else ""), file=sys.stderr)
+        if not every_hall_demo:
+            status = 1
+    return status
 
 
 # ------------------------------------------------------------------------------------------------ serve
