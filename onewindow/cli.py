@@ -134,7 +134,17 @@ def _check_config_directory(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------ serve
 def cmd_serve(args: argparse.Namespace) -> int:
+    if Path(args.config).is_dir():  # several halls: every hall file of the directory, under /h/<hall id>/
+        if args.demo:
+            print("--demo serves one hall: give it a config file, not a directory", file=sys.stderr)
+            return 2
+        deployment = load_deployment_or_exit(args.config)
+        return _serve(args, deployment.process, deployment)
     config = load_or_exit(args.config)
+    return _serve(args, config, None)
+
+
+def _serve(args: argparse.Namespace, config: Config, deployment: Deployment | None) -> int:
     if args.demo:
         from shared.demo_hall import demo_config
 
@@ -143,19 +153,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     configure(os.environ.get("ONEWINDOW_LOG", "INFO"), args.log_format, config.timezone, args.log_file)
     if args.child:
-        serving.run_gunicorn(args, config)
+        serving.run_gunicorn(args, config, deployment)
         return 0
-    refusal = refuse_to_serve(config, args.host)
-    if refusal:
-        print(refusal, file=sys.stderr)
-        return 2
+    for hall in deployment.halls if deployment else [config]:
+        refusal = refuse_to_serve(hall, args.host)
+        if refusal:
+            print(refusal if deployment is None else f"{hall.source}: {refusal}", file=sys.stderr)
+            return 2
     if demo_credentials(config):
         logger.warning("this config holds the shipped DEMO credentials (%s)",
                        "[hall] demo = true" if config.demo else f"accepted only because {args.host} is loopback")
     for warning in config_warnings(config, args.host):
         if not warning.startswith("printer."):  # the printer's own warnings are logged where it is set up
             logger.warning("%s", warning)
-    return serving.supervise(args, config)
+    return serving.supervise(args, config, deployment)
 
 
 # ------------------------------------------------------------------------------------------------ credentials
