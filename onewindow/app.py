@@ -3,6 +3,7 @@ blueprints, the Socket.IO namespace, and the background workers (relay, archiver
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from urllib.parse import urlsplit
@@ -122,11 +123,10 @@ def _register_halls(app: Flask, city: City) -> None:
             bp = make(edge)
             app.register_blueprint(bp, name=f"{bp.name}@{hall.id}", url_prefix=base)
     app.register_blueprint(city_api_blueprint(city))
-    try:  # the city page (overview and figures at /city), when its package is there
+    if importlib.util.find_spec("counter.city") is not None:  # the city page (overview and figures at /city)
         from counter.city import create_blueprint as city_blueprint
-    except ImportError:
-        return
-    app.register_blueprint(city_blueprint(city))
+
+        app.register_blueprint(city_blueprint(city))
 
 
 def _socketio(app: Flask, config: Config, city: City) -> SocketIO:

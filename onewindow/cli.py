@@ -37,8 +37,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------------------------------------ config
-def load_or_exit(path: str) -> Config:
-    """The config at ``path`` with ``[printer]`` validated by the package that owns it; exit 2 when invalid."""
+def load_or_exit(path: str, hall: str | None = None) -> Config:
+    """The config at ``path`` with ``[printer]`` validated by the package that owns it; exit 2 when invalid. A config
+    directory (several halls): the hall ``hall`` of it (``--hall``; may be left out when the directory has one)."""
+    if Path(path).is_dir():
+        deployment = load_deployment_or_exit(path)
+        ids = [c.hall_id for c in deployment.halls]
+        if hall is None and len(ids) == 1:
+            hall = ids[0]
+        if hall not in ids:
+            print(f"{path} is a config directory: name one of its halls with --hall ({', '.join(ids)})",
+                  file=sys.stderr)
+            raise SystemExit(2)
+        return deployment.hall(hall)
     try:
         config = load_config(path)
         from kiosk.printing import printer_settings
@@ -204,7 +215,7 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
 def cmd_print_test(args: argparse.Namespace) -> int:
     from kiosk.printing import PrinterFault, print_sample, printer_settings
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     try:
         result = print_sample(printer_settings(config))  # the settings (and preview folder) the server prints with
     except PrinterFault as exc:
@@ -231,7 +242,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     """Archive the closed days now (and trim the stream of what is archived), like the server does periodically."""
     from shared.stats import Archive, archive_closed_days
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     with _hall_engine(config) as (engine, _url):
         result = archive_closed_days(engine, Archive(config.archive_path), trim=not args.no_trim)
     if result.skipped:
@@ -246,7 +257,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """Back up the hall's Redis data and statistics archive into one file (while the server runs)."""
     from shared.backup import backup
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     with _hall_engine(config) as (engine, redis_url):
         dest = Path(args.out) if args.out else (
             config.var_dir / "backups" / f"onewindow-{config.hall_id}-{engine.clock.now():%Y%m%d-%H%M%S}.zip")
@@ -260,7 +271,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """Restore a backup into an empty hall (a fresh var directory, or an empty Redis)."""
     from shared.backup import restore
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     try:
         with _hall_engine(config) as (engine, _url):
             info = restore(engine, config, Path(args.backup))
@@ -298,21 +309,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     pt = sub.add_parser("print-test", help="print a sample ticket on the configured printer")
     pt.add_argument("--config", default=DEFAULT_CONFIG)
+    pt.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     pt.set_defaults(func=cmd_print_test)
 
     ar = sub.add_parser("archive", help="archive closed days into the statistics archive, then trim the stream")
     ar.add_argument("--config", default=DEFAULT_CONFIG)
+    ar.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     ar.add_argument("--no-trim", action="store_true", help="keep every event in Redis")
     ar.set_defaults(func=cmd_archive)
 
     bk = sub.add_parser("backup", help="back up the Redis data and the statistics archive into one file")
     bk.add_argument("--config", default=DEFAULT_CONFIG)
+    bk.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     bk.add_argument("--out", help="the backup file (default: <var_dir>/backups/onewindow-<hall>-<time>.zip)")
     bk.set_defaults(func=cmd_backup)
 
     rs = sub.add_parser("restore", help="restore a backup into an empty hall (a fresh var directory)")
     rs.add_argument("backup", help="a file written by `onewindow backup`")
     rs.add_argument("--config", default=DEFAULT_CONFIG)
+    rs.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     rs.set_defaults(func=cmd_restore)
     return parser
 

@@ -4,10 +4,9 @@ only hall of a config file still at /; city supervisors signing in at /city/api/
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -336,3 +335,14 @@ def test_a_staff_socket_of_one_hall_refuses_the_other_halls_session(city_server)
     with pytest.raises(socketio.exceptions.ConnectionError):
         other.connect(base, namespaces=["/h/west/staff"], transports=["websocket"], headers={"Cookie": cookie},
                       auth={"csrf": csrf}, wait_timeout=10)
+
+
+def test_one_hall_commands_name_the_hall_of_a_directory(city_dir, redis_server):
+    env = {**os.environ, "ONEWINDOW_REDIS_URL": redis_server.url}
+    r = subprocess.run([sys.executable, "-m", "onewindow", "archive", "--config", str(city_dir)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert r.returncode == 2 and "--hall (east, west)" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "onewindow", "archive", "--config", str(city_dir), "--hall", "west"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert str(city_dir / "var" / "halls" / "west" / "stats.sqlite3") in r.stdout
