@@ -62,10 +62,11 @@ class DisplayNamespace(Namespace):
         return {"ts": int(time.time() * 1000)}
 
 
-def staff_room_for(auth) -> str:
-    """The room a ``/staff`` handshake may join, or raise ConnectionRefusedError saying why not."""
+def staff_room_for(auth, hall=None, session_key: str = "sid") -> str:
+    """The room a ``/staff`` handshake may join (for ``hall``: the app's only hall by default, whose session id is
+    under ``session_key`` in the cookie), or raise ConnectionRefusedError saying why not."""
     auth = auth if isinstance(auth, dict) else {}
-    hall = current_app.extensions["onewindow"]
+    hall = hall or current_app.extensions["onewindow"]
     token = auth.get("token")
     if token:
         try:
@@ -75,7 +76,7 @@ def staff_room_for(auth) -> str:
         if device is None or device.kind != TABLET or device.window is None:
             raise ConnectionRefusedError("only a window's evaluation tablet listens here with a device token")
         return tablet_room(device.window)
-    sid = session.get("sid")
+    sid = session.get(session_key)
     if not sid:
         raise ConnectionRefusedError("sign in first")
     try:
@@ -89,10 +90,16 @@ def staff_room_for(auth) -> str:
 
 
 class StaffNamespace(Namespace):
-    """Staff pages and evaluation tablets: authorised on connect (see the module's docstring); listen only."""
+    """Staff pages and evaluation tablets: authorised on connect (see the module's docstring); listen only. ``hall``
+    and ``session_key``: whose sessions and tablets it admits (None: the app's only hall)."""
+
+    def __init__(self, namespace: str, hall=None, session_key: str = "sid") -> None:
+        super().__init__(namespace)
+        self.hall = hall
+        self.session_key = session_key
 
     def on_connect(self, auth=None):  # noqa: D401 - Socket.IO hook
-        room = staff_room_for(auth)
+        room = staff_room_for(auth, self.hall, self.session_key)
         join_room(room)
         logger.debug("staff connected to %s", room)
 
@@ -100,8 +107,9 @@ class StaffNamespace(Namespace):
         logger.debug("staff disconnected: %s", reason)
 
 
-def register_namespaces(socketio) -> None:
-    """Both namespaces on ``socketio`` (called by ``create_app``: a handler registered at import would be lost for a
-    second app)."""
-    socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
-    socketio.on_namespace(StaffNamespace(STAFF_NAMESPACE))
+def register_namespaces(socketio, *, hall=None, prefix: str = "", session_key: str = "sid") -> None:
+    """Both namespaces of one hall on ``socketio`` (called by ``create_app``: a handler registered at import would be
+    lost for a second app): ``/display`` and ``/staff`` for the only hall, ``<prefix>/display`` and
+    ``<prefix>/staff`` (``prefix`` = ``/h/<hall id>``) for each hall when a process serves several."""
+    socketio.on_namespace(DisplayNamespace(prefix + DISPLAY_NAMESPACE))
+    socketio.on_namespace(StaffNamespace(prefix + STAFF_NAMESPACE, hall, session_key))

@@ -195,7 +195,7 @@ def register(bp: Blueprint, edge: WebEdge, page_config) -> None:
                              openid=body.get("openid") or "", lang=body.get("lang") or "zh")
         ticket = issued.ticket
         return jsonify({"ticket": ticket, "created": issued.created,
-                        "tracking_url": f"/t/{ticket['token']}"}), 201 if issued.created else 200
+                        "tracking_url": f"{edge.base}/t/{ticket['token']}"}), 201 if issued.created else 200
 
     # -------------------------------------------------------------------------------------------- 好差评 from the phone
     @bp.get("/api/v1/track/<token>/rating")

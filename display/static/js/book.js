@@ -8,7 +8,7 @@
  * Idempotency-Key (api.js keeps it for retries). Exposes window.owBook for tests.
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
-import { ApiError, createApi } from "/assets/js/api.js";
+import { ApiError, createApi, hallPath } from "/assets/js/api.js";
 import { createI18n } from "/assets/js/i18n.js";
 import strings from "./phone-strings.js";
 
@@ -231,7 +231,7 @@ async function confirmHeld() {
   $("#id-number").value = "";
   showTab("mine");
   showBooking(b);
-  history.replaceState(null, "", "/b/" + b.code + location.search);
+  history.replaceState(null, "", hallPath("/b/") + b.code + location.search);
   step("service");
 }
 
