@@ -12,6 +12,8 @@ from hall_support import DEMO_PASSWORD
 from playwright.sync_api import expect
 from stats_support import FRI, at
 
+from shared import ratings
+
 from browser_support import BROWSER_MARKS, page_errors, screenshot_dir
 
 pytestmark = BROWSER_MARKS
@@ -26,21 +28,32 @@ def city_app(tmp_path, redis_client, redis_server, clock):
 
 
 def a_morning(app, clock) -> None:
-    """east: three 人社 tickets, one handled at window 1; west: two 市场 tickets, one consulted at window 4."""
+    """east: five 人社 tickets and one 市场, three served at window 1 (rated 5, 5, 4); west: four 市场 tickets and one
+    人社, two served at window 4 (rated 5, 2)."""
     at(clock, FRI, "09:00")
     public = app.test_client()
-    for hall, service, n in (("east", "renshe", 3), ("west", "shichang", 2)):
+    for hall, service, n in (("east", "renshe", 5), ("east", "shichang", 1), ("west", "shichang", 4),
+                             ("west", "renshe", 1)):
         for _ in range(n):
             assert public.post(f"/h/{hall}/api/v1/tickets", json={"service": service}).status_code == 201
-    for hall, user, window, outcome in (("east", "clerk1", 1, "handled"), ("west", "westclerk4", 4, "consulted")):
+    city = app.extensions["onewindow_city"]
+    for hall, user, window, visits in (
+            ("east", "clerk1", 1, (("09:03", "09:08", "handled", 5), ("09:10", "09:18", "handled", 5),
+                                   ("09:20", "09:26", "consulted", 4))),
+            ("west", "westclerk4", 4, (("09:05", "09:12", "handled", 5), ("09:15", "09:22", "consulted", 2)))):
         c = app.test_client()
         r = c.post(f"/h/{hall}/api/v1/login", json={"username": user, "password": DEMO_PASSWORD, "window": window})
         headers = {"X-CSRF-Token": r.get_json()["csrf_token"]}
-        at(clock, FRI, "09:06")
-        assert c.post(f"/h/{hall}/api/v1/windows/{window}/call-next", headers=headers).status_code == 200
-        at(clock, FRI, "09:12")
-        r = c.post(f"/h/{hall}/api/v1/windows/{window}/finish", json={"outcome": outcome}, headers=headers)
-        assert r.status_code == 200, r.get_json()
+        for called, finished, outcome, level in visits:
+            at(clock, FRI, called)
+            r = c.post(f"/h/{hall}/api/v1/windows/{window}/call-next", headers=headers)
+            assert r.status_code == 200, r.get_json()
+            ticket = r.get_json()["ticket"]["id"]
+            at(clock, FRI, finished)
+            r = c.post(f"/h/{hall}/api/v1/windows/{window}/finish", json={"outcome": outcome}, headers=headers)
+            assert r.status_code == 200, r.get_json()
+            ratings.rate(city.hall(hall).engine, window, ticket, level)  # the window's evaluation tablet
+    at(clock, FRI, "09:30")
 
 
 def test_the_city_page(city_app, clock, new_page, tmp_path):
@@ -62,33 +75,35 @@ def test_the_city_page(city_app, clock, new_page, tmp_path):
 
         # every hall, live, and the city's totals
         east, west = page.locator('.hall[data-hall="east"]'), page.locator('.hall[data-hall="west"]')
-        expect(east.locator('[data-fig="waiting"] b')).to_have_text("2")
-        expect(west.locator('[data-fig="waiting"] b')).to_have_text("1")
-        expect(page.locator('#city-kpis [data-kpi="waiting"] .kpi-value')).to_have_text("3")
+        expect(east.locator('[data-fig="waiting"] b')).to_have_text("3")
+        expect(west.locator('[data-fig="waiting"] b')).to_have_text("3")
+        expect(page.locator('#city-kpis [data-kpi="waiting"] .kpi-value')).to_have_text("6")
         expect(page.locator('#city-kpis [data-kpi="halls"] .kpi-value')).to_have_text("2")
         expect(page.locator('#city-kpis [data-kpi="windows"] .kpi-value')).to_have_text("2")
         expect(page.locator("#conn")).to_have_attribute("data-state", "on")
-        # a citizen takes a ticket in the west hall: the page shows it without a reload
-        assert city_app.test_client().post("/h/west/api/v1/tickets", json={"service": "renshe"}).status_code == 201
-        expect(west.locator('[data-fig="waiting"] b')).to_have_text("2")
-        expect(page.locator('#city-kpis [data-kpi="waiting"] .kpi-value')).to_have_text("4")
-        expect(west.locator('tr[data-service="renshe"] td.num').first).to_have_text("1")
-
         # today's figures compared across halls, and the city's total
         compare = page.locator("#compare")
-        expect(compare.locator('tbody tr[data-key="east"] td').first).to_have_text("3")
-        expect(compare.locator('tbody tr[data-key="west"] td').first).to_have_text("2")
-        expect(compare.locator('tfoot tr[data-key="total"] td').first).to_have_text("5")
-        expect(page.locator('#report tbody tr[data-key="renshe"] td').first).to_have_text("3")
+        expect(compare.locator('tbody tr[data-key="east"] td').first).to_have_text("6")
+        expect(compare.locator('tbody tr[data-key="west"] td').first).to_have_text("5")
+        expect(compare.locator('tfoot tr[data-key="total"] td').first).to_have_text("11")
+        # 满意率: 3 of 3 in east, 1 of 2 in west — 4 of 5 in the city (not the halls' average, 75 %)
+        expect(compare.locator('tbody tr[data-key="west"] td[data-col="satisfaction"]')).to_have_text("50.0%")
+        expect(compare.locator('tfoot tr[data-key="total"] td[data-col="satisfaction"]')).to_have_text("80.0%")
+        expect(page.locator('#report tbody tr[data-key="renshe"] td').first).to_have_text("6")
+        # a citizen takes a ticket in the west hall: the page shows it without a reload
+        assert city_app.test_client().post("/h/west/api/v1/tickets", json={"service": "renshe"}).status_code == 201
+        expect(west.locator('[data-fig="waiting"] b')).to_have_text("4")
+        expect(page.locator('#city-kpis [data-kpi="waiting"] .kpi-value')).to_have_text("7")
+        expect(west.locator('tr[data-service="renshe"] td.num').first).to_have_text("2")
+
         assert page.locator("#r-csv").get_attribute("href") == "/city/api/v1/report.csv?period=day&by=service&lang=zh"
         assert all(w > 0 for w in wait_images(page, "img[data-chart]"))
-        page.locator("#halls").scroll_into_view_if_needed()
-        page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(screenshot_dir(tmp_path) / "city-dashboard.png"), full_page=True)
 
         # another range: the whole week, grouped by hall
         page.click('#periods [data-period="week"]')
         expect(page.locator("#r-range")).to_have_text("2026-11-23 — 2026-11-29")
+        expect(compare.locator('tfoot tr[data-key="total"] td').first).to_have_text("12")  # with the new ticket
         page.select_option("#r-by", "hall")
         expect(page.locator("#rows-card")).to_be_hidden()
 

@@ -276,7 +276,8 @@ def hall_comparison(rows: list[dict], lang: str = "zh") -> str:
     height = max(H, top_pad + 30 + len(data) * 40)
     row_h = (height - top_pad - 30) / len(data)
     bar = min(12.0, (row_h - 8) / 2)
-    top = _nice_max(max(max(f["issued"] or 0, f["handled"] + f["consulted"]) for _n, f in data))
+    most = max(max(f["issued"] or 0, f["handled"] + f["consulted"]) for _n, f in data)
+    top = 4 * math.ceil(most / 4) if most <= 40 else _nice_max(most)  # whole tickets on every grid line
     body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
             f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
     for i in range(5):

@@ -216,7 +216,7 @@ const COLUMNS = ["issued", "handled", "consulted", "no_show", "wait_mean", "wait
 function cells(f) {
   return [num(f.issued), num(f.handled), num(f.consulted), num(f.no_show), dur(f.wait.mean_s), dur(f.wait.median_s),
     dur(f.wait.p90_s), dur(f.service_time.mean_s), pct(f.completion_rate), pct(f.satisfaction_rate), num(f.ratings),
-    pct(f.active_rating_rate)].map((c) => `<td class="num">${esc(c)}</td>`).join("");
+    pct(f.active_rating_rate)].map((c, i) => `<td class="num" data-col="${COLUMNS[i]}">${esc(c)}</td>`).join("");
 }
 function fillTable(table, first, rows, total) {
   $("thead", table).innerHTML = `<tr><th>${esc(t(first))}</th>` + COLUMNS.map((c) => `<th class="num">${esc(t(c))}</th>`).join("") + "</tr>";
