@@ -132,7 +132,8 @@ def _register_halls(app: Flask, city: City) -> None:
 def _socketio(app: Flask, config: Config, city: City) -> SocketIO:
     from display import register_namespaces
 
-    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config), json=None)
+    others = tuple(h.config.public_url for h in city.halls[1:])  # every hall's public_url is an allowed origin
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=_origin_check(config, others), json=None)
     for hall in city.halls:
         # /display (public screens) and /staff (staff pages, tablets) — under /h/<hall id> when there are several
         register_namespaces(socketio, hall=hall, prefix=live_prefix(city, hall),
@@ -174,12 +175,13 @@ def _start_workers(app: Flask, hall: Hall, socketio: SocketIO, metrics, *, live:
         keep("onewindow_reception", start_reception(hall.engine, hall.config))
 
 
-def _origin_check(config: Config):
+def _origin_check(config: Config, other_public_urls: tuple[str, ...] = ()):
     """Which ``Origin`` may open a Socket.IO connection: the page's own origin (scheme + Host of the request), the
     origin of ``hall.public_url`` and ``[security] allowed_origins``. (python-engineio reads ``[]`` as "no check at
     all", which let any web page on the hall's network connect.)"""
     parts = urlsplit(config.public_url)
     fixed = {f"{parts.scheme}://{parts.netloc}", *config.security.allowed_origins}
+    fixed |= {f"{p.scheme}://{p.netloc}" for p in map(urlsplit, other_public_urls) if p.netloc}
 
     def allowed(origin: str | None, environ: dict | None = None) -> bool:
         if origin is None:

@@ -171,6 +171,12 @@ def _serve(args: argparse.Namespace, config: Config, deployment: Deployment | No
         if refusal:
             print(refusal if deployment is None else f"{hall.source}: {refusal}", file=sys.stderr)
             return 2
+    if deployment is not None and not is_loopback(args.host) and not all(h.demo for h in deployment.halls):
+        shipped = [u for u, c in deployment.city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES]
+        if shipped:
+            print(f"refusing to serve {args.host}: city supervisor(s) {', '.join(shipped)} in city.toml have the "
+                  "shipped DEMO password (`onewindow hash-password`)", file=sys.stderr)
+            return 2
     if demo_credentials(config):
         logger.warning("this config holds the shipped DEMO credentials (%s)",
                        "[hall] demo = true" if config.demo else f"accepted only because {args.host} is loopback")

@@ -346,3 +346,25 @@ def test_one_hall_commands_name_the_hall_of_a_directory(city_dir, redis_server):
                        capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
     assert r.returncode == 0, r.stderr
     assert str(city_dir / "var" / "halls" / "west" / "stats.sqlite3") in r.stdout
+
+
+def test_phone_links_and_codes_carry_the_halls_path(city_dir, redis_client, redis_server, clock):
+    from onewindow import create_app
+    from phone_support import ADULT, key, phone_hall
+    from shared.config import Deployment
+
+    loaded = load_deployment(city_dir)
+    app = create_app({"TESTING": True, "DEPLOYMENT": Deployment(loaded.city, [phone_hall(h) for h in loaded.halls]),
+                      "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
+    c = app.test_client()
+    r = c.post("/h/west/api/v1/bookings", headers=key(), json={"service": "renshe", "start": "2026-11-30T09:30",
+                                                                "id_number": ADULT, "phone": "13812345678"})
+    assert r.status_code == 201, r.get_json()
+    b = r.get_json()["booking"]
+    assert b["page"] == f"/h/west/b/{b['code']}" and b["qr_svg"] == f"/h/west/api/v1/bookings/{b['code']}/qr.svg"
+    assert c.get(b["page"]).status_code == 200 and c.get(b["qr_svg"]).mimetype == "image/svg+xml"
+    assert c.get(f"/h/east/api/v1/bookings/{b['code']}").status_code == 404  # a booking is its hall's only
+    r = c.post("/h/east/api/v1/remote-tickets", headers=key(),
+               json={"service": "renshe", "id_number": ADULT, "phone": "13812345678"})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["tracking_url"] == f"/h/east/t/{r.get_json()['ticket']['token']}"

@@ -1,6 +1,7 @@
 """Several halls in one served process, in headless Chromium: a kiosk page at /h/<hall>/kiosk talks to its own
 hall's API (/h/<hall>/api/v1) and Socket.IO namespace, pairs with its own hall's token only, and issues that hall's
-tickets; the hall display of one hall shows its own calls, never the other hall's."""
+tickets; the hall display of one hall shows its own calls, never the other hall's; one browser works the counters
+of two halls at once (a session per hall, each page on its hall's staff namespace)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import re
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from browser_support import BROWSER_MARKS, page_errors
+from browser_support import BROWSER_MARKS, console_log, page_errors
+from counter_support import _current, _errors, _login
 from city_support import WEST_KIOSK_TOKEN, write_city
 from faults import wait_for
 from hall_support import KEYPAD_TOKEN, KIOSK_TOKEN, LiveServer
@@ -85,3 +88,27 @@ def test_a_hall_display_shows_only_its_halls_calls(city_server, redis_client, ne
     assert "B001" not in page.locator("body").inner_text()
     assert not any("B001" in f for f in received)  # west's call never reached east's screen
     assert page_errors(page) == []
+
+
+def test_one_browser_works_two_halls_counters_at_once(city_server, redis_client, new_context):
+    url = city_server.url
+    ctx = new_context((1600, 900))  # one browser: one cookie jar for both halls
+    pages = {}
+    for hall, user in (("east", "clerk1"), ("west", "westclerk1")):
+        page = ctx.new_page()
+        page.log = console_log(page)
+        frames: list[str] = []
+        page.on("websocket", lambda ws, f=frames: ws.on("framesent", lambda p: f.append(str(p))))
+        _login(page, f"{url}/h/{hall}", user, 1)  # the staff socket of its own hall is on (#conn)
+        assert any(f.startswith(f"40/h/{hall}/staff,") for f in frames), frames
+        pages[hall] = page
+    for hall in ("west", "east", "east"):
+        assert requests.post(f"{url}/h/{hall}/api/v1/tickets", json={"service": "renshe"}, timeout=5).status_code == 201
+    for hall, page in pages.items():
+        page.bring_to_front()
+        expect(page.locator("[data-action=call-next]")).to_be_enabled()
+        page.click("[data-action=call-next]")
+        _current(page, "A001")
+    states = {h: requests.get(f"{url}/h/{h}/api/v1/display/state", timeout=5).json() for h in pages}
+    assert states["east"]["waiting"]["renshe"] == 1 and states["west"]["waiting"]["renshe"] == 0
+    assert all(_errors(p) == [] for p in pages.values())
