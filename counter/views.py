@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, jsonify, request, session
+from flask import Blueprint, jsonify, request
 
 from shared import ratings, rectification
 from shared.cases import complaint_service, is_complaint_window, record_case
@@ -131,13 +131,11 @@ def _sign_in(bp: Blueprint, edge: WebEdge) -> None:
         hold = auth.holds.hold(window, clerk.username, clerk.name) if window is not None else None
         previous = auth.session_or_none()
         if previous is not None:  # this browser was signed in: end that session, give its window back
-            auth.sessions.end(session["sid"])
+            auth.sessions.end(auth.session_id())
             if previous.window is not None and previous.hold and (hold is None or previous.hold != hold.hold_id):
                 auth.holds.release(previous.window, previous.hold)
         session_id, record = auth.sessions.create(clerk, window, hold.hold_id if hold else "")
-        session.clear()
-        session.permanent = True
-        session["sid"] = session_id
+        auth.start_session(session_id)
         logger.info("%s %s signed in (window %s)", clerk.role, clerk.username, window)
         return jsonify({"clerk": {"username": clerk.username, "name": clerk.name, "role": clerk.role},
                         "window": window, "csrf_token": record.csrf})
@@ -150,11 +148,11 @@ def _sign_in(bp: Blueprint, edge: WebEdge) -> None:
         record = auth.session_or_none()
         if record is not None:
             auth.check_csrf(record)
-            auth.sessions.end(session["sid"])
+            auth.sessions.end(auth.session_id())
             if record.window is not None and record.hold:
                 released = auth.holds.release(record.window, record.hold)
             logger.info("%s signed out (window %s)", record.clerk, record.window)
-        session.clear()
+        auth.forget_session()
         return jsonify({"ok": True, "released": released})
 
     @bp.get("/api/v1/me")

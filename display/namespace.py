@@ -59,7 +59,12 @@ def tablet_room(window: int) -> str:
 
 
 class DisplayNamespace(Namespace):
-    """Read-only namespace: clients receive events; nothing they send changes state."""
+    """Read-only namespace: clients receive events; nothing they send changes state. ``hall``: whose events it
+    catches a screen up with (None: the app's only hall)."""
+
+    def __init__(self, namespace: str, hall=None) -> None:
+        super().__init__(namespace)
+        self.hall = hall
 
     def on_connect(self, auth=None):  # noqa: D401 - Socket.IO hook
         logger.debug("display connected")
@@ -73,15 +78,17 @@ class DisplayNamespace(Namespace):
 
     def on_catch_up(self, data=None) -> dict:
         """The events after the client's ``seq`` (see the module's docstring)."""
-        return caught_up(data, DISPLAY_NAMESPACE)
+        return caught_up(data, self.namespace, public=True, hall=self.hall)
 
 
 _CAUGHT_UP = "_onewindow_caught_up"  # in this connection's own session: catch-up asked already
 _ROOM = "_onewindow_room"
 
 
-def caught_up(data, namespace: str) -> dict:
-    """The answer to ``catch_up`` on ``namespace``: the events after ``data["after"]`` in this socket's view."""
+def caught_up(data, namespace: str, *, public: bool, hall=None) -> dict:
+    """The answer to ``catch_up`` on ``namespace`` (a hall's display namespace when ``public``, else its staff
+    namespace): the events of ``hall``'s stream (None: the app's only hall) after ``data["after"]`` in this socket's
+    view."""
     from display.relay import public_payload, staff_payload, tablet_view  # (the relay imports this module)
 
     after = data.get("after") if isinstance(data, dict) else None
@@ -91,8 +98,8 @@ def caught_up(data, namespace: str) -> dict:
     if session.get(asked):  # one read of the stream per connection: a client cannot make it read in a loop
         return {"resync": True}
     session[asked] = True
-    room = session.get(_ROOM)
-    if namespace == DISPLAY_NAMESPACE:
+    room = session.get(_ROOM + namespace)
+    if public:
         view = public_payload
     elif room == STAFF_ROOM:
         view = staff_payload
@@ -100,7 +107,7 @@ def caught_up(data, namespace: str) -> dict:
         view = tablet_view(int(room.split(":", 1)[1]))
     else:
         return {"resync": True}
-    hall = current_app.extensions["onewindow"]
+    hall = hall or current_app.extensions["onewindow"]
     try:
         found = catch_up(hall.engine, after)
     except Exception:  # the store is away: the screen loads a snapshot (retried) instead
@@ -111,10 +118,11 @@ def caught_up(data, namespace: str) -> dict:
     return {"events": [view(event) for event in found.events]}
 
 
-def staff_room_for(auth) -> str:
-    """The room a ``/staff`` handshake may join, or raise ConnectionRefusedError saying why not."""
+def staff_room_for(auth, hall=None, session_key: str = "sid") -> str:
+    """The room a ``/staff`` handshake may join (for ``hall``: the app's only hall by default, whose session id is
+    under ``session_key`` in the cookie), or raise ConnectionRefusedError saying why not."""
     auth = auth if isinstance(auth, dict) else {}
-    hall = current_app.extensions["onewindow"]
+    hall = hall or current_app.extensions["onewindow"]
     token = auth.get("token")
     if token:
         try:
@@ -124,7 +132,7 @@ def staff_room_for(auth) -> str:
         if device is None or device.kind != TABLET or device.window is None:
             raise ConnectionRefusedError("only a window's evaluation tablet listens here with a device token")
         return tablet_room(device.window)
-    sid = session.get("sid")
+    sid = session.get(session_key)
     if not sid:
         raise ConnectionRefusedError("sign in first")
     try:
@@ -138,12 +146,18 @@ def staff_room_for(auth) -> str:
 
 
 class StaffNamespace(Namespace):
-    """Staff pages and evaluation tablets: authorised on connect (see the module's docstring); listen only."""
+    """Staff pages and evaluation tablets: authorised on connect (see the module's docstring); listen only. ``hall``
+    and ``session_key``: whose sessions and tablets it admits (None: the app's only hall)."""
+
+    def __init__(self, namespace: str, hall=None, session_key: str = "sid") -> None:
+        super().__init__(namespace)
+        self.hall = hall
+        self.session_key = session_key
 
     def on_connect(self, auth=None):  # noqa: D401 - Socket.IO hook
-        room = staff_room_for(auth)
+        room = staff_room_for(auth, self.hall, self.session_key)
         join_room(room)
-        session[_ROOM] = room
+        session[_ROOM + self.namespace] = room
         logger.debug("staff connected to %s", room)
 
     def on_disconnect(self, reason=None):
@@ -151,11 +165,12 @@ class StaffNamespace(Namespace):
 
     def on_catch_up(self, data=None) -> dict:
         """The events after the client's ``seq``, as this socket's room sees them (see the module's docstring)."""
-        return caught_up(data, STAFF_NAMESPACE)
+        return caught_up(data, self.namespace, public=False, hall=self.hall)
 
 
-def register_namespaces(socketio) -> None:
-    """Both namespaces on ``socketio`` (called by ``create_app``: a handler registered at import would be lost for a
-    second app)."""
-    socketio.on_namespace(DisplayNamespace(DISPLAY_NAMESPACE))
-    socketio.on_namespace(StaffNamespace(STAFF_NAMESPACE))
+def register_namespaces(socketio, *, hall=None, prefix: str = "", session_key: str = "sid") -> None:
+    """Both namespaces of one hall on ``socketio`` (called by ``create_app``: a handler registered at import would be
+    lost for a second app): ``/display`` and ``/staff`` for the only hall, ``<prefix>/display`` and
+    ``<prefix>/staff`` (``prefix`` = ``/h/<hall id>``) for each hall when a process serves several."""
+    socketio.on_namespace(DisplayNamespace(prefix + DISPLAY_NAMESPACE, hall))
+    socketio.on_namespace(StaffNamespace(prefix + STAFF_NAMESPACE, hall, session_key))

@@ -106,8 +106,8 @@ def register(bp: Blueprint, edge: WebEdge, page_config) -> None:
 
     def with_links(b: dict) -> dict:
         if b.get("code"):
-            b["qr_svg"] = f"/api/v1/bookings/{b['code']}/qr.svg"
-            b["page"] = f"/b/{b['code']}"
+            b["qr_svg"] = f"{edge.base}/api/v1/bookings/{b['code']}/qr.svg"
+            b["page"] = f"{edge.base}/b/{b['code']}"
         return b
 
     # -------------------------------------------------------------------------------------------- pages
@@ -183,7 +183,9 @@ def register(bp: Blueprint, edge: WebEdge, page_config) -> None:
     def booking_qr(code: str):
         caller()
         b = bookings.load_by_code(engine, code)  # only a booking's own code draws its QR
-        return Response(qr_svg(bookings.qr_text(engine, b["code"])), mimetype="image/svg+xml",
+        # the booking's phone page under the hall's own path (/h/<hall id>/b/<code> when served there)
+        base = config.public_url + edge.base if edge.base else None
+        return Response(qr_svg(bookings.qr_text(engine, b["code"], base)), mimetype="image/svg+xml",
                         headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"})
 
     # -------------------------------------------------------------------------------------------- remote tickets
@@ -195,7 +197,7 @@ def register(bp: Blueprint, edge: WebEdge, page_config) -> None:
                              openid=body.get("openid") or "", lang=body.get("lang") or "zh")
         ticket = issued.ticket
         return jsonify({"ticket": ticket, "created": issued.created,
-                        "tracking_url": f"/t/{ticket['token']}"}), 201 if issued.created else 200
+                        "tracking_url": f"{edge.base}/t/{ticket['token']}"}), 201 if issued.created else 200
 
     # -------------------------------------------------------------------------------------------- 好差评 from the phone
     @bp.get("/api/v1/track/<token>/rating")

@@ -84,10 +84,12 @@ class Audience:
     view: Callable[[events.Event], dict]
 
 
-def audiences(windows: Iterable[int]) -> list[Audience]:
-    """Every audience of a hall with these window numbers: the public screens, the staff, each window's tablet."""
-    return [Audience(DISPLAY_NAMESPACE, None, public_payload), Audience(STAFF_NAMESPACE, STAFF_ROOM, staff_payload),
-            *(Audience(STAFF_NAMESPACE, tablet_room(n), tablet_view(n)) for n in sorted(windows))]
+def audiences(windows: Iterable[int], prefix: str = "") -> list[Audience]:
+    """Every audience of a hall with these window numbers: the public screens, the staff, each window's tablet —
+    in the hall's namespaces (``prefix``: "" for the only hall, ``/h/<hall id>`` when a process serves several)."""
+    display, staff = prefix + DISPLAY_NAMESPACE, prefix + STAFF_NAMESPACE
+    return [Audience(display, None, public_payload), Audience(staff, STAFF_ROOM, staff_payload),
+            *(Audience(staff, tablet_room(n), tablet_view(n)) for n in sorted(windows))]
 
 
 class Relay:
@@ -95,10 +97,10 @@ class Relay:
     event to each audience, in ``seq`` order."""
 
     def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
-                 on_emitted=None) -> None:
+                 on_emitted=None, prefix: str = "") -> None:
         self.socketio = socketio
         self.follower = EventFollower(redis_url, stream, on_rewound=self.emit_rewound)
-        self.audiences = audiences(windows)
+        self.audiences = audiences(windows, prefix)  # one relay per hall: its stream → its namespaces
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:

@@ -85,7 +85,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
             view = track_view(engine, token)
         except NotFoundError:
             return not_found_page(lang, "not_found_ticket")
-        cfg = page_config(lang, token=token, track_url=f"/api/v1/track/{token}", initial=view)
+        cfg = page_config(lang, token=token, track_url=f"{edge.base}/api/v1/track/{token}", initial=view)
         response = edge.page("display/tracking.html", cfg=cfg)
         response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the URL
         return response
@@ -145,11 +145,11 @@ def _flag(name: str, default: bool) -> bool:
 def _voice_settings(edge: WebEdge, enabled: bool) -> dict[str, Any]:
     """What the page needs to build its Announcer: repeat count, English, clip base (hall's own or default)."""
     settings = edge.hall.config.display
-    default_base = url_for("display.static", filename="voice/default/")
+    default_base = url_for(".static", filename="voice/default/")
     return {
         "enabled": enabled,
         "repeat": settings.voice_repeat,
         "english": settings.voice_english,
-        "base": HALL_VOICE_URL if settings.voice_dir is not None else default_base,
+        "base": edge.base + HALL_VOICE_URL if settings.voice_dir is not None else default_base,
         "default_base": default_base,
     }

@@ -84,8 +84,9 @@ def _kiosk_device(edge: WebEdge) -> MachineToken:
 
 
 def _public_base(edge: WebEdge) -> str:
-    """Base of tracking links: ``hall.public_url``, or (unset) the address this request came to."""
-    return edge.hall.config.public_url or request.host_url.rstrip("/")
+    """Base of tracking links: ``hall.public_url``, or (unset) the address this request came to; then the path the
+    hall is mounted under (``/h/<hall id>`` when the kiosk is served there)."""
+    return (edge.hall.config.public_url or request.host_url.rstrip("/")) + edge.base
 
 
 # ------------------------------------------------------------------------------------------------ pages

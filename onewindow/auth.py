@@ -33,6 +33,7 @@ from shared.staff_sessions import StaffSession, StaffSessions
 from shared.window_holds import WindowHolds
 
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_KEY = "sid"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # a hash checked when the username is unknown, so a wrong username costs as much time as a wrong password
@@ -53,10 +54,13 @@ class Actor:
 class StaffAuth:
     """The answers to "who is this?" for one app: its devices, staff sessions, window holds and login limit."""
 
-    def __init__(self, engine: Engine, app_config: Mapping) -> None:
+    def __init__(self, engine: Engine, app_config: Mapping, *, session_key: str = SESSION_KEY) -> None:
         self.engine = engine
         self.config = engine.config
         self._app_config = app_config
+        # where the session id sits in the signed cookie: "sid" for the only hall; "sid@<hall id>" when the process
+        # serves several halls, so one browser may be signed in to two halls at once without mixing them
+        self.session_key = session_key
         # a hold lives as long as the sessions that use it (each request extends it with its session)
         self.holds = WindowHolds(engine, self.config.security.idle_minutes * 60)
         self.login_limiter = LoginLimiter(engine)
@@ -86,16 +90,33 @@ class StaffAuth:
         the cookie's session has ended (the cookie is cleared then)."""
         if "onewindow_session" in g:
             return g.onewindow_session
-        sid = session.get("sid")
+        sid = self.session_id()
         record = None
         if sid:
             try:
                 record = self.sessions.touch(sid)
             except AuthenticationError:
-                session.clear()
+                self.forget_session()
                 raise
         g.onewindow_session = record
         return record
+
+    def session_id(self) -> str | None:
+        """This browser's session id for this hall (from the signed cookie), or None."""
+        return session.get(self.session_key)
+
+    def start_session(self, session_id: str) -> None:
+        """Put a new session id in the cookie (a fresh cookie for the only hall; beside other halls' otherwise)."""
+        self.forget_session()
+        session.permanent = True
+        session[self.session_key] = session_id
+
+    def forget_session(self) -> None:
+        """Take this hall's session id out of the cookie (another hall's sign-in in the same browser stays)."""
+        if self.session_key == SESSION_KEY:
+            session.clear()
+        else:
+            session.pop(self.session_key, None)
 
     def session_or_none(self) -> StaffSession | None:
         """:meth:`session`, with an ended session read as none (sign-in and sign-out start from either)."""
@@ -156,3 +177,90 @@ class StaffAuth:
 
         return wrapper
 
+
+
+# ------------------------------------------------------------------------------------------------ city supervisors
+CITY_ROLE = "city_supervisor"
+
+
+class CityAuth:
+    """The city supervisors of ``city.toml`` (:class:`onewindow.edge.City`): sign-in, sign-out and "who is this?"
+    with server-side sessions exactly as for hall staff (:class:`shared.staff_sessions.StaffSessions`, CSRF token,
+    login limiter, hashing off the serving loop), in the city's own key space ``ow:{city:<id>}``
+    (:func:`shared.keys.city_tag`) and under their own key in the cookie (``city@<id>``): a city sign-in is no
+    sign-in to any hall, and a hall's staff are no city supervisors."""
+
+    def __init__(self, city, client, process_config, app_config: Mapping) -> None:
+        from dataclasses import replace
+
+        from shared.keys import city_tag
+
+        self.city = city
+        # the city's key space as an engine of its own (the sessions' and limiter's scripts run through its runner)
+        self.engine = Engine(client, replace(process_config, hall_id=city_tag(city.id),
+                                             clerks=dict(city.supervisors), tokens=()))
+        self._app_config = app_config
+        self.session_key = f"city@{city.id}"
+        self.login_limiter = LoginLimiter(self.engine)
+
+    @property
+    def sessions(self) -> StaffSessions:
+        return StaffSessions(self.engine, self._app_config.get("SESSION_NOW_MS"))
+
+    def login(self, username: str, password: str) -> tuple[Clerk, str]:
+        """Sign a city supervisor in (the limiter counts the attempt first; the hash runs off the loop); returns the
+        supervisor and the session's CSRF token. AuthenticationError for any mistake, 429 past the limit."""
+        address = request.remote_addr or "-"
+        self.login_limiter.reserve(username, address)
+        supervisor = self.city.supervisors.get(username)
+        ok = run_off_loop(check_password_hash, supervisor.password_hash if supervisor else _DUMMY_HASH, password)
+        if not supervisor or not ok:
+            raise AuthenticationError("wrong username or password", code="bad_credentials")
+        self.login_limiter.succeeded(username, address)
+        previous = session.get(self.session_key)
+        if previous:
+            self.sessions.end(previous)
+        session_id, record = self.sessions.create(supervisor, None, "")
+        session.permanent = True
+        session[self.session_key] = session_id
+        return supervisor, record.csrf
+
+    def session(self) -> StaffSession | None:
+        """This browser's live city session (touched once per request), None without one; 401 when it ended."""
+        if "onewindow_city_session" in g:
+            return g.onewindow_city_session
+        sid = session.get(self.session_key)
+        record = None
+        if sid:
+            try:
+                record = self.sessions.touch(sid)
+            except AuthenticationError:
+                session.pop(self.session_key, None)
+                raise
+        g.onewindow_city_session = record
+        return record
+
+    def logout(self) -> bool:
+        """End this browser's city session on the server (CSRF checked); False when there was none."""
+        try:
+            record = self.session()
+        except AuthenticationError:
+            record = None
+        if record is None:
+            session.pop(self.session_key, None)
+            return False
+        StaffAuth.check_csrf(record)
+        self.sessions.end(session[self.session_key])
+        session.pop(self.session_key, None)
+        return True
+
+    def require_city_supervisor(self) -> Actor:
+        """The city supervisor signed in with this browser (401 ``not_logged_in`` otherwise; a state change must
+        carry the session's CSRF token)."""
+        record = self.session()
+        if record is None:
+            raise AuthenticationError("sign in as a city supervisor first", code="not_logged_in")
+        supervisor = self.city.supervisors[record.clerk]
+        if request.method not in SAFE_METHODS:
+            StaffAuth.check_csrf(record)
+        return Actor(id=supervisor.username, name=supervisor.name, role=CITY_ROLE, window=None)

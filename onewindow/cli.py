@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from onewindow import serving
 from onewindow.app import DEFAULT_CONFIG
-from shared.config import KIOSK_ID, Config, load_config
-from shared.demo_credentials import demo_credentials, is_loopback, refuse_to_serve
+from shared.config import KIOSK_ID, Config, Deployment, load_config, load_deployment
+from shared.demo_credentials import DEMO_PASSWORD_HASHES, demo_credentials, is_loopback, refuse_to_serve
 from shared.engine import Engine
 from shared.errors import ConfigError, OneWindowError
 from shared.redis_client import connect
@@ -37,14 +37,42 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------------------------------------ config
-def load_or_exit(path: str) -> Config:
-    """The config at ``path`` with ``[printer]`` validated by the package that owns it; exit 2 when invalid."""
+def load_or_exit(path: str, hall: str | None = None) -> Config:
+    """The config at ``path`` with ``[printer]`` validated by the package that owns it; exit 2 when invalid. A config
+    directory (several halls): the hall ``hall`` of it (``--hall``; may be left out when the directory has one)."""
+    if Path(path).is_dir():
+        deployment = load_deployment_or_exit(path)
+        ids = [c.hall_id for c in deployment.halls]
+        if hall is None and len(ids) == 1:
+            hall = ids[0]
+        if hall not in ids:
+            print(f"{path} is a config directory: name one of its halls with --hall ({', '.join(ids)})",
+                  file=sys.stderr)
+            raise SystemExit(2)
+        return deployment.hall(hall)
     try:
         config = load_config(path)
         from kiosk.printing import printer_settings
 
         printer_settings(config)
         return config
+    except ConfigError as exc:
+        print(f"config error in {path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def load_deployment_or_exit(path: str) -> Deployment:
+    """The config file or directory at ``path`` (every hall's ``[printer]`` validated too); exit 2 when invalid."""
+    try:
+        deployment = load_deployment(path)
+        from kiosk.printing import printer_settings
+
+        for config in deployment.halls:
+            try:
+                printer_settings(config)
+            except ConfigError as exc:
+                raise ConfigError(f"{config.source}: {exc.key}", exc.problem) from None
+        return deployment
     except ConfigError as exc:
         print(f"config error in {path}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -65,7 +93,10 @@ def config_warnings(config: Config, host: str | None = None) -> list[str]:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the config. Exit 2: invalid. Exit 1: valid, but it holds the shipped demo credentials and does not
-    say ``demo = true`` (not fit to go live). Exit 0: fit (a demo config says so loudly)."""
+    say ``demo = true`` (not fit to go live). Exit 0: fit (a demo config says so loudly). A config directory (several
+    halls): every hall file and ``city.toml`` are checked, and the worst answer of any hall is the exit status."""
+    if Path(args.config).is_dir():
+        return _check_config_directory(args)
     config = load_or_exit(args.config)
     for warning in config_warnings(config, args.host):
         print(f"warning: {warning}", file=sys.stderr)
@@ -86,9 +117,45 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_config_directory(args: argparse.Namespace) -> int:
+    deployment = load_deployment_or_exit(args.config)
+    city = deployment.city
+    status = 0
+    print(f"{args.config}: OK — {city.name}, {len(deployment.halls)} halls, {len(city.supervisors)} city supervisors")
+    for config in deployment.halls:
+        for warning in config_warnings(config, args.host):
+            print(f"warning: {config.source.name}: {warning}", file=sys.stderr)
+        print(f"  /h/{config.hall_id}/  {config.source.name}: {config.hall_name}, {len(config.services)} services, "
+              f"{len(config.windows)} windows, {len(config.clerks)} staff accounts, {len(config.tokens)} device tokens")
+        found = demo_credentials(config)
+        if found:
+            print(f"WARNING: {config.source.name} holds the shipped DEMO credentials: " + "; ".join(found)
+                  + (" ([hall] demo = true: accepted)" if config.demo else ""), file=sys.stderr)
+            if not config.demo:
+                status = 1
+    demo_supervisors = [u for u, c in city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES]
+    if demo_supervisors:
+        every_hall_demo = all(c.demo for c in deployment.halls)
+        print(f"WARNING: city supervisor(s) {', '.join(demo_supervisors)} have the shipped DEMO password"
+              + (" (every hall says demo = true: accepted)" if every_hall_demo else ""), file=sys.stderr)
+        if not every_hall_demo:
+            status = 1
+    return status
+
+
 # ------------------------------------------------------------------------------------------------ serve
 def cmd_serve(args: argparse.Namespace) -> int:
+    if Path(args.config).is_dir():  # several halls: every hall file of the directory, under /h/<hall id>/
+        if args.demo:
+            print("--demo serves one hall: give it a config file, not a directory", file=sys.stderr)
+            return 2
+        deployment = load_deployment_or_exit(args.config)
+        return _serve(args, deployment.process, deployment)
     config = load_or_exit(args.config)
+    return _serve(args, config, None)
+
+
+def _serve(args: argparse.Namespace, config: Config, deployment: Deployment | None) -> int:
     if args.demo:
         from shared.demo_hall import demo_config
 
@@ -97,19 +164,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     configure(os.environ.get("ONEWINDOW_LOG", "INFO"), args.log_format, config.timezone, args.log_file)
     if args.child:
-        serving.run_gunicorn(args, config)
+        serving.run_gunicorn(args, config, deployment)
         return 0
-    refusal = refuse_to_serve(config, args.host)
-    if refusal:
-        print(refusal, file=sys.stderr)
-        return 2
+    for hall in deployment.halls if deployment else [config]:
+        refusal = refuse_to_serve(hall, args.host)
+        if refusal:
+            print(refusal if deployment is None else f"{hall.source}: {refusal}", file=sys.stderr)
+            return 2
+    if deployment is not None and not is_loopback(args.host) and not all(h.demo for h in deployment.halls):
+        shipped = [u for u, c in deployment.city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES]
+        if shipped:
+            print(f"refusing to serve {args.host}: city supervisor(s) {', '.join(shipped)} in city.toml have the "
+                  "shipped DEMO password (`onewindow hash-password`)", file=sys.stderr)
+            return 2
     if demo_credentials(config):
         logger.warning("this config holds the shipped DEMO credentials (%s)",
                        "[hall] demo = true" if config.demo else f"accepted only because {args.host} is loopback")
     for warning in config_warnings(config, args.host):
         if not warning.startswith("printer."):  # the printer's own warnings are logged where it is set up
             logger.warning("%s", warning)
-    return serving.supervise(args, config)
+    return serving.supervise(args, config, deployment)
 
 
 # ------------------------------------------------------------------------------------------------ credentials
@@ -147,7 +221,7 @@ def cmd_hash_token(args: argparse.Namespace) -> int:
 def cmd_print_test(args: argparse.Namespace) -> int:
     from kiosk.printing import PrinterFault, print_sample, printer_settings
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     try:
         result = print_sample(printer_settings(config))  # the settings (and preview folder) the server prints with
     except PrinterFault as exc:
@@ -174,7 +248,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     """Archive the closed days now (and trim the stream of what is archived), like the server does periodically."""
     from shared.stats import Archive, archive_closed_days
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     with _hall_engine(config) as (engine, _url):
         result = archive_closed_days(engine, Archive(config.archive_path), trim=not args.no_trim)
     if result.skipped:
@@ -189,7 +263,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """Back up the hall's Redis data and statistics archive into one file (while the server runs)."""
     from shared.backup import backup
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     with _hall_engine(config) as (engine, redis_url):
         dest = Path(args.out) if args.out else (
             config.var_dir / "backups" / f"onewindow-{config.hall_id}-{engine.clock.now():%Y%m%d-%H%M%S}.zip")
@@ -203,7 +277,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """Restore a backup into an empty hall (a fresh var directory, or an empty Redis)."""
     from shared.backup import restore
 
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, args.hall)
     try:
         with _hall_engine(config) as (engine, _url):
             info = restore(engine, config, Path(args.backup))
@@ -241,21 +315,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     pt = sub.add_parser("print-test", help="print a sample ticket on the configured printer")
     pt.add_argument("--config", default=DEFAULT_CONFIG)
+    pt.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     pt.set_defaults(func=cmd_print_test)
 
     ar = sub.add_parser("archive", help="archive closed days into the statistics archive, then trim the stream")
     ar.add_argument("--config", default=DEFAULT_CONFIG)
+    ar.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     ar.add_argument("--no-trim", action="store_true", help="keep every event in Redis")
     ar.set_defaults(func=cmd_archive)
 
     bk = sub.add_parser("backup", help="back up the Redis data and the statistics archive into one file")
     bk.add_argument("--config", default=DEFAULT_CONFIG)
+    bk.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     bk.add_argument("--out", help="the backup file (default: <var_dir>/backups/onewindow-<hall>-<time>.zip)")
     bk.set_defaults(func=cmd_backup)
 
     rs = sub.add_parser("restore", help="restore a backup into an empty hall (a fresh var directory)")
     rs.add_argument("backup", help="a file written by `onewindow backup`")
     rs.add_argument("--config", default=DEFAULT_CONFIG)
+    rs.add_argument("--hall", help="the hall, when --config is a directory of several halls")
     rs.set_defaults(func=cmd_restore)
     return parser
 

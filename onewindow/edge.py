@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 import redis
 from flask import Response, make_response, render_template, request
 
-from onewindow.auth import StaffAuth
-from shared.config import Config
+from onewindow.auth import SESSION_KEY, StaffAuth
+from shared.config import CityConfig, Clerk, Config
 from shared.engine import Engine
 from shared.printer_health import PrinterHealth
 from shared.stats import Archive, Stats
@@ -51,6 +51,11 @@ class Hall:
         self._lock = threading.Lock()
 
     @property
+    def id(self) -> str:
+        """The hall's id (``[hall] id``: its Redis hash tag and its ``/h/<id>/`` path)."""
+        return self.config.hall_id
+
+    @property
     def stats(self) -> Stats:
         """The statistics of this hall (the archive at ``STATS_ARCHIVE_PATH`` when the app config names one)."""
         with self._lock:
@@ -59,12 +64,54 @@ class Hall:
             return self._stats
 
 
-class WebEdge:
-    """The web edge of one app (see the module doc)."""
+class City:
+    """Every hall this process serves, in order (``app.extensions["onewindow_city"]``): one for a config file, the
+    hall files of a config directory otherwise. ``supervisors``: the city supervisors of ``city.toml`` (none for a
+    config file); ``auth`` signs them in (:class:`onewindow.auth.CityAuth`, set by ``create_app``)."""
 
-    def __init__(self, hall: Hall, app_config: Mapping) -> None:
+    def __init__(self, config: CityConfig | None, halls: list[Hall]) -> None:
+        self.config = config
+        self.halls = list(halls)
+        self._by_id = {hall.config.hall_id: hall for hall in self.halls}
+        first = self.halls[0].config
+        self.id = config.id if config else first.hall_id
+        self.name = config.name if config else first.hall_name
+        self.name_en = config.name_en if config else first.hall_name_en
+        self.supervisors: dict[str, Clerk] = dict(config.supervisors) if config else {}
+        self.auth = None  # a CityAuth, set by create_app once the store is known
+
+    def hall(self, hall_id: str) -> Hall:
+        """The hall ``hall_id``; NotFoundError (404 ``unknown_hall``) for any other id."""
+        try:
+            return self._by_id[hall_id]
+        except KeyError:
+            from shared.errors import NotFoundError
+
+            raise NotFoundError(f"no hall '{hall_id}' in this deployment", code="unknown_hall") from None
+
+    @property
+    def several(self) -> bool:
+        """Does this process serve more than one hall (then only under ``/h/<hall id>/``)?"""
+        return len(self.halls) > 1
+
+    @staticmethod
+    def base(hall: Hall) -> str:
+        """The path every page and API of ``hall`` is mounted under: ``/h/<hall id>``."""
+        return f"/h/{hall.config.hall_id}"
+
+
+class WebEdge:
+    """The web edge of one hall's blueprints as mounted at one place (see the module doc). ``base``: the path the
+    blueprints are mounted under ("" at ``/``, ``/h/<hall id>`` in a city); ``live``: the prefix of the hall's
+    Socket.IO namespaces ("" for the only hall: ``/display``, ``/staff``; ``/h/<hall id>`` in a city);
+    ``session_key``: where the hall's session id sits in the cookie (:class:`onewindow.auth.StaffAuth`)."""
+
+    def __init__(self, hall: Hall, app_config: Mapping, *, base: str = "", live: str = "",
+                 session_key: str = SESSION_KEY) -> None:
         self.hall = hall
-        self.auth = StaffAuth(hall.engine, app_config)
+        self.base = base
+        self.live = live
+        self.auth = StaffAuth(hall.engine, app_config, session_key=session_key)
 
     def body(self, spec: dict[str, Field]) -> dict[str, Any]:
         """This request's JSON object, checked against ``spec`` (400 for anything else; an empty body is ``{}``)."""
@@ -72,7 +119,12 @@ class WebEdge:
 
     def page(self, template: str, *, status: int = 200, connect_src: tuple[str, ...] = (), **context: Any) -> Response:
         """``template`` rendered with ``context``, never cached: a page's boot data is live. ``connect_src``: origins
-        this page (only) may also fetch from, beside its own (the kiosk's card-reader agent on loopback)."""
+        this page (only) may also fetch from, beside its own (the kiosk's card-reader agent on loopback). The page's
+        boot data (``boot`` or ``cfg``) gets ``base`` and ``live`` (this mount's path and the hall's namespace
+        prefix): the front-end layer puts them before every API path and namespace (shared/static/js/api.js)."""
+        for name in ("boot", "cfg"):
+            if isinstance(context.get(name), dict):
+                context[name] = {**context[name], "base": self.base, "live": self.live}
         response = make_response(render_template(template, **context), status)
         response.headers["Cache-Control"] = "no-store"
         if connect_src:

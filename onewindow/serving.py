@@ -43,7 +43,7 @@ def redis_for(config: Config, *, embedded_only: bool = False) -> tuple[str, Embe
 
 
 # ------------------------------------------------------------------------------------------------ the supervisor
-def supervise(args: argparse.Namespace, config: Config) -> int:
+def supervise(args: argparse.Namespace, config: Config, deployment=None) -> int:
     """Start the embedded Redis (and the demo traffic), run gunicorn as a child, stop everything in order."""
     redis_url, embedded = redis_for(config, embedded_only=args.demo)
     simulator = None
@@ -66,7 +66,9 @@ def supervise(args: argparse.Namespace, config: Config) -> int:
                 from shared.demo_hall import HallSimulator
 
                 simulator = HallSimulator(Engine(connect(redis_url), config)).start()
-            print(_banner(args, config, redis_url, embedded), flush=True)
+            banner = (_city_banner(args, deployment, redis_url, embedded) if deployment is not None
+                      else _banner(args, config, redis_url, embedded))
+            print(banner, flush=True)
         _wait_for_child(child, stopping)
         logger.info("server stopped")
         return 0 if stopping or child.returncode == 0 else 1
@@ -145,6 +147,21 @@ def _banner(args: argparse.Namespace, config: Config, redis_url: str, embedded: 
     return "\n".join(lines)
 
 
+def _city_banner(args: argparse.Namespace, deployment, redis_url: str, embedded: EmbeddedRedis | None) -> str:
+    """A config directory: every hall with its pages under /h/<hall id>/, and the city's sign-in."""
+    base = _local_base(args)
+    city = deployment.city
+    lines = [f"OneWindow 一窗通 — {city.name} ({len(deployment.halls)} halls)  {base}/"]
+    for hall in deployment.halls:
+        prefix = f"{base}/h/{hall.hall_id}"
+        lines.append(f"  {hall.hall_name}: {prefix}/kiosk  {prefix}/display  {prefix}/counter  {prefix}/supervisor")
+    if city.supervisors:
+        lines.append(f"  city supervisors: POST {base}/city/api/v1/login ({', '.join(city.supervisors)})")
+    where = f"embedded, data in {deployment.process.var_dir / 'redis'}" if embedded is not None else "external"
+    lines.append(f"  Redis {redis_url} ({where}). Ctrl-C stops.")
+    return "\n".join(lines)
+
+
 def _demo_logins(config: Config) -> tuple[str, str]:
     """The demo logins of the clerks and the supervisor, while their shipped passwords still work ('' otherwise)."""
     from werkzeug.security import check_password_hash
@@ -176,7 +193,7 @@ def _open_now(config: Config, redis_url: str, demo: bool) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ the gunicorn child
-def run_gunicorn(args: argparse.Namespace, config: Config) -> None:
+def run_gunicorn(args: argparse.Namespace, config: Config, deployment=None) -> None:
     """Serve with gunicorn, ``--workers`` processes (each its own relay: every screen gets every event whichever
     process holds its socket), each worker one of: gevent (a greenlet per socket: many screens on one process) or
     gthread (a thread per open socket). See docs/deploy.md."""
@@ -192,6 +209,8 @@ def run_gunicorn(args: argparse.Namespace, config: Config) -> None:
     workers = getattr(args, "workers", 1)
     app_config = {"CONFIG": config, "REDIS_URL": os.environ.get("ONEWINDOW_REDIS_URL") or config.redis_url,
                   "SERVER_PROCESSES": workers}
+    if deployment is not None:  # a config directory: every hall (shared.config.Deployment)
+        app_config["DEPLOYMENT"] = deployment
     _die_with_supervisor()
 
     class _Server(BaseApplication):
@@ -248,10 +267,11 @@ def close_app(app: Flask | None) -> None:
     screens reconnect (to another process, or to this one once it is back) and resync from the snapshot."""
     if app is None or not hasattr(app, "extensions"):
         return
-    for name in ("onewindow_relay", "onewindow_archiver", "onewindow_haocaiping", "onewindow_reception"):
-        worker = app.extensions.get(name)
-        if worker is not None:
-            worker.stop()
+    workers = [app.extensions.get(name) for name in ("onewindow_relay", "onewindow_archiver", "onewindow_haocaiping",
+                                                     "onewindow_reception")]
+    workers += app.extensions.get("onewindow_hall_workers", [])  # every hall's, when the process serves several
+    for worker in dict.fromkeys(w for w in workers if w is not None):
+        worker.stop()
     socketio = app.extensions.get("socketio")
     if socketio is not None and socketio.server is not None:
         try:

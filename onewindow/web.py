@@ -17,7 +17,7 @@ import redis
 from flask import Blueprint, Flask, g, jsonify, redirect, request, send_from_directory, session
 from werkzeug.exceptions import HTTPException
 
-from onewindow.edge import Hall
+from onewindow.edge import City, Hall
 from shared import idempotency
 from shared.errors import OneWindowError, StoreUnavailableError, ValidationError
 from shared.metrics import CONTENT_TYPE, Metrics
@@ -46,12 +46,12 @@ def content_security_policy(connect_src: tuple[str, ...] = ()) -> str:
 _TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/|/b/|/api/v1/bookings/)[^/?#\s\"]+")
 
 
-def install(app: Flask, hall: Hall) -> Metrics:
-    """Register everything this module does on ``app``; returns the app's metrics (the relay reports to them)."""
+def install(app: Flask, hall: Hall, city: City | None = None) -> Metrics:
+    """Register everything this module does on ``app``; returns the app's metrics (the relays report to them)."""
     app.register_blueprint(assets_blueprint())
     _register_operation_scope(app)
     _register_error_handlers(app)
-    _register_root_routes(app, hall)
+    _register_root_routes(app, hall, city or City(None, [hall]))
     app.after_request(security_headers)
     return _register_metrics(app, hall)
 
@@ -107,7 +107,9 @@ def _register_operation_scope(app: Flask) -> None:
                                   "action, sent again unchanged when the action is retried)",
                                   code="invalid_idempotency_key")
         else:
-            who = request.headers.get("Authorization") or session.get("sid") or ""
+            # the session ids of every hall this browser is signed in to ("sid", or "sid@<hall>" in a city)
+            who = request.headers.get("Authorization") or "|".join(
+                f"{k}={v}" for k, v in sorted(session.items()) if k.startswith("sid")) or ""
             body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
             scope = idempotency.keyed("http", request.remote_addr or "-", who, request.method, request.path, body, key)
         g.onewindow_scope = scope
@@ -199,19 +201,26 @@ def _register_metrics(app: Flask, hall: Hall) -> Metrics:
 
 
 # ------------------------------------------------------------------------------------------------ the app's own routes
-def _register_root_routes(app: Flask, hall: Hall) -> None:
+def _register_root_routes(app: Flask, hall: Hall, city: City) -> None:
     @app.get("/livez")
     def livez():
         """Liveness only (no Redis round trip): the process answers HTTP."""
         return jsonify({"status": "ok"})
 
-    @app.get("/healthz")
-    def healthz():
+    def health(of: Hall):
         try:
-            hall.engine.ping_store()
+            of.engine.ping_store()
         except redis.RedisError as exc:
             return jsonify({"status": "degraded", "redis": "down", "detail": str(exc)}), 503
-        return jsonify({"status": "ok", "redis": "up", "hall": hall.config.hall_id})
+        return jsonify({"status": "ok", "redis": "up", "hall": of.config.hall_id})
+
+    @app.get("/healthz")
+    def healthz():
+        return health(hall)  # one store serves every hall of the process
+
+    @app.get("/h/<hall_id>/healthz")
+    def hall_healthz(hall_id: str):
+        return health(city.hall(hall_id))
 
     @app.get("/api/v1/openapi.json")
     def openapi():
@@ -220,4 +229,39 @@ def _register_root_routes(app: Flask, hall: Hall) -> None:
 
     @app.get("/")
     def index():
-        return redirect("/kiosk")
+        if not city.several:
+            return redirect("/kiosk")
+        return _halls_page(city)
+
+    @app.get("/h/<hall_id>/")
+    def hall_index(hall_id: str):
+        return redirect(f"{city.base(city.hall(hall_id))}/kiosk")
+
+
+def _halls_page(city: City):
+    """``/`` of a process serving several halls: the halls, each with its pages (Chinese first, English beside)."""
+    from html import escape
+
+    pages = (("kiosk", "取号机", "Kiosk"), ("display", "大厅显示屏", "Hall display"), ("counter", "窗口", "Counter"),
+             ("supervisor", "值班主任", "Supervisor"), ("book", "预约取号", "Appointments"))
+    items = []
+    for each in city.halls:
+        base = city.base(each)
+        links = "".join(f'<a href="{base}/{path}">{zh}<span lang="en"> {en}</span></a>' for path, zh, en in pages)
+        items.append(f'<li id="hall-{escape(each.id)}"><h2><a href="{base}/kiosk">{escape(each.config.hall_name)}</a> '
+                     f'<small lang="en">{escape(each.config.hall_name_en)}</small></h2><p>{links}</p></li>')
+    body = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(city.name)} — 一窗通</title>'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
+            '<link rel="stylesheet" href="/assets/fonts.css"><link rel="stylesheet" href="/assets/css/tokens.css">'
+            '<link rel="stylesheet" href="/assets/css/halls.css">'
+            f'</head><body><header class="city-head"><h1>{escape(city.name)} <small lang="en">{escape(city.name_en)}'
+            f'</small></h1></header><ul class="halls">{"".join(items)}</ul></body></html>')
+    response = app_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def app_response(body: str):
+    from flask import current_app
+
+    return current_app.response_class(body, mimetype="text/html")

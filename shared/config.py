@@ -1185,3 +1185,145 @@ def _parse_notifications(raw: Any) -> NotificationSettings:
     if settings.max_backoff_seconds < settings.backoff_seconds:
         raise ConfigError("notifications.max_backoff_seconds", "must not be less than backoff_seconds")
     return settings
+
+
+# --------------------------------------------------------------------------------------------- several halls
+#: sections of a hall's file that belong to the whole process; in a config directory they live in ``city.toml``
+PROCESS_SECTIONS = ("redis", "security", "storage")
+CITY_FILE = "city.toml"
+HALLS_DIR = "halls"  # per-hall files of a deployment: <var_dir>/halls/<hall id>/ (archive, realname key, previews)
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """``city.toml``'s ``[city]`` and ``[[supervisors]]``: the deployment's name and its city supervisors (who read
+    every hall's figures; they are no hall's staff)."""
+
+    id: str
+    name: str
+    name_en: str
+    supervisors: dict[str, Clerk]
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What one server process serves: one hall (a config file: ``city`` is None) or a city of halls (a config
+    directory: ``city.toml`` and one file per hall, ``halls`` in the order of their file names)."""
+
+    city: CityConfig | None
+    halls: list[Config]
+
+    @property
+    def process(self) -> Config:
+        """The config whose process-wide settings (Redis, security, var_dir, time zone of the logs) the process
+        uses: every hall of a directory carries the same ones."""
+        return self.halls[0]
+
+    def hall(self, hall_id: str) -> Config:
+        for config in self.halls:
+            if config.hall_id == hall_id:
+                return config
+        raise KeyError(hall_id)
+
+
+def load_deployment(path: str | Path) -> Deployment:
+    """A config file (one hall, exactly :func:`load_config`) or a config directory (``city.toml`` with the
+    process-wide sections and the city supervisors, and one ``*.toml`` per hall); raise :class:`ConfigError` on the
+    first mistake, naming the file."""
+    path = Path(path)
+    if not path.is_dir():
+        return Deployment(city=None, halls=[load_config(path)])
+    city_path = path / CITY_FILE
+    city_raw = _read_toml(city_path)
+    try:
+        city, process_raw = _parse_city(city_raw, city_path)
+    except ConfigError as exc:
+        raise ConfigError(f"{city_path}: {exc.key}", exc.problem) from None
+    files = sorted(p for p in path.glob("*.toml") if p.name != CITY_FILE)
+    if not files:
+        raise ConfigError(str(path), f"a config directory needs {CITY_FILE} and at least one hall file (*.toml)")
+    halls: list[Config] = []
+    seen: dict[str, Path] = {}
+    archives: dict[Path, Path] = {}
+    for file in files:
+        raw = _read_toml(file)
+        for section in PROCESS_SECTIONS:
+            if section in raw:
+                raise ConfigError(f"{file}: {section}", f"[{section}] is process-wide: set it in {CITY_FILE}, not in a "
+                                                        "hall's file")
+        try:
+            config = parse_config({**raw, **process_raw}, base_dir=path.resolve(), source=file)
+        except ConfigError as exc:
+            raise ConfigError(f"{file}: {exc.key}", exc.problem) from None
+        if config.hall_id in seen:
+            raise ConfigError(f"{file}: hall.id", f"hall id '{config.hall_id}' is also the id of {seen[config.hall_id]}"
+                                                  " (every hall needs its own id)")
+        seen[config.hall_id] = file
+        config = _with_hall_files(config)
+        if config.archive_path in archives:
+            raise ConfigError(f"{file}: statistics.archive_path", f"{config.archive_path} is also the archive of "
+                                                                  f"{archives[config.archive_path]} (one per hall)")
+        archives[config.archive_path] = file
+        halls.append(config)
+    return Deployment(city=city, halls=halls)
+
+
+def hall_files_dir(config: Config) -> Path:
+    """Where a hall of a config directory keeps its own files (statistics archive, real-name key, ticket previews)."""
+    return config.var_dir / HALLS_DIR / config.hall_id
+
+
+def _with_hall_files(config: Config) -> Config:
+    """The hall's own files under ``<var_dir>/halls/<hall id>/`` unless its file names them: two halls never share an
+    archive, a real-name key or a ticket preview folder by accident."""
+    from dataclasses import replace
+
+    own = hall_files_dir(config)
+    statistics = config.statistics if config.statistics.archive_path else replace(
+        config.statistics, archive_path=own / "stats.sqlite3")
+    realname = config.realname if config.realname.secret_file else replace(
+        config.realname, secret_file=own / "realname.key")
+    printer = {"preview_dir": str(own / "tickets"), **config.printer}
+    return replace(config, statistics=statistics, realname=realname, printer=printer)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+
+
+def _parse_city(raw: dict, source: Path) -> tuple[CityConfig, dict]:
+    """``city.toml``: ``[city]``, ``[[supervisors]]`` and the process-wide sections (returned raw: every hall's
+    config is parsed with them, so each hall carries the same Redis, security and var_dir)."""
+    root = TableReader(raw, "")
+    c = TableReader(root.get("city", dict), "city")
+    city_id = c.get("id", str, check=lambda v: None if _HALL_ID.fullmatch(v) else
+                    "must be lowercase ASCII letters, digits, - or _")
+    name = c.get("name", str, check=_non_empty)
+    name_en = c.get("name_en", str, "")
+    c.done()
+    supervisors: dict[str, Clerk] = {}
+    for i, item in enumerate(root.get("supervisors", list, [])):
+        s = TableReader(item, f"supervisors[{i}]")
+        username = s.get("username", str, check=lambda v: None if re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", v) else
+                         "must be 1–32 ASCII letters, digits, . _ -")
+        if username in supervisors:
+            raise ConfigError(s.key("username"), f"supervisor '{username}' is defined twice")
+        supervisors[username] = Clerk(
+            username=username, name=s.get("name", str, username),
+            password_hash=s.get("password_hash", str, check=lambda v: None if v.startswith(("scrypt:", "pbkdf2:"))
+                                else "must be a hash from `onewindow hash-password`, never a clear password"),
+            role="supervisor")
+        s.done()
+    process = {section: root.get(section, dict, {}) for section in PROCESS_SECTIONS}
+    # validated once here (a mistake names city.toml, not the first hall's file)
+    _parse_redis(process["redis"])
+    _parse_security(process["security"])
+    _parse_var_dir(process["storage"], source.resolve().parent)
+    root.done()
+    return CityConfig(id=city_id, name=name, name_en=name_en, supervisors=supervisors, source=source), process

@@ -15,6 +15,13 @@ def day_key(day: date) -> str:
     return day.strftime("%Y%m%d")
 
 
+def city_tag(city_id: str) -> str:
+    """The key space of a city (the deployment of several halls): its city supervisors' sessions and login limits
+    live under ``ow:{city:<city id>}`` (``HallKeys(city_tag(id))``), a slot of their own. A hall id never holds a
+    ``:``, so no hall's keys can meet the city's."""
+    return f"city:{city_id}"
+
+
 class HallKeys:
     """Key builder for one hall."""
 

@@ -4,10 +4,7 @@ the live overview, and archiving on demand. Every API route needs a signed-in cl
 
 from __future__ import annotations
 
-import calendar
 import logging
-from collections.abc import Mapping
-from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,6 +18,8 @@ from shared.schedule import DayPlan
 from shared.stats import GROUPINGS, archive_closed_days, report_csv
 from shared.stats.charts import CHARTS, HCP_GROUPINGS, trend_grouping
 from shared.stats.overview import overview
+from shared.stats.periods import parse_date as _date
+from shared.stats.periods import report_range
 from shared.validation import Field
 
 if TYPE_CHECKING:
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PERIODS = ("day", "week", "month", "year")
 RESOLVE_SPEC = {"note": Field(str, max_length=500)}
 SCHEDULE_SPEC = {
     "kind": Field(str, required=True, max_length=16),
@@ -38,9 +36,6 @@ SCHEDULE_SPEC = {
     "note": Field(str, max_length=200),
 }
 MAX_SCHEDULE_DAYS = 120
-#: Dates the supervisor pages accept: wide enough for any hall's records, narrow enough that a week, a month or a
-#: schedule page around it never leaves ``date``'s range (9999-12-31 + 6 days is an OverflowError).
-FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def create_blueprint(edge: WebEdge) -> Blueprint:
@@ -183,39 +178,6 @@ def _schedule(bp: Blueprint, edge: WebEdge) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ query arguments
-def report_range(args: Mapping[str, str], today: date) -> tuple[date, date]:
-    """``from``/``to`` (inclusive), or ``period`` = day | week | month | year around ``date`` (default: today)."""
-    period = args.get("period")
-    if period:
-        if period not in PERIODS:
-            raise ValidationError(f"'period' must be one of: {', '.join(PERIODS)}", code="invalid_value", field="period")
-        d = _date(args.get("date"), "date", today)
-        if period == "day":
-            return d, d
-        if period == "week":
-            monday = d - timedelta(days=d.weekday())
-            return monday, monday + timedelta(days=6)
-        if period == "month":
-            return d.replace(day=1), d.replace(day=calendar.monthrange(d.year, d.month)[1])
-        return d.replace(month=1, day=1), d.replace(month=12, day=31)
-    start = _date(args.get("from"), "from", today)
-    end = _date(args.get("to"), "to", start if args.get("from") else today)
-    return start, end
-
-
-def _date(text: str | None, name: str, default: date | None) -> date:
-    if text in (None, ""):
-        return default
-    try:
-        d = date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"'{name}' must be a date like 2026-11-27", code="invalid_value", field=name) from None
-    if not FIRST_DATE <= d <= LAST_DATE:
-        raise ValidationError(f"'{name}' must be between {FIRST_DATE} and {LAST_DATE}", code="invalid_value",
-                              field=name)
-    return d
-
-
 def _lang() -> str:
     lang = request.args.get("lang", "zh")
     if lang not in ("zh", "en"):

@@ -16,7 +16,7 @@
  * resets with endVisit().
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
-import { createApi, newKey } from "/assets/js/api.js";
+import { createApi, hallPath, newKey } from "/assets/js/api.js";
 import { pairedDevice } from "/assets/js/device.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES, watchConnection } from "/assets/js/live.js";
@@ -231,7 +231,7 @@ function showTicket(result) {
   $("#ticket").hidden = false;
   const img = $("#t-qr");
   img.dataset.tries = "0";
-  img.src = "/kiosk/qr/" + encodeURIComponent(result.ticket.token) + ".svg";
+  img.src = hallPath("/kiosk/qr/") + encodeURIComponent(result.ticket.token) + ".svg";
   const outcome = (result.print || {}).status;
   if (outcome === "failed") {
     state.printerDown = true;
@@ -298,7 +298,7 @@ $("#t-qr").addEventListener("error", () => {
   if (tries >= 5 || !state.ticket) return;
   img.dataset.tries = String(tries + 1);
   setTimeout(() => {
-    if (state.ticket) img.src = "/kiosk/qr/" + encodeURIComponent(state.ticket.ticket.token) + ".svg?r=" + (tries + 1);
+    if (state.ticket) img.src = hallPath("/kiosk/qr/") + encodeURIComponent(state.ticket.ticket.token) + ".svg?r=" + (tries + 1);
   }, 1000 * (tries + 1));
 });
 

@@ -4,7 +4,8 @@
 * :mod:`~shared.stats.figures` — the definitions: daily aggregates, percentiles, rates;
 * :mod:`~shared.stats.archive` — the SQLite archive; :mod:`~shared.stats.archiver` — closed days into it, stream trim;
 * :mod:`~shared.stats.reports` — any date range grouped any way, cumulative totals, follow-up lists, CSV;
-* :mod:`~shared.stats.overview` — the live hall (windows, queues, alerts); :mod:`~shared.stats.charts` — SVG charts.
+* :mod:`~shared.stats.overview` — the live hall (windows, queues, alerts); :mod:`~shared.stats.charts` — SVG charts;
+* :mod:`~shared.stats.city` — several halls' figures summed and compared, and the live overview of every hall.
 
 No Flask here (docs/statistics.md defines every figure).
 """

@@ -31,6 +31,9 @@ TEXT = {
     "hcp_rectified": ("整改率", "Rectification rate"),
     "hcp_on_time": ("按时整改率", "On-time rate"),
     "hcp_callback": ("回访率", "Call-back rate"),
+    "halls": ("各大厅取号与办结", "Tickets by hall"),
+    "sat_short": ("满意率", "Satisfied"),
+    "wait_short": ("平均等候", "Mean wait"),
 }
 
 
@@ -259,6 +262,66 @@ def haocaiping_rates(rows: list[dict], lang: str = "zh") -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
             f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
             + "".join(body) + "".join(legend) + "</svg>")
+
+
+def hall_comparison(rows: list[dict], lang: str = "zh") -> str:
+    """One row per hall (a city report's ``halls``, or its rows ``by=hall``): tickets issued and served (handled +
+    consulted) as bars, with the hall's 满意率 and mean wait beside them."""
+    title = _t("halls", lang)
+    data = [(r["label_en"] if lang == "en" else r["label"], r["figures"]) for r in rows][:16]
+    if not any((f["issued"] or 0) or f["handled"] + f["consulted"] for _n, f in data):
+        return _empty(title, lang)
+    left, right, top_pad = 180, 200, PAD_T + 4
+    plot_w = W - left - right
+    height = max(H, top_pad + 30 + len(data) * 40)
+    row_h = (height - top_pad - 30) / len(data)
+    bar = min(12.0, (row_h - 8) / 2)
+    most = max(max(f["issued"] or 0, f["handled"] + f["consulted"]) for _n, f in data)
+    top = 4 * math.ceil(most / 4) if most <= 40 else _nice_max(most)  # whole tickets on every grid line
+    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
+    for i in range(5):
+        x = left + plot_w * i / 4
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
+                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(top * i / 4)}</text>')
+    for i, (name, f) in enumerate(data):
+        y = top_pad + 4 + i * row_h
+        lines = _two_lines(name, 12 if any(ord(ch) > 0x2E80 for ch in name) else 24)
+        first_y = y + bar + 4 - 7 * (len(lines) - 1)
+        body.append(f'<text x="{left - 8}" y="{first_y:.1f}" text-anchor="end" fill="{INK}">' + "".join(
+            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 14}">{escape(part)}</tspan>' for k, part in enumerate(lines))
+            + "</text>")
+        for j, (v, key, color) in enumerate(((f["issued"] or 0, "issued", BLUE),
+                                             (f["handled"] + f["consulted"], "served", GREEN))):
+            yy, bw = y + j * (bar + 2), plot_w * v / top
+            body.append(f'<rect x="{left}" y="{yy:.1f}" width="{bw:.1f}" height="{bar:.1f}" rx="2" fill="{color}">'
+                        f'<title>{escape(name)} {escape(_t(key, lang))} {v}</title></rect>'
+                        f'<text x="{left + bw + 4:.1f}" y="{yy + bar - 1:.1f}" fill="{MUTED}" font-size="11">{v}</text>')
+        rate, wait = f["satisfaction_rate"], f["wait"]["mean_s"]
+        sides = (f'{_t("sat_short", lang)} {"—" if rate is None else f"{rate:g}%"}',
+                 f'{_t("wait_short", lang)} ' + ("—" if wait is None else f'{wait / 60:.1f}{"m" if lang == "en" else "分"}'))
+        for j, side in enumerate(sides):
+            body.append(f'<text x="{W - right + 40}" y="{y + j * (bar + 2) + bar - 1:.1f}" fill="{INK}" '
+                        f'font-size="11">{escape(side)}</text>')
+    legend, x = [], W - PAD_R
+    for key, color in (("served", GREEN), ("issued", BLUE)):
+        text = _t(key, lang)
+        x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
+        legend.append(f'<rect x="{x}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
+                      f'<text x="{x + 14}" y="21" fill="{MUTED}">{escape(text)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
+            f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
+            + "".join(body) + "".join(legend) + "</svg>")
+
+
+def _two_lines(name: str, width: int) -> list[str]:
+    """A row label on at most two lines of about ``width`` characters (at a space when there is one)."""
+    if len(name) <= width:
+        return [name]
+    cut = name.rfind(" ", 0, width + 1)
+    cut = cut if cut > 0 else width
+    rest = name[cut:].strip()
+    return [name[:cut].strip(), rest if len(rest) <= width else rest[:width - 1] + "…"]
 
 
 CHARTS = {"load": ("hour", hourly_load), "wait": ("service", wait_by_service), "satisfaction": (None, satisfaction_trend),

@@ -352,6 +352,18 @@ class Accumulator:
     def add_durations(self, metric: str, values: array) -> None:
         self.parts[metric].append(values)
 
+    def merge(self, other: Accumulator) -> None:
+        """Add ``other`` (another hall's row, say) into this one: counts, open cases and rectification tallies add,
+        duration runs join (shared, not copied), so every mean, median, P90 and rate is computed afresh from the
+        union — never an average of averages."""
+        self.add_counts(other.counts)
+        for metric, runs in other.parts.items():
+            self.parts[metric].extend(runs)
+        self.open_cases += other.open_cases
+        self.days += other.days
+        for k, v in other.rect.items():
+            self.rect[k] += v
+
     def figures(self, *, service_only: bool = True) -> dict:
         """The row's figures; ``service_only`` False blanks the figures that are not attributed (window, clerk)."""
         c = self.counts

@@ -134,14 +134,17 @@ def _check_report_range(start: date, end: date, by: str) -> None:
         raise ValidationError(f"a report covers at most {MAX_RANGE_DAYS} days", code="invalid_range")
 
 
-class _Grouping:
-    """The rows of one report grouped ``by`` (a dimension, or the total per day / week / month), and its total."""
+class Grouping:
+    """The rows of one report grouped ``by`` (a dimension, or the total per day / week / month), and its total, as
+    accumulators (counts, duration runs, open cases, rectification tallies) before any figure is computed — what
+    several halls' reports add up (:mod:`shared.stats.city`). ``kinds``: the days on record → (kind, rest day)."""
 
     def __init__(self, by: str) -> None:
         self.by = by
         self.dim = by if by in ("service", "window", "clerk", "matter", "hour", "daytype") else "total"
         self.rows: dict[str, Accumulator] = {}
         self.total = Accumulator()
+        self.kinds: dict[str, tuple[str, bool]] = {}
 
     def row_key(self, day: str, key: str) -> str:
         if self.dim != "total":
@@ -248,9 +251,19 @@ class Stats:
     # ------------------------------------------------------------------------------------------- reports
     def report(self, start: date, end: date, by: str = "total") -> dict:
         """The figures of ``start`` … ``end`` (inclusive), one row per group of ``by`` (see :data:`GROUPINGS`)."""
+        g = self.grouped(start, end, by)
+        service_only = g.dim not in NOT_SERVICE
+        out_rows = [{"key": key, **self.label(by, key), "figures": g.rows[key].figures(service_only=service_only)}
+                    for key in self.order(by, g.rows)]
+        return {"from": start.isoformat(), "to": end.isoformat(), "by": by,
+                "as_of": self.engine.clock.now().isoformat(timespec="seconds"), "days": len(g.kinds), "rows": out_rows,
+                "total": {"key": "total", "label": "合计", "label_en": "Total", "figures": g.total.figures()}}
+
+    def grouped(self, start: date, end: date, by: str = "total") -> Grouping:
+        """The report's rows as accumulators (every default row present), before their figures are computed."""
         _check_report_range(start, end, by)
         s, e = start.isoformat(), end.isoformat()
-        g = _Grouping(by)
+        g = Grouping(by)
         archived = self.archive.days()
         kinds = {d: (v["kind"], v["rest_day"]) for d, v in archived.items() if s <= d <= e}
         overrides = self.engine.rota.overrides()
@@ -264,14 +277,10 @@ class Stats:
             self._add_open_cases(g, s, e, set(live), kinds)
         for key in self._default_keys(by):
             g.rows.setdefault(key, Accumulator())
-        service_only = g.dim not in NOT_SERVICE
-        out_rows = [{"key": key, **self.label(by, key), "figures": g.rows[key].figures(service_only=service_only)}
-                    for key in self._order(by, g.rows)]
-        return {"from": s, "to": e, "by": by, "as_of": self.engine.clock.now().isoformat(timespec="seconds"),
-                "days": len(kinds), "rows": out_rows,
-                "total": {"key": "total", "label": "合计", "label_en": "Total", "figures": g.total.figures()}}
+        g.kinds = kinds
+        return g
 
-    def _add_archived(self, g: _Grouping, s: str, e: str) -> None:
+    def _add_archived(self, g: Grouping, s: str, e: str) -> None:
         """The archived days' counts and durations into the rows and the total."""
         dim, by = g.dim, g.by
         for row in self.archive.daily_rows(s, e, [dim] if dim == "total" else [dim, "total"]):
@@ -297,7 +306,7 @@ class Stats:
                 if target in ("rows", "both"):
                     g.acc(day, key).add_durations(metric, values)
 
-    def _add_open_cases(self, g: _Grouping, s: str, e: str, live_days: set[str], kinds: dict) -> None:
+    def _add_open_cases(self, g: Grouping, s: str, e: str, live_days: set[str], kinds: dict) -> None:
         """办不成事 cases still open, counted where they were recorded."""
         for case in self.open_cases(s, e, live_days=live_days):
             key = {"service": case.service, "window": case.window, "clerk": case.clerk,
@@ -385,7 +394,8 @@ class Stats:
             return [TOTAL_KEY]
         return []
 
-    def _order(self, by: str, rows: dict) -> list[str]:
+    def order(self, by: str, rows) -> list[str]:
+        """The keys of ``rows`` in the order a report lists them (config order for services, windows, clerks, 事项)."""
         keys = list(rows)
         if by == "service":
             order = {c: i for i, c in enumerate(self.config.services)}

@@ -7,6 +7,7 @@
  * /api/v1/supervisor/overview as its snapshot; any event asks for a fresh one (throttled), and for today's figures
  * and the follow-ups a little later. State changes go through the layer's API client (CSRF token, Idempotency-Key).
  */
+import { hallPath } from "/assets/js/api.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
@@ -305,7 +306,7 @@ async function loadReport() {
     state.report = await api.get("/api/v1/supervisor/report?" + q);
   } catch (e) { toast(errText(e), "error"); return; }
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
-  $("#r-csv").href = "/api/v1/supervisor/report.csv?" + q + "&lang=" + i18n.lang;
+  $("#r-csv").href = hallPath("/api/v1/supervisor/report.csv?") + q + "&lang=" + i18n.lang;
   renderReport();
   const range = `from=${state.report.from}&to=${state.report.to}`;
   const by = $("#r-by").value;
@@ -322,7 +323,7 @@ function renderReport() {
   const r = state.report;
   if (!r) return;
   $("#r-range").textContent = r.from === r.to ? r.from : `${r.from} — ${r.to}`;
-  $("#r-csv").href = "/api/v1/supervisor/report.csv?" + rangeQuery() + "&by=" + $("#r-by").value + "&lang=" + i18n.lang;
+  $("#r-csv").href = hallPath("/api/v1/supervisor/report.csv?") + rangeQuery() + "&by=" + $("#r-by").value + "&lang=" + i18n.lang;
   const cols = ["issued", "handled", "consulted", "no_show", "transfers", "cancelled", "unserved", "wait_mean",
     "wait_median", "wait_p90", "service_mean", "service_median", "service_p90", "completion", "satisfaction"];
   $("#report thead").innerHTML = "<tr><th>" + esc(t("name")) + "</th>" + cols.map((c) => `<th class="num">${esc(t(c))}</th>`).join("") + "</tr>";

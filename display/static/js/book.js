@@ -8,7 +8,7 @@
  * Idempotency-Key (api.js keeps it for retries). Exposes window.owBook for tests.
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
-import { ApiError, createApi } from "/assets/js/api.js";
+import { ApiError, createApi, hallInfo, hallPath } from "/assets/js/api.js";
 import { createI18n } from "/assets/js/i18n.js";
 import strings from "./phone-strings.js";
 
@@ -16,7 +16,7 @@ const cfg = bootData();
 const i18n = createI18n(strings, { lang: new URLSearchParams(location.search).get("lang"), storageKey: "ow-phone-lang" });
 const t = (key, vars) => i18n.t(key, vars);
 const api = createApi();
-const STORE = "ow-phone-bookings";
+const STORE = "ow-phone-bookings" + (hallInfo().live ? "@" + hallInfo().live : "");  // per hall when several
 const services = cfg.phone_services || [];
 
 const state = {
@@ -231,7 +231,7 @@ async function confirmHeld() {
   $("#id-number").value = "";
   showTab("mine");
   showBooking(b);
-  history.replaceState(null, "", "/b/" + b.code + location.search);
+  history.replaceState(null, "", hallPath("/b/") + b.code + location.search);
   step("service");
 }
 

@@ -11,7 +11,7 @@
  * (好差评: GET/POST /api/v1/track/<token>/rating — once, and one 追评 within its period). Exposes window.owTrack.
  */
 import { $, h } from "/assets/js/dom.js";
-import { ApiError, createApi } from "/assets/js/api.js";
+import { ApiError, createApi, hallPath } from "/assets/js/api.js";
 import { LiveClient } from "/assets/js/live.js";
 import { waitKey } from "/assets/js/wait-strings.js";
 import { openScreen } from "./screen.js";
@@ -99,7 +99,7 @@ function render() {
   const waiting = status === "waiting" || status === "not_arrived";
   $("#progress").hidden = !waiting;
   $("#arrive").hidden = status !== "not_arrived";
-  if (status === "not_arrived" && !$("#arrive-qr").getAttribute("src")) $("#arrive-qr").src = "/kiosk/qr/" + cfg.token + ".svg";
+  if (status === "not_arrived" && !$("#arrive-qr").getAttribute("src")) $("#arrive-qr").src = hallPath("/kiosk/qr/") + cfg.token + ".svg";
   if (waiting) {
     $("#ahead").textContent = tk.ahead == null ? "–" : tk.ahead;
     const key = waitKey(tk.wait);  // "即将叫号" / "约 N 分钟" / "暂无窗口办理": the kiosk's and the ticket's words
@@ -117,7 +117,7 @@ function render() {
   $("#issued").textContent = tk.issued_at ? screen.formatNow(Date.parse(tk.issued_at)).hm : "";
   $("#alerts").hidden = !(waiting || called);
   $("#again").hidden = !(tk.remote && (status === "lapsed" || status === "no_show"));
-  $("#again").href = "/book" + (zh ? "" : "?lang=en") + "#remote";
+  $("#again").href = hallPath("/book") + (zh ? "" : "?lang=en") + "#remote";
   renderRating();
 }
 

@@ -16,6 +16,11 @@
  * default RETRY_DELAYS_MS) and `onRetry(attempt)` tune that; `{idempotent: false}` leaves the key out (an API with
  * its own id for the action, like the kiosk's request_id).
  *
+ * Several halls, one server: a page of hall "east" is served under /h/east/ and its boot data (the JSON in
+ * <script id="boot">) says so — `base` ("/h/east", or "" at /) and `live` (the prefix of the hall's Socket.IO
+ * namespaces). Every path the client is given as "/api/v1/…" goes to `base + "/api/v1/…"`; `hallPath(p)` does the
+ * same for a page's own links ("/kiosk/qr/…", "/book"), `hallNamespace(ns)` for "/display" and "/staff".
+ *
  * Failures are thrown as ApiError {code, message, status, details}: the server's {"error": {code, message,
  * details}}, or code "network" (no answer), "timeout", "http_<status>" (an answer without an error body). Pages
  * turn codes into sentences in their own language; they never show `message` to citizens.
@@ -43,6 +48,36 @@ export function newKey(prefix = "k") {
   return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+let hallBoot = null;
+
+/** `base` and `live` of this page's boot data (both "" when the page has none: the only hall, at /). */
+export function hallInfo() {
+  if (hallBoot === null) {
+    let boot = {};
+    try {
+      const el = globalThis.document && document.getElementById("boot");
+      boot = (el && JSON.parse(el.textContent || "{}")) || {};
+    } catch (e) { boot = {}; }
+    hallBoot = { base: typeof boot.base === "string" ? boot.base : "", live: typeof boot.live === "string" ? boot.live : "" };
+  }
+  return hallBoot;
+}
+
+/** A path of this hall: "/kiosk/qr/x.svg" → "/h/east/kiosk/qr/x.svg" on a page of hall east (unchanged at /, and
+ *  for a path already under the base or under the shared /assets). */
+export function hallPath(path) {
+  const { base } = hallInfo();
+  if (!base || typeof path !== "string" || !path.startsWith("/") || path.startsWith(base + "/") ||
+      path.startsWith("/assets/")) return path;
+  return base + path;
+}
+
+/** The hall's Socket.IO namespace: "/display" → "/h/east/display" when the server serves several halls. */
+export function hallNamespace(namespace) {
+  const { live } = hallInfo();
+  return live && (namespace === "/display" || namespace === "/staff") ? live + namespace : namespace;
+}
+
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An API client for one page (see the header for the options). */
@@ -60,6 +95,7 @@ export function createApi({ token = () => null, csrf = () => null, onUnauthorize
   }
 
   async function request(method, path, body, opts = {}) {
+    if (typeof path === "string" && path.startsWith("/api/")) path = hallPath(path);
     const headers = { Accept: "application/json" };
     const bearer = opts.token !== undefined ? opts.token : token();
     if (bearer) headers.Authorization = "Bearer " + bearer;

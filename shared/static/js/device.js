@@ -9,9 +9,13 @@
  *   device.token()  /  device.store(token)  /  device.forget()
  *   await device.whoIs(api, token)            // {ok: true, device} | {ok: false, reason: "bad" | "network"}
  */
-import { ApiError } from "./api.js";
+import { ApiError, hallInfo } from "./api.js";
 
 export function pairedDevice(storageKey) {
+  // one browser may be the kiosk of one hall and open another hall's pages: a token is kept per hall when the
+  // server serves several ("ow.kiosk.token@/h/east"); the only hall keeps the plain key
+  const { live } = hallInfo();
+  if (live) storageKey = storageKey + "@" + live;
   return {
     token() {
       try { return localStorage.getItem(storageKey); } catch (e) { return null; }

@@ -37,6 +37,8 @@
  * on/onAny/connect/disconnect) and call `receive(event)`.
  */
 
+import { hallNamespace } from "/assets/js/api.js";
+
 export const NAMESPACES = { display: "/display", staff: "/staff" };
 export const RESYNC = "resync";
 export const REWOUND = "stream_rewound";  // display/namespace.py STREAM_REWOUND
@@ -160,7 +162,7 @@ export class LiveClient {
     if (typeof globalThis.io !== "function") throw new Error("the Socket.IO client (/assets/vendor/socket.io) is not loaded");
     const options = { autoConnect: false, ...this.ioOptions };
     if (this.auth) options.auth = (cb) => cb(this.auth());  // asked again on every reconnect
-    return globalThis.io(this.namespace, options);
+    return globalThis.io(hallNamespace(this.namespace), options);  // this hall's namespace (several halls: /h/<id>/…)
   }
 
   _setStatus(status) {

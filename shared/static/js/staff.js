@@ -8,6 +8,8 @@
  *   await session.login({username, password, window})
  *   await session.logout()
  *   session.csrf                     // also what the /staff Socket.IO namespace asks for in its handshake
+ *   staffSession({paths: {me: "/city/api/v1/me", login: "/city/api/v1/login", logout: "/city/api/v1/logout"}})
+ *                                    // the same for the city supervisors' page (/city)
  *
  *   connectionBadge(live, $("#conn"), $("#conn-text"), i18n)   // data-state on | wait | off, words conn_on/…
  *   const toast = toaster($("#toast")); toast("已呼叫 A001"); toast("网络错误", "error");
@@ -15,25 +17,29 @@
 import { createApi } from "./api.js";
 import { STATUS } from "./live.js";
 
-export function staffSession({ onSignedOut = null } = {}) {
+export const STAFF_PATHS = { me: "/api/v1/me", login: "/api/v1/login", logout: "/api/v1/logout" };
+
+export function staffSession({ onSignedOut = null, paths = {} } = {}) {
+  const at = { ...STAFF_PATHS, ...paths };
   const session = {
     csrf: null,
     user: null,
     api: null,
     async me() {
-      const me = await session.api.get("/api/v1/me");
+      const me = await session.api.get(at.me);
       session.csrf = me.csrf_token;
       session.user = me;
       return me;
     },
     async login(fields) {
-      const r = await session.api.post("/api/v1/login", fields);
+      const r = await session.api.post(at.login, fields);
+      const who = r.clerk || r.supervisor;  // a hall's staff member, or a city supervisor
       session.csrf = r.csrf_token;
-      session.user = { id: r.clerk.username, name: r.clerk.name, role: r.clerk.role, window: r.window, csrf_token: r.csrf_token };
+      session.user = { id: who.username, name: who.name, role: who.role, window: r.window, csrf_token: r.csrf_token };
       return session.user;
     },
     async logout() {
-      try { await session.api.post("/api/v1/logout", {}); } finally { session.csrf = null; session.user = null; }
+      try { await session.api.post(at.logout, {}); } finally { session.csrf = null; session.user = null; }
     },
   };
   session.api = createApi({
