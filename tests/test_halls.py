@@ -312,6 +312,10 @@ def test_served_halls_answer_and_their_screens_hear_only_their_hall(city_server)
         assert {d["ticket"]["id"] for e, d in heard["east"] if e == "ticket_issued"} >= {east["id"]}
         assert all(e != "ticket_called" for e, _ in heard["east"])  # west's call never reached east's screen
         assert [d["ticket"]["id"] for e, d in heard["west"] if e == "ticket_issued"] == [west["id"]]
+        # a reconnecting screen catches up from its own hall's stream: west's events after seq 0 are west's two
+        caught = screens[1].call("catch_up", {"after": 0}, namespace="/h/west/display", timeout=10)
+        assert [(e["type"], e["ticket"]["id"]) for e in caught["events"]] == [("ticket_issued", west["id"]),
+                                                                              ("ticket_called", west["id"])]
         # the one hall namespace of a single-hall server is gone: /display is no hall's here
         with pytest.raises(socketio.exceptions.ConnectionError):
             _screen(base, "/display", [])
