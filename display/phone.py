@@ -108,6 +108,8 @@ def register(bp: Blueprint, edge: WebEdge, page_config) -> None:
         if b.get("code"):
             b["qr_svg"] = f"{edge.base}/api/v1/bookings/{b['code']}/qr.svg"
             b["page"] = f"{edge.base}/b/{b['code']}"
+            if edge.base and "qr" in b:  # the QR's text: the booking's page under the hall's own path
+                b["qr"] = bookings.qr_text(engine, bookings.normalize_code(b["code"]), config.public_url + edge.base)
         return b
 
     # -------------------------------------------------------------------------------------------- pages

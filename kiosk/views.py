@@ -42,7 +42,8 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     instead of failing the first ticket."""
     bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/kiosk/static")
-    printer = KioskPrinter.from_config(edge.hall.printers)
+    # one printer per hall, however many places the hall is mounted at (its lock serialises the device)
+    printer = edge.hall.once("kiosk_printer", lambda: KioskPrinter.from_config(edge.hall.printers))
     _pages(bp, edge)
     _tickets(bp, edge, printer)
     checkin_api.register(bp, edge, printer, lambda: _kiosk_device(edge), lambda: _public_base(edge))

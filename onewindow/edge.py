@@ -48,7 +48,16 @@ class Hall:
         self.printers = PrinterHealth(engine)
         self._archive_path = archive_path
         self._stats: Stats | None = None
+        self._once: dict[str, Any] = {}
         self._lock = threading.Lock()
+
+    def once(self, name: str, make: Callable[[], T]) -> T:
+        """The one ``make()`` of this hall under ``name``, made on first use: a hall mounted at two places (the only
+        hall, at ``/`` and at ``/h/<id>/``) shares what must exist once per hall (its kiosks' printer)."""
+        with self._lock:
+            if name not in self._once:
+                self._once[name] = make()
+            return self._once[name]
 
     @property
     def id(self) -> str:

@@ -366,6 +366,8 @@ def test_phone_links_and_codes_carry_the_halls_path(city_dir, redis_client, redi
     assert r.status_code == 201, r.get_json()
     b = r.get_json()["booking"]
     assert b["page"] == f"/h/west/b/{b['code']}" and b["qr_svg"] == f"/h/west/api/v1/bookings/{b['code']}/qr.svg"
+    west = app.extensions["onewindow_city"].hall("west").config
+    assert b["qr"] == f"{west.public_url}/h/west/b/{b['code']}"  # what the QR says: the booking's page of its hall
     assert c.get(b["page"]).status_code == 200 and c.get(b["qr_svg"]).mimetype == "image/svg+xml"
     assert c.get(f"/h/east/api/v1/bookings/{b['code']}").status_code == 404  # a booking is its hall's only
     r = c.post("/h/east/api/v1/remote-tickets", headers=key(),
