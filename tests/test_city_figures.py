@@ -25,7 +25,7 @@ from city_figures_support import (
     script_east_friday,
     script_east_saturday,
 )
-from stats_support import FRI, SAT, at, issue, ok, script_weekday, script_weekend
+from stats_support import FRI, SAT, at, issue, script_weekday, script_weekend
 
 from shared.engine import Engine
 from shared.errors import ValidationError

@@ -11,7 +11,6 @@ import signal
 import pytest
 import requests
 
-from browser_support import BROWSER_MARKS
 from display_support import Api, open_page
 from faults import wait_for
 from hall_support import LiveServer
