@@ -40,15 +40,24 @@ class ServeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by the server's processes (gunicorn master and worker)."""
-        ticks = 0
+        """CPU time (user + system) used so far by the server's processes: this one and its descendants (the
+        supervisor, gunicorn's master in a process group of its own, the worker)."""
+        stats: dict[int, tuple[int, int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == self.proc.pid:   # process group: the server runs in its own session
-                ticks += int(fields[11]) + int(fields[12])
+            stats[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        ours, ticks = {self.proc.pid}, 0
+        grew = True
+        while grew:
+            grew = False
+            for pid, (ppid, _) in stats.items():
+                if ppid in ours and pid not in ours:
+                    ours.add(pid)
+                    grew = True
+        ticks = sum(stats[pid][1] for pid in ours if pid in stats)
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
