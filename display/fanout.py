@@ -8,9 +8,9 @@ and a burst reaches the screens seconds late (bench/bench_display.py, docs/displ
 
 Here, for a batch of events (one XREAD), each audience's packets are encoded once — Socket.IO packet, Engine.IO
 packet, and the WebSocket frame itself (a server's frames are not masked: the same bytes suit every plain socket) —
-and handed to each socket of the audience as one :class:`FrameBatch`. :class:`BatchingWebSocket` (installed in
-place of python-engineio's threading WebSocket wrapper by :func:`install`) writes what a writer takes from its
-queue with one ``sendall``: the batch's frames as they are, and frames it builds itself for anything else.
+and handed to each socket of the audience as one :class:`FrameBatch`: one queue item, one wake-up of its writer.
+:class:`BatchingWebSocket` (installed in place of python-engineio's threading WebSocket wrapper by :func:`install`)
+writes the batch's frames as they are with one ``sendall``.
 
 What does not change: each event is its own Socket.IO ``EVENT`` packet in its own WebSocket message, so every
 client (the pages' live.js, python-socketio) reads them as before, in order. A socket on long-polling gets the same
@@ -60,22 +60,19 @@ class FrameBatch(eio_packet.Packet):
 
 
 class BatchingWebSocket(SimpleWebSocketWSGI):
-    """python-engineio's threading WebSocket wrapper, writing each writer batch with one ``sendall``.
-
-    The Engine.IO writer takes everything queued for its socket and calls :meth:`send` once per item, without
-    yielding in between; :meth:`send` appends the item's bytes to a buffer and writes the buffer when the socket's
-    queue is empty (the writer's last item) — and right away before the socket is upgraded (the upgrade's probe) —
-    and :meth:`close` writes what is left. The socket is reachable from the Engine.IO socket as ``onewindow_ws``."""
+    """python-engineio's threading WebSocket wrapper, writing a :class:`FrameBatch` (many events) with one
+    ``sendall`` of frames built once, and anything else with a frame it builds itself (no wsproto in the way:
+    server frames are plain bytes). ``sendall``, not simple-websocket's ``send``, which may write part of a large
+    frame and drop the rest. The Engine.IO socket knows its wrapper as ``onewindow_ws``."""
 
     def __call__(self, environ, start_response):
         # Decline permessage-deflate (browsers offer it): compressing is per socket (each keeps its own zlib
         # context), so one event to 500 screens would be compressed 500 times, in Python's wsproto; the events are a
         # few hundred bytes on the hall's own network. Without it every socket takes the frames built once.
         environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
-        self._pending: list[bytes] = []
-        self._eio_socket = getattr(self.app, "__self__", None)
-        if self._eio_socket is not None:
-            self._eio_socket.onewindow_ws = self
+        eio_socket = getattr(self.app, "__self__", None)
+        if eio_socket is not None:
+            eio_socket.onewindow_ws = self
         return super().__call__(environ, start_response)
 
     @property
@@ -91,36 +88,18 @@ class BatchingWebSocket(SimpleWebSocketWSGI):
         if not ws.connected:
             raise OSError("websocket closed")
         if isinstance(message, FrameBatch):
-            if self.plain:
-                self._pending.append(message.frames)
-            else:
-                self._pending.extend(ws.ws.send(TextMessage(data=text)) for text in message.texts)
+            data = message.frames if self.plain else b"".join(ws.ws.send(TextMessage(data=t)) for t in message.texts)
         elif isinstance(message, bytes):
-            self._pending.append(ws.ws.send(simple_websocket.ws.Message(data=message)))
+            data = ws.ws.send(simple_websocket.ws.Message(data=message))
+        elif self.plain:
+            data = text_frame(message)
         else:
-            self._pending.append(text_frame(message) if self.plain else ws.ws.send(TextMessage(data=str(message))))
-        eio_socket = self._eio_socket
-        if eio_socket is None or not eio_socket.upgraded or eio_socket.queue.empty():
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending.clear()
+            data = ws.ws.send(TextMessage(data=str(message)))
         try:
-            self.ws.sock.sendall(data)
+            ws.sock.sendall(data)
         except OSError:
-            self.ws.connected = False
+            ws.connected = False
             raise
-
-    def close(self):
-        try:
-            if self.ws.connected:
-                self.flush()
-        except OSError:
-            pass
-        super().close()
 
 
 def install(socketio) -> bool:
@@ -149,7 +128,8 @@ class Fanout:
         self.socketio = socketio
         self.server = getattr(socketio, "server", None)
         self.batching = install(socketio) if self.server is not None else False
-        self.encoded = 0   # Socket.IO packets encoded (one per event per audience): tests read it
+        self.encoded = 0   # Socket.IO packets encoded (one per event per audience that has a socket): tests read it
+        self.batched = 0   # batches queued to a WebSocket as one item
 
     def send(self, namespace: str, room: str | None, items: Sequence[tuple[str, dict]]) -> int:
         """Send every item, in order, to every socket of ``namespace`` (``room``: only that room); returns how many
@@ -160,6 +140,9 @@ class Fanout:
                 self.socketio.emit(name, payload, namespace=namespace, to=room)
             return 0
         if namespace not in server.manager.rooms or not items:
+            return 0
+        participants = list(server.manager.get_participants(namespace, room))
+        if not participants:  # nobody listens here (a window without a tablet): nothing to encode
             return 0
         messages = []   # the Socket.IO packets, encoded: an Engine.IO MESSAGE's data
         for name, payload in items:
@@ -172,14 +155,13 @@ class Fanout:
         texts = [eio_packet.Packet(eio_packet.MESSAGE, m).encode() for m in messages]
         batch = FrameBatch(texts, b"".join(text_frame(t) for t in texts)) if self.batching and texts else None
         sockets = getattr(server.eio, "sockets", {})
-        sent = 0
-        for _sid, eio_sid in server.manager.get_participants(namespace, room):
+        for _sid, eio_sid in participants:
             sock = sockets.get(eio_sid)
             if batch is not None and sock is not None and not sock.closed and sock.upgraded \
                     and getattr(sock, "onewindow_ws", None) is not None:
                 sock.send(batch)
+                self.batched += 1
             else:  # long-polling, a test client, not our WebSocket: one Engine.IO packet per event, as python-socketio
                 for m in messages:
                     server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, m))
-            sent += 1
-        return sent
+        return len(participants)
