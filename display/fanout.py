@@ -25,6 +25,7 @@ import struct
 from collections.abc import Iterable, Sequence
 
 import simple_websocket
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers._websocket_wsgi import SimpleWebSocketWSGI
 from socketio import packet as sio_packet
@@ -157,11 +158,16 @@ class Fanout:
         sockets = getattr(server.eio, "sockets", {})
         for _sid, eio_sid in participants:
             sock = sockets.get(eio_sid)
-            if batch is not None and sock is not None and not sock.closed and sock.upgraded \
-                    and getattr(sock, "onewindow_ws", None) is not None:
-                sock.send(batch)
-                self.batched += 1
-            else:  # long-polling, a test client, not our WebSocket: one Engine.IO packet per event, as python-socketio
-                for m in messages:
-                    server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, m))
+            try:
+                if batch is not None and sock is not None and not sock.closed and sock.upgraded \
+                        and getattr(sock, "onewindow_ws", None) is not None:
+                    sock.send(batch)
+                    self.batched += 1
+                else:  # long-polling, a test client, not our WebSocket: one Engine.IO packet per event
+                    for m in messages:
+                        server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, m))
+            except eio_exceptions.SocketIsClosedError:  # closed meanwhile: it reconnects and loads a snapshot
+                continue
+            except Exception:  # one socket must not keep the others of its audience from the batch
+                logger.exception("sending %d events to %s failed", len(messages), eio_sid)
         return len(participants)

@@ -155,3 +155,29 @@ def test_a_burst_reaches_every_screen_complete_once_and_in_order(live_server, re
     finally:
         for sio, _ in screens:
             sio.disconnect()
+
+
+def test_a_socket_closing_mid_batch_keeps_no_other_screen_from_it(app, engine, monkeypatch):
+    from engineio.exceptions import SocketIsClosedError
+
+    socketio = app.extensions["socketio"]
+    clients = [socketio.test_client(app, namespace=DISPLAY_NAMESPACE) for _ in range(3)]
+    for c in clients:
+        c.get_received(DISPLAY_NAMESPACE)
+    server = socketio.server
+    victim = next(iter(server.manager.get_participants(DISPLAY_NAMESPACE, None)))[1]   # the first one served
+    send = server._send_eio_packet
+
+    def closing(eio_sid, pkt):
+        if eio_sid == victim:
+            raise SocketIsClosedError()
+        return send(eio_sid, pkt)
+
+    monkeypatch.setattr(server, "_send_eio_packet", closing)
+    first = engine.last_seq()
+    for _ in range(5):
+        engine.issue("renshe")
+    batch = [e for e in engine.events_since() if e.seq > first]
+    Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows).emit_batch(batch)
+    got = [[m["args"][0]["seq"] for m in c.get_received(DISPLAY_NAMESPACE)] for c in clients]
+    assert sorted(got, key=len) == [[], [e.seq for e in batch], [e.seq for e in batch]]
