@@ -1,18 +1,22 @@
-"""Call → display latency with many connected screens, next to the same screens' ping round trip.
+"""Events to screens under load: a burst of issues, and call → display with 500 screens while issues arrive.
 
-Run: ``.venv/bin/python bench/bench_display.py`` (about a minute; loopback only; stops by itself, hard limit
-``--deadline`` seconds). It starts an embedded Redis and one ``onewindow serve`` process (gunicorn gthread,
-``--threads`` = the sockets it can hold), connects ``--clients`` python-socketio clients (WebSocket, one thread pair
-each) to the ``/display`` namespace, then makes ``--calls`` calls through the HTTP API (a keypad's bearer token) and
-records, for every client, when its ``ticket_called`` event arrived.
+Run: ``.venv/bin/python bench/bench_display.py`` (two minutes or so; loopback only; stops by itself, hard limit
+``--deadline`` seconds). It starts an embedded Redis and one ``onewindow serve`` (``--worker``: gevent, the default,
+or gthread) and runs, with cheap raw WebSocket screens (bench/raw_clients.py: every frame kept with its arrival time
+and parsed after the run, so the load generator costs little):
 
-  latency  = time the event reached a client − time the call request was sent (HTTP + Lua + stream + relay + emit)
-  ping     = round trip of a ``clock`` acknowledgement (the namespace's only inbound event) from the same clients,
-             one client at a time, while all of them are connected
+  burst  ``--burst`` (700) public issues as fast as ``--issuers`` (8) connections go, ``--burst-screens`` (50)
+         screens: how long after the last issue was answered the last screen had the last ``ticket_issued``;
+         issue → screen and append → screen percentiles; missing, gaps and out-of-order per screen
+         (target, issue 15: within 2 s, nothing missing). ``--burst-via engine`` issues through the core from this
+         process instead of HTTP (the display path alone).
+  load   ``--load-screens`` (500) screens, issues arriving open-loop at ``--rate`` (200/s) for ``--load-seconds``
+         while window 1 calls every ``--interval`` s: call request → ``ticket_called`` on every screen, and event
+         appended → on screen (target, issue 15: p99 < 100 ms)
 
-Everything is measured in one run on this machine and printed as ratios, because the machine is shared and noisy.
-Target (issue #5): p99 under 100 ms with 500 clients on one process. Note that the clients run on the same two
-cores as the server: their own Python work is part of what is measured.
+Both print the CPU shares of the server and of the load generator, and server CPU per event delivered to a screen,
+because the machine is shared and noisy: compare runs made back to back. ``--scenario calls`` is the older run:
+``--clients`` python-socketio clients, one call at a time, next to the same clients' ``clock`` round trip.
 """
 
 from __future__ import annotations
@@ -414,13 +418,16 @@ async def burst(args: argparse.Namespace, server: ServeProcess) -> dict:
         _, g, b = screen_order(s)
         gaps, bad = gaps + g, bad + b
     close_screens(screens)
-    return {"via": args.burst_via, "screens": args.burst_screens, "connected": len(screens), "issued": len(wanted), "issue_errors": errors,
+    return {"via": args.burst_via, "screens": args.burst_screens, "connected": len(screens), "issued": len(wanted),
+            "issue_errors": errors,
             "issue_s": round(issue_s, 2), "issues_per_s": round(len(wanted) / issue_s, 1),
             "last_screen_after_last_issue_ms": round(max(after_last), 1) if after_last else float("nan"),
-            "median_screen_after_last_issue_ms": round(statistics.median(after_last), 1) if after_last else float("nan"),
+            "median_screen_after_last_issue_ms": (round(statistics.median(after_last), 1) if after_last
+                                                  else float("nan")),
             "issue_to_screen_ms": stats(per_event), "appended_to_screen_ms": stats(appended), "missing": missing,
             "server_cpu_ms_per_issue": round(shares["server_cpu_s"] * 1000 / max(1, len(wanted)), 2),
-            "server_cpu_us_per_delivery": round(shares["server_cpu_s"] * 1e6 / max(1, len(wanted) * len(screens)), 1), "gaps": gaps, "out_of_order": bad,
+            "server_cpu_us_per_delivery": round(shares["server_cpu_s"] * 1e6 / max(1, len(wanted) * len(screens)), 1),
+            "gaps": gaps, "out_of_order": bad,
             "cpu": shares, "complete": all(complete(s) for s in screens)}
 
 
@@ -514,12 +521,14 @@ async def load(args: argparse.Namespace, server: ServeProcess) -> dict:
             "issue_start_late_ms": stats(late), "calls": len(sent), "missing": missing, "gaps": gaps,
             "out_of_order": bad, "events_per_screen": round(frames / max(1, len(screens)), 1),
             "latency_ms": stats(latency), "appended_ms": stats(appended), "ping_ms": stats(pings),
-            "server_cpu_us_per_delivery": round(shares["server_cpu_s"] * 1e6 / max(1, frames), 1), "call_http_ms": stats(http_ms), "cpu": shares}
+            "server_cpu_us_per_delivery": round(shares["server_cpu_s"] * 1e6 / max(1, frames), 1),
+            "call_http_ms": stats(http_ms), "cpu": shares}
 
 
 def report_burst(r: dict) -> None:
     c = r["cpu"]
-    print(f"\nburst ({r['via']}): {r['issued']} issues in {r['issue_s']} s ({r['issues_per_s']}/s, {r['issue_errors']} errors) with "
+    print(f"\nburst ({r['via']}): {r['issued']} issues in {r['issue_s']} s ({r['issues_per_s']}/s, "
+          f"{r['issue_errors']} errors) with "
           f"{r['connected']}/{r['screens']} screens connected")
     print(f"  last screen complete {r['last_screen_after_last_issue_ms']:.0f} ms after the last issue was answered "
           f"(median screen {r['median_screen_after_last_issue_ms']:.0f} ms); missing {r['missing']}, gaps {r['gaps']}, "
@@ -533,7 +542,8 @@ def report_burst(r: dict) -> None:
     print(f"  CPU over {c['wall_s']} s: server {c['server_cpu_share']:.2f} cores, load generator "
           f"{c['generator_cpu_share']:.2f} cores")
     ok = r["last_screen_after_last_issue_ms"] < 2000 and r["missing"] == 0 and not r["gaps"] and not r["out_of_order"]
-    print(f"  target: every screen has every event, in order, within 2 s of the last issue: {'MET' if ok else 'NOT MET'}")
+    print("  target: every screen has every event, in order, within 2 s of the last issue: "
+          + ("MET" if ok else "NOT MET"))
     print(json.dumps({"burst": r}, ensure_ascii=False))
 
 
@@ -601,7 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--interval", type=float, default=0.3, help="seconds between one event and the next")
     parser.add_argument("--ping-rounds", type=int, default=2, help="pings per client (one client at a time)")
-    parser.add_argument("--threads", type=int, default=1000, help="sockets the server holds (onewindow serve --threads)")
+    parser.add_argument("--threads", type=int, default=1000,
+                        help="sockets the server holds (onewindow serve --threads)")
     parser.add_argument("--worker", choices=("gthread", "gevent"), default="gevent",
                         help="onewindow serve --worker: gthread (default) or gevent (needs the gevent extra)")
     parser.add_argument("--deadline", type=float, default=240, help="hard limit for the whole run, seconds")

@@ -185,7 +185,8 @@ class RawScreen(asyncio.Protocol):
 class RawHTTP:
     """One keep-alive HTTP/1.1 connection; :meth:`post` returns ``(status, json body)``."""
 
-    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None, *, source: str | None = None) -> None:
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None, *,
+                 source: str | None = None) -> None:
         self.host, self.port, self.source = host, port, source
         self.headers = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         self.reader: asyncio.StreamReader | None = None

@@ -153,8 +153,9 @@ def test_a_burst_reaches_every_screen_complete_once_and_in_order(live_server, re
         try:
             wait_for(lambda: all(s[-1] >= first + 500 for _, s in screens), 90, "every screen to have the 500 events")
         except AssertionError:
-            raise AssertionError("missing: " + "; ".join(f"{sio.transport()} connected={sio.connected} {sorted(set(wanted) - set(s))[:20]}"
-                                                         for sio, s in screens)) from None
+            raise AssertionError("missing: " + "; ".join(
+                f"{sio.transport()} connected={sio.connected} {sorted(set(wanted) - set(s))[:20]}"
+                for sio, s in screens)) from None
         for _, seqs in screens:
             assert [n for n in seqs if n > first] == wanted                # complete, once each, in order
     finally:
