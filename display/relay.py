@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from display.namespace import (DISPLAY_NAMESPACE, RATING_CLOSED, RATING_OPENED, STAFF_NAMESPACE, STAFF_ROOM,
                                STREAM_REWOUND, tablet_room)
+from display.fanout import Fanout
 from shared import events
 from shared.event_follower import EventFollower
 
@@ -94,18 +95,30 @@ def audiences(windows: Iterable[int], prefix: str = "") -> list[Audience]:
 
 class Relay:
     """Follows the stream (:class:`shared.event_follower.EventFollower`) in a background thread and emits every
-    event to each audience, in ``seq`` order."""
+    event to each audience, in ``seq`` order.
+
+    Events go out in batches (what one XREAD returned, at most ``batch_size``, batches at least ``min_interval``
+    seconds apart): per batch and audience each event is encoded once and every socket of the audience gets the
+    batch as one item, written with one ``sendall`` (:mod:`display.fanout`). A screen still receives one Socket.IO
+    event per hall event, in ``seq`` order."""
+
+    #: default spacing of batches: under a stream of events, a screen gets at most ~50 writes a second; a call still
+    #: reaches it within this much of the previous batch (docs/display.md, "Under load")
+    MIN_INTERVAL = 0.02
 
     def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
-                 on_emitted=None, prefix: str = "") -> None:
+                 on_emitted=None, prefix: str = "", batch_size: int = 500, min_interval: float | None = None) -> None:
         self.socketio = socketio
-        self.follower = EventFollower(redis_url, stream, on_rewound=self.emit_rewound)
+        self.follower = EventFollower(redis_url, stream, batch_size=batch_size, on_rewound=self.emit_rewound,
+                                      min_interval=self.MIN_INTERVAL if min_interval is None else min_interval)
         self.audiences = audiences(windows, prefix)  # one relay per hall: its stream → its namespaces
+        self.fanout = Fanout(socketio)
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
 
     def start(self) -> None:
         self.follower.anchor()  # from the newest event now: nothing appended once this process serves is skipped
-        threading.Thread(target=self.follower.run, args=(self.emit,), name="onewindow-relay", daemon=True).start()
+        threading.Thread(target=self.follower.run, kwargs={"on_batch": self.emit_batch}, name="onewindow-relay",
+                         daemon=True).start()
 
     def stop(self) -> None:
         """Stop following (the server's worker does at exit)."""
@@ -113,18 +126,27 @@ class Relay:
 
     def emit(self, event: events.Event) -> None:
         """Send one event to every audience (each its own view of it)."""
+        self.emit_batch([event])
+
+    def emit_batch(self, batch: list[events.Event]) -> None:
+        """Send these events, in order, to every audience (each its own view of them)."""
         for audience in self.audiences:
-            payload = audience.view(event)
-            self.socketio.emit(payload["type"], payload, namespace=audience.namespace, to=audience.room)
+            views = [audience.view(event) for event in batch]
+            try:
+                self.fanout.send(audience.namespace, audience.room, [(v["type"], v) for v in views])
+            except Exception:  # one audience's failure must not keep the others from their events
+                logger.exception("relaying %d events to %s %s failed", len(batch), audience.namespace,
+                                 audience.room or "")
         if self.on_emitted is not None:
-            self.on_emitted(event)
+            for event in batch:
+                self.on_emitted(event)
 
     def emit_rewound(self, seq: int) -> None:
         """The stream went back to ``seq`` (events the screens saw were lost): tell every audience to load its state
         again (the events that follow reuse seq ``seq + 1`` …)."""
         payload = {"seq": seq, "type": STREAM_REWOUND, "ts": int(time.time() * 1000)}
-        for audience in self.audiences:
-            self.socketio.emit(STREAM_REWOUND, payload, namespace=audience.namespace, to=audience.room)
+        for audience in self.audiences:  # the batches' path: it reaches each socket after the events before it
+            self.fanout.send(audience.namespace, audience.room, [(STREAM_REWOUND, payload)])
 
     def position(self) -> str | None:
         """The stream id of the last event emitted (None before the first: the relay started at the newest)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import redis
@@ -31,37 +32,55 @@ def _order(entry_id: str) -> tuple[int, int]:
 
 
 class EventFollower:
-    """Hands every event of ``stream`` appended after it starts to ``on_event``, in stream order, until stopped;
-    ``on_rewound(seq)`` when the stream went back to ``seq`` (see the module doc)."""
+    """Hands every event of ``stream`` appended after it starts to ``on_event`` (or, in batches, to ``on_batch``),
+    in stream order, until stopped; ``on_rewound(seq)`` when the stream went back to ``seq`` (see the module doc).
 
-    def __init__(self, redis_url: str, stream: str, *, block_ms: int = 2000,
-                 on_rewound: Callable[[int], None] | None = None) -> None:
+    A batch is what one XREAD returned (at most ``batch_size`` events; split where the stream went back, so that
+    ``on_rewound`` comes between the events before and after). ``min_interval`` (seconds) spaces the batches: after
+    handing one on, the next XREAD waits until that much time has passed since, so that under a stream of events
+    each batch carries what arrived meanwhile (a quiet stream's next event still goes at once when the last batch is
+    older than that)."""
+
+    def __init__(self, redis_url: str, stream: str, *, block_ms: int = 2000, batch_size: int = 500,
+                 min_interval: float = 0.0, on_rewound: Callable[[int], None] | None = None) -> None:
         self.redis_url = redis_url
         self.stream = stream
         self.block_ms = block_ms
+        self.batch_size = batch_size
+        self.min_interval = min_interval
         self.on_rewound = on_rewound
         self.last_id = "$"  # the newest entry when it starts; then the last one handed on
         self.last_seq: int | None = None  # seq of the last event handed on (or of the newest entry at the start)
         self._cursor: str | None = None  # where the next read starts (None until the first connection)
         self._stop = threading.Event()
 
-    def run(self, on_event: Callable[[events.Event], None]) -> None:
+    def run(self, on_event: Callable[[events.Event], None] | None = None, *,
+            on_batch: Callable[[list[events.Event]], None] | None = None) -> None:
         """Follow until :meth:`stop` (blocking; run it on a thread of its own)."""
+        if on_batch is None:
+            if on_event is None:
+                raise TypeError("run() needs on_event or on_batch")
+
+            def on_batch(batch: list[events.Event]) -> None:
+                for event in batch:
+                    on_event(event)
+                    self.last_id = event.id
         delay = 0.1
         while not self._stop.is_set():
             client = connect(self.redis_url, blocking=True)
             try:
                 self._resume(client)
-                for batch in events.follow(client, self.stream, self._cursor, block_ms=self.block_ms):
+                for batch in events.follow(client, self.stream, self._cursor, block_ms=self.block_ms,
+                                           count=self.batch_size):
                     delay = 0.1
-                    if not batch and self._went_back(client):
-                        break  # read again from where the stream is now
-                    for event in batch:
-                        if self.last_seq is not None and event.seq <= self.last_seq:
-                            self._rewound(event.seq - 1, f"event {event.id} has seq {event.seq} <= {self.last_seq}")
-                        on_event(event)
-                        self.last_id = self._cursor = event.id
-                        self.last_seq = event.seq
+                    if not batch:
+                        if self._went_back(client):
+                            break  # read again from where the stream is now
+                    else:
+                        handed = time.monotonic()
+                        self._hand_on(batch, on_batch)
+                        if self.min_interval > 0:
+                            self._stop.wait(self.min_interval - (time.monotonic() - handed))
                     if self._stop.is_set():
                         return
             except redis.RedisError as exc:
@@ -91,6 +110,27 @@ class EventFollower:
         finally:
             if client is not None:
                 client.close()
+
+    def _hand_on(self, batch: list[events.Event], on_batch: Callable[[list[events.Event]], None]) -> None:
+        """``batch`` to ``on_batch`` in order — in parts where an event's seq is not above the one before it (the
+        stream went back: ``on_rewound`` between the parts)."""
+        part: list[events.Event] = []
+        last = self.last_seq
+        for event in batch:
+            if last is not None and event.seq <= last:
+                if part:
+                    self._handed(part, on_batch)
+                    part = []
+                self._rewound(event.seq - 1, f"event {event.id} has seq {event.seq} <= {last}")
+            part.append(event)
+            last = event.seq
+        if part:
+            self._handed(part, on_batch)
+
+    def _handed(self, part: list[events.Event], on_batch: Callable[[list[events.Event]], None]) -> None:
+        on_batch(part)
+        self.last_id = self._cursor = part[-1].id
+        self.last_seq = part[-1].seq
 
     def _newest(self, client) -> tuple[str, int]:
         """(id, seq) of the stream's newest entry (``0-0``, 0 when it is empty)."""

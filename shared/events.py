@@ -101,17 +101,18 @@ def read_range(client: redis.Redis, stream: str, start: str = "-", end: str = "+
         lower = "(" + batch[-1][0]
 
 
-def follow(client: redis.Redis, stream: str, last_id: str = "$", block_ms: int = 5000) -> Iterator[list[Event]]:
+def follow(client: redis.Redis, stream: str, last_id: str = "$", block_ms: int = 5000,
+           count: int = 500) -> Iterator[list[Event]]:
     """Yield batches of new events forever (an empty batch on each idle ``block_ms``).
 
     ``client`` must have no socket timeout (see :func:`shared.redis_client.connect`). Connection errors propagate; the
-    caller decides how to back off and resume from the last id it handled.
+    caller decides how to back off and resume from the last id it handled. A batch holds at most ``count`` events.
     """
     if last_id == "$":
         newest = client.xrevrange(stream, count=1)
         last_id = newest[0][0] if newest else "0-0"
     while True:
-        answer = client.xread({stream: last_id}, block=block_ms, count=500)
+        answer = client.xread({stream: last_id}, block=block_ms, count=count)
         batch: list[Event] = []
         streams = answer.items() if isinstance(answer, dict) else (answer or [])
         for _stream, entries in streams:
