@@ -8,6 +8,7 @@
  * a hall's clerk or supervisor is no city supervisor.
  */
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
+import { figureWords } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { staffSession, toaster } from "/assets/js/staff.js";
 import strings from "./city-strings.js";
@@ -20,6 +21,7 @@ const FIGURES_MS = 30000;               // figures of a range that includes toda
 const i18n = createI18n(strings, { storageKey: "ow.city.lang" });
 const t = (key, vars) => i18n.t(key, vars);
 const en = () => i18n.en;
+const { dur, pct, num, errText } = figureWords(i18n);
 const session = staffSession({
   paths: { me: API + "/me", login: API + "/login", logout: API + "/logout" },
   onSignedOut: () => showLogin(),
@@ -29,23 +31,8 @@ const toast = toaster($("#toast"));
 const state = { me: null, overview: null, report: null, period: "day", timers: {}, polling: false, failures: 0 };
 
 /* ----------------------------------------------------------------------------------------- formatting */
-function dur(s) {
-  if (s === null || s === undefined) return "—";
-  s = Math.round(s);
-  if (s < 60) return s + (en() ? "s" : "秒");
-  const m = Math.floor(s / 60), r = s % 60;
-  if (m < 60) return en() ? `${m}m ${r}s` : `${m}分${r}秒`;
-  const h = Math.floor(m / 60);
-  return en() ? `${h}h ${m % 60}m` : `${h}小时${m % 60}分`;
-}
-const pct = (v) => (v === null || v === undefined ? "—" : (v === 100 ? "100" : Number(v).toFixed(1)) + "%");
-const num = (v) => (v === null || v === undefined ? "—" : String(v));
 const hallName = (h) => i18n.pick(h.name || h.label, h.name_en || h.label_en);
 const rowName = (r) => i18n.pick(r.label, r.label_en);
-function errText(e) {
-  const key = "e_" + (e.code || "");
-  return i18n.has(key) ? t(key, { m: e.message }) : t("err_generic", { m: e.message || e.code });
-}
 
 /* ----------------------------------------------------------------------------------------- language */
 function applyLang() {

@@ -9,6 +9,7 @@
  */
 import { hallPath } from "/assets/js/api.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
+import { figureWords } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
 import { connectionBadge, staffSession, toaster } from "/assets/js/staff.js";
@@ -23,6 +24,7 @@ const CLOCK_MS = 20000;            // waits grow with the clock, not only with e
 const i18n = createI18n(strings, { storageKey: "ow.supervisor.lang" });
 const t = (key, vars) => i18n.t(key, vars);
 const en = () => i18n.en;
+const { dur, pct, num, errText } = figureWords(i18n);
 const session = staffSession({ onSignedOut: () => showLogin() });
 const api = session.api;
 const toast = toaster($("#toast"));
@@ -36,25 +38,7 @@ connectionBadge(null, $("#conn"), $("#conn-text"), i18n);
 const svcName = (s) => (en() ? (s.service_name_en || s.name_en || s.service_name || s.name) : (s.service_name || s.name));
 const weekday = (d) => t("weekdays").split(",")[d.getDay()];
 
-function dur(s) {
-  if (s === null || s === undefined) return "—";
-  s = Math.round(s);
-  if (s < 60) return s + (en() ? "s" : "秒");
-  const m = Math.floor(s / 60), r = s % 60;
-  if (m < 60) return en() ? `${m}m ${r}s` : `${m}分${r}秒`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return en() ? `${h}h ${m % 60}m` : `${h}小时${m % 60}分`;
-  const d = Math.floor(h / 24);
-  return en() ? `${d}d ${h % 24}h` : `${d}天${h % 24}小时`;
-}
-const pct = (v) => (v === null || v === undefined ? "—" : (v === 100 ? "100" : Number(v).toFixed(1)) + "%");
 const list = (xs) => xs.join(en() ? ", " : "、");
-const num = (v) => (v === null || v === undefined ? "—" : String(v));
-
-function errText(e) {
-  const key = "e_" + (e.code || "");
-  return i18n.has(key) ? t(key, { m: e.message }) : t("err_generic", { m: e.message || e.code });
-}
 
 /* ----------------------------------------------------------------------------------------- language */
 function applyLang() {
