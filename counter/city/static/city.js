@@ -8,7 +8,7 @@
  * a hall's clerk or supervisor is no city supervisor.
  */
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
-import { figureWords } from "/assets/js/figures.js";
+import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { staffSession, toaster } from "/assets/js/staff.js";
 import strings from "./city-strings.js";
@@ -175,17 +175,7 @@ function coversToday() {
   const r = state.report, today = state.overview && state.overview.day;
   return r && today && r.from <= today && today <= r.to;
 }
-$$("#periods [data-period]").forEach((b) => b.addEventListener("click", () => {
-  state.period = b.dataset.period;
-  $$("#periods [data-period]").forEach((x) => x.classList.toggle("on", x === b));
-  loadReport();
-}));
-["#r-from", "#r-to"].forEach((id) => $(id).addEventListener("change", () => {
-  state.period = "custom";
-  $$("#periods [data-period]").forEach((x) => x.classList.remove("on"));
-  loadReport();
-}));
-$("#r-by").addEventListener("change", () => loadReport());
+periodBar(state, () => loadReport());
 async function loadReport(quiet = false) {
   const q = rangeQuery() + "&by=" + $("#r-by").value;
   try {

@@ -9,7 +9,7 @@
  */
 import { hallPath } from "/assets/js/api.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
-import { figureWords } from "/assets/js/figures.js";
+import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
 import { connectionBadge, staffSession, toaster } from "/assets/js/staff.js";
@@ -272,17 +272,7 @@ function rangeQuery() {
   return `period=${state.period}`;
 }
 function chartSrc(path) { return path + (path.includes("?") ? "&" : "?") + "lang=" + i18n.lang + "&_=" + Date.now(); }
-$$("#periods [data-period]").forEach((b) => b.addEventListener("click", () => {
-  state.period = b.dataset.period;
-  $$("#periods [data-period]").forEach((x) => x.classList.toggle("on", x === b));
-  loadReport();
-}));
-["#r-from", "#r-to"].forEach((id) => $(id).addEventListener("change", () => {
-  state.period = "custom";
-  $$("#periods [data-period]").forEach((x) => x.classList.remove("on"));
-  loadReport();
-}));
-$("#r-by").addEventListener("change", loadReport);
+periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
   const q = rangeQuery() + "&by=" + $("#r-by").value;

@@ -2,9 +2,11 @@
  * OneWindow (一窗通) — how the staff desks (the hall supervisor's, the city's) write figures: durations, rates,
  * counts, and an API error in the page's own words (its catalogue's `e_<code>` or `err_generic`).
  *
- *   import { figureWords } from "/assets/js/figures.js";
+ *   import { figureWords, periodBar } from "/assets/js/figures.js";
  *   const { dur, pct, num, errText } = figureWords(i18n);
+ *   periodBar(state, loadReport);   // the controls of _staff.html's period_bar: state.period follows them
  */
+import { $, $$ } from "/assets/js/dom.js";
 
 /** The formatters for a page whose words are `i18n` (createI18n); they follow its language switch. */
 export function figureWords(i18n) {
@@ -33,4 +35,21 @@ export function figureWords(i18n) {
     return i18n.has(key) ? t(key, { m: e.message }) : t("err_generic", { m: e.message || e.code });
   }
   return { dur, pct, num, errText };
+}
+
+/** Wire the report controls (counter/templates/_staff.html period_bar): a period button sets `state.period` to it, a
+    date typed sets it to "custom", and every change (the grouping too) calls `onChange()`. */
+export function periodBar(state, onChange) {
+  const buttons = $$("#periods [data-period]");
+  buttons.forEach((b) => b.addEventListener("click", () => {
+    state.period = b.dataset.period;
+    buttons.forEach((x) => x.classList.toggle("on", x === b));
+    onChange();
+  }));
+  ["#r-from", "#r-to"].forEach((id) => $(id).addEventListener("change", () => {
+    state.period = "custom";
+    buttons.forEach((x) => x.classList.remove("on"));
+    onChange();
+  }));
+  $("#r-by").addEventListener("change", () => onChange());
 }
