@@ -164,6 +164,7 @@ def _start_workers(app: Flask, hall: Hall, socketio: SocketIO, metrics, *, live:
                       on_emitted=metrics.observe_emit, prefix=live)
         relay.start()
         keep("onewindow_relay", relay)
+        app.extensions.setdefault("onewindow_relays", {})[hall.config.hall_id] = relay  # (/metrics: relay lag per hall)
     if app.config.get("START_ARCHIVER", app.config["START_RELAY"]):
         from shared.stats import start_archiver
 

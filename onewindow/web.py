@@ -53,7 +53,7 @@ def install(app: Flask, hall: Hall, city: City | None = None) -> Metrics:
     _register_error_handlers(app)
     _register_root_routes(app, hall, city or City(None, [hall]))
     app.after_request(security_headers)
-    return _register_metrics(app, hall)
+    return _register_metrics(app, city.halls if city is not None else [hall])
 
 
 def assets_blueprint() -> Blueprint:
@@ -166,14 +166,16 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ metrics
-def _register_metrics(app: Flask, hall: Hall) -> Metrics:
-    """``GET /metrics`` (Prometheus; loopback clients only, see docs/deploy.md) and the per-route request timer."""
+def _register_metrics(app: Flask, halls: list[Hall]) -> Metrics:
+    """``GET /metrics`` (Prometheus; loopback clients only, see docs/deploy.md) and the per-route request timer; the
+    hall counts of every hall (labelled ``hall`` when there are several)."""
 
-    def relay_position() -> str | None:
-        relay = app.extensions.get("onewindow_relay")
+    def relay_position(hall_id: str) -> str | None:
+        relay = app.extensions.get("onewindow_relays", {}).get(hall_id)
         return relay.position() if relay is not None else None
 
-    metrics = app.extensions["onewindow_metrics"] = Metrics(hall.engine, relay_position)
+    metrics = app.extensions["onewindow_metrics"] = Metrics(halls=[
+        (h.config.hall_id, h.engine, lambda h=h: relay_position(h.config.hall_id)) for h in halls])
 
     @app.before_request
     def _start_timer():

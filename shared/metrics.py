@@ -62,72 +62,87 @@ def event_counts(engine: Engine) -> dict[str, int]:
 
 
 class _HallCollector:
-    """Hall-wide figures read from Redis at scrape time (see the module doc)."""
+    """Hall-wide figures read from Redis at scrape time (see the module doc), for every hall of the process: the
+    samples carry a ``hall`` label when there are several (a city deployment), none for the only hall."""
 
-    def __init__(self, engine: Engine, relay_position: Callable[[], str | None]) -> None:
-        self.engine = engine
-        self.relay_position = relay_position
+    def __init__(self, halls: list[tuple[str, Engine, Callable[[], str | None]]], labelled: bool) -> None:
+        self.halls = halls  # (hall id, engine, the position of the hall's relay in this process)
+        self.labelled = labelled
+
+    def _family(self, kind, name: str, doc: str, labels: tuple[str, ...] = ()):
+        return kind(name, doc, labels=(["hall"] if self.labelled else []) + list(labels))
+
+    def _add(self, family, hall: str, labels: list[str], value) -> None:
+        family.add_metric(([hall] if self.labelled else []) + labels, value)
 
     def collect(self):
-        engine = self.engine
-        counts = event_counts(engine)
-        services = list(engine.config.services)
-        for etype, (name, doc) in SERVICE_COUNTERS.items():
-            family = CounterMetricFamily(f"onewindow_{name}", doc, labels=["service"])
+        counter = CounterMetricFamily
+        per_service = {etype: self._family(counter, f"onewindow_{name}", doc, ("service",))
+                       for etype, (name, doc) in SERVICE_COUNTERS.items()}
+        finished = self._family(counter, "onewindow_tickets_finished", "Tickets finished, by outcome (handled = 办件, "
+                                "consulted = 咨询)", ("service", "outcome"))
+        faults = self._family(counter, "onewindow_printer_faults", "Kiosk printers going from working to faulted",
+                              ("kiosk", "kind"))
+        every = self._family(counter, "onewindow_events", "Events in the hall's stream, by type", ("type",))
+        waiting = self._family(GaugeMetricFamily, "onewindow_waiting", "Tickets waiting now, per service",
+                               ("service",))
+        seq = self._family(GaugeMetricFamily, "onewindow_event_seq", "Sequence number of the newest event")
+        lag = self._family(GaugeMetricFamily, "onewindow_relay_lag_events", "Events in the stream this process has "
+                           "not emitted to its screens yet (capped at 10001)")
+        lag_s = self._family(GaugeMetricFamily, "onewindow_relay_lag_seconds", "Age of the oldest event this process "
+                             "has not emitted yet (0 when caught up)")
+        for hall, engine, relay_position in self.halls:
+            counts = event_counts(engine)
+            services = list(engine.config.services)
+            for etype, family in per_service.items():
+                for code in services:
+                    self._add(family, hall, [code], counts.get(f"svc|{etype}|{code}", 0))
             for code in services:
-                family.add_metric([code], counts.get(f"svc|{etype}|{code}", 0))
-            yield family
-        finished = CounterMetricFamily("onewindow_tickets_finished", "Tickets finished, by outcome (handled = 办件, "
-                                       "consulted = 咨询)", labels=["service", "outcome"])
-        for code in services:
-            for outcome in ("handled", "consulted"):
-                finished.add_metric([code, outcome], counts.get(f"out|{code}|{outcome}", 0))
-        yield finished
-        faults = CounterMetricFamily("onewindow_printer_faults", "Kiosk printers going from working to faulted",
-                                     labels=["kiosk", "kind"])
-        for field, n in counts.items():
-            if field.startswith("prn|"):
-                _, kiosk, kind = field.split("|", 2)
-                faults.add_metric([kiosk, kind], n)
-        yield faults
-        every = CounterMetricFamily("onewindow_events", "Events in the hall's stream, by type", labels=["type"])
-        for etype in events.ALL_EVENTS:
-            every.add_metric([etype], counts.get(f"ev|{etype}", 0))
-        yield every
-        yield from self._live()
+                for outcome in ("handled", "consulted"):
+                    self._add(finished, hall, [code, outcome], counts.get(f"out|{code}|{outcome}", 0))
+            for field, n in counts.items():
+                if field.startswith("prn|"):
+                    _, kiosk, kind = field.split("|", 2)
+                    self._add(faults, hall, [kiosk, kind], n)
+            for etype in events.ALL_EVENTS:
+                self._add(every, hall, [etype], counts.get(f"ev|{etype}", 0))
+            self._live(hall, engine, relay_position, waiting, seq, lag, lag_s)
+        yield from per_service.values()
+        yield from (finished, faults, every, waiting, seq)
+        if lag.samples:
+            yield from (lag, lag_s)
 
-    def _live(self):
-        engine = self.engine
+    def _live(self, hall: str, engine: Engine, relay_position, waiting, seq, lag, lag_s) -> None:
         day = day_key(engine.clock.business_date())
         pipe = engine.redis.pipeline(transaction=False)
         for code in engine.config.services:
             pipe.zcard(engine.keys.queue(day, code))
         pipe.get(engine.keys.seq)
-        position = self.relay_position()
+        position = relay_position()
         if position:
             pipe.xrange(engine.keys.events, min="(" + position, max="+", count=10001)
         answers = pipe.execute()
-        waiting = GaugeMetricFamily("onewindow_waiting", "Tickets waiting now, per service", labels=["service"])
         for code, n in zip(engine.config.services, answers):
-            waiting.add_metric([code], n)
-        yield waiting
+            self._add(waiting, hall, [code], n)
         n = len(engine.config.services)
-        yield GaugeMetricFamily("onewindow_event_seq", "Sequence number of the newest event", value=int(answers[n] or 0))
+        self._add(seq, hall, [], int(answers[n] or 0))
         if position:
             behind = answers[n + 1]
             age = max(0.0, time.time() - int(behind[0][1]["ts"]) / 1000) if behind else 0.0
-            yield GaugeMetricFamily("onewindow_relay_lag_events", "Events in the stream this process has not emitted "
-                                    "to its screens yet (capped at 10001)", value=len(behind))
-            yield GaugeMetricFamily("onewindow_relay_lag_seconds", "Age of the oldest event this process has not "
-                                    "emitted yet (0 when caught up)", value=age)
+            self._add(lag, hall, [], len(behind))
+            self._add(lag_s, hall, [], age)
 
 
 class Metrics:
     """The metrics of one app (its own registry, so several apps in one process do not collide)."""
 
-    def __init__(self, engine: Engine, relay_position: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(self, engine: Engine | None = None, relay_position: Callable[[], str | None] = lambda: None, *,
+                 halls: list[tuple[str, Engine, Callable[[], str | None]]] | None = None) -> None:
+        """One hall (``engine`` and its relay's position), or ``halls``: (hall id, engine, relay position) of every
+        hall this process serves, labelled ``hall`` when there are several."""
+        halls = halls if halls is not None else [(engine.config.hall_id, engine, relay_position)]
         self.registry = CollectorRegistry()
-        self.registry.register(_HallCollector(engine, relay_position))
+        self.registry.register(_HallCollector(halls, labelled=len(halls) > 1))
         ProcessCollector(registry=self.registry)
         self.http = Histogram("onewindow_http_request_seconds", "HTTP request latency, by route", ["method", "route"],
                               registry=self.registry,

@@ -374,3 +374,15 @@ def test_phone_links_and_codes_carry_the_halls_path(city_dir, redis_client, redi
                json={"service": "renshe", "id_number": ADULT, "phone": "13812345678"})
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["tracking_url"] == f"/h/east/t/{r.get_json()['ticket']['token']}"
+
+
+def test_metrics_count_every_hall_under_its_own_label(city_app):
+    """/metrics of a city process: each hall's counts, labelled with the hall (it showed the first hall's only)."""
+    c = city_app.test_client()
+    for hall, n in (("east", 2), ("west", 1)):
+        for _ in range(n):
+            assert c.post(f"/h/{hall}/api/v1/tickets", json={"service": "renshe"}).status_code == 201
+    text = c.get("/metrics").get_data(as_text=True)
+    assert 'onewindow_tickets_issued_total{hall="east",service="renshe"} 2.0' in text
+    assert 'onewindow_tickets_issued_total{hall="west",service="renshe"} 1.0' in text
+    assert 'onewindow_waiting{hall="west",service="renshe"} 1.0' in text
