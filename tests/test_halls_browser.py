@@ -109,6 +109,9 @@ def test_one_browser_works_two_halls_counters_at_once(city_server, redis_client,
         expect(page.locator("[data-action=call-next]")).to_be_enabled()
         page.click("[data-action=call-next]")
         _current(page, "A001")
+    # each hall's counter remembers its own window (one browser, one local storage)
+    stored = pages["east"].evaluate("() => Object.keys(localStorage).filter((k) => k.startsWith('ow.window')).sort()")
+    assert stored == ["ow.window@/h/east", "ow.window@/h/west"]
     states = {h: requests.get(f"{url}/h/{h}/api/v1/display/state", timeout=5).json() for h in pages}
     assert states["east"]["waiting"]["renshe"] == 1 and states["west"]["waiting"]["renshe"] == 0
     assert all(_errors(p) == [] for p in pages.values())

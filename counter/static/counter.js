@@ -9,6 +9,7 @@
  * asks for a fresh snapshot (throttled: a click costs one, however many events it causes), and one that changes
  * this window's figures asks for today's counts again.
  */
+import { hallInfo } from "/assets/js/api.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
@@ -27,6 +28,8 @@ const COUNTS_MS = 1000;
 const POLL_MS = 15000;            // while the live connection is down, the overview is asked for this often
 
 const i18n = createI18n(strings, { storageKey: "ow.lang" });
+// the window this browser last signed in to, per hall when the server serves several (as device.js keeps tokens)
+const WINDOW_KEY = "ow.window" + (hallInfo().live ? "@" + hallInfo().live : "");
 const t = (key, vars) => i18n.t(key, vars);
 const pick = (zh, en) => i18n.pick(zh, en);
 const session = staffSession({ onSignedOut: (err) => signedOut(err) });
@@ -78,7 +81,7 @@ function showLogin(message) {
   $("#work-view").hidden = true; $("#who").hidden = true; $("#logout").hidden = true;
   $("#login-view").hidden = false;
   $("#login-error").textContent = message || "";
-  const w = new URLSearchParams(location.search).get("window") || localStorage.getItem("ow.window");
+  const w = new URLSearchParams(location.search).get("window") || localStorage.getItem(WINDOW_KEY);
   if (w && [...$("#window-select").options].some((o) => o.value === w)) $("#window-select").value = w;
   if (live) { live.stop(); live = null; }
   setTimeout(() => $("#username").focus(), 0);
@@ -98,7 +101,7 @@ $("#login-form").addEventListener("submit", async (ev) => {
     const me = await session.login({ username: form.username.value.trim(), password: form.password.value,
                                      window: Number(form.window.value) });
     form.password.value = "";
-    localStorage.setItem("ow.window", String(me.window));
+    localStorage.setItem(WINDOW_KEY, String(me.window));
     enterWork(me);
   } catch (e) {
     $("#login-error").textContent = errorText(e);
