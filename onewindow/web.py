@@ -15,6 +15,7 @@ from importlib import resources
 
 import redis
 from flask import Blueprint, Flask, g, jsonify, redirect, request, send_from_directory, session
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from onewindow.edge import Hall
@@ -49,6 +50,7 @@ _TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/|/b/|/api/v1/booking
 def install(app: Flask, hall: Hall) -> Metrics:
     """Register everything this module does on ``app``; returns the app's metrics (the relay reports to them)."""
     app.register_blueprint(assets_blueprint())
+    app.session_interface = CookieSessionInterface()
     _register_operation_scope(app)
     _register_error_handlers(app)
     _register_root_routes(app, hall)
@@ -61,6 +63,28 @@ def assets_blueprint() -> Blueprint:
     locally under ``/assets``: never a CDN."""
     folder = resources.files("shared") / "static"
     return Blueprint("assets", __name__, static_folder=str(folder), static_url_path="/assets")
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without its per-request set-up where it is not needed: a request without the
+    session cookie (every kiosk, phone and API call) gets an empty session at once instead of first building the
+    signing serializer, and the serializer is built once per secret key, not per request. Signing, expiry and the
+    cookie itself are Flask's, unchanged (the staff session it carries is checked on the server, onewindow/auth.py)."""
+
+    def __init__(self) -> None:
+        self._serializer: tuple[tuple, object] | None = None
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
 
 def security_headers(response):
