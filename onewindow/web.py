@@ -75,7 +75,8 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         self._serializer: tuple[tuple, object] | None = None
 
     def open_session(self, app, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -91,12 +92,17 @@ def security_headers(response):
     """On every response (pages, not-found pages, API, assets); a view may set stricter values first (the tracking
     page: ``Referrer-Policy: no-referrer``, its URL holds the token)."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    present = {name.lower() for name in headers.keys()}  # (Headers.setdefault raises and catches per absent name)
+    for name, value in _DEFAULT_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if "content-security-policy" not in present and response.mimetype == "text/html":
+        headers.add("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
+
+
+_DEFAULT_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                    ("Referrer-Policy", "same-origin"))
 
 
 def redact(text: str) -> str:
