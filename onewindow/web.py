@@ -58,6 +58,30 @@ def install(app: Flask, hall: Hall) -> Metrics:
     return _register_metrics(app, hall)
 
 
+def route_around_socketio(app: Flask) -> None:
+    """Send only Socket.IO's own path through Flask-SocketIO's WSGI middleware (call once, after the SocketIO
+    object wrapped the app): for every other request that middleware copied the environ and defined a class
+    (engineio's ``eventlet.input`` shim) before calling Flask — ~2 % of a worker's CPU per API request."""
+    middleware = app.wsgi_app
+    inner = getattr(middleware, "wsgi_app", None)
+    path = getattr(middleware, "engineio_path", None)
+    if inner is None or not isinstance(path, str) or getattr(middleware, "static_files", None):
+        return  # not the middleware this expects: leave it as it is
+    app.wsgi_app = _SocketIOPathOnly(middleware, inner, path)
+
+
+class _SocketIOPathOnly:
+    """WSGI: ``path`` and below to Flask-SocketIO's middleware, everything else straight to Flask."""
+
+    def __init__(self, middleware, inner, path: str) -> None:
+        self.middleware, self.inner, self.path = middleware, inner, path
+
+    def __call__(self, environ, start_response):
+        if (environ.get("PATH_INFO") or "").startswith(self.path):
+            return self.middleware(environ, start_response)
+        return self.inner(environ, start_response)
+
+
 def assets_blueprint() -> Blueprint:
     """The assets every page shares (``shared/static``: the vendored Socket.IO client, the web font, …), served
     locally under ``/assets``: never a CDN."""
