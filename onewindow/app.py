@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_halls(app, city)
     metrics = web.install(app, hall, city)
     socketio = _socketio(app, config, city, settings.get("SERVER_PROCESSES", 1))
+    web.route_around_socketio(app)
     if config.security.trusted_proxies:
         # the client address (limits) and scheme come from the last N proxies' X-Forwarded-For/-Proto; wrapping
         # after SocketIO puts Socket.IO's origin check behind the fix too

@@ -304,6 +304,10 @@ def _worker_class(kind: str):
             threading.Thread(target=close_when_not_accepting, args=(worker,), daemon=True).start()
 
     class OneWindowWorker(Base):
+        def init_process(self):
+            _send_headers_with_body()
+            super().init_process()
+
         def handle_exit(self, sig, frame):
             super().handle_exit(sig, frame)
             later(self)
@@ -313,6 +317,45 @@ def _worker_class(kind: str):
 
     OneWindowWorker.__name__ = f"OneWindow{Base.__name__}"
     return OneWindowWorker
+
+
+def _send_headers_with_body() -> None:
+    """In a worker process: gunicorn's HTTP/1 responses send their headers with the first body bytes, in one
+    ``send`` (gunicorn sends them in two: the headers, then the body). Each send on a TCP socket is a trip through
+    the kernel's TCP stack (and, on loopback or a proxy on the same machine, the receiver's too): for the small JSON
+    answers of the API that was ~10 % of a worker's CPU. Bytes and their order on the wire are unchanged; a response
+    without a first body write (HEAD, 204, an empty body, chunked, a file) goes out as before."""
+    from gunicorn.http import wsgi
+
+    base = wsgi.Response
+    if getattr(base, "onewindow_one_send", False) or not hasattr(base, "_emit_body"):
+        return  # installed already, or a gunicorn without the hook this relies on: its own way
+
+    class OneSendResponse(base):
+        onewindow_one_send = True
+        _held: bytes | None = None
+
+        def write(self, arg):
+            if self.headers_sent or not arg or self.chunked or self._omits_body:
+                return super().write(arg)
+            # the headers exactly as send_headers() builds them, held for the body's first bytes
+            tosend = self.default_headers()
+            tosend.extend(["%s: %s\r\n" % (k, v) for k, v in self.headers])
+            self._held = ("%s\r\n" % "".join(tosend)).encode("latin-1")
+            self.headers_sent = True
+            try:
+                super().write(arg)  # headers_sent: send_headers() does nothing; _emit_body sends both
+            finally:
+                if self._held is not None:  # nothing of the body was sent (a Content-Length already reached)
+                    held, self._held = self._held, None
+                    self.sock.sendall(held)
+
+        def _emit_body(self, data):
+            if self._held is not None:
+                data, self._held = self._held + data, None
+            super()._emit_body(data)
+
+    wsgi.Response = OneSendResponse
 
 
 def _listening(sock) -> bool:

@@ -15,6 +15,7 @@ from importlib import resources
 
 import redis
 from flask import Blueprint, Flask, g, jsonify, redirect, request, send_from_directory, session
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from onewindow.edge import City, Hall
@@ -49,11 +50,36 @@ _TOKEN_IN_PATH = re.compile(r"(/t/|/api/v1/track/|/kiosk/qr/|/b/|/api/v1/booking
 def install(app: Flask, hall: Hall, city: City | None = None) -> Metrics:
     """Register everything this module does on ``app``; returns the app's metrics (the relays report to them)."""
     app.register_blueprint(assets_blueprint())
+    app.session_interface = CookieSessionInterface()
     _register_operation_scope(app)
     _register_error_handlers(app)
     _register_root_routes(app, hall, city or City(None, [hall]))
     app.after_request(security_headers)
     return _register_metrics(app, city.halls if city is not None else [hall])
+
+
+def route_around_socketio(app: Flask) -> None:
+    """Send only Socket.IO's own path through Flask-SocketIO's WSGI middleware (call once, after the SocketIO
+    object wrapped the app): for every other request that middleware copied the environ and defined a class
+    (engineio's ``eventlet.input`` shim) before calling Flask — ~2 % of a worker's CPU per API request."""
+    middleware = app.wsgi_app
+    inner = getattr(middleware, "wsgi_app", None)
+    path = getattr(middleware, "engineio_path", None)
+    if inner is None or not isinstance(path, str) or getattr(middleware, "static_files", None):
+        return  # not the middleware this expects: leave it as it is
+    app.wsgi_app = _SocketIOPathOnly(middleware, inner, path)
+
+
+class _SocketIOPathOnly:
+    """WSGI: ``path`` and below to Flask-SocketIO's middleware, everything else straight to Flask."""
+
+    def __init__(self, middleware, inner, path: str) -> None:
+        self.middleware, self.inner, self.path = middleware, inner, path
+
+    def __call__(self, environ, start_response):
+        if (environ.get("PATH_INFO") or "").startswith(self.path):
+            return self.middleware(environ, start_response)
+        return self.inner(environ, start_response)
 
 
 def assets_blueprint() -> Blueprint:
@@ -63,16 +89,44 @@ def assets_blueprint() -> Blueprint:
     return Blueprint("assets", __name__, static_folder=str(folder), static_url_path="/assets")
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without its per-request set-up where it is not needed: a request without the
+    session cookie (every kiosk, phone and API call) gets an empty session at once instead of first building the
+    signing serializer, and the serializer is built once per secret key, not per request. Signing, expiry and the
+    cookie itself are Flask's, unchanged (the staff session it carries is checked on the server, onewindow/auth.py)."""
+
+    def __init__(self) -> None:
+        self._serializer: tuple[tuple, object] | None = None
+
+    def open_session(self, app, request):
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def get_signing_serializer(self, app):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        cached = self._serializer
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
+
 def security_headers(response):
     """On every response (pages, not-found pages, API, assets); a view may set stricter values first (the tracking
     page: ``Referrer-Policy: no-referrer``, its URL holds the token)."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    present = {name.lower() for name in headers.keys()}  # (Headers.setdefault raises and catches per absent name)
+    for name, value in _DEFAULT_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
+    if "content-security-policy" not in present and response.mimetype == "text/html":
+        headers.add("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     return response
+
+
+_DEFAULT_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                    ("Referrer-Policy", "same-origin"))
 
 
 def redact(text: str) -> str:

@@ -6,6 +6,7 @@ Sections owned by an edge package (``[printer]``) are kept as raw mappings here 
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -443,8 +444,16 @@ class Config:
         return self.statistics.archive_path or self.var_dir / "stats.sqlite3"
 
     def windows_serving(self, service: str) -> list[int]:
-        """Window numbers that serve ``service``, ascending."""
-        return [n for n, w in sorted(self.windows.items()) if service in w.services]
+        """Window numbers that serve ``service``, ascending (a new list; worked out once per config)."""
+        found = self._windows_serving.get(service)
+        if found is None:
+            found = tuple(n for n, w in sorted(self.windows.items()) if service in w.services)
+        return list(found)
+
+    @functools.cached_property
+    def _windows_serving(self) -> dict[str, tuple[int, ...]]:
+        """Service code → the windows serving it (the config never changes once loaded)."""
+        return {code: tuple(n for n, w in sorted(self.windows.items()) if code in w.services) for code in self.services}
 
 
 # --------------------------------------------------------------------------------------------- reading helpers

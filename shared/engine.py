@@ -170,15 +170,7 @@ class Engine:
                scope_name: str = "issue", limit: IssueLimit | None = None) -> Issued:
         now = self.clock.now()
         day = day_key(now.date())
-        k = self.keys
-        keys = [
-            k.counter(day, svc.code), k.queue(day, svc.code), k.tickets(day), k.tokens(day), k.service_times,
-            k.schedule, k.id_day(day), k.id_history, k.remote_pending(day), k.remote_index(day),
-            k.remote_counter(day, svc.code), k.contacts(day), k.service_pace(day),
-        ]
-        serving = self.config.windows_serving(svc.code)  # what this ticket's wait estimate needs, read by the script
-        for n in serving:
-            keys += [k.window(n), k.window_holder(n)]
+        keys, serving = self._issue_keys(day, svc.code)
         limit_args = ["1", *limit.args] if limit is not None else [""]
         if limit is not None:
             keys += limit.keys
@@ -222,6 +214,30 @@ class Engine:
                  "hall_now": estimates.for_service(self.config, svc.code, result["seq"], result["pace"],
                                                    result["windows"])}
         return Issued(self.public_ticket(result["ticket"], with_token=True, known=known), True)
+
+    def _issue_keys(self, day: str, service: str) -> tuple[list[str], list[int]]:
+        """issue.lua's own KEYS for ``service`` on ``day`` (a fresh list: the caller may add to it) and the windows
+        serving it, whose state this ticket's wait estimate needs (read by the script). The config is immutable, so
+        both are built once per day and service."""
+        found = self._issue_keys_cache.get((day, service))
+        if found is None:
+            k = self.keys
+            keys = [
+                k.counter(day, service), k.queue(day, service), k.tickets(day), k.tokens(day), k.service_times,
+                k.schedule, k.id_day(day), k.id_history, k.remote_pending(day), k.remote_index(day),
+                k.remote_counter(day, service), k.contacts(day), k.service_pace(day),
+            ]
+            serving = self.config.windows_serving(service)
+            for n in serving:
+                keys += [k.window(n), k.window_holder(n)]
+            if len(self._issue_keys_cache) > 256:  # yesterday's lists: start again
+                self._issue_keys_cache.clear()
+            found = self._issue_keys_cache[(day, service)] = (tuple(keys), serving)
+        return list(found[0]), found[1]
+
+    @functools.cached_property
+    def _issue_keys_cache(self) -> dict[tuple[str, str], tuple[tuple[str, ...], list[int]]]:
+        return {}
 
     @functools.cached_property
     def _issue_errors(self) -> dict[str, type[OneWindowError]]:

@@ -8,11 +8,14 @@ keys live in one slot and every Lua script may touch any of them. Per-day keys c
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 
+@lru_cache(maxsize=16)
 def day_key(day: date) -> str:
-    """The compact business-date form used in keys and ticket ids: 20261127."""
-    return day.strftime("%Y%m%d")
+    """The compact business-date form used in keys and ticket ids: 20261127 (remembered for the last few dates:
+    every request asks for today's, and ``strftime`` is slow)."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
 
 
 def city_tag(city_id: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -150,9 +151,13 @@ class Metrics:
         self.call_emit = Histogram("onewindow_call_emit_seconds", "From a call (event time) to its emit to this "
                                    "process's screens", ["type"], registry=self.registry,
                                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self._http_children: dict[tuple[str, str], Any] = {}
 
     def observe_request(self, method: str, route: str, seconds: float) -> None:
-        self.http.labels(method, route).observe(seconds)
+        child = self._http_children.get((method, route))
+        if child is None:  # prometheus_client's labels() validates and locks on every call: once per label pair
+            child = self._http_children[(method, route)] = self.http.labels(method, route)
+        child.observe(seconds)
 
     def observe_emit(self, event: events.Event) -> None:
         """Called by the relay after each emit."""
