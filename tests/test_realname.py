@@ -4,6 +4,7 @@ English."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -73,7 +74,7 @@ def test_keyed_hash_mask_and_birth_year_only(hall_config, tmp_path):
     assert ADULT not in repr(a) and ADULT[6:14] not in repr(a) and a.masked in repr(a)
     assert not hasattr(a, "number") and ADULT not in str(vars(a) if hasattr(a, "__dict__") else a.view())
     # another hall (another key file) gives another hash: the hash says nothing outside its hall
-    other_hall = hall_config.__class__(**{**hall_config.__dict__, "var_dir": tmp_path / "var"})
+    other_hall = dataclasses.replace(hall_config, var_dir=tmp_path / "var")
     assert identify(other_hall, ADULT, today=TODAY).hash != a.hash
 
 
