@@ -26,15 +26,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import requests  # noqa: E402
-import socketio  # noqa: E402
 
+import procs_support  # noqa: E402
 from serving import ServeProcess  # noqa: E402
 from shared.embedded import EmbeddedRedis  # noqa: E402
 
 HALL = ROOT / "tests" / "data" / "hall.toml"
-NAMESPACE = "/display"
 RECONNECT_DELAY = 0.5
 
 
@@ -48,75 +48,20 @@ def summary(values: list[float]) -> dict:
             "p99": percentile(values, 99), "max": max(values) if values else float("nan")}
 
 
-class Screen:
-    """A screen: applied seqs in order, arrival times, the process of each connection."""
+class Screen(procs_support.Screen):
+    """The tests' screen (live.js's contract: seq order, catch-up on reconnect), timing each ticket_issued applied."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.seq = 0
-        self.applied: list[int] = []
-        self.arrived: dict[str, float] = {}  # ticket id → when its ticket_issued was applied
-        self.caught_up_at: list[float] = []  # when each catch-up was done
-        self.connected_at: list[float] = []  # when each connection was made
-        self.duplicates = 0
-        self.processes: list[int] = []
-        self.disconnected_at: float | None = None
-        self._buffer: list[dict] = []
-        self._loading = False
-        self._lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=RECONNECT_DELAY,
-                                   reconnection_delay_max=RECONNECT_DELAY, randomization_factor=0)
-        self.sio.on("connect", self._on_connect, namespace=NAMESPACE)
-        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        self.sio.on("*", self._on_event, namespace=NAMESPACE)
+        super().__init__(url, reconnect_delay=RECONNECT_DELAY)
+        self.arrived: dict[str, float] = {}  # ticket id → when its ticket_issued arrived
 
-    def connect(self, start: int) -> None:
-        self.seq = start
-        self.sio.connect(self.url, namespaces=[NAMESPACE], transports=["websocket"], wait_timeout=30)
+    def _on_event(self, name: str, payload: dict) -> None:
+        payload["_at"] = time.monotonic()
+        super()._on_event(name, payload)
 
-    def _on_connect(self) -> None:
-        self.connected_at.append(time.monotonic())
-        with self._lock:
-            self._loading = True
-        self.sio.start_background_task(self._catch_up)
-
-    def _on_disconnect(self, *_a) -> None:
-        self.disconnected_at = time.monotonic()
-
-    def _catch_up(self) -> None:
-        try:
-            self.processes.append(self.sio.call("clock", {}, namespace=NAMESPACE, timeout=30)["process"])
-            answer = self.sio.call("catch_up", {"after": self.seq}, namespace=NAMESPACE, timeout=30)
-        except Exception:
-            answer = {}
-        with self._lock:
-            self._buffer.extend(answer.get("events", []))
-            self._loading = False
-            self._drain()
-            self.caught_up_at.append(time.monotonic())
-
-    def _on_event(self, _name: str, payload: dict) -> None:
-        now = time.monotonic()
-        with self._lock:
-            payload["_at"] = now
-            self._buffer.append(payload)
-            if not self._loading:
-                self._drain()
-
-    def _drain(self) -> None:
-        self._buffer.sort(key=lambda e: e["seq"])
-        rest = []
-        for e in self._buffer:
-            if e["seq"] <= self.seq:
-                self.duplicates += 1
-            elif e["seq"] == self.seq + 1:
-                self.seq = e["seq"]
-                self.applied.append(e["seq"])
-                if e.get("type") == "ticket_issued":
-                    self.arrived[e["ticket"]["id"]] = e.get("_at", time.monotonic())
-            else:
-                rest.append(e)
-        self._buffer = rest
+    def on_applied(self, event: dict) -> None:
+        if event.get("type") == "ticket_issued":
+            self.arrived[event["ticket"]["id"]] = event.get("_at", time.monotonic())
 
 
 def run(args: argparse.Namespace) -> dict:

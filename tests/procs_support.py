@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import socketio
@@ -25,6 +26,9 @@ class Screen:
         self.disconnects = 0
         self.caught_up = 0
         self.resyncs = 0
+        self.duplicates = 0  # events that came twice (live and caught up): skipped
+        self.connected_at: list[float] = []  # monotonic time of each connection, and of each catch-up done
+        self.caught_up_at: list[float] = []
         self.seq: int | None = None  # None until the first connection: it starts from the events after it
         self._buffer: list[dict] = []
         self._loading = False
@@ -56,6 +60,7 @@ class Screen:
     # --------------------------------------------------------------------------------------------- the contract
     def _on_connect(self) -> None:
         self.connects += 1
+        self.connected_at.append(time.monotonic())
         with self._lock:
             self._loading = True  # live events wait until the missed ones are in
         self.sio.start_background_task(self._catch_up)
@@ -79,6 +84,7 @@ class Screen:
             self._buffer.extend(events)
             self._loading = False
             self._drain()
+            self.caught_up_at.append(time.monotonic())
 
     def _on_event(self, _name: str, payload: dict) -> None:
         with self._lock:
@@ -91,13 +97,17 @@ class Screen:
         rest = []
         for event in self._buffer:
             if event["seq"] <= self.seq:
-                continue  # had it
-            if event["seq"] == self.seq + 1:
+                self.duplicates += 1  # had it
+            elif event["seq"] == self.seq + 1:
                 self.seq = event["seq"]
                 self.applied.append(event["seq"])
+                self.on_applied(event)
             else:
                 rest.append(event)  # a hole before it: kept (the test asserts none is left)
         self._buffer = rest
+
+    def on_applied(self, event: dict) -> None:
+        """Called (under the screen's lock) for each event applied, in seq order: a subclass measures here."""
 
     def holes(self) -> list[int]:
         with self._lock:
