@@ -182,7 +182,6 @@ def _issue_in_public(engine, body: dict, address: str) -> Issued:
     if not engine.config.public.allow_issue:
         raise PermissionDeniedError("请到大厅的自助取号机取号。 / Please take a ticket at one of the hall's kiosks.",
                                     code="public_issue_closed")
-    engine.service(body["service"])  # an unknown service is a 422 before any allowance is spent
     # the limit is decided by the issuing script itself: a request that issues nothing does not count in the day
     return engine.issue(body["service"], lang=body.get("lang", "zh"), request_id=body.get("request_id"),
                         limit=PublicIssueLimiter(engine).for_issue(address))

@@ -473,21 +473,10 @@ class Engine:
             raise NotFoundError("no such ticket", code="not_found")
         return self.get_ticket(ticket_id)
 
-    def service_minutes(self, code: str, service_ms: int | None = None) -> float:
-        """Moving average of service time (minutes), or the configured estimate before any finish."""
-        ms = service_ms if service_ms is not None else self.redis.hget(self.keys.service_times, code)
-        return int(ms) / 60000 if ms else self.service(code).avg_service_minutes
-
     def hall_now(self) -> estimates.HallNow:
         """Who serves what now, the queues and today's pace: what every wait estimate comes from
         (:mod:`shared.estimates`)."""
         return estimates.read(self)
-
-    def estimate_wait(self, code: str, ahead: int, service_ms: int | None = None) -> int:
-        """Minutes until a ticket with ``ahead`` people before it is likely called, as if a window served the service
-        (the clerk's view of a queue; citizens see :meth:`hall_now` estimates, which say when no window serves)."""
-        self.service(code)
-        return self.hall_now().minutes_if_open(code, ahead)
 
     def public_ticket(self, t: dict, *, with_token: bool = False, known: dict | None = None) -> dict:
         """The ticket as the API shows it; the tracking token only for its issuer (``with_token``).
@@ -505,7 +494,6 @@ class Engine:
             "realname": bool(t.get("realname")), "green": t.get("green"),
             "appointment": bool(t.get("appointment")), "booking": t.get("booking"), "slot": t.get("slot"),
             "remote": bool(t.get("remote")),
-            "assisted": bool(t.get("assisted")),  # 帮办代办: set by a guide on the ticket
         }
         if t.get("remote"):
             out["arrived"] = bool(t.get("arrived"))
@@ -519,7 +507,7 @@ class Engine:
         if t.get("case_no"):
             out["case_no"] = t["case_no"]
         out["wait"] = None
-        out["assisted"] = isinstance(t.get("assisted"), dict)  # 帮办代办 (a guide or the supervisor set it)
+        out["assisted"] = isinstance(t.get("assisted"), dict)  # 帮办代办 (a guide or the supervisor set it: who, when)
         if t["status"] == "waiting":
             if known is not None:
                 out["ahead"] = known["ahead"]

@@ -72,25 +72,11 @@ class PublicIssueLimiter:
         return keys, [s.burst, repr(s.per_minute / 60000), s.daily_cap, until_tomorrow_ms + 3600_000,
                       until_tomorrow_ms]
 
-    def _run(self, op: str, address: str) -> dict:
-        keys, args = self._keys_args(address)
-        return self.engine.runner.run("public_limit", keys, [op, int(self.engine.clock.now().timestamp() * 1000),
-                                                             *args])
-
     def for_issue(self, address: str) -> IssueLimit:
         """The limit of ``address`` for :meth:`Engine.issue` (``limit=``): decided by ``issue.lua`` itself — no round
         trip of its own, no refund — raising :meth:`refusal` when the address must wait."""
         keys, args = self._keys_args(address)
         return IssueLimit((keys[0], keys[1]), tuple(args), self)
-
-    def take(self, address: str) -> int:
-        """Take one ticket's allowance for ``address``; returns how many are left today, or raises
-        :class:`RateLimitedError` (``details.retry_after`` seconds, ``details.reason`` burst | daily_cap) with a
-        message in Chinese and English."""
-        r = self._run("take", address)
-        if not r["limited"]:
-            return int(r["left"])
-        raise self.refusal(r["reason"], r["retry_ms"])
 
     def refusal(self, reason: str, retry_ms: int) -> RateLimitedError:
         """The 429 for an address that must wait ``retry_ms`` (``reason`` burst | daily_cap)."""
@@ -106,10 +92,6 @@ class PublicIssueLimiter:
         logger.info("public ticket refused (%s)", reason)
         return RateLimitedError(f"{zh} / {en}", code="rate_limited", retry_after=retry, reason=reason,
                                 message_zh=zh, message_en=en)
-
-    def refund(self, address: str) -> None:
-        """Give back today's slot taken for a request that issued nothing (the bucket token stays spent)."""
-        self._run("refund", address)
 
 
 class LoginLimiter:
