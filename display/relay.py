@@ -131,10 +131,11 @@ class Relay:
     def emit_batch(self, batch: list[events.Event]) -> None:
         """Send these events, in order, to every audience (each its own view of them)."""
         for audience in self.audiences:
-            views = [audience.view(event) for event in batch]
-            try:
+            try:  # the views too: an event one audience cannot see must not stall the relay on this batch
+                views = [audience.view(event) for event in batch]
                 self.fanout.send(audience.namespace, audience.room, [(v["type"], v) for v in views])
-            except Exception:  # one audience's failure must not keep the others from their events
+            except Exception:  # one audience's failure must not keep the others from their events (its screens see
+                # a gap at the next event and load a snapshot)
                 logger.exception("relaying %d events to %s %s failed", len(batch), audience.namespace,
                                  audience.room or "")
         if self.on_emitted is not None:
@@ -146,7 +147,10 @@ class Relay:
         again (the events that follow reuse seq ``seq + 1`` …)."""
         payload = {"seq": seq, "type": STREAM_REWOUND, "ts": int(time.time() * 1000)}
         for audience in self.audiences:  # the batches' path: it reaches each socket after the events before it
-            self.fanout.send(audience.namespace, audience.room, [(STREAM_REWOUND, payload)])
+            try:
+                self.fanout.send(audience.namespace, audience.room, [(STREAM_REWOUND, payload)])
+            except Exception:
+                logger.exception("telling %s %s the stream went back failed", audience.namespace, audience.room or "")
 
     def position(self) -> str | None:
         """The stream id of the last event emitted (None before the first: the relay started at the newest)."""

@@ -92,6 +92,7 @@ class EventFollower:
             except Exception:  # keep following whatever one event did
                 logger.exception("following %s failed; restarting", self.stream)
                 self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
             finally:
                 client.close()
 

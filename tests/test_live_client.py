@@ -341,3 +341,31 @@ def test_a_rewind_voids_a_snapshot_in_flight_and_is_ignored_when_nothing_shown_w
     assert got["seq"] == 4
     assert got["snaps"] == [{"seq": 3, "reason": "connect"}, {"seq": 3, "reason": "rewound"}]
     assert got["rewinds"] == 1
+
+
+def test_a_reconnect_during_a_rewind_loads_a_snapshot_not_a_catch_up(page):
+    """The stream went back and the page's snapshot failed while the socket was down: on reconnect the seq on screen
+    predates the loss, so the page loads a snapshot (a catch-up from that seq would apply new events on lost ones,
+    and leave the page buffering every later event)."""
+    got = page.evaluate("""async () => {
+        setup();
+        const asks = [];
+        sock.timeout = function (ms) {
+          return { emitWithAck: function (name, data) { asks.push(name); return new Promise(function () {}); } };
+        };
+        sock.fire("connect");
+        await resolveLoad({seq: 5});
+        sock.push(ev(6)); sock.push(ev(7));
+        sock.push({seq: 5, type: "stream_rewound", ts: 2000});   // 6 and 7 were lost
+        sock.fire("disconnect", "transport close");
+        await rejectLoad();                                        // the rewind's snapshot fails meanwhile
+        sock.fire("connect");
+        await until(() => pending.length === 1);
+        await resolveLoad({seq: 6});
+        sock.push(ev(7, "ticket_called"));
+        return {asks, applied, seq: live.seq, status: live.status, reasons: snaps.map((s) => s.reason)};
+    }""")
+    assert got["asks"] == []
+    assert got["applied"] == [6, 7, 7]
+    assert got["seq"] == 7 and got["status"] == "live"
+    assert got["reasons"] == ["connect", "connect"]

@@ -3,6 +3,7 @@ in ``seq`` order, with one write per socket per batch and each packet encoded on
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import struct
@@ -187,3 +188,26 @@ def test_a_socket_closing_mid_batch_keeps_no_other_screen_from_it(app, engine, m
     Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows).emit_batch(batch)
     got = [[m["args"][0]["seq"] for m in c.get_received(DISPLAY_NAMESPACE)] for c in clients]
     assert sorted(got, key=len) == [[], [e.seq for e in batch], [e.seq for e in batch]]
+
+
+def test_an_event_one_audience_cannot_view_keeps_no_other_audience_from_the_batch(app, engine, monkeypatch):
+    """A view that raises (one audience, one event) is that audience's loss for this batch: the others get it, and
+    emit_batch returns (before, the exception left the relay and the follower read the same batch again and again)."""
+    socketio = app.extensions["socketio"]
+    screen = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
+    tablet = socketio.test_client(app, namespace=STAFF_NAMESPACE, auth={"token": TABLET_TOKENS[2]})
+    screen.get_received(DISPLAY_NAMESPACE)
+    tablet.get_received(STAFF_NAMESPACE)
+    first = engine.last_seq()
+    for _ in range(3):
+        engine.issue("renshe")
+    batch = [e for e in engine.events_since() if e.seq > first]
+    relay = Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows)
+
+    def broken(event):
+        raise KeyError("ticket")
+
+    relay.audiences = [dataclasses.replace(a, view=broken) if a.room == "tablet:2" else a for a in relay.audiences]
+    relay.emit_batch(batch)
+    assert [m["args"][0]["seq"] for m in screen.get_received(DISPLAY_NAMESPACE)] == [e.seq for e in batch]
+    assert tablet.get_received(STAFF_NAMESPACE) == []

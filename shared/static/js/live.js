@@ -301,7 +301,9 @@ export class LiveClient {
   catchUp() {
     const s = this.socket;
     if (!this._started) return Promise.resolve();
-    if (!this.catchUpMs || this.seq === null || this._loading || !s || typeof s.timeout !== "function") {
+    // a rewind still waiting for its snapshot: the seq on screen predates the loss, so only a snapshot will do
+    if (!this.catchUpMs || this.seq === null || this._loading || this._rewinding || !s ||
+        typeof s.timeout !== "function") {
       return this.resync("connect");
     }
     clearTimeout(this._retryTimer);
