@@ -41,14 +41,21 @@ def catch_up(engine: Engine, after: int, limit: int = MAX_CATCH_UP) -> CatchUp:
 
 
 def events_after(client: redis.Redis, stream: str, after: int, limit: int = MAX_CATCH_UP) -> CatchUp:
-    """The events with ``seq > after``, read backwards from the newest (a short outage costs one small read).
+    """The events with ``seq > after``, read backwards from the newest (a short outage costs one small read; a
+    ``after`` too old, or past the newest after a lossy failover, costs one entry's read).
 
     Complete when the event with ``seq == after`` (or, at the oldest event kept, ``seq == after + 1``) is reached
     within ``limit`` events and the seqs run without a hole; otherwise incomplete (the screen loads a snapshot)."""
+    newest = client.xrevrange(stream, count=1)
+    if not newest:
+        return CatchUp(after, [], after == 0)
+    top = int(newest[0][1]["seq"])
+    if top < after or top - after > limit:  # the stream went back, or more than a catch-up gives: a snapshot, at once
+        return CatchUp(after, [], False)
     newer: list[Event] = []
-    upper = "+"
+    upper, count = "+", top - after + 1  # what should reach seq == after, in one read when the seqs run on
     while True:
-        page = client.xrevrange(stream, max=upper, min="-", count=_PAGE)
+        page = client.xrevrange(stream, max=upper, min="-", count=count)
         for entry_id, fields in page:
             event = Event.from_entry(entry_id, fields)
             if event.seq <= after:
@@ -56,10 +63,9 @@ def events_after(client: redis.Redis, stream: str, after: int, limit: int = MAX_
             newer.append(event)
             if len(newer) > limit:
                 return CatchUp(after, [], False)
-        if len(page) < _PAGE:  # the oldest event kept: complete only if the stream starts right after ``after``
-            # the oldest event kept: complete if it is the one right after ``after`` (an empty stream: only at 0)
+        if len(page) < count:  # the oldest event kept: complete if it is the one right after ``after``
             return _checked(after, newer, reached=newer[-1].seq == after + 1 if newer else after == 0)
-        upper = "(" + page[-1][0]
+        upper, count = "(" + page[-1][0], _PAGE
 
 
 def _checked(after: int, newer: list[Event], *, reached: bool) -> CatchUp:
