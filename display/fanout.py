@@ -148,9 +148,8 @@ class Fanout:
         messages = []   # the Socket.IO packets, encoded: an Engine.IO MESSAGE's data
         for name, payload in items:
             encoded = server.packet_class(sio_packet.EVENT, namespace=namespace, data=[name, payload]).encode()
-            if not isinstance(encoded, str):  # binary attachments: not in our payloads; python-socketio's own way
-                self.socketio.emit(name, payload, namespace=namespace, to=room)
-                continue
+            if not isinstance(encoded, str):  # binary attachments: events are JSON; sent another way they would
+                raise TypeError(f"{name}: an event with binary data cannot be sent in order")  # overtake the batch
             messages.append(encoded)
             self.encoded += 1
         texts = [eio_packet.Packet(eio_packet.MESSAGE, m).encode() for m in messages]
