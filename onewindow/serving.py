@@ -156,7 +156,7 @@ def _city_banner(args: argparse.Namespace, deployment, redis_url: str, embedded:
         prefix = f"{base}/h/{hall.hall_id}"
         lines.append(f"  {hall.hall_name}: {prefix}/kiosk  {prefix}/display  {prefix}/counter  {prefix}/supervisor")
     if city.supervisors:
-        lines.append(f"  city supervisors: POST {base}/city/api/v1/login ({', '.join(city.supervisors)})")
+        lines.append(f"  city figures: {base}/city  全市监管, city supervisors {', '.join(city.supervisors)}")
     where = f"embedded, data in {deployment.process.var_dir / 'redis'}" if embedded is not None else "external"
     lines.append(f"  Redis {redis_url} ({where}). Ctrl-C stops.")
     return "\n".join(lines)

@@ -306,12 +306,14 @@ def _halls_page(city: City):
         links = "".join(f'<a href="{base}/{path}">{zh}<span lang="en"> {en}</span></a>' for path, zh, en in pages)
         items.append(f'<li id="hall-{escape(each.id)}"><h2><a href="{base}/kiosk">{escape(each.config.hall_name)}</a> '
                      f'<small lang="en">{escape(each.config.hall_name_en)}</small></h2><p>{links}</p></li>')
+    city_link = ('<a class="city-link" href="/city">全市监管<span lang="en"> City figures</span></a>'
+                 if city.supervisors else "")
     body = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(city.name)} — 一窗通</title>'
             '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
             '<link rel="stylesheet" href="/assets/fonts.css"><link rel="stylesheet" href="/assets/css/tokens.css">'
             '<link rel="stylesheet" href="/assets/css/halls.css">'
             f'</head><body><header class="city-head"><h1>{escape(city.name)} <small lang="en">{escape(city.name_en)}'
-            f'</small></h1></header><ul class="halls">{"".join(items)}</ul></body></html>')
+            f'</small></h1>{city_link}</header><ul class="halls">{"".join(items)}</ul></body></html>')
     response = app_response(body)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -181,6 +181,7 @@ def test_several_halls_are_only_under_their_paths(city_app):
     assert c.get("/kiosk").status_code == 404 and c.post("/api/v1/tickets", json={"service": "renshe"}).status_code == 404
     index = c.get("/").get_data(as_text=True)
     assert 'href="/h/east/kiosk"' in index and 'href="/h/west/kiosk"' in index and "测试市" in index
+    assert 'href="/city"' in index  # the city supervisors find their page from the list
     page = c.get("/h/west/kiosk").get_data(as_text=True)
     assert '"base": "/h/west"' in page and '"live": "/h/west"' in page
     assert "/h/west/kiosk/static/kiosk.js" in page  # its own mount's assets (the files are shared)
