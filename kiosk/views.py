@@ -87,7 +87,21 @@ def _kiosk_device(edge: WebEdge) -> MachineToken:
 def _public_base(edge: WebEdge) -> str:
     """Base of tracking links: ``hall.public_url``, or (unset) the address this request came to; then the path the
     hall is mounted under (``/h/<hall id>`` when the kiosk is served there)."""
-    return (edge.hall.config.public_url or request.host_url.rstrip("/")) + edge.base
+    return (edge.hall.config.public_url or _host_url(request.scheme, request.host, request.root_path)) + edge.base
+
+
+_HOST_URLS: dict[tuple[str, str, str], str] = {}
+
+
+def _host_url(scheme: str, host: str, root: str) -> str:
+    """``request.host_url`` without its slash, worked out once per address the hall is reached by (werkzeug's IRI
+    conversion is ~2 % of an issue's CPU); a few entries only: the Host header is the client's to choose."""
+    found = _HOST_URLS.get((scheme, host, root))
+    if found is None:
+        if len(_HOST_URLS) >= 32:
+            _HOST_URLS.clear()
+        found = _HOST_URLS[(scheme, host, root)] = request.host_url.rstrip("/")
+    return found
 
 
 # ------------------------------------------------------------------------------------------------ pages
@@ -120,6 +134,7 @@ def _pages(bp: Blueprint, edge: WebEdge) -> None:
 # ------------------------------------------------------------------------------------------------ tickets
 def _tickets(bp: Blueprint, edge: WebEdge, printer: KioskPrinter) -> None:
     engine = edge.hall.engine
+    public_limit = PublicIssueLimiter(engine)
 
     @bp.get("/api/v1/services")
     def services():
@@ -137,7 +152,7 @@ def _tickets(bp: Blueprint, edge: WebEdge, printer: KioskPrinter) -> None:
         if device is not None:
             issued = _issue_at_kiosk(engine, body, device)
         else:
-            issued = _issue_in_public(engine, body, request.remote_addr or "-")
+            issued = _issue_in_public(engine, public_limit, body, request.remote_addr or "-")
         ticket = issued.ticket
         ticket["tracking_url"] = f"{_public_base(edge)}/t/{ticket['token']}"
         if not issued.created:
@@ -172,7 +187,7 @@ def _issue_at_kiosk(engine, body: dict, device: MachineToken) -> Issued:
                         identity=checkin_api.identity_from(engine, body))
 
 
-def _issue_in_public(engine, body: dict, address: str) -> Issued:
+def _issue_in_public(engine, limiter: PublicIssueLimiter, body: dict, address: str) -> Issued:
     """An unregistered client (a phone): a normal, unprinted ticket when ``[public] allow_issue``, within the
     per-address limits (a request that issues nothing new does not count in today's allowance)."""
     if body.get("priority") or "kiosk" in body or "card" in body or "id_number" in body:
@@ -184,4 +199,4 @@ def _issue_in_public(engine, body: dict, address: str) -> Issued:
                                     code="public_issue_closed")
     # the limit is decided by the issuing script itself: a request that issues nothing does not count in the day
     return engine.issue(body["service"], lang=body.get("lang", "zh"), request_id=body.get("request_id"),
-                        limit=PublicIssueLimiter(engine).for_issue(address))
+                        limit=limiter.for_issue(address))

@@ -27,6 +27,7 @@ logger = logging.getLogger("onewindow")
 
 MAX_BODY_BYTES = 16 * 1024
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_ENVIRON = "HTTP_IDEMPOTENCY_KEY"  # the header as WSGI names it (read straight from the environ)
 IDEMPOTENCY_KEY = re.compile(r"\A[A-Za-z0-9_.:-]{8,128}\Z")
 REPLAYED_HEADER = "Idempotent-Replayed"
 # every page: everything from this origin (no CDN), nothing inline executed, never framed
@@ -153,8 +154,9 @@ def _register_operation_scope(app: Flask) -> None:
 
     @app.before_request
     def enter_scope():
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None or request.method in ("GET", "HEAD", "OPTIONS"):  # a read is never answered from memory
+        environ = request.environ
+        key = environ.get(IDEMPOTENCY_ENVIRON)
+        if key is None or environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):  # a read is never answered
             scope = idempotency.fresh()
         elif not IDEMPOTENCY_KEY.match(key):
             raise ValidationError(f"{IDEMPOTENCY_HEADER} must be 8–128 of A–Z a–z 0–9 _ . : - (a fresh random id per "
@@ -162,7 +164,7 @@ def _register_operation_scope(app: Flask) -> None:
                                   code="invalid_idempotency_key")
         else:
             # the session ids of every hall this browser is signed in to ("sid", or "sid@<hall>" in a city)
-            who = request.headers.get("Authorization") or "|".join(
+            who = environ.get("HTTP_AUTHORIZATION") or "|".join(
                 f"{k}={v}" for k, v in sorted(session.items()) if k.startswith("sid")) or ""
             body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
             scope = idempotency.keyed("http", request.remote_addr or "-", who, request.method, request.path, body, key)

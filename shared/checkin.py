@@ -85,7 +85,8 @@ def check_in(engine: Engine, *, identity: Identity | None = None, code: str | No
             now = engine.clock.now()
             calendar = engine.rota.calendar()
             rows = [{"code": s.code, "prefix": s.prefix, "quota": s.daily_quota,
-                     "open": availability(config, s, now, calendar.overrides).open, "rules": s.id_rules.as_dict(),
+                     "open": availability(config, s, now, calendar.overrides,
+                                           plan=calendar.plan(config, now.date())).open, "rules": s.id_rules.as_dict(),
                      "early_ms": s.appointments.early_minutes * 60_000, "late_ms": s.appointments.late_minutes * 60_000,
                      "late": s.appointments.late} for s in services]
             args = [int(now.timestamp() * 1000), day, engine.reception_args(), json.dumps(rows),

@@ -171,9 +171,11 @@ class Engine:
         now = self.clock.now()
         day = day_key(now.date())
         keys, serving = self._issue_keys(day, svc.code)
-        limit_args = ["1", *limit.args] if limit is not None else [""]
+        limit_args = [""]
         if limit is not None:
-            keys += limit.keys
+            limit_keys, limit_args = limit.keys_args(now)
+            keys += limit_keys
+            limit_args = ["1", *limit_args]
         errors_map = self._issue_errors
         token_part = secrets.token_urlsafe(16)[:22]
         identity_args = [identity.hash, json.dumps(svc.id_rules.as_dict()), identity.age_on(now.date())] \
@@ -183,7 +185,8 @@ class Engine:
         with idempotency.using(scope):
             for _attempt in range(5):
                 calendar = self.rota.calendar()
-                opening = availability(self.config, svc, now, calendar.overrides)
+                opening = availability(self.config, svc, now, calendar.overrides,
+                                       plan=calendar.plan(self.config, now.date()))
                 args = [day, svc.code, svc.prefix, svc.daily_quota, priority, int(now.timestamp() * 1000), token_part,
                         lang, kiosk, opening.open, now.date().isoformat(), calendar.stored_entry(now.date()),
                         self.config.haocaiping.ticket_keep_days * 86400, *identity_args, remote,
@@ -563,12 +566,13 @@ class Engine:
             pipe.zcard(self.keys.queue(day, code))
             pipe.get(self.keys.counter(day, code))
         counts = pipe.execute()
-        overrides = self.rota.overrides()
+        calendar = self.rota.calendar()
+        plan = calendar.plan(self.config, now.date())
         hall = self.hall_now()
         out = []
         for i, svc in enumerate(self.config.services.values()):
             waiting, issued = counts[2 * i], int(counts[2 * i + 1] or 0)
-            opening = availability(self.config, svc, now, overrides)
+            opening = availability(self.config, svc, now, calendar.overrides, plan=plan)
             if opening.open and issued >= svc.daily_quota:
                 opening = Availability(False, "quota_reached", None)
             out.append({

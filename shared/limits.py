@@ -19,7 +19,7 @@ import hashlib
 import logging
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from shared.engine import Engine
 from shared.errors import RateLimitedError
@@ -46,37 +46,44 @@ class IssueLimit:
     :meth:`PublicIssueLimiter.for_issue`): its keys, its arguments, and the refusal to raise when the script answers
     ``rate_limited``."""
 
-    keys: tuple[str, str]  # the address's bucket, its day count
-    args: tuple  # burst, refill per ms, daily cap, day count ttl ms, ms until the next business day
+    digest: str  # of the address (no raw address in Redis)
     limiter: PublicIssueLimiter
+
+    def keys_args(self, now: datetime) -> tuple[list[str], list]:
+        """The script's keys (the address's bucket, its count for the day of ``now``) and arguments (burst, refill
+        per ms, daily cap, the day count's ttl in ms, ms until the next day) — at the moment the ticket is issued."""
+        return self.limiter.keys_args(self.digest, now)
 
     def refusal(self, details: dict) -> RateLimitedError:
         return self.limiter.refusal(details["reason"], details["retry_ms"])
 
 
 class PublicIssueLimiter:
-    """The token bucket and daily cap of unregistered clients, per address."""
+    """The token bucket and daily cap of unregistered clients, per address (one per hall: it keeps nothing of a
+    request)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.settings = engine.config.public
+        self.settings = s = engine.config.public
+        self._fixed = [s.burst, repr(s.per_minute / 60000), s.daily_cap]
+        self._midnight: tuple[date, datetime] | None = None  # the last date asked for, and the midnight after it
 
-    def _keys_args(self, address: str) -> tuple[list[str], list]:
-        now = self.engine.clock.now()
-        day = day_key(now.date())
-        digest = address_digest(address, "issue")
-        tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
-        until_tomorrow_ms = max(1000, int((tomorrow - now).total_seconds() * 1000))
-        keys = [self.engine.keys.issue_bucket(digest), self.engine.keys.issue_day(day, digest)]
-        s = self.settings
-        return keys, [s.burst, repr(s.per_minute / 60000), s.daily_cap, until_tomorrow_ms + 3600_000,
-                      until_tomorrow_ms]
+    def keys_args(self, digest: str, now: datetime) -> tuple[list[str], list]:
+        """See :meth:`IssueLimit.keys_args`."""
+        today = now.date()
+        midnight = self._midnight
+        if midnight is None or midnight[0] != today:
+            midnight = self._midnight = (today, datetime.combine(today + timedelta(days=1), time(0),
+                                                                 tzinfo=now.tzinfo))
+        until_tomorrow_ms = max(1000, int((midnight[1] - now).total_seconds() * 1000))
+        keys = [self.engine.keys.issue_bucket(digest), self.engine.keys.issue_day(day_key(today), digest)]
+        return keys, [*self._fixed, until_tomorrow_ms + 3600_000, until_tomorrow_ms]
 
     def for_issue(self, address: str) -> IssueLimit:
         """The limit of ``address`` for :meth:`Engine.issue` (``limit=``): decided by ``issue.lua`` itself — no round
-        trip of its own, no refund — raising :meth:`refusal` when the address must wait."""
-        keys, args = self._keys_args(address)
-        return IssueLimit((keys[0], keys[1]), tuple(args), self)
+        trip of its own, no refund — raising :meth:`refusal` when the address must wait. Its keys and arguments
+        are worked out from the same clock reading as the ticket (a request at midnight counts in one day)."""
+        return IssueLimit(address_digest(address, "issue"), self)
 
     def refusal(self, reason: str, retry_ms: int) -> RateLimitedError:
         """The 429 for an address that must wait ``retry_ms`` (``reason`` burst | daily_cap)."""

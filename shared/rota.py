@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
 
@@ -40,6 +40,15 @@ class Calendar:
 
     overrides: dict[date, DayOverride]
     stored: dict[str, str]
+    _plans: dict[tuple[str, date], DayPlan] = field(default_factory=dict, compare=False, repr=False)
+
+    def plan(self, config: Config, day: date) -> DayPlan:
+        """:func:`shared.schedule.day_plan` of ``day`` with these entries, worked out once per calendar read (the
+        config is immutable, the entries are this read's)."""
+        found = self._plans.get((config.hall_id, day))
+        if found is None:
+            found = self._plans[(config.hall_id, day)] = day_plan(config, day, self.overrides)
+        return found
 
     def stored_entry(self, day: date) -> str:
         """The entry for ``day`` exactly as stored ('' = none): a script compares it with what it finds, so a

@@ -168,12 +168,15 @@ def periods_on(config: Config, service: Service, day: date, overrides: Overrides
     return day_plan(config, day, overrides).services.get(service.code, ())
 
 
-def availability(config: Config, service: Service, now: datetime, overrides: Overrides | None = None) -> Availability:
-    """Opening-hours availability of ``service`` at local time ``now`` (the quota is checked by the engine)."""
+def availability(config: Config, service: Service, now: datetime, overrides: Overrides | None = None, *,
+                 plan: DayPlan | None = None) -> Availability:
+    """Opening-hours availability of ``service`` at local time ``now`` (the quota is checked by the engine).
+    ``plan``: today's :func:`day_plan` with ``overrides``, when the caller has it already."""
     day = now.date()
     minute = now.hour * 60 + now.minute
     stop = config.schedule.stop_issuing_minutes
-    plan = day_plan(config, day, overrides)
+    if plan is None:
+        plan = day_plan(config, day, overrides)
     periods = plan.services.get(service.code, ())
     for p in periods:
         if p.start_min <= minute < p.end_min - stop:

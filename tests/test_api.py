@@ -150,3 +150,22 @@ def test_openapi_documents_every_api_route(app, client):
         assert path in spec["paths"], f"{rule.rule} is not documented"
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"][path], f"{method} {rule.rule} is not documented"
+
+
+def test_the_tracking_link_follows_the_address_the_hall_was_reached_by(redis_server, hall_config, clock):
+    """Without ``public_url`` the link is built from the request's own address, per request (the address is
+    remembered per Host; a client that sends another Host gets its own, never the one before it)."""
+    from dataclasses import replace
+
+    from onewindow import create_app
+
+    app = create_app({"TESTING": True, "CONFIG": replace(hall_config, public_url=""), "REDIS_URL": redis_server.url,
+                      "CLOCK": clock, "START_RELAY": False})
+    client = app.test_client()
+    hosts = ["hall.example.org", "10.0.0.5:8000", "hall.example.org"]
+    hosts += [f"h{i}.example.org" for i in range(40)]  # more addresses than are remembered: still each its own
+    for i, host in enumerate(hosts):
+        r = client.post("/api/v1/tickets", json={"service": "renshe"}, headers={"Host": host},
+                        environ_base={"REMOTE_ADDR": f"192.0.2.{100 + i}"})
+        t = r.get_json()["ticket"]
+        assert t["tracking_url"] == f"http://{host}/t/{t['token']}"

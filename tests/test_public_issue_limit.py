@@ -10,10 +10,14 @@ once took a phone past ``daily_cap``.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from shared.config import PublicSettings
+from shared.clock import FixedClock
+from shared.config import PublicSettings, parse_period
+from shared.keys import day_key
+from shared.limits import address_digest
 
 
 @pytest.fixture
@@ -75,3 +79,38 @@ def test_a_closed_service_spends_the_token_but_not_the_day(make_app):
     assert _issue(other, "phone-key-0203").status_code == 201
     refused = _issue(other, "phone-key-0204")  # the closed service's request took one of the burst of 2
     assert refused.status_code == 429 and refused.get_json()["error"]["details"]["reason"] == "burst"
+
+
+class _SteppingClock(FixedClock):
+    """Moves on by ``step`` every time it is read (a request straddling midnight reads it more than once)."""
+
+    def __init__(self, tz, at: datetime, step: timedelta) -> None:
+        super().__init__(tz, at)
+        self.step = step
+
+    def now(self) -> datetime:
+        at = super().now()
+        self.advance(seconds=self.step.total_seconds())
+        return at
+
+
+def test_a_ticket_at_midnight_counts_in_its_own_day(redis_client, redis_server, hall_config):
+    """The limit's day count is the ticket's day: worked out from the one clock reading the ticket is issued with
+    (before, the limit read the clock on its own first, so a ticket of 00:00:00 counted in the day before)."""
+    from onewindow import create_app
+
+    all_day = {d: (parse_period("00:00-24:00", "hours"),) for d in range(7)}
+    svc = replace(hall_config.services["renshe"], hours=all_day)
+    config = replace(hall_config, services={**hall_config.services, "renshe": svc})
+    tz = hall_config.timezone
+    clock = _SteppingClock(tz, datetime(2026, 11, 27, 23, 59, 59, 999_000, tzinfo=tz), timedelta(milliseconds=1))
+    app = create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                      "START_RELAY": False})
+    address = "192.0.2.60"
+    ticket = _issue(_phone(app, address), "phone-key-0301").get_json()["ticket"]
+    issued_day = datetime.fromisoformat(ticket["issued_at"]).date()
+    keys = app.extensions["onewindow"].engine.keys
+    counts = {day: redis_client.get(keys.issue_day(day_key(day), address_digest(address, "issue")))
+              for day in (date(2026, 11, 27), date(2026, 11, 28))}
+    assert counts[issued_day] == "1"
+    assert [d for d, n in counts.items() if n is not None] == [issued_day]
