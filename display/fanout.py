@@ -132,6 +132,15 @@ class Fanout:
         self.encoded = 0   # Socket.IO packets encoded (one per event per audience that has a socket): tests read it
         self.batched = 0   # batches queued to a WebSocket as one item
 
+    def listened(self, namespace: str, room: str | None) -> bool:
+        """Does any socket listen on ``namespace`` (``room``: in that room)? (Unknown, for a test's recorder: True.)
+        The relay works out an audience's views only when someone will get them."""
+        server = self.server
+        if server is None or not hasattr(server, "manager"):
+            return True
+        rooms = server.manager.rooms.get(namespace)
+        return bool(rooms and rooms.get(room))
+
     def send(self, namespace: str, room: str | None, items: Sequence[tuple[str, dict]]) -> int:
         """Send every item, in order, to every socket of ``namespace`` (``room``: only that room); returns how many
         sockets it went to."""

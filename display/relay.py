@@ -131,6 +131,8 @@ class Relay:
     def emit_batch(self, batch: list[events.Event]) -> None:
         """Send these events, in order, to every audience (each its own view of them)."""
         for audience in self.audiences:
+            if not self.fanout.listened(audience.namespace, audience.room):
+                continue  # nobody there (a window without a tablet, a hall at night): no views to work out
             try:  # the views too: an event one audience cannot see must not stall the relay on this batch
                 views = [audience.view(event) for event in batch]
                 self.fanout.send(audience.namespace, audience.room, [(v["type"], v) for v in views])

@@ -211,3 +211,33 @@ def test_an_event_one_audience_cannot_view_keeps_no_other_audience_from_the_batc
     relay.emit_batch(batch)
     assert [m["args"][0]["seq"] for m in screen.get_received(DISPLAY_NAMESPACE)] == [e.seq for e in batch]
     assert tablet.get_received(STAFF_NAMESPACE) == []
+
+
+def test_an_audience_nobody_listens_to_costs_no_views(app, engine):
+    """The views of an audience without a socket (the staff room, a window without its tablet, every screen at night)
+    are not worked out at all: each would be built for every event and thrown away (a worker's CPU under load)."""
+    socketio = app.extensions["socketio"]
+    screen = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
+    screen.get_received(DISPLAY_NAMESPACE)
+    first = engine.last_seq()
+    for _ in range(3):
+        engine.issue("renshe")
+    batch = [e for e in engine.events_since() if e.seq > first]
+    relay = Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows)
+    viewed: dict[str, int] = {}
+
+    def counted(audience):
+        def view(event):
+            viewed[audience.room or audience.namespace] = viewed.get(audience.room or audience.namespace, 0) + 1
+            return audience.view(event)
+        return dataclasses.replace(audience, view=view)
+
+    relay.audiences = [counted(a) for a in relay.audiences]
+    relay.emit_batch(batch)
+    assert viewed == {DISPLAY_NAMESPACE: len(batch)}  # the public screens only: nobody on /staff
+    assert [m["args"][0]["seq"] for m in screen.get_received(DISPLAY_NAMESPACE)] == [e.seq for e in batch]
+    tablet = socketio.test_client(app, namespace=STAFF_NAMESPACE, auth={"token": TABLET_TOKENS[2]})
+    tablet.get_received(STAFF_NAMESPACE)
+    viewed.clear()
+    relay.emit_batch(batch)
+    assert viewed == {DISPLAY_NAMESPACE: len(batch), "tablet:2": len(batch)}  # window 2's tablet is there now
