@@ -258,10 +258,18 @@ class ScriptRunner:
                 node = (self._client.get_redis_connection(self._client.get_node_from_key(keys[0])) if cluster
                         else self._client)
                 pipe = node.pipeline(transaction=False)
-                script(keys=keys, args=args, client=pipe)
+                # EVALSHA itself, not the Script through the pipeline: that sends SCRIPT EXISTS first, one more round
+                # trip for every waited action; a NOSCRIPT answer (nothing ran) loads it on this node, and again
+                pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
                 pipe.set(self._keys.replicated, args[-1], px=60_000)
                 pipe.execute_command("WAIT", self.wait.replicas, self.wait.timeout_ms)
-                answer, _mark, acked = pipe.execute()
+                answer, _mark, acked = pipe.execute(raise_on_error=False)
+                if isinstance(answer, redis.exceptions.NoScriptError) and attempt < _WAIT_ATTEMPTS - 1:
+                    script.sha = node.script_load(script.script)
+                    continue
+                for reply in (answer, acked):
+                    if isinstance(reply, Exception):
+                        raise reply
             except _CLUSTER_MOVES:
                 if not cluster or attempt == _WAIT_ATTEMPTS - 1:
                     raise

@@ -189,3 +189,34 @@ def test_unacknowledged_by_a_replica_is_a_503_and_a_resend_acts_once(redis_serve
     assert redis_client.hlen(f"{HALL}:tickets:20261127") == 1
     assert [f["type"] for _id, f in redis_client.xrange(f"{HALL}:events")] == ["ticket_issued"]
     assert redis_client.get(f"{HALL}:meta:replicated")  # the mark WAIT was sent after
+
+
+def test_a_waited_action_is_one_round_trip(redis_server, redis_client, hall_config, clock):
+    """With ``wait_replicas`` the script, the mark and WAIT go in one pipeline and nothing else: no SCRIPT EXISTS
+    before it (redis-py sends one when a Script is queued on a pipeline), and a server that lost its scripts (a
+    replica that took over) is answered by loading it once and sending the same call again."""
+    from dataclasses import replace
+
+    from shared.config import RedisSettings
+    from shared.engine import Engine
+    from shared.errors import StoreUnavailableError
+
+    engine = Engine(redis_client, replace(hall_config, redis=RedisSettings(wait_replicas=1, wait_timeout_ms=20)),
+                    clock)
+
+    def calls(command: str) -> int:
+        return int(redis_client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+    with pytest.raises(StoreUnavailableError):  # no replica here: issued, but not acknowledged by one
+        engine.issue("renshe")
+    redis_client.config_resetstat()
+    for _ in range(2):
+        with pytest.raises(StoreUnavailableError):
+            engine.issue("renshe")
+    assert calls("script|exists") == 0 and calls("evalsha") == 2 and calls("wait") == 2
+    redis_client.script_flush()
+    redis_client.config_resetstat()
+    with pytest.raises(StoreUnavailableError):
+        engine.issue("renshe")
+    assert calls("script|load") == 1 and calls("evalsha") == 2 and calls("script|exists") == 0
+    assert redis_client.hlen(f"{HALL}:tickets:20261127") == 4  # each action once
