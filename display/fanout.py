@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import simple_websocket
 from engineio import exceptions as eio_exceptions

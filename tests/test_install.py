@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 from hall_support import HALL_TOML, KEYPAD_TOKEN, KIOSK_TOKEN
 from fresh_support import tracked_copy
@@ -65,7 +64,7 @@ def test_the_wheel_without_extras_serves_a_hall(tmp_path):
             time.sleep(0.1)
         status, issued = http("POST", base + "/api/v1/tickets", {"service": "renshe"}, KIOSK_TOKEN)
         assert status == 201 and issued["print"]["status"] == "preview"
-        status, called = http("POST", base + f"/api/v1/windows/1/call-next", {}, KEYPAD_TOKEN)
+        status, called = http("POST", base + "/api/v1/windows/1/call-next", {}, KEYPAD_TOKEN)
         assert status == 200 and called["ticket"]["number"] == issued["ticket"]["number"] == "A001"
         assert (hall.parent / "var" / "tickets").is_dir() and list((hall.parent / "var" / "tickets").glob("*A001*.png"))
         with urllib.request.urlopen(base + "/metrics", timeout=10) as r:

@@ -57,6 +57,15 @@ def batching_websocket(sock) -> BatchingWebSocket:
     return ws
 
 
+def _issued(engine: Engine, socketio, n: int) -> tuple[list, Relay]:
+    """``n`` tickets issued now: their events (one batch) and a relay of ``socketio`` to hand them to."""
+    first = engine.last_seq()
+    for _ in range(n):
+        engine.issue("renshe")
+    batch = [e for e in engine.events_since() if e.seq > first]
+    return batch, Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows)
+
+
 def test_a_batch_goes_out_in_one_write_with_each_event_its_own_message():
     texts = [f'42/display,["ticket_issued",{{"seq":{i},"type":"ticket_issued","n":"号{i}"}}]' for i in range(1, 501)]
     texts[7] = '42/display,["ticket_issued",' + json.dumps({"seq": 8, "long": "字" * 30000}) + "]"  # a 64-bit length
@@ -110,11 +119,7 @@ def test_each_packet_is_encoded_once_per_audience_whatever_the_sockets(app, engi
     for c in clients:
         c.get_received(DISPLAY_NAMESPACE)
     tablet.get_received(STAFF_NAMESPACE)
-    first = engine.last_seq()
-    for _ in range(40):
-        engine.issue("renshe")
-    batch = [e for e in engine.events_since() if e.seq > first]
-    relay = Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows)
+    batch, relay = _issued(engine, socketio, 40)
     relay.emit_batch(batch)
     # the public screens and window 2's tablet listen; the staff room and the other tablets have nobody
     assert relay.fanout.encoded == 2 * len(batch)
@@ -181,11 +186,8 @@ def test_a_socket_closing_mid_batch_keeps_no_other_screen_from_it(app, engine, m
         return send(eio_sid, pkt)
 
     monkeypatch.setattr(server, "_send_eio_packet", closing)
-    first = engine.last_seq()
-    for _ in range(5):
-        engine.issue("renshe")
-    batch = [e for e in engine.events_since() if e.seq > first]
-    Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows).emit_batch(batch)
+    batch, relay = _issued(engine, socketio, 5)
+    relay.emit_batch(batch)
     got = [[m["args"][0]["seq"] for m in c.get_received(DISPLAY_NAMESPACE)] for c in clients]
     assert sorted(got, key=len) == [[], [e.seq for e in batch], [e.seq for e in batch]]
 
@@ -198,11 +200,7 @@ def test_an_event_one_audience_cannot_view_keeps_no_other_audience_from_the_batc
     tablet = socketio.test_client(app, namespace=STAFF_NAMESPACE, auth={"token": TABLET_TOKENS[2]})
     screen.get_received(DISPLAY_NAMESPACE)
     tablet.get_received(STAFF_NAMESPACE)
-    first = engine.last_seq()
-    for _ in range(3):
-        engine.issue("renshe")
-    batch = [e for e in engine.events_since() if e.seq > first]
-    relay = Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows)
+    batch, relay = _issued(engine, socketio, 3)
 
     def broken(event):
         raise KeyError("ticket")
@@ -219,11 +217,7 @@ def test_an_audience_nobody_listens_to_costs_no_views(app, engine):
     socketio = app.extensions["socketio"]
     screen = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
     screen.get_received(DISPLAY_NAMESPACE)
-    first = engine.last_seq()
-    for _ in range(3):
-        engine.issue("renshe")
-    batch = [e for e in engine.events_since() if e.seq > first]
-    relay = Relay(socketio, "redis://unused", engine.keys.events, windows=engine.config.windows)
+    batch, relay = _issued(engine, socketio, 3)
     viewed: dict[str, int] = {}
 
     def counted(audience):

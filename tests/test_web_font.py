@@ -4,7 +4,6 @@ test_fresh_clone); a Latin font stays, as on any machine with Chromium (fontconf
 
 from __future__ import annotations
 
-import os
 import subprocess
 from functools import lru_cache
 
