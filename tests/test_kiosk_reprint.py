@@ -172,7 +172,7 @@ def test_a_printer_out_of_paper_then_refilled_prints_on_the_resend(make_app, pri
     printer.state = "ok"  # paper refilled
     again = post(client, "tap-paper-0001")
     assert again.status_code == 200 and again.get_json()["print"] == PRINTED
-    assert b"A001\n" in printer.wait_job()
+    wait_for(lambda: numbers_printed(printer)["A001"] == 1, 10, "the ticket to reach the printer")
     assert post(client, "tap-paper-0001").get_json()["print"] == ALREADY
 
 
