@@ -207,3 +207,24 @@ def test_the_resend_after_a_replication_timeout_prints_the_ticket(make_app, prin
     finally:
         replica.stop()
         primary.stop()
+
+
+def test_a_print_whose_worker_died_is_printed_by_a_resend_once_its_lease_ends(make_app, printers, engine, clock):
+    """The worker claimed the print and was killed before printing (no outcome recorded): a resend meanwhile is told
+    the ticket is being printed; once the claim's lease has ended, the resend prints it."""
+    from shared.print_claims import PrintClaims
+
+    printer = printers()
+    client = make_app(printer.port).test_client()
+    issued = lost_answer(engine, "tap-died-0001")
+    lease_ms = 15_000
+    assert PrintClaims(engine).claim(issued["id"], lease_ms).claimed  # … and the worker died here
+
+    meanwhile = post(client, "tap-died-0001")
+    assert meanwhile.status_code == 200 and meanwhile.get_json()["print"] == {"status": "skipped",
+                                                                             "reason": "printing"}
+    clock.advance(seconds=lease_ms / 1000 + 1)
+    later = post(client, "tap-died-0001")
+    assert later.get_json()["print"] == PRINTED
+    wait_for(lambda: numbers_printed(printer)["A001"] == 1, 10, "the ticket to reach the printer")
+    assert post(client, "tap-died-0001").get_json()["print"] == ALREADY
