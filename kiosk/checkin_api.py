@@ -29,7 +29,7 @@ from shared.identity import Identity, identify
 from shared.limits import DeviceLookupLimiter
 from shared.validation import Field
 
-from kiosk.printing import REPLAYED, KioskPrinter
+from kiosk.printing import KioskPrinter
 
 if TYPE_CHECKING:
     from onewindow.edge import WebEdge
@@ -125,6 +125,7 @@ def register(bp: Blueprint, edge: WebEdge, printer: KioskPrinter, kiosk_device: 
             if ticket is None or item["outcome"] not in PRINTED_OUTCOMES:
                 continue
             ticket["tracking_url"] = f"{base}/t/{ticket['token']}"  # (the same object as in result["tickets"])
-            outcome = REPLAYED if replayed else printer.print_ticket(ticket, device.kiosk)
+            # once per ticket, a resend included; a new check-in of a ticket already handed out reprints it
+            outcome = printer.print_once(ticket, device.kiosk, again=item["outcome"] == "already" and not replayed)
             printed.append({"ticket": ticket["id"], **outcome.to_dict()})
         return jsonify({**result, "print": printed, "created": not replayed}), 200 if replayed else 201

@@ -155,12 +155,10 @@ def _tickets(bp: Blueprint, edge: WebEdge, printer: KioskPrinter) -> None:
             issued = _issue_in_public(engine, public_limit, body, request.remote_addr or "-")
         ticket = issued.ticket
         ticket["tracking_url"] = f"{_public_base(edge)}/t/{ticket['token']}"
-        if not issued.created:
-            printed = REPLAYED
-        elif device is None:
-            printed = NO_KIOSK
-        else:
-            printed = printer.print_ticket(ticket, device.kiosk)
+        if device is None:
+            printed = NO_KIOSK if issued.created else REPLAYED
+        else:  # a resent request prints a ticket no kiosk printed yet (its first answer was lost), once
+            printed = printer.print_once(ticket, device.kiosk)
         return (jsonify({"ticket": ticket, "created": issued.created, "print": printed.to_dict()}),
                 201 if issued.created else 200)
 

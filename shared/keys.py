@@ -81,6 +81,11 @@ class HallKeys:
         """Hash: kiosk id → what its printer last showed (JSON; see shared/printer_health.py)."""
         return self.meta("printers")
 
+    def prints(self, day: str) -> str:
+        """Hash: ticket id → its kiosk print, ``printed`` or ``claim:<token>:<until ms>`` (a print under way), for a
+        business day (see shared/print_claims.py)."""
+        return f"{self.base}:prints:{day}"
+
     # counter: who holds a window (shared/window_holds.py), login failures, 办不成事 cases (see docs/counter.md)
     def window_holder(self, number: int) -> str:
         """String (JSON, expires with the session): the clerk signed in to a window."""

@@ -5,7 +5,8 @@
 * ``settings`` — ``[printer]`` validated (:class:`PrinterSettings`);
 * ``printer`` — the interface every backend implements, :class:`PrinterFault`, status and the hard deadline;
 * ``backends`` — network, usb, serial, file and preview, and :func:`make_printer`;
-* ``kiosk_printer`` — the kiosk's printer in the server: print each new ticket, record the printer's health.
+* ``kiosk_printer`` — the kiosk's printer in the server: print each ticket once (a resent request prints a ticket
+  nobody printed), record the printer's health.
 
 Typical use::
 
@@ -17,7 +18,7 @@ Typical use::
 from __future__ import annotations
 
 from .backends import make_printer
-from .kiosk_printer import NO_KIOSK, REPLAYED, KioskPrinter, PrintOutcome, printer_settings, slip_for
+from .kiosk_printer import NO_KIOSK, PRINTING_ELSEWHERE, REPLAYED, KioskPrinter, PrintOutcome, printer_settings, slip_for
 from .layout import ticket_bytes
 from .printer import Printer, PrinterFault, PrinterStatus, PrintResult
 from .render import render_png
@@ -25,7 +26,7 @@ from .settings import PrinterSettings
 from .ticket import TicketSlip
 
 __all__ = [
-    "NO_KIOSK", "REPLAYED", "KioskPrinter", "PrintOutcome", "Printer", "PrinterFault", "PrinterSettings",
+    "NO_KIOSK", "PRINTING_ELSEWHERE", "REPLAYED", "KioskPrinter", "PrintOutcome", "Printer", "PrinterFault", "PrinterSettings",
     "PrinterStatus", "PrintResult", "TicketSlip", "make_printer", "print_sample", "printer_settings", "render_png",
     "slip_for", "ticket_bytes",
 ]

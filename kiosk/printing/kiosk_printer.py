@@ -1,7 +1,9 @@
 """The kiosk's printer in the server: printing issued tickets, and the printer's health.
 
-One print per newly created ticket (an idempotent replay prints nothing), never longer than the printer's
-``timeout_seconds``; whatever goes wrong, the ticket already exists and the caller gets an outcome, never an
+One paper ticket per ticket (:meth:`KioskPrinter.print_once`): whether this request prints is decided in Redis from
+the ticket's print record (:mod:`shared.print_claims`), not from whether it created the ticket — so a request sent
+again after its answer was lost prints a ticket nobody printed, a replay of a printed ticket prints nothing, and a
+failed print is printed by the next resend. A print never takes longer than the printer's ``timeout_seconds``; whatever goes wrong, the ticket already exists and the caller gets an outcome, never an
 exception. What each print or probe shows is recorded per kiosk through :class:`shared.printer_health.PrinterHealth`
 (one script decides and appends ``printer_faulted`` / ``printer_recovered``). Staff see the events and the
 supervisor's alerts; citizens only ever see the outcome's ``status``/``reason`` codes, which the kiosk page turns
@@ -17,6 +19,7 @@ from pathlib import Path
 
 
 from shared.config import Config
+from shared.print_claims import PRINTING, PrintClaims
 from shared.printer_health import PrinterHealth, Recorded
 
 from .backends import make_printer
@@ -50,7 +53,8 @@ class PrintOutcome:
         return out
 
 
-REPLAYED = PrintOutcome(SKIPPED, "already_issued")
+REPLAYED = PrintOutcome(SKIPPED, "already_issued")  # sent again: the ticket is printed already
+PRINTING_ELSEWHERE = PrintOutcome(SKIPPED, "printing")  # sent again while another copy of the request prints it
 NO_KIOSK = PrintOutcome(SKIPPED, "no_kiosk")  # issued by another client (phone, API): nothing to print on
 
 
@@ -93,6 +97,10 @@ class KioskPrinter:
         self.clock = records.engine.clock
         self.printer = printer
         self.backend = printer.settings.backend
+        self.claims = PrintClaims(records.engine)
+        # a claim stands this long without an outcome (its worker died mid-print): the print's own deadline, the
+        # bookkeeping after it, and room for a loaded machine
+        self.lease_ms = int(max(15.0, 3 * printer.settings.timeout_seconds) * 1000)
 
     @classmethod
     def from_config(cls, records: PrinterHealth) -> KioskPrinter:
@@ -100,8 +108,25 @@ class KioskPrinter:
         return cls(records, make_printer(printer_settings(records.engine.config)))
 
     # -------------------------------------------------------------------------------------------- printing
+    def print_once(self, ticket: dict, kiosk: str = "", *, again: bool = False) -> PrintOutcome:
+        """Print ``ticket`` (issued now or earlier: a resent request) unless it was printed or another attempt is
+        printing it — decided by one script (``print_claim.lua``); then record whether the paper came out. A print
+        that failed gives its claim back: the next resend of the request prints. Redis errors of the claim propagate
+        (nothing was printed; the kiosk sends the request again), those of the outcome are logged. ``again``: a
+        reprint a new request asked for (printed even if printed before, but not while another attempt prints it)."""
+        claim = self.claims.claim(ticket["id"], self.lease_ms, again=again)
+        if not claim.claimed:
+            return PRINTING_ELSEWHERE if claim.state == PRINTING else REPLAYED
+        outcome = self.print_ticket(ticket, kiosk)
+        try:  # "no exception" is not "printed": the outcome says (sent without a status answer counts as printed)
+            self.claims.settle(claim, printed=outcome.status in (PRINTED, PREVIEW))
+        except Exception as exc:  # noqa: BLE001 - the ticket is issued and the print done either way
+            logger.error("could not record the print of ticket %s: %s (a resend after %s s may print it again)",
+                         ticket.get("number"), exc, self.lease_ms // 1000)
+        return outcome
+
     def print_ticket(self, ticket: dict, kiosk: str = "") -> PrintOutcome:
-        """Print a newly issued ticket; never raises, never blocks past the printer timeout (plus bookkeeping)."""
+        """Print a ticket now (no claim: see :meth:`print_once`); never raises, never blocks past the printer timeout (plus bookkeeping)."""
         kiosk = kiosk or DEFAULT_KIOSK
         number = ticket.get("number")
         try:

@@ -193,7 +193,7 @@ async function takeTicket(code) {
     const result = await api.post("/api/v1/tickets", body, { idempotent: false, retries: RETRY_DELAYS_MS,
                                                              onRetry: () => showBusy(t("retrying")) });
     state.pending = null;
-    showTicket(result);
+    showTicket(result, body);
     guidance.ticketIssued(result.ticket);
   } catch (err) {
     if (err.status === 401) {  // the token was withdrawn: this is no longer a registered kiosk
@@ -223,8 +223,11 @@ function errorSentence(err, svc) {
 }
 
 // ------------------------------------------------------------------------------------------ ticket screen
-function showTicket(result) {
+// `request`: the body that took the ticket. "重新打印" sends it again unchanged (same request_id): the server prints a
+// ticket whose print failed and nobody printed since, and only once however often it is sent.
+function showTicket(result, request) {
   state.ticket = result;
+  state.ticketRequest = request || null;
   state.screen = "ticket";
   root.dataset.screen = "ticket";
   $("#start").hidden = true;
@@ -257,7 +260,9 @@ function renderTicket() {
   setText($("#t-wait"), waitText(ticket.wait));
   const note = $("#t-print");
   note.className = "print-note " + (outcome || "unknown");
-  note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] || "replayed");
+  note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] ||
+    ((print || {}).reason === "printing" ? "printing" : "replayed"));
+  $("#reprint").hidden = !(outcome === "failed" && state.ticketRequest);
   $("#ticket").classList.toggle("print-failed", outcome === "failed");
   $("#ticket").classList.toggle("priority", !!ticket.priority);
   if (checkin) checkin.markTicket(ticket);  // 预约 / remote ticket mark (js/checkin.js)
@@ -363,6 +368,23 @@ $("#priority").addEventListener("click", () => {
 });
 $("#back").addEventListener("click", () => { state.priority = false; render(); });
 $("#done").addEventListener("click", endVisit);
+$("#reprint").addEventListener("click", printAgain);
+
+// the print failed: the same request again (same request_id) is answered with the same ticket and prints it
+async function printAgain() {
+  const request = state.ticketRequest;
+  if (state.busy || state.screen !== "ticket" || !request) return;
+  state.busy = true;
+  showBusy(t("reprinting"));
+  try {
+    showTicket(await api.post("/api/v1/tickets", request, { idempotent: false, retries: RETRY_DELAYS_MS }), request);
+  } catch (err) {
+    showError(t("reprintError"));
+  } finally {
+    state.busy = false;
+    hideBusy();
+  }
+}
 $("#dialog-ok").addEventListener("click", hideDialog);
 document.addEventListener("pointerdown", poke, true);
 document.addEventListener("keydown", poke, true);
