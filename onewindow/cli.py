@@ -145,21 +145,24 @@ def _check_config_directory(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------ serve
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve a config file (one hall) or directory (every hall file under /h/<hall id>/); ``--demo``: every hall
+    open all day with simulated traffic, in ``<var_dir>/demo`` (shared.demo_hall)."""
     if Path(args.config).is_dir():  # several halls: every hall file of the directory, under /h/<hall id>/
-        if args.demo:
-            print("--demo serves one hall: give it a config file, not a directory", file=sys.stderr)
-            return 2
         deployment = load_deployment_or_exit(args.config)
+        if args.demo:
+            from shared.demo_hall import demo_deployment
+
+            deployment = demo_deployment(deployment)
         return _serve(args, deployment.process, deployment)
     config = load_or_exit(args.config)
-    return _serve(args, config, None)
-
-
-def _serve(args: argparse.Namespace, config: Config, deployment: Deployment | None) -> int:
     if args.demo:
         from shared.demo_hall import demo_config
 
         config = demo_config(config)
+    return _serve(args, config, None)
+
+
+def _serve(args: argparse.Namespace, config: Config, deployment: Deployment | None) -> int:
     from shared.logs import configure
 
     configure(os.environ.get("ONEWINDOW_LOG", "INFO"), args.log_format, config.timezone, args.log_file)
@@ -364,7 +367,7 @@ def _add_serve(sub) -> None:
                        help="open sockets one process can hold (gevent connections / gthread threads)")
     serve.add_argument("--access-log", action="store_true")
     serve.add_argument("--demo", action="store_true",
-                       help="the demo hall: open all day, its own data in <var_dir>/demo, simulated traffic")
+                       help="the demo: every hall open all day, its own data in <var_dir>/demo, simulated traffic")
     serve.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("ONEWINDOW_LOG_FORMAT", "text"),
                        help="text (default) or one JSON object a line; timestamps in the hall's time zone")
     serve.add_argument("--log-file", help="write the log to this file (reopened when logrotate moves it)")

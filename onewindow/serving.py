@@ -22,6 +22,7 @@ from onewindow.app import create_app
 from onewindow.web import redact
 from shared.clock import Clock
 from shared.config import Config
+from shared.demo_credentials import DEMO_PASSWORD_HASHES
 from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared.redis_client import connect
@@ -46,7 +47,7 @@ def redis_for(config: Config, *, embedded_only: bool = False) -> tuple[str, Embe
 def supervise(args: argparse.Namespace, config: Config, deployment=None) -> int:
     """Start the embedded Redis (and the demo traffic), run gunicorn as a child, stop everything in order."""
     redis_url, embedded = redis_for(config, embedded_only=args.demo)
-    simulator = None
+    simulators = []
     stopping: list[int] = []
     child: subprocess.Popen | None = None
 
@@ -62,10 +63,11 @@ def supervise(args: argparse.Namespace, config: Config, deployment=None) -> int:
         child = subprocess.Popen([sys.executable, "-m", "onewindow", *args.argv, "--child"], env=env,
                                  process_group=0)
         if _wait_until_serving(args, child):
-            if args.demo:
+            if args.demo:  # one simulated hall per hall served
                 from shared.demo_hall import HallSimulator
 
-                simulator = HallSimulator(Engine(connect(redis_url), config)).start()
+                for hall in deployment.halls if deployment is not None else [config]:
+                    simulators.append(HallSimulator(Engine(connect(redis_url), hall)).start())
             banner = (_city_banner(args, deployment, redis_url, embedded) if deployment is not None
                       else _banner(args, config, redis_url, embedded))
             print(banner, flush=True)
@@ -76,7 +78,7 @@ def supervise(args: argparse.Namespace, config: Config, deployment=None) -> int:
         if child is not None and child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-        if simulator is not None:
+        for simulator in simulators:
             simulator.stop()
         if embedded is not None:
             embedded.stop()
@@ -148,15 +150,33 @@ def _banner(args: argparse.Namespace, config: Config, redis_url: str, embedded: 
 
 
 def _city_banner(args: argparse.Namespace, deployment, redis_url: str, embedded: EmbeddedRedis | None) -> str:
-    """A config directory: every hall with its pages under /h/<hall id>/, and the city's sign-in."""
+    """A config directory: every hall with its pages under /h/<hall id>/ and its demo logins while they still work,
+    and the city's sign-in."""
+    from werkzeug.security import check_password_hash
+
     base = _local_base(args)
     city = deployment.city
-    lines = [f"OneWindow 一窗通 — {city.name} ({len(deployment.halls)} halls)  {base}/"]
+    lines = [f"OneWindow 一窗通 — {city.name} ({len(deployment.halls)} halls)  {base}/"
+             + ("  [DEMO: every hall open all day, simulated traffic]" if args.demo else "")]
+    shown_demo = False
     for hall in deployment.halls:
         prefix = f"{base}/h/{hall.hall_id}"
         lines.append(f"  {hall.hall_name}: {prefix}/kiosk  {prefix}/display  {prefix}/counter  {prefix}/supervisor")
+        logins = [login for login in _demo_logins(hall) if login]
+        if logins:
+            lines.append(f"    demo logins {'; '.join(logins)}")
+            shown_demo = True
     if city.supervisors:
-        lines.append(f"  city figures: {base}/city  全市监管, city supervisors {', '.join(city.supervisors)}")
+        demo_city = [u for u, c in city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES
+                     and check_password_hash(c.password_hash, DEMO_PASSWORDS["supervisor"])]
+        lines.append(f"  city figures: {base}/city  全市监管, city supervisors {', '.join(city.supervisors)}"
+                     + (f" — demo login {demo_city[0]} / {DEMO_PASSWORDS['supervisor']}" if demo_city else ""))
+        shown_demo = shown_demo or bool(demo_city)
+    if shown_demo:
+        lines.append("  (demo accounts from the config files: change them before going live — README, 'Demo accounts')")
+    if args.demo:
+        lines.append(f"  demo data in {deployment.process.var_dir} (each hall in halls/<hall id>/); "
+                     "the halls' own data is not touched")
     where = f"embedded, data in {deployment.process.var_dir / 'redis'}" if embedded is not None else "external"
     lines.append(f"  Redis {redis_url} ({where}). Ctrl-C stops.")
     return "\n".join(lines)

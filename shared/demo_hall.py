@@ -2,7 +2,8 @@
 
 ``onewindow serve --demo`` (``make demo``) serves :func:`demo_config` of the real config — every service open
 00:00–24:00 every day, no holidays, no early stop, data in ``<var_dir>/demo`` with its own embedded Redis — and runs
-a :class:`HallSimulator` beside the server: citizens take tickets, clerks call, finish (办件 or 咨询) or mark
+a :class:`HallSimulator` beside the server (a config directory: every hall so, :func:`demo_deployment`, one simulator
+per hall): citizens take tickets, clerks call, finish (办件 or 咨询) or mark
 no-shows, and citizens rate, through the same engine operations the web edge uses. Within seconds the display
 calls numbers, the phone page moves and the supervisor's figures are non-zero.
 
@@ -27,7 +28,7 @@ from datetime import date
 from shared import bookings, ratings, remote
 from shared.cardreader_sim import make_number
 from shared.checkin import check_in
-from shared.config import Config, Period, Schedule
+from shared.config import Config, Deployment, Period, Schedule, hall_files_dir
 from shared.engine import Engine
 from shared.errors import OneWindowError
 from shared.window_view import window_state
@@ -53,6 +54,25 @@ def demo_config(config: Config) -> Config:
                    notice="演示模式：全天开放，模拟的取号、叫号与评价。" + (config.notice or ""),
                    notice_en="Demo mode: open all day, with simulated tickets, calls and ratings. " +
                              (config.notice_en or ""))
+
+
+def demo_deployment(deployment: Deployment) -> Deployment:
+    """Every hall of ``deployment`` as :func:`demo_config` makes it: open all day, simulated traffic. A config
+    directory (a city) keeps one var directory for the process, ``<var_dir>/demo`` (its embedded Redis, its session
+    key), and each hall its own files under ``<var_dir>/demo/halls/<hall id>/`` (statistics archive, ticket previews
+    and, unless the hall's file names one, its real-name key): the demo never touches a hall's real data."""
+    if deployment.city is None:
+        return Deployment(city=None, halls=[demo_config(config) for config in deployment.halls])
+    halls = []
+    for config in deployment.halls:
+        demo = demo_config(config)
+        own = hall_files_dir(demo)
+        realname = config.realname
+        if realname.secret_file == hall_files_dir(config) / "realname.key":  # the hall's own default key
+            realname = replace(realname, secret_file=own / "realname.key")
+        halls.append(replace(demo, statistics=replace(demo.statistics, archive_path=own / "stats.sqlite3"),
+                             realname=realname, printer={**demo.printer, "preview_dir": str(own / "tickets")}))
+    return Deployment(city=deployment.city, halls=halls)
 
 
 @dataclass

@@ -97,11 +97,21 @@ const nameOf = (s) => i18n.pick(s.name, s.name_en);
 const otherNameOf = (s) => (i18n.en ? s.name : (s.name_en || ""));
 const reasonText = (code) => t(i18n.has("reason_" + code) ? "reason_" + code : "reason_other");
 
+/* The hall's notice in the page's language, else in the other one: a notice is news for everyone in the lobby
+   (today's leader on duty, weekend hours), so a hall that wrote it in one language only still shows it; "" when
+   neither is set (no bar). */
+function noticeText() {
+  const zh = (BOOT.notice || "").trim(), en = (BOOT.notice_en || "").trim();
+  return i18n.en ? (en || zh) : (zh || en);
+}
+
 function renderTexts() {
   root.dataset.lang = i18n.lang;
   $("#prompt").textContent = t(state.priority ? "choosePriority" : "choose");
   $("#hall-name").textContent = i18n.pick(BOOT.hall, BOOT.hall_en);
-  setText($("#notice"), i18n.pick(BOOT.notice, BOOT.notice_en));
+  const notice = noticeText();
+  setText($("#notice"), notice);
+  $("#notice").hidden = !notice;      // no notice: no bar (the footer goes with it unless the network warning shows)
   document.title = i18n.pick(BOOT.hall, BOOT.hall_en) + " · " + t("title");
   renderClock();
 }
