@@ -8,8 +8,9 @@
  *
  * - A scan while the last ticket still shows starts a new visit; one while the kiosk is busy (issuing, checking in)
  *   is not taken; the same QR read again within REPEAT_MS (a phone held in front of the scanner) is not taken twice.
- * - The start screen shows a hint that a booking QR can be scanned, beside the 绿色通道 button (above it in
- *   portrait); the 绿色通道 path shows the tiles only.
+ * - The start screen shows a hint that a booking QR can be scanned: beside the 绿色通道 button (above it in
+ *   portrait; in portrait with an odd number of tiles, in the grid's empty place); the 绿色通道 path shows the
+ *   tiles only.
  * Started by kiosk.js only when the hall uses check-in (boot `checkin`) and acting only while the kiosk is paired.
  */
 import { $, h } from "/assets/js/dom.js";
@@ -36,20 +37,36 @@ export function startScan(hooks) {
   let shown = null;             // {message, text}: the refusal in the dialog, redrawn in the other language
 
   // ------------------------------------------------------------------------------------------ the hint
+  const title = h("strong", { class: "scan-hint-title", id: "scan-hint-title" });
+  const body = h("span", { class: "scan-hint-body", id: "scan-hint-body" });
   const hint = h("div", { class: "scan-hint", id: "scan-hint", role: "note" },
-    h("span", { class: "scan-hint-icon" }),
-    h("span", { class: "scan-hint-text" }, h("strong", { class: "scan-hint-title", id: "scan-hint-title" }),
-      h("span", { class: "scan-hint-body", id: "scan-hint-body" })));
+    h("span", { class: "scan-hint-icon" }), h("span", { class: "scan-hint-text" }, title, body));
   hint.firstChild.innerHTML = QR_ICON;
-  // beside the 绿色通道 button (above it in portrait): the tiles keep their room
+  // beside the 绿色通道 button (above it in portrait), or, in portrait with an odd number of tiles, in the empty
+  // place after the last tile: the tiles keep their room
   const priority = $("#priority");
+  const tiles = $("#tiles");
+  const root = $("#kiosk");
+  const portrait = matchMedia("(orientation: portrait)");
   const row = h("div", { class: "scan-row", id: "scan-row" });
   priority.before(row);
   row.append(hint, priority);
 
+  function place() {
+    const count = tiles.querySelectorAll(".tile").length;
+    const inTiles = portrait.matches && !root.classList.contains("large") && count % 2 === 1;
+    hint.classList.toggle("in-tiles", inTiles);
+    if (inTiles && tiles.lastElementChild !== hint) tiles.append(hint);
+    else if (!inTiles && hint.parentNode !== row) row.prepend(hint);
+  }
+  new MutationObserver(place).observe(tiles, { childList: true });           // the tiles are redrawn (kiosk.js)
+  new MutationObserver(place).observe(root, { attributes: true, attributeFilter: ["class"] });  // 大字模式
+  portrait.addEventListener("change", place);
+  place();
+
   function renderHint() {
-    $("#scan-hint-title").textContent = t("hintTitle");
-    $("#scan-hint-body").textContent = t("hintText");
+    title.textContent = t("hintTitle");   // (the hint may be out of the page a moment: the tiles being redrawn)
+    body.textContent = t("hintText");
   }
 
   // ------------------------------------------------------------------------------------------ refusals
