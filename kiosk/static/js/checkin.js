@@ -368,5 +368,5 @@ export function startCheckin(hooks) {
                                   onStatus: (s) => { state.readerStatus = s; renderBar(); } });
   render();
   reader.start();
-  return { markTicket, close: closeAll, reader, idProblem, checkInScanned, refusal, messageText };
+  return { markTicket, close: closeAll, reader, idProblem, checkInScanned, messageText };
 }
