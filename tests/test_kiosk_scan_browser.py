@@ -5,8 +5,8 @@ QR's text very fast and ends with Enter ("keyboard wedge"). A citizen holds the 
   (the fake network printer receives the job), even with the focus on a service tile (its Enter presses nothing);
 * the same keys typed at a person's pace are no scan (nothing is sent; a focused field keeps what was typed), and a
   scan while the citizen types in a field leaves that field as it was;
-* an unknown code and a booking of later today are refused in the kiosk's dialog, zh-CN first, English second, the
-  order swapped by the language switch;
+* an unknown code, a booking of later today and one of another day are refused in the kiosk's dialog, zh-CN
+  first, English second, the order swapped by the language switch;
 * a scan on an idle kiosk (reset after a minute), and one while the last citizen's ticket still shows, works;
 * the start screen says a booking QR can be scanned, and still fits (1080×1920 and 1920×1080).
 
@@ -185,9 +185,10 @@ def test_typing_at_a_persons_pace_is_no_scan_and_a_scan_leaves_a_field_alone(hal
     assert len(sent) == 1  # the slow typing (with its Enters) sent nothing
 
 
-def test_an_unknown_code_and_a_booking_of_later_today_are_refused_clearly(hall, shots, new_page):
+def test_an_unknown_code_a_booking_of_later_today_and_one_of_another_day_are_refused_clearly(hall, shots, new_page):
     engine = hall["engine"]
     later = book(engine, LATER, "2026-11-27T11:30")
+    monday = book(engine, SECOND, "2026-11-30T10:00")
     page = open_kiosk(hall, new_page)
     issued = engine.services_overview()
     scan(page, hall["url"] + "/b/ABCD-EFGH")  # a code nobody holds
@@ -210,6 +211,13 @@ def test_an_unknown_code_and_a_booking_of_later_today_are_refused_clearly(hall, 
     assert bookings.get(engine, later["code"])["state"] == "confirmed"
     assert engine.services_overview() == issued
     assert page.locator("#ticket").is_hidden()
+    page.locator("#dialog-ok").click()
+
+    # another day's booking: its day, both languages
+    scan(page, bookings.qr_text(engine, monday["code"], base_url=hall["url"]))
+    assert dialog_lines(page) == ["您的预约日期是2026-11-30，不是今天。", "Your booking is for 2026-11-30, not today."]
+    assert bookings.get(engine, monday["code"])["state"] == "confirmed"
+    assert engine.services_overview() == issued
     assert page_errors(page, allow=("404", "409", *NO_AGENT)) == []
 
 
