@@ -28,6 +28,7 @@ import { createHelp } from "./help.js";
 import { noBreak, setText } from "./text.js";
 import { waitKey } from "/assets/js/wait-strings.js";
 import { startCheckin } from "./js/checkin.js";
+import { startScan } from "./js/scan.js";
 
 const BOOT = bootData();
 const IDLE_MS = (BOOT.idle_seconds || 60) * 1000;
@@ -465,6 +466,12 @@ const checkin = BOOT.checkin && startCheckin({
   canStart: () => state.screen === "start" && !state.busy,
 });
 
+// 扫码签到: the hall's QR scanner (a keyboard wedge) read anywhere on the page (js/scan.js)
+const scan = checkin && startScan({
+  checkin, i18n, kiosk: () => KIOSK, busy: () => state.busy, ticketShown: () => state.screen === "ticket", endVisit,
+  hideDialog, error: showError,
+});
+
 window.addEventListener("hashchange", start);  // a pairing link opened on a kiosk that shows the page already
 i18n.apply();
 renderTexts();
@@ -473,4 +480,5 @@ live.start();
 setInterval(() => live.resync("clock"), POLL_MS);
 setInterval(renderClock, 5000);
 window.onewindowKiosk = { state, live, i18n, endVisit, kiosk: () => KIOSK, access, guidance };
+if (scan) window.onewindowKiosk.scan = scan;
 start();

@@ -321,7 +321,7 @@ export function startCheckin(hooks) {
       hooks.showTicket({ ticket, print: printed, created: result.created });
     } catch (err) {
       if (err.status > 0 && err.status < 500) state.intent = null;  // a definite answer: the next tap is new
-      onRefused(refusal(err));
+      onRefused(refusal(err), err);
     }
   }
 
@@ -354,9 +354,19 @@ export function startCheckin(hooks) {
     identify({ card }, null);
   }
 
+  // ---------------------------------------------------------------------------------------------- the QR scanner
+  /** What the kiosk's scanner read (js/scan.js: a booking QR, a ticket QR or a booking code): checked in at once,
+   *  as a typed code is; a refusal goes to onRefused (a message as the panel and the pad show them). */
+  async function checkInScanned(text, onRefused) {
+    if (!hooks.kiosk() || state.busy) return false;
+    closeAll();                      // a scan is a new visit: whatever was open is forgotten (a fresh request_id)
+    await checkInWith({ code: text }, onRefused);
+    return true;
+  }
+
   const reader = new CardReader({ base: hooks.readerBase, onCard,
                                   onStatus: (s) => { state.readerStatus = s; renderBar(); } });
   render();
   reader.start();
-  return { markTicket, close: closeAll, reader, idProblem };
+  return { markTicket, close: closeAll, reader, idProblem, checkInScanned, messageText };
 }
