@@ -41,7 +41,10 @@ _SECRET_FIELDS = ("token",)  # a ticket's tracking token is its holder's key: no
 
 
 def _stub(event: events.Event) -> dict:
-    return {"seq": event.seq, "type": event.type, "ts": event.ts}
+    """What every audience gets of every event: ``seq``, ``type``, ``ts`` and ``entry`` — the event's stream entry id,
+    which a reconnecting client sends back with ``catch_up`` so that the server can tell whether the event it saw
+    last is still in the stream (a failover may have lost it, and the seq reused: :mod:`shared.catch_up`)."""
+    return {"seq": event.seq, "type": event.type, "ts": event.ts, "entry": event.id}
 
 
 def _without(data: dict, fields: tuple[str, ...]) -> dict:
@@ -70,7 +73,7 @@ def tablet_view(window: int) -> Callable[[events.Event], dict]:
         if event.data.get("window") == window and event.type in (events.TICKET_FINISHED, events.TICKET_RATED):
             ticket = event.data.get("ticket") or {}
             kind = RATING_OPENED if event.type == events.TICKET_FINISHED else RATING_CLOSED
-            return {"seq": event.seq, "type": kind, "ts": event.ts, "window": window, "ticket_id": ticket.get("id")}
+            return {**_stub(event), "type": kind, "window": window, "ticket_id": ticket.get("id")}
         return _stub(event)
 
     return view
