@@ -3,7 +3,8 @@ emits each event to the Socket.IO clients of this process, in ``seq`` order.
 
 Nobody emits by hand: the stream is the one source of truth, so a pub/sub blip loses nothing and several processes
 need no extra fan-out channel. Each *audience* (a namespace, or a room in it) gets its own view of every event; an
-event an audience may not see still goes out as ``{seq, type, ts}`` so that its clients see no false gap in ``seq``:
+event an audience may not see still goes out as ``{seq, type, ts, entry}`` so that its clients see no false gap in
+``seq`` (``entry``, the stream id, is in every view: :func:`_stub`):
 
 * ``/display`` — :func:`public_payload` (no clerk, kiosk, language or token; private events as stubs);
 * ``/staff``, room ``staff`` — :func:`staff_payload` (everything but tracking tokens);
