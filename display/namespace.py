@@ -39,7 +39,7 @@ import time
 from flask import current_app, session
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
-from shared.catch_up import ENTRY_ID, catch_up
+from shared.catch_up import catch_up, is_entry_id
 from shared.devices import TABLET, identify
 from shared.errors import OneWindowError
 from shared.staff_sessions import StaffSessions
@@ -98,9 +98,9 @@ def caught_up(data, namespace: str, *, public: bool, hall=None) -> dict:
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         return {"error": {"code": "bad_request", "message": "catch_up needs {\"after\": a seq >= 0}"}}
     entry = data.get("entry")  # the stream entry id of the event with seq ``after`` (older clients send none)
-    if entry is not None and not (isinstance(entry, str) and ENTRY_ID.fullmatch(entry)):
-        return {"error": {"code": "bad_request",
-                          "message": "catch_up's \"entry\" is the stream id (<ms>-<n>) of the event with seq \"after\""}}
+    if entry is not None and not is_entry_id(entry):
+        return {"error": {"code": "bad_request", "message":
+                          "catch_up's \"entry\" is the stream id (<ms>-<n>) of the event with seq \"after\""}}
     asked = _CAUGHT_UP + namespace  # (both namespaces of one connection share its session)
     if session.get(asked):  # one read of the stream per connection: a client cannot make it read in a loop
         return {"resync": True}

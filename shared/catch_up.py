@@ -33,8 +33,14 @@ if TYPE_CHECKING:
 #: a screen that missed more than this loads a snapshot rather than replaying them
 MAX_CATCH_UP = 500
 _PAGE = 100
-#: a stream entry id as Redis writes it (``<ms>-<n>``): what a client may send as ``entry``
-ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+
+
+def is_entry_id(value: object) -> bool:
+    """``value`` is a stream entry id as Redis writes it (``<ms>-<n>``, each part a 64-bit unsigned integer): what a
+    client may send as ``entry``."""
+    m = _ENTRY_ID.fullmatch(value) if isinstance(value, str) else None
+    return m is not None and all(int(part) < 2 ** 64 for part in m.groups())
 
 
 @dataclass(frozen=True)

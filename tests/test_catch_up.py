@@ -66,7 +66,9 @@ def test_the_display_namespace_answers_public_views_once_per_connection(app, soc
 
 @pytest.mark.parametrize("bad", [None, {}, {"after": -1}, {"after": "3"}, {"after": True}, {"after": 1.5}, [1],
                                  {"after": 1, "entry": 5}, {"after": 1, "entry": "1-2-3"}, {"after": 1, "entry": "-"},
-                                 {"after": 1, "entry": ["1-0"]}, {"after": 1, "entry": "+"}])
+                                 {"after": 1, "entry": ["1-0"]}, {"after": 1, "entry": "+"},
+                                 {"after": 1, "entry": "18446744073709551616-0"}, {"after": 1, "entry": "1-0\n"},
+                                 {"after": 1, "entry": "١-0"}])
 def test_bad_catch_up_requests_are_refused(app, socketio, bad):
     sio = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
     answer = sio.emit("catch_up", bad, namespace=DISPLAY_NAMESPACE, callback=True)
