@@ -6,10 +6,13 @@ rest. Nothing a client sends changes state; what it may send is ``clock`` (ackno
 ms and the id of the server process holding the socket — screens set their clock with it, ``bench/bench_display.py``
 uses its round trip as a baseline, tests and operators see which process a screen is on) and ``catch_up``.
 
-``catch_up`` (both namespaces, once per connection): ``{"after": seq}`` is acknowledged with ``{"events": [...]}``,
-every event after ``seq`` as this socket's audience sees it, oldest first — what a reconnecting screen missed while
-it had no socket (:mod:`shared.catch_up`); events emitted meanwhile reach it too, and it skips the seqs it has. Or
-``{"resync": true}`` when they cannot all be given (trimmed, too many, asked twice): the screen loads a snapshot.
+``catch_up`` (both namespaces, once per connection): ``{"after": seq, "entry": id}`` is acknowledged with
+``{"events": [...]}``, every event after ``seq`` as this socket's audience sees it, oldest first — what a
+reconnecting screen missed while it had no socket (:mod:`shared.catch_up`); events emitted meanwhile reach it too,
+and it skips the seqs it has. ``entry`` (optional; every event carries it) is the stream entry id of the event with
+seq ``seq``: given, the events are answered only while that entry is still in the stream with that seq (a failover
+that lost it and reused its seq is caught); without it, by seq alone as older clients ask. Or ``{"resync": true}``
+when they cannot all be given (the entry lost or trimmed, too many, asked twice): the screen loads a snapshot.
 
 ``/staff`` (:data:`STAFF_NAMESPACE`) is for staff pages and the evaluation tablets, authorised in ``on_connect``:
 
@@ -36,7 +39,7 @@ import time
 from flask import current_app, session
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
-from shared.catch_up import catch_up
+from shared.catch_up import catch_up, is_entry_id
 from shared.devices import TABLET, identify
 from shared.errors import OneWindowError
 from shared.staff_sessions import StaffSessions
@@ -94,6 +97,10 @@ def caught_up(data, namespace: str, *, public: bool, hall=None) -> dict:
     after = data.get("after") if isinstance(data, dict) else None
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         return {"error": {"code": "bad_request", "message": "catch_up needs {\"after\": a seq >= 0}"}}
+    entry = data.get("entry")  # the stream entry id of the event with seq ``after`` (older clients send none)
+    if entry is not None and not is_entry_id(entry):
+        return {"error": {"code": "bad_request", "message":
+                          "catch_up's \"entry\" is the stream id (<ms>-<n>) of the event with seq \"after\""}}
     asked = _CAUGHT_UP + namespace  # (both namespaces of one connection share its session)
     if session.get(asked):  # one read of the stream per connection: a client cannot make it read in a loop
         return {"resync": True}
@@ -109,7 +116,7 @@ def caught_up(data, namespace: str, *, public: bool, hall=None) -> dict:
         return {"resync": True}
     hall = hall or current_app.extensions["onewindow"]
     try:
-        found = catch_up(hall.engine, after)
+        found = catch_up(hall.engine, after, entry=entry)
     except Exception:  # the store is away: the screen loads a snapshot (retried) instead
         logger.warning("catch_up without the store", exc_info=True)
         return {"resync": True}

@@ -3,7 +3,8 @@ emits each event to the Socket.IO clients of this process, in ``seq`` order.
 
 Nobody emits by hand: the stream is the one source of truth, so a pub/sub blip loses nothing and several processes
 need no extra fan-out channel. Each *audience* (a namespace, or a room in it) gets its own view of every event; an
-event an audience may not see still goes out as ``{seq, type, ts}`` so that its clients see no false gap in ``seq``:
+event an audience may not see still goes out as ``{seq, type, ts, entry}`` so that its clients see no false gap in
+``seq`` (``entry``, the stream id, is in every view: :func:`_stub`):
 
 * ``/display`` — :func:`public_payload` (no clerk, kiosk, language or token; private events as stubs);
 * ``/staff``, room ``staff`` — :func:`staff_payload` (everything but tracking tokens);
@@ -41,7 +42,10 @@ _SECRET_FIELDS = ("token",)  # a ticket's tracking token is its holder's key: no
 
 
 def _stub(event: events.Event) -> dict:
-    return {"seq": event.seq, "type": event.type, "ts": event.ts}
+    """What every audience gets of every event: ``seq``, ``type``, ``ts`` and ``entry`` — the event's stream entry id,
+    which a reconnecting client sends back with ``catch_up`` so that the server can tell whether the event it saw
+    last is still in the stream (a failover may have lost it, and the seq reused: :mod:`shared.catch_up`)."""
+    return {"seq": event.seq, "type": event.type, "ts": event.ts, "entry": event.id}
 
 
 def _without(data: dict, fields: tuple[str, ...]) -> dict:
@@ -70,7 +74,7 @@ def tablet_view(window: int) -> Callable[[events.Event], dict]:
         if event.data.get("window") == window and event.type in (events.TICKET_FINISHED, events.TICKET_RATED):
             ticket = event.data.get("ticket") or {}
             kind = RATING_OPENED if event.type == events.TICKET_FINISHED else RATING_CLOSED
-            return {"seq": event.seq, "type": kind, "ts": event.ts, "window": window, "ticket_id": ticket.get("id")}
+            return {**_stub(event), "type": kind, "window": window, "ticket_id": ticket.get("id")}
         return _stub(event)
 
     return view

@@ -550,7 +550,7 @@ class Engine:
         today_recent = [c for c in recent if self.clock.business_date(self.clock.from_ms(c["at"])) == self.clock.business_date()]
         waiting = dict(zip(services, as_list(r["waiting"])))
         return {
-            "seq": r["seq"], "day": day, "now": self.clock.now().isoformat(),
+            "seq": r["seq"], "entry": r.get("entry"), "day": day, "now": self.clock.now().isoformat(),
             "windows": current,
             "recent_calls": [_recent_view(c, self.config) for c in today_recent],
             "waiting": waiting,

@@ -64,7 +64,11 @@ def test_the_display_namespace_answers_public_views_once_per_connection(app, soc
     assert sio.emit("clock", {}, namespace=DISPLAY_NAMESPACE, callback=True)["process"] > 0
 
 
-@pytest.mark.parametrize("bad", [None, {}, {"after": -1}, {"after": "3"}, {"after": True}, {"after": 1.5}, [1]])
+@pytest.mark.parametrize("bad", [None, {}, {"after": -1}, {"after": "3"}, {"after": True}, {"after": 1.5}, [1],
+                                 {"after": 1, "entry": 5}, {"after": 1, "entry": "1-2-3"}, {"after": 1, "entry": "-"},
+                                 {"after": 1, "entry": ["1-0"]}, {"after": 1, "entry": "+"},
+                                 {"after": 1, "entry": "18446744073709551616-0"}, {"after": 1, "entry": "1-0\n"},
+                                 {"after": 1, "entry": "١-0"}])
 def test_bad_catch_up_requests_are_refused(app, socketio, bad):
     sio = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
     answer = sio.emit("catch_up", bad, namespace=DISPLAY_NAMESPACE, callback=True)
@@ -88,5 +92,104 @@ def test_the_staff_namespace_answers_each_room_its_view(app, socketio, engine):
     assert seen[1]["clerk"] == "clerk1"                                  # staff see who called
     heard = tablet.emit("catch_up", {"after": start}, namespace=STAFF_NAMESPACE, callback=True)["events"]
     assert [e["type"] for e in heard][:3] == ["ticket_issued", "ticket_called", "rating_opened"]
-    assert heard[0] == {"seq": start + 1, "type": "ticket_issued", "ts": heard[0]["ts"]}   # a stub: no ticket
+    assert heard[0] == {"seq": start + 1, "type": "ticket_issued", "ts": heard[0]["ts"],   # a stub: no ticket
+                        "entry": heard[0]["entry"]}
     assert heard[2]["ticket_id"] == issued["id"] and heard[2]["window"] == 1
+
+
+# --- the entry the screen saw last (issue 15: a reconnect after a failover that lost events) ---------------------
+
+
+def entries(engine) -> list[tuple[str, int]]:
+    """(stream id, seq) of every event in the hall's stream, oldest first."""
+    return [(entry_id, int(fields["seq"])) for entry_id, fields in engine.redis.xrange(engine.keys.events)]
+
+
+def lose_newest(engine, n: int) -> None:
+    """What a failover without WAIT leaves on the new primary: the ``n`` newest events never reached it, and the seq
+    counter is back where its stream ends (the next event reuses the first lost seq, under a new stream id)."""
+    lost = entries(engine)[-n:]
+    engine.redis.xdel(engine.keys.events, *[entry_id for entry_id, _ in lost])
+    engine.redis.set(engine.keys.seq, lost[0][1] - 1)
+
+
+def ask(app, socketio, request: dict, namespace: str = DISPLAY_NAMESPACE) -> dict:
+    """``catch_up`` on a fresh connection (one per connection), as a reconnecting screen asks."""
+    return socketio.test_client(app, namespace=namespace).emit("catch_up", request, namespace=namespace,
+                                                               callback=True)
+
+
+@pytest.mark.parametrize("regrown", [0, 1, 4], ids=["exactly to its seq", "one past", "four past"])
+def test_a_screen_back_after_a_lossy_failover_is_not_caught_up_onto_events_it_did_not_see(app, socketio, engine,
+                                                                                           regrown):
+    """The screen saw up to seq ``seen`` (the last two events were then lost in a failover it had no socket for:
+    it never heard ``stream_rewound``); by the time it reconnects the stream has regrown to ``seen`` or past it,
+    so the seq alone looks fine. With the entry id of the event it saw last, the server sees that seq ``seen`` is
+    now another event and answers ``resync``: the screen loads the state instead of adding the new events on top
+    of the lost tickets. A client that sends only ``after`` is answered as before (by seq)."""
+    start = seq(engine)
+    issue(engine, 4)
+    seen = seq(engine)
+    shown = ask(app, socketio, {"after": start})["events"]  # what the screen applied: the events as sent
+    assert [e["seq"] for e in shown] == list(range(start + 1, seen + 1))
+    last = entries(engine)[-1][0]  # the entry of the event it saw last
+    lose_newest(engine, 2)
+    issue(engine, 2 + regrown)  # seqs seen - 1 and seen again, under new stream ids; then ``regrown`` more
+    assert seq(engine) == seen + regrown and entries(engine)[-1 - regrown][1] == seen
+    assert ask(app, socketio, {"after": seen, "entry": last}) == {"resync": True}
+    assert shown[-1]["entry"] == last  # it had it from the event itself
+    found = catch_up(engine, seen, entry=last)
+    assert not found.complete and found.events == []
+    # an older client, with the seq alone: answered as before (the hole this entry closes)
+    old = ask(app, socketio, {"after": seen})
+    assert [e["seq"] for e in old["events"]] == list(range(seen + 1, seen + regrown + 1))
+    # a screen that saw the events after the loss (their new entries) is caught up as usual
+    now = entries(engine)
+    again = ask(app, socketio, {"after": now[-1 - regrown][1], "entry": now[-1 - regrown][0]})
+    assert [(e["entry"], e["seq"]) for e in again["events"]] == now[len(now) - regrown:]
+    # a staff page asking the same on /staff (its events carry the same entries)
+    c = app.test_client()
+    r = login(c, "clerk2", 2)
+    staff = socketio.test_client(app, namespace=STAFF_NAMESPACE, auth={"csrf": r.get_json()["csrf_token"]},
+                                 flask_test_client=c)
+    assert staff.emit("catch_up", {"after": seen, "entry": last}, namespace=STAFF_NAMESPACE,
+                      callback=True) == {"resync": True}
+
+
+def test_a_reconnect_with_its_entry_gets_exactly_the_missed_events(app, socketio, engine):
+    """A normal reconnect (no failover): the events after the entry the screen saw last, each with its own entry,
+    exactly those, in the public view; and the same from the stream however many pages back."""
+    issue(engine, 6)
+    stream = entries(engine)
+    entry, after = stream[2]
+    answer = ask(app, socketio, {"after": after, "entry": entry})
+    assert [(e["entry"], e["seq"]) for e in answer["events"]] == stream[3:]
+    assert all(e["type"] == "ticket_issued" and "token" not in e["ticket"] for e in answer["events"])
+    top_entry, top = stream[-1]
+    assert ask(app, socketio, {"after": top, "entry": top_entry}) == {"events": []}   # nothing missed
+    issue(engine, 240)
+    last = seq(engine)
+    for entry, after in (stream[0], stream[-1]):
+        found = catch_up(engine, after, entry=entry)
+        assert found.complete and [e.seq for e in found.events] == list(range(after + 1, last + 1))
+        assert [e.id for e in found.events] == [i for i, _ in entries(engine)][after - stream[0][1] + 1:]
+    assert not catch_up(engine, stream[0][1], limit=last - stream[0][1] - 1, entry=stream[0][0]).complete  # too many
+    assert catch_up(engine, stream[0][1], limit=last - stream[0][1], entry=stream[0][0]).complete
+    assert not catch_up(engine, stream[0][1], entry=stream[1][0]).complete     # an entry that is not that seq's
+    engine.redis.xtrim(engine.keys.events, minid=stream[3][0], approximate=False)  # archived and trimmed
+    assert not catch_up(engine, stream[2][1], entry=stream[2][0]).complete
+
+
+def test_the_display_snapshot_names_the_entry_at_its_seq(app, engine):
+    """A screen whose last state is the hall snapshot (no event since) knows which entry that seq is, too."""
+    client = app.test_client()
+    assert client.get("/api/v1/display/state").get_json()["entry"] is None   # an empty hall: no event yet
+    issue(engine, 3)
+    snap = client.get("/api/v1/display/state").get_json()
+    assert (snap["entry"], snap["seq"]) == entries(engine)[-1]
+    lose_newest(engine, 1)
+    issue(engine, 1)
+    again = client.get("/api/v1/display/state").get_json()
+    assert again["seq"] == snap["seq"] and again["entry"] != snap["entry"]   # the same seq, another event
+    assert catch_up(engine, snap["seq"], entry=again["entry"]).complete
+    assert not catch_up(engine, snap["seq"], entry=snap["entry"]).complete

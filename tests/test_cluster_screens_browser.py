@@ -79,3 +79,70 @@ def test_the_hall_display_drops_a_call_a_failover_lost_and_shows_the_next(cluste
     finally:
         store.close()
         server.stop()
+
+
+def test_a_display_away_while_a_failover_lost_its_call_loads_the_state_when_it_comes_back(browser, tmp_path):
+    """The same lost call, but the display had no socket when it happened: its server was down (a process death
+    with the failover), so nobody told it ``stream_rewound`` — the server that comes back follows the stream from
+    where it is then. Meanwhile the next call reused the lost event's seq, so the stream is back at exactly the
+    seq the page saw last. The page's ``catch_up`` names the stream entry of that event: it is not in the stream
+    any more, the server answers ``resync`` and the page loads the state (window 2 empty, the new A002 at window 5)
+    instead of being told "nothing missed" and showing a call that no longer exists."""
+    from shared.clock import Clock
+    from shared.config import load_config
+    from shared.engine import Engine
+
+    cluster = LocalCluster(node_timeout_ms=2000).start()  # its own: the other test leaves its hall's slot unreplicated
+    path = chaos_config(tmp_path)
+    server = LiveServer(path, cluster.url).start(timeout=60)
+    store = connect(cluster.url)
+    try:
+        api = Api(server.url)
+        api.clerk(1), api.clerk(2)
+        display = open_page(browser, server.url + "/display?voice=0", "owDisplay")
+        for _ in range(3):
+            api.issue()
+        assert api.call_next(1)["number"] == "A001"
+        kept = int(store.get(SEQ_KEY))
+        primary = cluster.primary_of(SEQ_KEY)
+        replica = cluster.replica_of(primary)
+        r = replica.client()
+        try:
+            r.execute_command("READONLY")
+            wait_for(lambda: r.get(SEQ_KEY) == str(kept), 30, "the replica to catch up")
+        finally:
+            r.close()
+        cluster.stop_node(replica)
+        primary.call("CLIENT", "KILL", "TYPE", "replica")
+        assert api.call_next(2)["number"] == "A002"                       # lost with the primary
+        display.wait_for_function("(s) => owDisplay.live.seq === s", arg=kept + 1, timeout=WAIT_MS)
+        assert _window(display, 2) == "A002"
+        seen = display.evaluate("() => owDisplay.live.entry")
+        assert seen == store.xrevrange("ow:{testhall}:events", count=1)[0][0]   # the page knows that event's entry
+
+        server.stop()                                                     # the display has no socket now …
+        display.wait_for_function("() => !owDisplay.live.connected", timeout=WAIT_MS)
+        cluster.kill(primary)                                             # … while the failover loses A002's call
+        cluster.continue_node(replica)
+        replica.call("CLUSTER", "FAILOVER", "TAKEOVER")
+        wait_for(lambda: cluster.serves(replica, SEQ_KEY), 60, "the replica to take over")
+        config = load_config(path)
+        engine = Engine(store, config, Clock(config.timezone))            # the hall goes on meanwhile
+        assert int(store.get(SEQ_KEY)) == kept
+        assert engine.call_next(5, "clerk5")["number"] == "A002"           # the lost seq again, another event
+        assert int(store.get(SEQ_KEY)) == kept + 1
+
+        server.start(timeout=60)                                          # the page reconnects and catches up
+        connects = display.evaluate("() => owDisplay.live.stats.connects")
+        display.wait_for_function("(n) => owDisplay.live.stats.connects > n && owDisplay.live.status === 'live'",
+                                  arg=connects, timeout=WAIT_MS)              # (syncing until it has caught up)
+        assert _window(display, 2) is None and _window(display, 5) == "A002" and _window(display, 1) == "A001"
+        assert display.evaluate("() => owDisplay.live.stats.snapshots") == 2    # the first one, and this one
+        assert display.evaluate("() => owDisplay.live.stats.rewinds") == 0   # it never heard stream_rewound
+        assert display.evaluate("() => owDisplay.live.entry") == store.xrevrange("ow:{testhall}:events",
+                                                                                  count=1)[0][0]
+        assert display.errors == []  # type: ignore[attr-defined]
+    finally:
+        store.close()
+        server.stop()
+        cluster.close()

@@ -122,4 +122,4 @@ def test_public_payloads_hide_private_fields(client, clerk_client, engine):
     for private in ('"clerk"', '"kiosk"', '"lang"', '"token"', "clerk1"):
         assert private not in text
     signed_in = next(p for p in payloads if p["type"] not in ("ticket_issued", "ticket_called"))
-    assert set(signed_in) == {"seq", "type", "ts"}   # not shown, but no false gap either
+    assert set(signed_in) == {"seq", "type", "ts", "entry"}   # not shown, but no false gap either

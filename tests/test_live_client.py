@@ -297,6 +297,44 @@ def test_a_reconnect_catches_up_with_the_missed_events_or_loads_a_snapshot(page)
     assert got["status"] == "live"
 
 
+def test_a_reconnect_names_the_entry_it_saw_last_and_a_lost_one_loads_a_snapshot(page):
+    """Issue 15: with its seq the client sends `entry`, the stream id of the event at that seq — from the last event
+    applied (live or caught up), or from a snapshot that names it — so that a server whose stream went back and
+    regrew while the page was away answers `resync` instead of events on top of lost ones; the page then loads its
+    state. A snapshot without an entry (pages other than the hall display) leaves it unknown: `after` alone, as
+    before."""
+    got = page.evaluate("""async () => {
+        setup();
+        const asks = [];
+        sock.timeout = function (ms) {
+          return { emitWithAck: function (name, data) {
+            return new Promise(function (res, rej) { asks.push({data: data, res: res, rej: rej}); });
+          } };
+        };
+        const away = async function () { sock.fire("disconnect", "transport close"); sock.fire("connect"); };
+        sock.fire("connect");
+        await resolveLoad({seq: 5, entry: "1700000000000-4"});      // the hall snapshot names its entry
+        await away();
+        asks[0].res({events: [ev(6, "ticket_issued", {entry: "1700000000100-0"})]});
+        await until(() => applied.length === 1);
+        sock.push(ev(7, "ticket_called", {entry: "1700000000200-0"}));   // a live event: its entry is the last one
+        await away();
+        asks[1].res({resync: true});           // seq 7 is another event now (a failover lost it): a snapshot
+        await until(() => pending.length === 1);
+        await resolveLoad({seq: 8});           // a snapshot without an entry: not known
+        await away();
+        asks[2].res({events: []});
+        await until(() => live.status === "live");
+        sock.push(ev(9));                      // an event without one (an older server): not known either
+        await away();
+        return {asks: asks.map((a) => a.data), applied, seq: live.seq, loads, reasons: snaps.map((s) => s.reason)};
+    }""")
+    assert got["asks"] == [{"after": 5, "entry": "1700000000000-4"}, {"after": 7, "entry": "1700000000200-0"},
+                           {"after": 8}, {"after": 9}]
+    assert got["applied"] == [6, 7, 9] and got["seq"] == 9
+    assert got["loads"] == 2 and got["reasons"] == ["connect", "connect"]
+
+
 def test_a_rewound_stream_reloads_and_applies_the_events_that_reuse_a_seq(page):
     """A failover lost events 7 and 8 (the page applied them); the relay says the stream is back at 6, and the next
     event is a new 7: the page loads its state again, takes the lower snapshot and applies the new 7 and 8."""

@@ -84,10 +84,12 @@ def test_each_audience_hears_its_own_view_of_the_same_events(app, socketio, engi
     assert "token" not in called["ticket"]                                 # the holder's key stays with the holder
     public_called = dict(got_public)["ticket_called"]
     assert "clerk" not in public_called and "token" not in public_called["ticket"]
-    assert got_t1[:2] == [("ticket_issued", {"seq": seqs[0], "type": "ticket_issued", "ts": got_t1[0][1]["ts"]}),
-                          ("ticket_called", {"seq": seqs[1], "type": "ticket_called", "ts": got_t1[1][1]["ts"]})]
+    assert got_t1[:2] == [("ticket_issued", {"seq": seqs[0], "type": "ticket_issued", "ts": got_t1[0][1]["ts"],
+                                             "entry": got_t1[0][1]["entry"]}),
+                          ("ticket_called", {"seq": seqs[1], "type": "ticket_called", "ts": got_t1[1][1]["ts"],
+                                             "entry": got_t1[1][1]["entry"]})]
     assert got_t1[2][0] == RATING_OPENED and got_t1[2][1]["ticket_id"] == ticket["id"] and got_t1[2][1]["window"] == 1
-    assert [n for n, _ in got_t2] == kinds and set(got_t2[2][1]) == {"seq", "type", "ts"}  # not its window
+    assert [n for n, _ in got_t2] == kinds and set(got_t2[2][1]) == {"seq", "type", "ts", "entry"}  # not its window
 
     from shared import ratings
     ratings.rate(engine, 1, ticket["id"], 5)
@@ -95,4 +97,4 @@ def test_each_audience_hears_its_own_view_of_the_same_events(app, socketio, engi
     relay.emit(rated)
     assert [n for n, _ in heard(tablet1)] == [RATING_CLOSED]
     assert dict(heard(staff))["ticket_rated"]["level"] == 5
-    assert set(dict(heard(public, "/display"))["ticket_rated"]) == {"seq", "type", "ts"}
+    assert set(dict(heard(public, "/display"))["ticket_rated"]) == {"seq", "type", "ts", "entry"}

@@ -1,9 +1,10 @@
 -- snapshot.lua — a consistent read of what screens show, at one seq.
 -- onewindow: read-only
--- KEYS: 1 seq, 2 events (unused), 3 recent calls, 4 tickets(day), 5 .. 4+W windows 1..W, then queue(day, s)
+-- KEYS: 1 seq, 2 events (its newest entry: the one with that seq), 3 recent calls, 4 tickets(day), 5 .. 4+W windows 1..W, then queue(day, s)
 --       for each service, then window_queue(day, n) for each window
 -- ARGV: 1 number of windows W, 2 number of services S
--- Returns: {"ok", "seq", "recent": [json], "windows": [{current ticket json or false, paused, reason}],
+-- Returns: {"ok", "seq", "entry" (the stream id of the event with that seq; absent when the stream does not end
+--           with it: empty, or a store restored without it), "recent": [json], "windows": [{current ticket json or false, paused, reason}],
 --           "waiting": [count per service], "window_waiting": [count per window]}
 local w, s = tonumber(ARGV[1]), tonumber(ARGV[2])
 local windows = {}
@@ -20,5 +21,15 @@ local waiting = {}
 for i = 1, s do waiting[i] = redis.call('ZCARD', KEYS[4 + w + i]) end
 local window_waiting = {}
 for i = 1, w do window_waiting[i] = redis.call('ZCARD', KEYS[4 + w + s + i]) end
-return ok({seq = tonumber(redis.call('GET', KEYS[1]) or '0'), recent = redis.call('LRANGE', KEYS[3], 0, -1),
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+-- the stream entry of the event at ``seq``: a screen sends it back with catch_up on reconnecting (shared/catch_up.py)
+local entry = nil
+local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+if newest then
+  local f = newest[2]
+  for i = 1, #f, 2 do
+    if f[i] == 'seq' and tonumber(f[i + 1]) == seq then entry = newest[1] end
+  end
+end
+return ok({seq = seq, entry = entry, recent = redis.call('LRANGE', KEYS[3], 0, -1),
   windows = windows, waiting = waiting, window_waiting = window_waiting})

@@ -9,7 +9,11 @@
  *   - on a reconnect it asks the server (Socket.IO `catch_up`, acknowledged) for the events after its `seq` — the
  *     ones it missed without a socket, whichever server process it was on — and applies them in order (their
  *     changes say `caughtUp: true`), then the buffered ones; when the server cannot give them all (trimmed, too
- *     many) or does not answer within `catchUpMs`, it loads the snapshot instead;
+ *     many) or does not answer within `catchUpMs`, it loads the snapshot instead. With `after` it sends `entry`, the
+ *     stream entry id of the event at its `seq` (every event carries it, and the hall display's snapshot): the server
+ *     answers only while that entry is still in the stream, so a screen that missed a `stream_rewound` while away
+ *     is not caught up onto events after a seq that now names another event (it loads a snapshot). Without a known
+ *     entry (a snapshot that has none) it sends `after` alone;
  *   - an event with seq <= current is ignored (nothing is applied twice);
  *   - an event with seq > current + 1 means events were missed: it is kept and a fresh snapshot is loaded;
  *   - a snapshot whose seq is LOWER than current (the store was reset) is taken as it is;
@@ -79,6 +83,7 @@ export class LiveClient {
     this.socket = null;
     this.state = null;           // the reducer's state (null until the first snapshot, or without a reducer)
     this.seq = null;             // seq of the state on screen (null until the first snapshot)
+    this.entry = null;           // stream entry id of the event at `seq` (null: not known, e.g. after a snapshot without it)
     this.status = STATUS.stopped;
     this.connected = false;
     this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0, caughtUp: 0, rewinds: 0 };
@@ -210,6 +215,7 @@ export class LiveClient {
 
   _apply(ev) {
     this.seq = ev.seq;
+    this.entry = typeof ev.entry === "string" ? ev.entry : null;
     this.stats.applied++;
     let answer;
     try {
@@ -268,6 +274,7 @@ export class LiveClient {
       if (previous !== null && snap.seq < previous && !this._rewinding) this._buffer = [];
       this._rewinding = false;
       this.seq = snap.seq;
+      this.entry = typeof snap.entry === "string" ? snap.entry : null;
       this.stats.snapshots++;
       this._retryMs = 0;
       const info = { reason, previousSeq: previous };
@@ -309,9 +316,10 @@ export class LiveClient {
     clearTimeout(this._retryTimer);
     const gen = ++this._gen;
     const from = this.seq;
+    const ask = this.entry ? { after: from, entry: this.entry } : { after: from };  // (see the contract above)
     this._setStatus(STATUS.syncing);
     let asked;
-    try { asked = Promise.resolve(s.timeout(this.catchUpMs).emitWithAck("catch_up", { after: from })); }
+    try { asked = Promise.resolve(s.timeout(this.catchUpMs).emitWithAck("catch_up", ask)); }
     catch (e) { asked = Promise.reject(e); }
     const p = this._loading = asked.then((answer) => {
       if (gen !== this._gen) return;
