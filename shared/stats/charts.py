@@ -354,7 +354,7 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
     color[reasons[-1]["code"]] = REASON_COLORS[-1]  # no reason given: grey
     left, right, top_pad = 170, 80, PAD_T + 22
     plot_w = W - left - right
-    height = max(H, top_pad + 30 + len(data) * 30)
+    height = max(H, top_pad + 30 + len(data) * 36)
     row_h = (height - top_pad - 30) / len(data)
     bar = min(18.0, row_h - 8)
     most = max(f["transfers"] for _n, f in data)
@@ -367,8 +367,11 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
                     f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(top * i / 4)}</text>')
     for i, (name, f) in enumerate(data):
         y = top_pad + 4 + i * row_h
-        body.append(f'<text x="{left - 8}" y="{y + bar - 4:.1f}" text-anchor="end" fill="{INK}">'
-                    f'{escape(_two_lines(name, 12 if any(ord(ch) > 0x2E80 for ch in name) else 22)[0])}</text>')
+        lines = name.split(" · ", 1) if len(name) > 12 else [name]  # "1号窗口 · 人社综合窗口" on two lines
+        first = y + bar / 2 + 4 - 7 * (len(lines) - 1)
+        body.append(f'<text x="{left - 8}" y="{first:.1f}" text-anchor="end" fill="{INK}">' + "".join(
+            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 14}">{escape(part[:16])}</tspan>' for k, part in enumerate(lines))
+            + "</text>")
         x = left
         for r in used:
             n = f["reasons"][r["code"]]

@@ -81,6 +81,13 @@ export default {
     e_not_failed: "该记录不是失败状态，无需重发", e_step_done: "该环节已完成", e_step_out_of_order: "请按顺序办理（核实 → 整改 → 答复）",
     e_not_open: "该整改单已办结", e_appeal_pending: "申诉待复核，请先复核", e_no_pending_appeal: "没有待复核的申诉",
     e_own_appeal: "不能复核自己提出的申诉",
+    // 转办分析 (transfers by reason, window and target)
+    xfer_title: "转办分析", xfer_csv: "导出转办 CSV", xfer_routes: "转办去向（从哪个窗口转往哪里）", xfer_from: "转出窗口",
+    xfer_to: "转往", xfer_people: "人数", xfer_why: "原因", xfer_none: "所选时段没有转办。", xfer_visits: "接待",
+    xfer_rate: "转办率", xfer_top: "主要去向",
+    xfer_summary: "转办 {n} 次，涉及 {p} 人，占叫号 {c} 人的 {s}；接待 {v} 次，转办率 {r}。",
+    xfer_summary_none: "所选时段没有转办（叫号 {c} 人）。",
+    xfer_note: "转办按转出的窗口、工作人员、业务计（一张号转两次计两次）。接待=办件+咨询+过号+转办；转办率=转办÷接待。转办人数=至少转办一次的号数；占比=转办人数÷叫号人数。原因为工作人员转办时所选。",
   },
   en: {
     by_total: "Total", by_day: "By day", by_week: "By week", by_month: "By month", by_daytype: "Working vs rest days",
@@ -160,5 +167,11 @@ export default {
     e_not_failed: "That report has not failed", e_step_done: "That step is done", e_step_out_of_order: "Do the steps in order (verify → rectify → reply)",
     e_not_open: "That record is closed", e_appeal_pending: "An appeal waits for a ruling first", e_no_pending_appeal: "No appeal waits for a ruling",
     e_own_appeal: "You cannot rule on your own appeal",
+    xfer_title: "Transfers", xfer_csv: "Export transfers CSV", xfer_routes: "Where tickets were sent (from window → to)",
+    xfer_from: "From window", xfer_to: "To", xfer_people: "Tickets", xfer_why: "Reasons",
+    xfer_none: "No transfers in this period.", xfer_visits: "Visits", xfer_rate: "Transfer rate", xfer_top: "Mostly to",
+    xfer_summary: "{n} transfers of {p} tickets: {s} of the {c} tickets called; {v} visits, transfer rate {r}.",
+    xfer_summary_none: "No transfers in this period ({c} tickets called).",
+    xfer_note: "Transfers count where they left (window, clerk, service; a ticket moved twice counts twice). Visits = handled + consulted + no-shows + transfers; transfer rate = transfers ÷ visits. Tickets = tickets transferred at least once; their share = tickets ÷ tickets called. The reason is the one the clerk chose when transferring.",
   },
 };

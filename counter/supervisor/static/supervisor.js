@@ -276,9 +276,13 @@ periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
   const q = rangeQuery() + "&by=" + $("#r-by").value;
+  const asked = state.reportAsked = (state.reportAsked || 0) + 1;  // answers may come back out of order: the last ask wins
+  let report;
   try {
-    state.report = await api.get("/api/v1/supervisor/report?" + q);
-  } catch (e) { toast(errText(e), "error"); return; }
+    report = await api.get("/api/v1/supervisor/report?" + q);
+  } catch (e) { if (asked === state.reportAsked) toast(errText(e), "error"); return; }
+  if (asked !== state.reportAsked) return;
+  state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   $("#r-csv").href = hallPath("/api/v1/supervisor/report.csv?") + q + "&lang=" + i18n.lang;
   renderReport();
@@ -292,6 +296,7 @@ async function loadReport() {
     img.src = chartSrc(img.dataset.src);
     img.alt = t("chart_alt");
   });
+  loadTransfers();
 }
 function renderReport() {
   const r = state.report;
@@ -311,6 +316,7 @@ function renderReport() {
   $("#report tbody").innerHTML = r.rows.map((x) => row(x)).join("");
   $("#report tfoot").innerHTML = row(r.total, "total");
   renderHcpReport();
+  renderTransfers();
 }
 
 /* 好差评 figures of the same report (shared/stats computes them: figures.py) */
@@ -328,6 +334,60 @@ function renderHcpReport() {
     HCP_COLS.map((c) => `<td class="num" data-col="${c}">${esc(cell(x.figures, c))}</td>`).join("") + "</tr>";
   $("#report-hcp tbody").innerHTML = r.rows.map((x) => row(x)).join("");
   $("#report-hcp tfoot").innerHTML = row(r.total, "total");
+}
+
+/* 转办分析: transfers of the same period by reason, from-window (or the report's grouping) and target, with the share
+   transferred (shared/stats/transfers.py computes them) */
+const XFER_BY = ["day", "week", "month", "daytype", "service", "window", "clerk", "hour"];
+function xferQuery() {
+  const by = $("#r-by").value;
+  return `from=${state.report.from}&to=${state.report.to}&by=${XFER_BY.includes(by) ? by : "window"}`;
+}
+async function loadTransfers() {
+  if (!state.report) return;
+  const q = xferQuery();
+  const asked = state.xferAsked = (state.xferAsked || 0) + 1;
+  let x;
+  try {
+    x = await api.get("/api/v1/supervisor/transfers?" + q);
+  } catch (e) { if (asked === state.xferAsked) toast(errText(e), "error"); return; }
+  if (asked !== state.xferAsked) return;
+  state.transfers = x;
+  const img = $("#chart-transfers");
+  img.dataset.src = "/api/v1/supervisor/charts/transfers.svg?" + q;
+  img.src = chartSrc(img.dataset.src);
+  img.alt = t("xfer_title");
+  renderTransfers();
+}
+function renderTransfers() {
+  const x = state.transfers;
+  if (!x) return;
+  const label = (o, zh, enKey) => (en() ? o[enKey || "label_en"] : o[zh || "label"]);
+  $("#x-range").textContent = x.from === x.to ? x.from : `${x.from} — ${x.to}`;
+  $("#x-csv").href = hallPath("/api/v1/supervisor/transfers.csv?") + xferQuery() + "&lang=" + i18n.lang;
+  const tf = x.total.figures;
+  $("#x-summary").textContent = tf.transfers
+    ? t("xfer_summary", {n: tf.transfers, p: tf.tickets, c: num(tf.called), s: pct(tf.ticket_rate), v: tf.visits, r: pct(tf.rate)})
+    : t("xfer_summary_none", {c: num(tf.called)});
+  const names = Object.fromEntries(x.targets.map((g) => [g.key, label(g)]));
+  $("#xfer thead").innerHTML = "<tr><th>" + esc(t("name")) + "</th>" +
+    [["visits", t("xfer_visits")], ["transfers", t("transfers")], ["rate", t("xfer_rate")]].map(([k, h]) => `<th class="num" data-col="${k}">${esc(h)}</th>`).join("") +
+    x.reasons.map((r) => `<th class="num" data-reason="${esc(r.code)}">${esc(label(r))}</th>`).join("") +
+    `<th data-col="top">${esc(t("xfer_top"))}</th></tr>`;
+  const top = (f) => Object.entries(f.targets).filter(([, n]) => n).sort((a, b) => b[1] - a[1]).slice(0, 2)
+    .map(([k, n]) => `${names[k] || k} ${n}`).join(en() ? ", " : "、") || "—";
+  const row = (r, cls) => `<tr class="${cls || ""}" data-key="${esc(r.key)}"${r.figures.transfers ? "" : ' data-none="true"'}><th>${esc(label(r))}</th>` +
+    `<td class="num" data-col="visits">${num(r.figures.visits)}</td><td class="num" data-col="transfers">${num(r.figures.transfers)}</td>` +
+    `<td class="num" data-col="rate">${esc(pct(r.figures.rate))}</td>` +
+    x.reasons.map((c) => { const n = r.figures.reasons[c.code]; return `<td class="num${n ? "" : " zero"}" data-reason="${esc(c.code)}">${n}</td>`; }).join("") +
+    `<td data-col="top">${esc(top(r.figures))}</td></tr>`;
+  $("#xfer tbody").innerHTML = x.rows.map((r) => row(r)).join("");
+  $("#xfer tfoot").innerHTML = row(x.total, "total");
+  const why = (reasons) => x.reasons.filter((r) => reasons[r.code]).map((r) => `${label(r)} ${reasons[r.code]}`).join(en() ? ", " : "、");
+  $("#x-empty").hidden = x.routes.length > 0;
+  $("#xfer-routes tbody").innerHTML = x.routes.map((r) => `<tr data-from="${esc(r.from_window || "")}" data-to="${esc(r.to)}">` +
+    `<td>${esc(en() ? r.from_label_en : r.from_label)}</td><td>${esc(en() ? r.to_label_en : r.to_label)}</td>` +
+    `<td class="num">${r.transfers}</td><td class="num">${r.tickets}</td><td>${esc(why(r.reasons))}</td></tr>`).join("");
 }
 
 /* ----------------------------------------------------------------------------------------- follow-ups */
