@@ -100,6 +100,8 @@ class TransferGrouping:
     #: (from window or None, target key) → tally
     routes: dict[tuple[str | None, str], TransferTally] = field(default_factory=dict)
     days: int = 0
+    #: the days on record in the range
+    day_set: set[str] = field(default_factory=set)
 
 
 def check_grouping(by: str) -> None:
@@ -112,7 +114,7 @@ def transfer_grouping(stats, start: date, end: date, by: str = "window") -> Tran
     """The transfers of ``start`` … ``end`` of one hall (:class:`~shared.stats.reports.Stats`), grouped ``by``."""
     check_grouping(by)
     g = stats.grouped(start, end, by)  # the report's rows: visits and tickets called come from its counts
-    out = TransferGrouping(by, days=len(g.kinds))
+    out = TransferGrouping(by, days=len(g.kinds), day_set=set(g.kinds))
     hall = stats.config.hall_id
     s, e = start.isoformat(), end.isoformat()
     archived = set(stats.archive.days())
