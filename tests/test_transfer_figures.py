@@ -39,6 +39,11 @@ def check_day(rep) -> None:
     assert [(r["from_window"], r["to"], r["transfers"]) for r in rep["routes"]] == ROUTES
     assert rep["routes"][0]["reasons"]["wrong_service"] == 2 and rep["routes"][0]["tickets"] == 2
     assert rep["routes"][0]["from_label"] == "1号窗口 · 人社综合窗口" and rep["routes"][0]["to_label"] == "市场综合"
+    # the clerks' free texts, newest first
+    assert [(n["number"], n["from_window"], n["to"], n["reason"], n["text"], n["clerk_name"]) for n in rep["notes"]] == [
+        ("B002", "5", "window:4", "none", "群众要求到4号窗口", "孙丽"),
+        ("A001", "4", "window:5", "other_department", "需公安窗口核验身份", "赵磊")]
+    assert rep["notes"][1]["reason_label"] == "需其他部门办理" and rep["notes"][1]["to_label"] == "5号窗口 · 综合窗口"
 
 
 def test_the_days_transfers_by_reason_window_target_and_share(hall):

@@ -62,6 +62,10 @@ def test_the_transfer_table_routes_and_chart_for_a_range(app, tmp_path, client, 
         expect(routes).to_have_count(4)
         expect(routes.first.locator("td")).to_have_text(["1号窗口 · 人社综合窗口", "市场综合", "2", "2", "取错号 2"])
         expect(page.locator('#xfer-routes tr[data-from="4"][data-to="window:5"] td').last).to_have_text("需其他部门办理 1")
+        notes = page.locator("#xfer-notes li")
+        expect(notes).to_have_count(2)
+        expect(notes.last).to_contain_text("A001 4号窗口 · 市场综合窗口 → 5号窗口 · 综合窗口 · 赵磊 · 需其他部门办理")
+        expect(notes.last.locator("q")).to_have_text("需公安窗口核验身份")
         assert wait_images(page, "#chart-transfers")[0] > 0
         href = page.locator("#x-csv").get_attribute("href")
         assert "transfers.csv" in href and "from=2026-11-23" in href and "to=2026-11-29" in href and "by=window" in href

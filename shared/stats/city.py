@@ -202,7 +202,7 @@ def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
     row — counts add and every rate (转办率, the share of tickets transferred) is computed from the sums, never
     averaged. Windows and clerks stay a hall's own (rows keyed ``<hall>:<window>``, routes from ``<hall>:<window>``,
     targets ``window:<hall>:<n>``); services, days, hours … add across halls. Plus ``halls``: each hall's total."""
-    from shared.stats.transfers import (TransferGrouping, TransferTally, _target_label, build_report,
+    from shared.stats.transfers import (TransferGrouping, TransferTally, _clerk_name, _target_label, build_report,
                                         check_grouping, transfer_grouping)
 
     check_grouping(by)
@@ -225,6 +225,8 @@ def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
         for (win, tgt), tally in g.routes.items():
             route = (None if win is None else f"{hid}{KEY_SEP}{win}", _rekey_target(tgt, hid))
             merged.routes.setdefault(route, TransferTally()).merge(_rekey(tally, hid))
+        merged.notes += [(None if w is None else f"{hid}{KEY_SEP}{w}", _rekey_target(tgt, hid), tr)
+                         for w, tgt, tr in g.notes]
     merged.days = len(days)
     by_id = {s.config.hall_id: s for s in chosen}
 
@@ -275,7 +277,8 @@ def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
 
     rep = build_report(merged, start, end, city.halls[0].engine.clock.now().isoformat(timespec="seconds"),
                        row_label=row_label, order=order, target_label=target_label, target_order=target_order,
-                       window_label=window_label)
+                       window_label=window_label,
+                       clerk_name=lambda username: _clerk_name([s.config for s in chosen], username))
     codes = [r["code"] for r in rep["reasons"]]
     targets = [t["key"] for t in rep["targets"]]
     rep["halls"] = [{"key": s.config.hall_id, "label": s.config.hall_name,

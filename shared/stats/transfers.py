@@ -17,7 +17,8 @@ Definitions (docs/statistics.md, *Transfers*):
   (day, week, month, 工作日 / 休息日, total): ``ticket_rate`` = tickets ÷ called, the share of citizens called who
   were sent elsewhere at least once. Blank (None) in rows by service, window, clerk, hour.
 * rows: grouped like a report (:data:`TRANSFER_GROUPINGS`: the report's groupings less 事项, which a transfer does
-  not have); ``hour`` is the local hour of the transfer. ``routes``: from-window → target, with reasons.
+  not have); ``hour`` is the local hour of the transfer. ``routes``: from-window → target, with reasons. ``notes``:
+  the newest transfers with the clerk's free text (at most :data:`MAX_NOTES`), what the reason alone does not say.
 
 Rates are percentages rounded half-up to one decimal; a rate without a base is None. A city adds these tallies hall by
 hall (:func:`merge_into`): counts add, rates are computed again from the sums, never averaged.
@@ -43,6 +44,8 @@ NO_REASON = "none"
 NO_REASON_LABEL = ("未选原因", "No reason chosen")
 #: rows whose ``called`` / ``ticket_rate`` mean something (tickets called in the row's days)
 TIME_ROWS = ("total", "day", "week", "month", "daytype")
+#: how many of the newest transfers with a text a report lists
+MAX_NOTES = 50
 
 
 @dataclass
@@ -102,6 +105,8 @@ class TransferGrouping:
     days: int = 0
     #: the days on record in the range
     day_set: set[str] = field(default_factory=set)
+    #: transfers with a free text: (from-window key, target key, fact)
+    notes: list[tuple[str | None, str, TransferFact]] = field(default_factory=list)
 
 
 def check_grouping(by: str) -> None:
@@ -129,6 +134,8 @@ def transfer_grouping(stats, start: date, end: date, by: str = "window") -> Tran
             out.rows.setdefault(key, TransferTally()).add(tr, hall)
         route = (None if tr.from_window is None else str(tr.from_window), target_key(tr))
         out.routes.setdefault(route, TransferTally()).add(tr, hall)
+        if tr.reason_text:
+            out.notes.append((*route, tr))
     for key, acc in g.rows.items():
         _base(out.rows.setdefault(key, TransferTally()), acc.counts, by in TIME_ROWS)
     _base(out.total, g.total.counts, True)
@@ -174,11 +181,21 @@ def transfer_report(stats, start: date, end: date, by: str = "window") -> dict:
                         row_label=lambda key: stats.label(by, key), order=lambda rows: stats.order(by, rows),
                         target_label=lambda key: _target_label(stats.config, key),
                         target_order=lambda keys: _target_order([stats.config], keys),
-                        window_label=lambda key: stats.label("window", key))
+                        window_label=lambda key: stats.label("window", key),
+                        clerk_name=lambda username: _clerk_name([stats.config], username))
+
+
+def _clerk_name(configs, username: str) -> str:
+    """A clerk's name from the first config that knows the username (the username otherwise)."""
+    for cfg in configs:
+        clerk = cfg.clerks.get(username)
+        if clerk is not None:
+            return clerk.name
+    return username
 
 
 def build_report(g: TransferGrouping, start: date, end: date, as_of: str, *, row_label, order, target_label,
-                 target_order, window_label) -> dict:
+                 target_order, window_label, clerk_name=lambda username: username) -> dict:
     """The report of a grouping (one hall's or a city's): the labels and orders come from the caller."""
     seen = set(g.total.reasons)
     reasons = reason_list(seen)
@@ -195,8 +212,20 @@ def build_report(g: TransferGrouping, start: date, end: date, as_of: str, *, row
                        "transfers": tally.transfers, "tickets": len(tally.tickets),
                        "reasons": {c: tally.reasons.get(c, 0) for c in codes}})
     total = {"key": "total", "label": "合计", "label_en": "Total", "figures": g.total.figures(codes, targets)}
+    names = {r["code"]: r for r in reasons}
+    notes = []
+    for win, tgt, tr in sorted(g.notes, key=lambda n: -n[2].ts)[:MAX_NOTES]:
+        wl = window_label(win) if win is not None else {"label": "—", "label_en": "—"}
+        why = names.get(tr.reason or NO_REASON) or names[NO_REASON]
+        notes.append({"day": tr.day, "at_ms": tr.ts, "number": tr.ticket.rsplit("-", 1)[-1], "from_window": win,
+                      "from_label": wl["label"], "from_label_en": wl["label_en"], "clerk": tr.from_clerk,
+                      "clerk_name": clerk_name(tr.from_clerk) if tr.from_clerk else None, "to": tgt,
+                      "to_label": target_label(tgt)["label"], "to_label_en": target_label(tgt)["label_en"],
+                      "reason": why["code"], "reason_label": why["label"], "reason_label_en": why["label_en"],
+                      "text": tr.reason_text})
     return {"from": start.isoformat(), "to": end.isoformat(), "by": g.by, "as_of": as_of, "days": g.days,
-            "reasons": reasons, "targets": target_rows, "rows": rows, "total": total, "routes": routes}
+            "reasons": reasons, "targets": target_rows, "rows": rows, "total": total, "routes": routes,
+            "notes": notes}
 
 
 def _window_sort(win: str | None):

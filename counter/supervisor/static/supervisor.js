@@ -388,6 +388,11 @@ function renderTransfers() {
   $("#xfer-routes tbody").innerHTML = x.routes.map((r) => `<tr data-from="${esc(r.from_window || "")}" data-to="${esc(r.to)}">` +
     `<td>${esc(en() ? r.from_label_en : r.from_label)}</td><td>${esc(en() ? r.to_label_en : r.to_label)}</td>` +
     `<td class="num">${r.transfers}</td><td class="num">${r.tickets}</td><td>${esc(why(r.reasons))}</td></tr>`).join("");
+  $("#xfer-notes").innerHTML = x.notes.length ? x.notes.map((n) => `<li data-number="${esc(n.number)}">` +
+    `<span class="muted nowrap">${esc(hm(n.at_ms))}</span> <b>${esc(n.number)}</b> ` +
+    `${esc(en() ? n.from_label_en : n.from_label)} → ${esc(en() ? n.to_label_en : n.to_label)}` +
+    `${n.clerk_name ? " · " + esc(n.clerk_name) : ""} · <span class="tag">${esc(en() ? n.reason_label_en : n.reason_label)}</span> ` +
+    `<q>${esc(n.text)}</q></li>`).join("") : `<li class="muted">${esc(t("xfer_no_notes"))}</li>`;
 }
 
 /* ----------------------------------------------------------------------------------------- follow-ups */
