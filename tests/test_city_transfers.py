@@ -69,3 +69,47 @@ def test_city_transfers_add_counts_and_recompute_rates(redis_client, redis_serve
     # the CSV is the hall's form
     table = list(csv.reader(io.StringIO(transfers_csv(rep)[1:])))
     assert table[-1][:8] == ["total", "合计", "17", "6", "35.3", "5", "11", "45.5"]
+
+
+def test_the_city_transfer_api_and_csv(tmp_path, redis_client, redis_server, clock):
+    """/city/api/v1/transfers (and .csv): a city supervisor reads the halls' transfers; nobody else does."""
+    from city_figures_support import named_city
+    from city_support import CITY_PASSWORD, CITY_SUPERVISOR
+    from hall_support import DEMO_PASSWORD, SUPER_PASSWORD
+
+    from onewindow import create_app
+
+    app = create_app({"TESTING": True, "CONFIG_PATH": str(named_city(tmp_path / "city")),
+                      "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
+
+    def sign_in(path: str, body: dict):
+        c = app.test_client()
+        r = c.post(path, json=body)
+        assert r.status_code == 200, r.get_json()
+        c.environ_base["HTTP_X_CSRF_TOKEN"] = r.get_json()["csrf_token"]
+        return c
+
+    at(clock, FRI, "09:00")
+    for _ in range(2):
+        assert app.test_client().post("/h/east/api/v1/tickets", json={"service": "renshe"}).status_code == 201
+    east = sign_in("/h/east/api/v1/login", {"username": "clerk1", "password": DEMO_PASSWORD, "window": 1})
+    assert ok(east.post("/h/east/api/v1/windows/1/call-next"))["ticket"]["number"] == "A001"
+    ok(east.post("/h/east/api/v1/windows/1/transfer", json={"service": "shichang", "reason": "wrong_service"}))
+
+    city = sign_in("/city/api/v1/login", {"username": CITY_SUPERVISOR, "password": CITY_PASSWORD})
+    rep = ok(city.get("/city/api/v1/transfers?period=day"))
+    total = rep["total"]["figures"]
+    assert (total["transfers"], total["tickets"], total["called"], total["ticket_rate"]) == (1, 1, 1, 100.0)
+    assert total["reasons"]["wrong_service"] == 1 and total["targets"] == {"service:shichang": 1}
+    assert {r["key"]: r["figures"]["transfers"] for r in rep["rows"]}["east:1"] == 1
+    assert [h["key"] for h in rep["halls"]] == ["east", "west"]
+    r = city.get("/city/api/v1/transfers.csv?period=day&by=service&lang=en")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    table = list(csv.reader(io.StringIO(r.get_data(as_text=True)[1:])))
+    assert table[0][:4] == ["Key", "Name", "Visits", "Transfers"] and table[-1][:4] == ["total", "Total", "1", "1"]
+    assert city.get("/city/api/v1/transfers?by=matter").status_code == 400
+    assert city.get("/city/api/v1/transfers?halls=nowhere").status_code == 400
+    hall_super = sign_in("/h/west/api/v1/login", {"username": "westsuper", "password": SUPER_PASSWORD})
+    for c in (app.test_client(), east, hall_super):
+        for path in ("/city/api/v1/transfers", "/city/api/v1/transfers.csv"):
+            assert c.get(path).status_code == 401
