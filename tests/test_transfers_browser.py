@@ -86,4 +86,6 @@ def test_the_transfer_table_routes_and_chart_for_a_range(app, tmp_path, client, 
         expect(page.locator('#xfer thead th[data-reason="wrong_service"]')).to_have_text("Took the wrong ticket")
         expect(routes.first.locator("td").nth(1)).to_have_text("Market Regulation")
         assert "lang=en" in page.locator("#x-csv").get_attribute("href")
+        wait_images(page, "#chart-transfers")
+        page.locator("#xfer-card").screenshot(path=str(tmp_path / "supervisor-transfers-en.png"))
         assert page_errors(page, allow=("status of 401",)) == []

@@ -352,7 +352,16 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
     used = [r for r in reasons if any(f["reasons"][r["code"]] for _n, f in data)]
     color = {r["code"]: REASON_COLORS[min(i, len(REASON_COLORS) - 1)] for i, r in enumerate(reasons)}
     color[reasons[-1]["code"]] = REASON_COLORS[-1]  # no reason given: grey
-    left, right, top_pad = 170, 80, PAD_T + 22
+    legend, lx, ly = [], PAD_L, PAD_T - 6  # the legend from the left, on as many lines as it needs
+    for r in used:
+        text = r["label_en"] if lang == "en" else r["label"]
+        width = 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 12
+        if lx + width > W - PAD_R and lx > PAD_L:
+            lx, ly = PAD_L, ly + 16
+        legend.append(f'<rect x="{lx}" y="{ly}" width="10" height="10" rx="2" fill="{color[r["code"]]}"/>'
+                      f'<text x="{lx + 14}" y="{ly + 9}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
+        lx += width
+    left, right, top_pad = 170, 80, ly + 28
     plot_w = W - left - right
     height = max(H, top_pad + 30 + len(data) * 36)
     row_h = (height - top_pad - 30) / len(data)
@@ -388,12 +397,6 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
         rate = f["rate"]
         side = f'{f["transfers"]} · {_t("transfer_rate", lang)} {"—" if rate is None else f"{rate:g}%"}'
         body.append(f'<text x="{x + 6:.1f}" y="{y + bar - 4:.1f}" fill="{MUTED}" font-size="11">{escape(side)}</text>')
-    legend, x = [], W - PAD_R
-    for r in reversed(used):
-        text = r["label_en"] if lang == "en" else r["label"]
-        x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
-        legend.append(f'<rect x="{x}" y="{PAD_T - 6}" width="10" height="10" rx="2" fill="{color[r["code"]]}"/>'
-                      f'<text x="{x + 14}" y="{PAD_T + 3}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
             f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
             + "".join(body) + "".join(legend) + "</svg>")

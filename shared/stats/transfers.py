@@ -123,7 +123,8 @@ def transfer_grouping(stats, start: date, end: date, by: str = "window") -> Tran
     hall = stats.config.hall_id
     s, e = start.isoformat(), end.isoformat()
     archived = set(stats.archive.days())
-    found = stats.archive.transfers(s, e)
+    # one reading of which days are archived: a day archived meanwhile is still read from the stream, not twice
+    found = [tr for tr in stats.archive.transfers(s, e) if tr.day in archived]
     for facts in stats.live_days(s, e, archived).values():
         found.extend(facts.transfers)
     tz = stats.config.timezone
