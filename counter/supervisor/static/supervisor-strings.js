@@ -4,6 +4,7 @@
  */
 
 import { WAIT_WORDS } from "/assets/js/wait-strings.js";
+import { TRANSFER_WORDS } from "/assets/js/transfer-strings.js";
 
 export default {
   zh: {
@@ -47,7 +48,7 @@ export default {
     e_invalid_value: "输入有误：{m}", e_invalid_range: "日期范围有误",
     min: "分钟", sec: "秒", weekdays: ["日", "一", "二", "三", "四", "五", "六"], people: "人", chart_alt: "图表",
     dept: "部门", problem: "问题", action: "处理",
-    ...WAIT_WORDS.zh,
+    ...WAIT_WORDS.zh, ...TRANSFER_WORDS.zh,
     by_matter: "按事项", est_wait: "预计等候", tab_hcp: "好差评",
     alert_no_window: "{s}：{n} 人在等候，但没有在岗的窗口办理（群众端显示“暂无窗口办理”）",
     alert_overdue: "{n} 件差评整改已超期（最早应于 {d} 完成），点击查看",
@@ -81,13 +82,6 @@ export default {
     e_not_failed: "该记录不是失败状态，无需重发", e_step_done: "该环节已完成", e_step_out_of_order: "请按顺序办理（核实 → 整改 → 答复）",
     e_not_open: "该整改单已办结", e_appeal_pending: "申诉待复核，请先复核", e_no_pending_appeal: "没有待复核的申诉",
     e_own_appeal: "不能复核自己提出的申诉",
-    // 转办分析 (transfers by reason, window and target)
-    xfer_title: "转办分析", xfer_csv: "导出转办 CSV", xfer_routes: "转办去向（从哪个窗口转往哪里）", xfer_from: "转出窗口",
-    xfer_to: "转往", xfer_people: "人数", xfer_why: "原因", xfer_none: "所选时段没有转办。", xfer_visits: "接待",
-    xfer_rate: "转办率", xfer_top: "主要去向", xfer_notes: "转办说明（工作人员填写，最近 50 条）", xfer_no_notes: "没有填写说明的转办。",
-    xfer_summary: "转办 {n} 次，涉及 {p} 人，占叫号 {c} 人的 {s}；接待 {v} 次，转办率 {r}。",
-    xfer_summary_none: "所选时段没有转办（叫号 {c} 人）。",
-    xfer_note: "转办按转出的窗口、工作人员、业务计（一张号转两次计两次）。接待=办件+咨询+过号+转办；转办率=转办÷接待。转办人数=至少转办一次的号数；占比=转办人数÷叫号人数。原因为工作人员转办时所选。",
   },
   en: {
     by_total: "Total", by_day: "By day", by_week: "By week", by_month: "By month", by_daytype: "Working vs rest days",
@@ -132,7 +126,7 @@ export default {
     e_already_followed_up: "Already followed up", e_invalid_value: "Invalid input: {m}", e_invalid_range: "Invalid date range",
     min: "min", sec: "s", weekdays: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], people: "", chart_alt: "chart",
     dept: "Department", problem: "Problem", action: "Action",
-    ...WAIT_WORDS.en,
+    ...WAIT_WORDS.en, ...TRANSFER_WORDS.en,
     by_matter: "By matter (事项)", est_wait: "Estimated wait", tab_hcp: "Ratings (好差评)",
     alert_no_window: "{s}: {n} waiting but no staffed window serves it (citizens see \u201cNo window open\u201d)",
     alert_overdue: "{n} rectification records overdue (oldest due {d}); click to see them",
@@ -167,12 +161,5 @@ export default {
     e_not_failed: "That report has not failed", e_step_done: "That step is done", e_step_out_of_order: "Do the steps in order (verify → rectify → reply)",
     e_not_open: "That record is closed", e_appeal_pending: "An appeal waits for a ruling first", e_no_pending_appeal: "No appeal waits for a ruling",
     e_own_appeal: "You cannot rule on your own appeal",
-    xfer_title: "Transfers", xfer_csv: "Export transfers CSV", xfer_routes: "Where tickets were sent (from window → to)",
-    xfer_from: "From window", xfer_to: "To", xfer_people: "Tickets", xfer_why: "Reasons",
-    xfer_none: "No transfers in this period.", xfer_visits: "Visits", xfer_rate: "Transfer rate", xfer_top: "Mostly to",
-    xfer_notes: "What the clerks wrote (newest 50)", xfer_no_notes: "No transfer with a note.",
-    xfer_summary: "{n} transfers of {p} tickets: {s} of the {c} tickets called; {v} visits, transfer rate {r}.",
-    xfer_summary_none: "No transfers in this period ({c} tickets called).",
-    xfer_note: "Transfers count where they left (window, clerk, service; a ticket moved twice counts twice). Visits = handled + consulted + no-shows + transfers; transfer rate = transfers ÷ visits. Tickets = tickets transferred at least once; their share = tickets ÷ tickets called. The reason is the one the clerk chose when transferring.",
   },
 };

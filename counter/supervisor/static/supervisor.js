@@ -11,6 +11,7 @@ import { hallPath } from "/assets/js/api.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
+import { transferBy, transferCard } from "/assets/js/transfers.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
 import { connectionBadge, staffSession, toaster } from "/assets/js/staff.js";
 import { waitKey } from "/assets/js/wait-strings.js";
@@ -338,10 +339,9 @@ function renderHcpReport() {
 
 /* 转办分析: transfers of the same period by reason, from-window (or the report's grouping) and target, with the share
    transferred (shared/stats/transfers.py computes them) */
-const XFER_BY = ["day", "week", "month", "daytype", "service", "window", "clerk", "hour"];
+const drawTransfers = transferCard(i18n, { tz: BOOT.tz });
 function xferQuery() {
-  const by = $("#r-by").value;
-  return `from=${state.report.from}&to=${state.report.to}&by=${XFER_BY.includes(by) ? by : "window"}`;
+  return `from=${state.report.from}&to=${state.report.to}&by=${transferBy($("#r-by").value)}`;
 }
 async function loadTransfers() {
   if (!state.report) return;
@@ -360,39 +360,7 @@ async function loadTransfers() {
   renderTransfers();
 }
 function renderTransfers() {
-  const x = state.transfers;
-  if (!x) return;
-  const label = (o, zh, enKey) => (en() ? o[enKey || "label_en"] : o[zh || "label"]);
-  $("#x-range").textContent = x.from === x.to ? x.from : `${x.from} — ${x.to}`;
-  $("#x-csv").href = hallPath("/api/v1/supervisor/transfers.csv?") + xferQuery() + "&lang=" + i18n.lang;
-  const tf = x.total.figures;
-  $("#x-summary").textContent = tf.transfers
-    ? t("xfer_summary", {n: tf.transfers, p: tf.tickets, c: num(tf.called), s: pct(tf.ticket_rate), v: tf.visits, r: pct(tf.rate)})
-    : t("xfer_summary_none", {c: num(tf.called)});
-  const names = Object.fromEntries(x.targets.map((g) => [g.key, label(g)]));
-  $("#xfer thead").innerHTML = "<tr><th>" + esc(t("name")) + "</th>" +
-    [["visits", t("xfer_visits")], ["transfers", t("transfers")], ["rate", t("xfer_rate")]].map(([k, h]) => `<th class="num" data-col="${k}">${esc(h)}</th>`).join("") +
-    x.reasons.map((r) => `<th class="num" data-reason="${esc(r.code)}">${esc(label(r))}</th>`).join("") +
-    `<th data-col="top">${esc(t("xfer_top"))}</th></tr>`;
-  const top = (f) => Object.entries(f.targets).filter(([, n]) => n).sort((a, b) => b[1] - a[1]).slice(0, 2)
-    .map(([k, n]) => `${names[k] || k} ${n}`).join(en() ? ", " : "、") || "—";
-  const row = (r, cls) => `<tr class="${cls || ""}" data-key="${esc(r.key)}"${r.figures.transfers ? "" : ' data-none="true"'}><th>${esc(label(r))}</th>` +
-    `<td class="num" data-col="visits">${num(r.figures.visits)}</td><td class="num" data-col="transfers">${num(r.figures.transfers)}</td>` +
-    `<td class="num" data-col="rate">${esc(pct(r.figures.rate))}</td>` +
-    x.reasons.map((c) => { const n = r.figures.reasons[c.code]; return `<td class="num${n ? "" : " zero"}" data-reason="${esc(c.code)}">${n}</td>`; }).join("") +
-    `<td data-col="top">${esc(top(r.figures))}</td></tr>`;
-  $("#xfer tbody").innerHTML = x.rows.map((r) => row(r)).join("");
-  $("#xfer tfoot").innerHTML = row(x.total, "total");
-  const why = (reasons) => x.reasons.filter((r) => reasons[r.code]).map((r) => `${label(r)} ${reasons[r.code]}`).join(en() ? ", " : "、");
-  $("#x-empty").hidden = x.routes.length > 0;
-  $("#xfer-routes tbody").innerHTML = x.routes.map((r) => `<tr data-from="${esc(r.from_window || "")}" data-to="${esc(r.to)}">` +
-    `<td>${esc(en() ? r.from_label_en : r.from_label)}</td><td>${esc(en() ? r.to_label_en : r.to_label)}</td>` +
-    `<td class="num">${r.transfers}</td><td class="num">${r.tickets}</td><td>${esc(why(r.reasons))}</td></tr>`).join("");
-  $("#xfer-notes").innerHTML = x.notes.length ? x.notes.map((n) => `<li data-number="${esc(n.number)}">` +
-    `<span class="muted nowrap">${esc(hm(n.at_ms))}</span> <b>${esc(n.number)}</b> ` +
-    `${esc(en() ? n.from_label_en : n.from_label)} → ${esc(en() ? n.to_label_en : n.to_label)}` +
-    `${n.clerk_name ? " · " + esc(n.clerk_name) : ""} · <span class="tag">${esc(en() ? n.reason_label_en : n.reason_label)}</span> ` +
-    `<q>${esc(n.text)}</q></li>`).join("") : `<li class="muted">${esc(t("xfer_no_notes"))}</li>`;
+  if (state.transfers) drawTransfers(state.transfers, hallPath("/api/v1/supervisor/transfers.csv?") + xferQuery() + "&lang=" + i18n.lang);
 }
 
 /* ----------------------------------------------------------------------------------------- follow-ups */
