@@ -32,6 +32,7 @@ from shared.stats import Archive, Stats, report_csv  # noqa: E402
 from shared.stats.charts import CHARTS, trend_grouping  # noqa: E402
 from shared.stats.facts import CaseFact, DayFacts, Resolution, TicketFact, TransferFact  # noqa: E402
 from shared.stats.figures import aggregate  # noqa: E402
+from shared.stats.transfers import transfer_report, transfers_csv  # noqa: E402
 from shared.redis_client import connect  # noqa: E402
 
 logger = logging.getLogger("bench.stats")
@@ -178,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("cumulative (daytype + service)", stats.cumulative),
                 ("CSV by=service", lambda: report_csv(stats.report(first, last, "service"))),
                 ("follow-up list", lambda: stats.followups("open")),
+                ("transfers by=window (转办分析)", lambda: transfer_report(stats, first, last, "window")),
+                ("transfers CSV by=month", lambda: transfers_csv(transfer_report(stats, first, last, "month"))),
             ]
             for name, (by, draw) in CHARTS.items():
                 grouping = by or trend_grouping(args.days)

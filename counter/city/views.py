@@ -5,7 +5,9 @@ session (``[[supervisors]]`` of ``city.toml``): a hall's clerk or supervisor is 
 * ``GET /city/api/v1/overview`` — every hall's live overview, its summary and the city's totals;
 * ``GET /city/api/v1/report?period=|from=&to=&by=&halls=`` — the figures summed across halls, each hall's total;
 * ``GET /city/api/v1/report.csv?…&lang=zh|en`` — the same report as the hall's CSV;
-* ``GET /city/api/v1/charts/<halls|haocaiping|load|wait|satisfaction>.svg?…&lang=`` — its charts.
+* ``GET /city/api/v1/charts/<halls|haocaiping|load|wait|satisfaction|transfers>.svg?…&lang=`` — its charts;
+* ``GET /city/api/v1/transfers?period=|from=&to=&by=&halls=`` (and ``transfers.csv``) — transfers (转办) by reason,
+  window, target, summed across halls (:func:`shared.stats.city.city_transfers`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from flask import Blueprint, Response, jsonify, make_response, render_template, 
 
 from shared.errors import ValidationError
 from shared.stats.charts import haocaiping_rates, hall_comparison, hourly_load, satisfaction_trend, \
-    trend_grouping, wait_by_service
-from shared.stats.city import CITY_GROUPINGS, CityStats, city_report_csv
+    transfer_reasons_chart, trend_grouping, wait_by_service
+from shared.stats.city import CITY_GROUPINGS, CityStats, city_report_csv, city_transfers
 from shared.stats.periods import report_range
+from shared.stats.transfers import transfers_csv
 
 if TYPE_CHECKING:
     from onewindow.edge import City
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLL_MS = 5000  # the page asks for the live overview this often
-CITY_CHARTS = ("halls", "haocaiping", "load", "wait", "satisfaction")
+CITY_CHARTS = ("halls", "haocaiping", "load", "wait", "satisfaction", "transfers")
 
 
 def create_blueprint(city: City) -> Blueprint:
@@ -46,7 +49,8 @@ def create_blueprint(city: City) -> Blueprint:
                 "halls": [{"id": h.config.hall_id, "name": h.config.hall_name,
                            "name_en": h.config.hall_name_en or h.config.hall_name, "base": city.base(h)}
                           for h in city.halls],
-                "several": city.several, "groupings": list(CITY_GROUPINGS), "poll_ms": POLL_MS}
+                "several": city.several, "groupings": list(CITY_GROUPINGS), "poll_ms": POLL_MS,
+                "tz": str(city.halls[0].config.timezone)}
         response = make_response(render_template("city.html", boot=boot))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -84,7 +88,10 @@ def create_blueprint(city: City) -> Blueprint:
         stats = figures()
         start, end = report_range(request.args, stats.today())
         halls = _halls()
-        if name in ("halls", "haocaiping"):  # one row per hall: the comparison
+        if name == "transfers":  # 转办分析: the rows of the transfer report (by window unless asked)
+            svg = transfer_reasons_chart(city_transfers(stats, start, end, request.args.get("by", "window"), halls),
+                                         lang)
+        elif name in ("halls", "haocaiping"):  # one row per hall: the comparison
             rows = stats.report(start, end, "hall", halls)["rows"]
             svg = (hall_comparison if name == "halls" else haocaiping_rates)(rows, lang)
         else:
@@ -92,6 +99,25 @@ def create_blueprint(city: City) -> Blueprint:
             draw = {"load": hourly_load, "wait": wait_by_service, "satisfaction": satisfaction_trend}[name]
             svg = draw(stats.report(start, end, by, halls)["rows"], lang)
         return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+    def transfers() -> dict:
+        stats = figures()
+        start, end = report_range(request.args, stats.today())
+        return city_transfers(stats, start, end, request.args.get("by", "window"), _halls())
+
+    @bp.get("/city/api/v1/transfers")
+    def city_transfers_route():
+        require()
+        return jsonify(transfers())
+
+    @bp.get("/city/api/v1/transfers.csv")
+    def city_transfers_csv_route():
+        require()
+        lang = _lang()
+        rep = transfers()
+        name = f"onewindow-city-transfers-{rep['from']}-{rep['to']}-{rep['by']}.csv"
+        return Response(transfers_csv(rep, lang), mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
     return bp
 

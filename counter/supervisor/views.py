@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
-from counter.supervisor import desk
+from counter.supervisor import desk, transfers
 from shared.errors import ValidationError
 from shared.help_requests import handle_help
 from shared.rectification import follow_up_rating, resolve_case
@@ -53,6 +53,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     _figures(bp, edge)
     _live(bp, edge)
     _schedule(bp, edge)
+    transfers.register(bp, edge)  # 转办分析: transfers by reason, window and target (counter/supervisor/transfers.py)
     desk.register(bp, edge)  # 好差评 reports, rectification, 帮办代办 (counter/supervisor/desk.py)
     return bp
 

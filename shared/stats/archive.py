@@ -298,6 +298,13 @@ class Archive:
                     rows.append((day, key, metric, blob))
             return rows
 
+    def transfers(self, start: str, end: str) -> list[TransferFact]:
+        """The transfers (转办) of the range's days, oldest first (the transfer report reads them)."""
+        with self.connect() as conn:
+            rows = conn.execute(f"SELECT {', '.join(_TRANSFER_COLS)} FROM transfers WHERE day BETWEEN ? AND ? "
+                                "ORDER BY ts", (start, end)).fetchall()
+        return [TransferFact(**dict(zip(_TRANSFER_COLS, row))) for row in rows]
+
     def cases(self, start: str | None = None, end: str | None = None, *, open_only: bool = False,
               resolved: bool | None = None) -> list[CaseFact]:
         """Cases recorded in the range (all when no range); ``open_only``: not resolved on the spot; ``resolved``

@@ -331,3 +331,72 @@ CHARTS = {"load": ("hour", hourly_load), "wait": ("service", wait_by_service), "
 def trend_grouping(days: int) -> str:
     """The satisfaction trend's period for a range of ``days``: day up to two months, week up to a year, else month."""
     return "day" if days <= 62 else ("week" if days <= 370 else "month")
+
+
+#: the colours of the transfer reasons (shared.engine.TRANSFER_REASONS order; then any other code, then none)
+REASON_COLORS = ("#2563eb", "#f59e0b", "#c0392b", "#7c3aed", "#0d9488", "#64748b", "#a16207", "#cbd5e1")
+TEXT.update({"transfers": ("转办原因（按转出）", "Transfers by reason (where they left)"),
+             "transfer_rate": ("转办率", "rate")})
+
+
+def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
+    """Per row of a transfer report (:func:`shared.stats.transfers.transfer_report`; by window unless asked
+    otherwise): the transfers as a horizontal bar split by reason, the row's 转办率 beside it. Rows without a
+    transfer are left out (at most 14, most transfers first)."""
+    title = _t("transfers", lang)
+    reasons = report["reasons"]
+    data = sorted(((r["label_en"] if lang == "en" else r["label"], r["figures"]) for r in report["rows"]
+                   if r["figures"]["transfers"]), key=lambda x: -x[1]["transfers"])[:14]
+    if not data:
+        return _empty(title, lang)
+    used = [r for r in reasons if any(f["reasons"][r["code"]] for _n, f in data)]
+    color = {r["code"]: REASON_COLORS[min(i, len(REASON_COLORS) - 1)] for i, r in enumerate(reasons)}
+    color[reasons[-1]["code"]] = REASON_COLORS[-1]  # no reason given: grey
+    legend, lx, ly = [], PAD_L, PAD_T - 6  # the legend from the left, on as many lines as it needs
+    for r in used:
+        text = r["label_en"] if lang == "en" else r["label"]
+        width = 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 12
+        if lx + width > W - PAD_R and lx > PAD_L:
+            lx, ly = PAD_L, ly + 16
+        legend.append(f'<rect x="{lx}" y="{ly}" width="10" height="10" rx="2" fill="{color[r["code"]]}"/>'
+                      f'<text x="{lx + 14}" y="{ly + 9}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
+        lx += width
+    left, right, top_pad = 170, 80, ly + 28
+    plot_w = W - left - right
+    height = max(H, top_pad + 30 + len(data) * 36)
+    row_h = (height - top_pad - 30) / len(data)
+    bar = min(18.0, row_h - 8)
+    most = max(f["transfers"] for _n, f in data)
+    top = 4 * math.ceil(most / 4) if most <= 40 else _nice_max(most)
+    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
+    for i in range(5):
+        x = left + plot_w * i / 4
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
+                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(top * i / 4)}</text>')
+    for i, (name, f) in enumerate(data):
+        y = top_pad + 4 + i * row_h
+        lines = name.split(" · ", 1) if len(name) > 12 else [name]  # "1号窗口 · 人社综合窗口" on two lines
+        first = y + bar / 2 + 4 - 7 * (len(lines) - 1)
+        body.append(f'<text x="{left - 8}" y="{first:.1f}" text-anchor="end" fill="{INK}">' + "".join(
+            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 14}">{escape(part[:16])}</tspan>' for k, part in enumerate(lines))
+            + "</text>")
+        x = left
+        for r in used:
+            n = f["reasons"][r["code"]]
+            if not n:
+                continue
+            bw = plot_w * n / top
+            label = r["label_en"] if lang == "en" else r["label"]
+            body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{bar:.1f}" fill="{color[r["code"]]}">'
+                        f'<title>{escape(name)} · {escape(label)} {n}</title></rect>')
+            if bw >= 14:
+                body.append(f'<text x="{x + bw / 2:.1f}" y="{y + bar - 5:.1f}" text-anchor="middle" fill="#ffffff" '
+                            f'font-size="11">{n}</text>')
+            x += bw
+        rate = f["rate"]
+        side = f'{f["transfers"]} · {_t("transfer_rate", lang)} {"—" if rate is None else f"{rate:g}%"}'
+        body.append(f'<text x="{x + 6:.1f}" y="{y + bar - 4:.1f}" fill="{MUTED}" font-size="11">{escape(side)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
+            f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
+            + "".join(body) + "".join(legend) + "</svg>")

@@ -193,3 +193,116 @@ def city_report_csv(report: dict, lang: str = "zh") -> str:
     exactly the report's."""
     rows = report["rows"] if report["by"] == "hall" else [*report["rows"], *report["halls"]]
     return report_csv({"rows": rows, "total": report["total"]}, lang)
+
+
+# ------------------------------------------------------------------------------------------------ transfers (转办)
+def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
+                   halls: Sequence[str] | None = None) -> dict:
+    """The city's transfer report (:mod:`shared.stats.transfers`): each hall's transfers tallied, then added row by
+    row — counts add and every rate (转办率, the share of tickets transferred) is computed from the sums, never
+    averaged. Windows and clerks stay a hall's own (rows keyed ``<hall>:<window>``, routes from ``<hall>:<window>``,
+    targets ``window:<hall>:<n>``); services, days, hours … add across halls. Plus ``halls``: each hall's total."""
+    from shared.stats.transfers import (TransferGrouping, TransferTally, _clerk_name, _target_label, build_report,
+                                        check_grouping, transfer_grouping)
+
+    check_grouping(by)
+    chosen = city.select(halls)
+    merged = TransferGrouping(by)
+    days: set[str] = set()
+    owner: dict[str, Stats] = {}
+    hall_totals = []
+    for s in chosen:
+        hid = s.config.hall_id
+        g = transfer_grouping(s, start, end, by)
+        days |= g.day_set
+        hall_totals.append((s, g.total))
+        merged.total.merge(_rekey(g.total, hid))
+        for key, tally in g.rows.items():
+            k = f"{hid}{KEY_SEP}{key}" if by in HALL_SCOPED else key
+            merged.rows.setdefault(k, TransferTally()).merge(_rekey(tally, hid))
+            if k not in owner or not _knows(owner[k], by, key):
+                owner[k] = s
+        for (win, tgt), tally in g.routes.items():
+            route = (None if win is None else f"{hid}{KEY_SEP}{win}", _rekey_target(tgt, hid))
+            merged.routes.setdefault(route, TransferTally()).merge(_rekey(tally, hid))
+        merged.notes += [(None if w is None else f"{hid}{KEY_SEP}{w}", _rekey_target(tgt, hid), tr)
+                         for w, tgt, tr in g.notes]
+    merged.days = len(days)
+    by_id = {s.config.hall_id: s for s in chosen}
+
+    def split(key: str) -> tuple[Stats, str]:
+        hid, _, own = key.partition(KEY_SEP)
+        return by_id[hid], own
+
+    def row_label(key: str) -> dict:
+        if by in HALL_SCOPED:
+            s, own = split(key)
+            return _hall_label(s, s.label(by, own))
+        return owner[key].label(by, key)
+
+    def order(rows) -> list[str]:
+        if by in HALL_SCOPED:
+            out = []
+            for s in chosen:
+                mine = {k.partition(KEY_SEP)[2]: k for k in rows if k.partition(KEY_SEP)[0] == s.config.hall_id}
+                out += [mine[k] for k in s.order(by, mine)]
+            return out
+        return city._order(by, rows, chosen)
+
+    def target_label(key: str) -> dict:
+        kind, _, value = key.partition(":")
+        if kind == "window" and KEY_SEP in value:
+            s, own = split(value)
+            return _hall_label(s, _target_label(s.config, f"window:{own}"))
+        known = next((s for s in chosen if value in s.config.services), chosen[0])
+        return _target_label(known.config, key)
+
+    def target_order(keys: list[str]) -> list[str]:
+        index: dict[str, int] = {}
+        for s in chosen:
+            for code in s.config.services:
+                index.setdefault(f"service:{code}", len(index))
+        halls_at = {s.config.hall_id: i for i, s in enumerate(chosen)}
+
+        def rank(k: str):
+            if k in index:
+                return (0, index[k], 0, k)
+            hid, _, n = k.partition(":")[2].partition(KEY_SEP)
+            return (1, halls_at.get(hid, len(halls_at)), int(n) if n.isdigit() else 10**6, k)
+        return sorted(keys, key=rank)
+
+    def window_label(key: str) -> dict:
+        s, own = split(key)
+        return _hall_label(s, s.label("window", own))
+
+    rep = build_report(merged, start, end, city.halls[0].engine.clock.now().isoformat(timespec="seconds"),
+                       row_label=row_label, order=order, target_label=target_label, target_order=target_order,
+                       window_label=window_label,
+                       clerk_name=lambda username: _clerk_name([s.config for s in chosen], username))
+    codes = [r["code"] for r in rep["reasons"]]
+    targets = [t["key"] for t in rep["targets"]]
+    rep["halls"] = [{"key": s.config.hall_id, "label": s.config.hall_name,
+                     "label_en": s.config.hall_name_en or s.config.hall_name,
+                     "figures": _rekey(t, s.config.hall_id).figures(codes, targets)} for s, t in hall_totals]
+    return rep
+
+
+def _hall_label(s: Stats, own: dict) -> dict:
+    cfg = s.config
+    return {"label": f"{cfg.hall_name} · {own['label']}",
+            "label_en": f"{cfg.hall_name_en or cfg.hall_name} · {own['label_en']}"}
+
+
+def _rekey_target(key: str, hall_id: str) -> str:
+    kind, _, value = key.partition(":")
+    return f"window:{hall_id}{KEY_SEP}{value}" if kind == "window" else key
+
+
+def _rekey(tally, hall_id: str):
+    """A copy of a hall's tally with its window targets named by hall (``window:<hall>:<n>``)."""
+    from shared.stats.transfers import TransferTally
+
+    out = TransferTally()
+    out.merge(tally)
+    out.targets = type(tally.targets)({_rekey_target(k, hall_id): n for k, n in tally.targets.items()})
+    return out

@@ -2,9 +2,11 @@
  * OneWindow (一窗通) — the city supervisors' page (全市监管, /city): its words, zh-CN first, English second (the
  * catalogue for /assets/js/i18n.js; {name} is filled by i18n.t()).
  */
+import { TRANSFER_WORDS } from "/assets/js/transfer-strings.js";
 
 export default {
   zh: {
+    ...TRANSFER_WORDS.zh,
     title: "全市监管", conn_off: "未连接", conn_on: "实时", conn_wait: "连接中…", logout: "退出登录",
     login_title: "全市监管登录", login_hint: "使用市级主管账号登录（各大厅的工作人员账号不能登录此页）。",
     username: "账号", password: "密码", login: "登录",
@@ -30,6 +32,7 @@ export default {
     e_invalid_value: "输入有误：{m}", e_invalid_range: "日期范围有误", e_network: "网络连接中断，正在重试",
   },
   en: {
+    ...TRANSFER_WORDS.en,
     title: "City overview", conn_off: "Offline", conn_on: "Live", conn_wait: "Connecting…", logout: "Sign out",
     login_title: "City supervisor sign-in", login_hint: "Sign in with a city supervisor's account (a hall's staff accounts cannot sign in here).",
     username: "Username", password: "Password", login: "Sign in",

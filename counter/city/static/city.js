@@ -10,6 +10,7 @@
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
+import { transferBy, transferCard } from "/assets/js/transfers.js";
 import { staffSession, toaster } from "/assets/js/staff.js";
 import strings from "./city-strings.js";
 
@@ -178,15 +179,40 @@ function coversToday() {
 periodBar(state, () => loadReport());
 async function loadReport(quiet = false) {
   const q = rangeQuery() + "&by=" + $("#r-by").value;
+  const asked = state.reportAsked = (state.reportAsked || 0) + 1;  // answers may come back out of order: the last ask wins
+  let report;
   try {
-    state.report = await api.get(API + "/report?" + q);
+    report = await api.get(API + "/report?" + q);
   } catch (e) {
-    if (!quiet) toast(errText(e), "error");
+    if (!quiet && asked === state.reportAsked) toast(errText(e), "error");
     return;
   }
+  if (asked !== state.reportAsked) return;
+  state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   renderReport();
   loadCharts();
+  loadTransfers(quiet);
+}
+
+/* 转办分析 of the same range: the halls' transfers summed (shared/stats/city.py city_transfers), windows per hall */
+const drawTransfers = transferCard(i18n, { tz: BOOT.tz });
+const transferQuery = () => `from=${state.report.from}&to=${state.report.to}&by=${transferBy($("#r-by").value)}`;
+async function loadTransfers(quiet = false) {
+  const asked = state.transfersAsked = (state.transfersAsked || 0) + 1;  // the last ask wins
+  let x;
+  try {
+    x = await api.get(API + "/transfers?" + transferQuery());
+  } catch (e) {
+    if (!quiet && asked === state.transfersAsked) toast(errText(e), "error");
+    return;
+  }
+  if (asked !== state.transfersAsked) return;
+  state.transfers = x;
+  renderTransfers();
+}
+function renderTransfers() {
+  if (state.transfers) drawTransfers(state.transfers, `${API}/transfers.csv?${transferQuery()}&lang=${i18n.lang}`);
 }
 const COLUMNS = ["issued", "handled", "consulted", "no_show", "wait_mean", "wait_median", "wait_p90", "service_mean",
   "completion", "satisfaction", "ratings", "active"];
@@ -209,13 +235,15 @@ function renderReport() {
   $("#rows-card").hidden = r.by === "hall" || r.by === "total";
   $("#rows-by").textContent = t("by_" + r.by);
   fillTable($("#report"), "name", r.rows, r.total);
+  renderTransfers();
 }
 function loadCharts() {
   const r = state.report;
   if (!r) return;
   const range = `from=${r.from}&to=${r.to}&lang=${i18n.lang}&_=${Date.now()}`;
   $$("img[data-chart]").forEach((img) => {
-    img.src = `${API}/charts/${img.dataset.chart}.svg?${range}`;
+    const by = img.dataset.chart === "transfers" ? `&by=${transferBy($("#r-by").value)}` : "";
+    img.src = `${API}/charts/${img.dataset.chart}.svg?${range}${by}`;
     img.alt = t("chart_alt");
   });
 }

@@ -4,6 +4,7 @@
  */
 
 import { WAIT_WORDS } from "/assets/js/wait-strings.js";
+import { TRANSFER_WORDS } from "/assets/js/transfer-strings.js";
 
 export default {
   zh: {
@@ -47,7 +48,7 @@ export default {
     e_invalid_value: "输入有误：{m}", e_invalid_range: "日期范围有误",
     min: "分钟", sec: "秒", weekdays: ["日", "一", "二", "三", "四", "五", "六"], people: "人", chart_alt: "图表",
     dept: "部门", problem: "问题", action: "处理",
-    ...WAIT_WORDS.zh,
+    ...WAIT_WORDS.zh, ...TRANSFER_WORDS.zh,
     by_matter: "按事项", est_wait: "预计等候", tab_hcp: "好差评",
     alert_no_window: "{s}：{n} 人在等候，但没有在岗的窗口办理（群众端显示“暂无窗口办理”）",
     alert_overdue: "{n} 件差评整改已超期（最早应于 {d} 完成），点击查看",
@@ -125,7 +126,7 @@ export default {
     e_already_followed_up: "Already followed up", e_invalid_value: "Invalid input: {m}", e_invalid_range: "Invalid date range",
     min: "min", sec: "s", weekdays: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], people: "", chart_alt: "chart",
     dept: "Department", problem: "Problem", action: "Action",
-    ...WAIT_WORDS.en,
+    ...WAIT_WORDS.en, ...TRANSFER_WORDS.en,
     by_matter: "By matter (事项)", est_wait: "Estimated wait", tab_hcp: "Ratings (好差评)",
     alert_no_window: "{s}: {n} waiting but no staffed window serves it (citizens see \u201cNo window open\u201d)",
     alert_overdue: "{n} rectification records overdue (oldest due {d}); click to see them",

@@ -11,6 +11,7 @@ import { hallPath } from "/assets/js/api.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
+import { transferBy, transferCard } from "/assets/js/transfers.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
 import { connectionBadge, staffSession, toaster } from "/assets/js/staff.js";
 import { waitKey } from "/assets/js/wait-strings.js";
@@ -276,9 +277,13 @@ periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
   const q = rangeQuery() + "&by=" + $("#r-by").value;
+  const asked = state.reportAsked = (state.reportAsked || 0) + 1;  // answers may come back out of order: the last ask wins
+  let report;
   try {
-    state.report = await api.get("/api/v1/supervisor/report?" + q);
-  } catch (e) { toast(errText(e), "error"); return; }
+    report = await api.get("/api/v1/supervisor/report?" + q);
+  } catch (e) { if (asked === state.reportAsked) toast(errText(e), "error"); return; }
+  if (asked !== state.reportAsked) return;
+  state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   $("#r-csv").href = hallPath("/api/v1/supervisor/report.csv?") + q + "&lang=" + i18n.lang;
   renderReport();
@@ -292,6 +297,7 @@ async function loadReport() {
     img.src = chartSrc(img.dataset.src);
     img.alt = t("chart_alt");
   });
+  loadTransfers();
 }
 function renderReport() {
   const r = state.report;
@@ -311,6 +317,7 @@ function renderReport() {
   $("#report tbody").innerHTML = r.rows.map((x) => row(x)).join("");
   $("#report tfoot").innerHTML = row(r.total, "total");
   renderHcpReport();
+  renderTransfers();
 }
 
 /* 好差评 figures of the same report (shared/stats computes them: figures.py) */
@@ -328,6 +335,32 @@ function renderHcpReport() {
     HCP_COLS.map((c) => `<td class="num" data-col="${c}">${esc(cell(x.figures, c))}</td>`).join("") + "</tr>";
   $("#report-hcp tbody").innerHTML = r.rows.map((x) => row(x)).join("");
   $("#report-hcp tfoot").innerHTML = row(r.total, "total");
+}
+
+/* 转办分析: transfers of the same period by reason, from-window (or the report's grouping) and target, with the share
+   transferred (shared/stats/transfers.py computes them) */
+const drawTransfers = transferCard(i18n, { tz: BOOT.tz });
+function xferQuery() {
+  return `from=${state.report.from}&to=${state.report.to}&by=${transferBy($("#r-by").value)}`;
+}
+async function loadTransfers() {
+  if (!state.report) return;
+  const q = xferQuery();
+  const asked = state.xferAsked = (state.xferAsked || 0) + 1;
+  let x;
+  try {
+    x = await api.get("/api/v1/supervisor/transfers?" + q);
+  } catch (e) { if (asked === state.xferAsked) toast(errText(e), "error"); return; }
+  if (asked !== state.xferAsked) return;
+  state.transfers = x;
+  const img = $("#chart-transfers");
+  img.dataset.src = "/api/v1/supervisor/charts/transfers.svg?" + q;
+  img.src = chartSrc(img.dataset.src);
+  img.alt = t("xfer_title");
+  renderTransfers();
+}
+function renderTransfers() {
+  if (state.transfers) drawTransfers(state.transfers, hallPath("/api/v1/supervisor/transfers.csv?") + xferQuery() + "&lang=" + i18n.lang);
 }
 
 /* ----------------------------------------------------------------------------------------- follow-ups */
