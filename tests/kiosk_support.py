@@ -1,8 +1,10 @@
 """What the kiosk's browser tests share: the real hall on a busy Friday afternoon, served in-process and printing to a
-fake network printer; the orientations; the boxes that must fit; where screenshots go."""
+fake network printer; the orientations; the boxes that must fit; where screenshots go. Also the kiosk printing
+tests' fake printers started on demand (``printers``) and a loopback port nothing listens on (``unused_port``)."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +24,33 @@ ORIENTATIONS = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 
 # Fits: no scrolling, every tile's text inside its tile, the header's hall name not cut off.
 CHECKED = ".tile, .hall, .ticket-card, .ticket-main, .ticket-side, .priority, .foot, .bar, .pair-card, .qr"
+
+# The fake printers' jobs of at least this many bytes are tickets, not the status probes of the health endpoint
+# (DLE EOT n).
+TICKET_MIN_BYTES = 65
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (a printer that is switched off)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def printers():
+    """``printers(port=0, **kw)``: a fake network printer on 127.0.0.1 counting tickets (FakePrinter's keywords:
+    ``state``, ``read`` …); every one started is stopped after the test."""
+    started: list[FakePrinter] = []
+
+    def start(port: int = 0, **kw) -> FakePrinter:
+        p = FakePrinter(port=port, min_job_bytes=TICKET_MIN_BYTES, **kw)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.stop()
 
 
 @pytest.fixture
