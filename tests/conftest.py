@@ -19,7 +19,7 @@ from shared.engine import Engine
 from shared.redis_client import connect
 
 from display_support import COUNT_SOCKETS, Api
-from kiosk_support import hall, shots  # noqa: F401  (the kiosk browser tests' fixtures)
+from kiosk_support import hall, printers, shots  # noqa: F401  (the kiosk browser and printing tests' fixtures)
 from hall_support import DATA, HALL_TOML, LiveServer, login
 from shared.keys import HallKeys
 

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from datetime import date
 
+from shared import bookings
 from shared.cardreader_sim import make_number
 from shared.config import AppointmentSettings, Config, IdRules, NotificationSettings, RemoteSettings
 from shared.identity import Identity, identify
@@ -42,6 +43,13 @@ def with_notifications(config: Config, **settings) -> Config:
 
 def person(config: Config, number: str = ADULT, today: date = date(2026, 11, 27), name: str = "") -> Identity:
     return identify(config, number, today=today, name=name)
+
+
+def book(engine, number: str, start: str, service: str = "renshe") -> dict:
+    """A confirmed booking of ``service`` at ``start`` for the person of ID ``number`` (identified on the engine's
+    business day)."""
+    held = bookings.hold(engine, service, start, identify(engine.config, number, today=engine.clock.business_date()))
+    return bookings.confirm(engine, held["code"])
 
 
 def events_of(redis_client, kind: str | None = None, hall: str = "testhall") -> list[dict]:

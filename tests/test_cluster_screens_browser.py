@@ -34,6 +34,26 @@ def _window(page, number: int) -> str | None:
                          " return w && w.ticket ? w.ticket.number : null; }", number)
 
 
+def _call_a002_unreplicated(cluster, api, display, kept: int):
+    """Once the replica of the hall's primary has everything up to seq ``kept``, stop it and cut its link; then
+    window 2 calls A002 — the display shows it, no replica has it (lost if the primary dies now). Returns
+    ``(primary, replica)``."""
+    primary = cluster.primary_of(SEQ_KEY)
+    replica = cluster.replica_of(primary)
+    r = replica.client()
+    try:  # the replica has everything so far
+        r.execute_command("READONLY")
+        wait_for(lambda: r.get(SEQ_KEY) == str(kept), 30, "the replica to catch up")
+    finally:
+        r.close()
+    cluster.stop_node(replica)
+    primary.call("CLIENT", "KILL", "TYPE", "replica")
+    assert api.call_next(2)["number"] == "A002"                       # lost with the primary
+    display.wait_for_function("(s) => owDisplay.live.seq === s", arg=kept + 1, timeout=WAIT_MS)
+    assert _window(display, 2) == "A002"
+    return primary, replica
+
+
 def test_the_hall_display_drops_a_call_a_failover_lost_and_shows_the_next(cluster, browser, tmp_path):
     server = LiveServer(chaos_config(tmp_path), cluster.url).start(timeout=60)
     store = connect(cluster.url)
@@ -46,21 +66,9 @@ def test_the_hall_display_drops_a_call_a_failover_lost_and_shows_the_next(cluste
         assert api.call_next(1)["number"] == "A001"
         kept = int(store.get(SEQ_KEY))
         display.wait_for_function("(s) => owDisplay.live.seq === s", arg=kept, timeout=WAIT_MS)
-        primary = cluster.primary_of(SEQ_KEY)
-        replica = cluster.replica_of(primary)
-        r = replica.client()
-        try:  # the replica has everything so far
-            r.execute_command("READONLY")
-            wait_for(lambda: r.get(SEQ_KEY) == str(kept), 30, "the replica to catch up")
-        finally:
-            r.close()
 
         # the replica's link is down: a call the display shows, then the primary dies and the replica takes over
-        cluster.stop_node(replica)
-        primary.call("CLIENT", "KILL", "TYPE", "replica")
-        assert api.call_next(2)["number"] == "A002"                       # lost with the primary
-        display.wait_for_function("(s) => owDisplay.live.seq === s", arg=kept + 1, timeout=WAIT_MS)
-        assert _window(display, 2) == "A002"
+        primary, replica = _call_a002_unreplicated(cluster, api, display, kept)
         cluster.kill(primary)
         cluster.continue_node(replica)
         replica.call("CLUSTER", "FAILOVER", "TAKEOVER")
@@ -104,19 +112,7 @@ def test_a_display_away_while_a_failover_lost_its_call_loads_the_state_when_it_c
             api.issue()
         assert api.call_next(1)["number"] == "A001"
         kept = int(store.get(SEQ_KEY))
-        primary = cluster.primary_of(SEQ_KEY)
-        replica = cluster.replica_of(primary)
-        r = replica.client()
-        try:
-            r.execute_command("READONLY")
-            wait_for(lambda: r.get(SEQ_KEY) == str(kept), 30, "the replica to catch up")
-        finally:
-            r.close()
-        cluster.stop_node(replica)
-        primary.call("CLIENT", "KILL", "TYPE", "replica")
-        assert api.call_next(2)["number"] == "A002"                       # lost with the primary
-        display.wait_for_function("(s) => owDisplay.live.seq === s", arg=kept + 1, timeout=WAIT_MS)
-        assert _window(display, 2) == "A002"
+        primary, replica = _call_a002_unreplicated(cluster, api, display, kept)
         seen = display.evaluate("() => owDisplay.live.entry")
         assert seen == store.xrevrange("ow:{testhall}:events", count=1)[0][0]   # the page knows that event's entry
 

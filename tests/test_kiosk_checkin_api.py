@@ -9,9 +9,9 @@ import logging
 
 import pytest
 from hall_support import KIOSK2_TOKEN, KIOSK_TOKEN, state_fingerprint
-from reception_support import ADULT, OTHER, SENIOR, booking_hall, with_remote, with_rules
+from reception_support import ADULT, OTHER, SENIOR, book, booking_hall, with_remote, with_rules
 
-from shared import bookings, remote
+from shared import remote
 from shared.engine import Engine
 from shared.identity import identify
 
@@ -48,11 +48,6 @@ def kiosk(app):
     c = app.test_client()
     c.environ_base["HTTP_AUTHORIZATION"] = AUTH["Authorization"]
     return c
-
-
-def book(engine, number: str, start: str) -> dict:
-    held = bookings.hold(engine, "renshe", start, identify(engine.config, number, today=engine.clock.business_date()))
-    return bookings.confirm(engine, held["code"])
 
 
 def test_identify_shows_the_masked_person_with_todays_bookings_and_remote_tickets(kiosk, engine):

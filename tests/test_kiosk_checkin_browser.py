@@ -19,9 +19,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from reception_support import APPOINTMENTS, with_appointments, with_remote, with_rules
+from reception_support import APPOINTMENTS, book, with_appointments, with_remote, with_rules
 
 from browser_support import BROWSER_MARKS, layout_problems, page_errors
+from kiosk_support import open_paired_kiosk
 from shared import bookings, remote
 from shared.cardreader_sim import SimulatedReader, make_number
 from shared.clock import FixedClock
@@ -77,16 +78,8 @@ def shots(tmp_path):
     return folder
 
 
-def book(engine, number: str, start: str) -> dict:
-    person = identify(engine.config, number, today=engine.clock.business_date())
-    return bookings.confirm(engine, bookings.hold(engine, "renshe", start, person)["code"])
-
-
 def open_kiosk(hall, new_page, size=PORTRAIT):
-    page = new_page(size, timezone_id="Asia/Shanghai")
-    page.clock.install(time=hall["at"])
-    page.goto(hall["url"] + "/kiosk#pair=demo-kiosk-token-lobby-1")
-    page.wait_for_selector(".tile[data-service=renshe]")
+    page = open_paired_kiosk(hall, new_page, size)
     page.wait_for_selector("#checkin-reader[data-status=ready]", state="attached")  # it reached the agent (CORS, CSP)
     return page
 

@@ -10,9 +10,9 @@ import time
 from dataclasses import replace
 
 import pytest
-from fake_printer import FakePrinter
 
 from hall_support import KIOSK2_TOKEN, KIOSK_TOKEN
+from kiosk_support import unused_port
 from kiosk.printing import printer_settings, slip_for
 from kiosk.printing import ticket_bytes
 from kiosk.printing.encoding import FS_CHINESE_OFF, FS_CHINESE_ON, encode_text
@@ -20,27 +20,6 @@ from shared import events
 
 MARGIN = 3.0  # seconds allowed beyond timeout_seconds for the whole HTTP request (generous: CI shares two cores; without the deadline it would hang)
 KIOSK = {"Authorization": f"Bearer {KIOSK_TOKEN}"}  # the registered kiosk lobby-1
-TICKET_MIN_BYTES = 65  # the fake printer's jobs: tickets, not the status probes of the health endpoint (DLE EOT n)
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def printers():
-    started: list[FakePrinter] = []
-
-    def start(port: int = 0, **kw) -> FakePrinter:
-        p = FakePrinter(port=port, min_job_bytes=TICKET_MIN_BYTES, **kw)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ ESC/POS server on 127.0.0.1) counts the paper; the store is a real server.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections import Counter
 from dataclasses import replace
@@ -19,33 +18,13 @@ from fake_printer import FakePrinter
 
 from faults import wait_for
 from hall_support import KIOSK_TOKEN
+from kiosk_support import unused_port
 from shared.config import RedisSettings
 from shared.embedded import EmbeddedRedis
 
 KIOSK = {"Authorization": f"Bearer {KIOSK_TOKEN}"}  # the registered kiosk lobby-1
-TICKET_MIN_BYTES = 65  # tickets, not the status probes of the health endpoint
 PRINTED = {"status": "printed", "reason": None, "confirmed": True}
 ALREADY = {"status": "skipped", "reason": "already_issued"}
-
-
-def unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def printers():
-    started: list[FakePrinter] = []
-
-    def start(port: int = 0, **kw) -> FakePrinter:
-        p = FakePrinter(port=port, min_job_bytes=TICKET_MIN_BYTES, **kw)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.stop()
 
 
 @pytest.fixture

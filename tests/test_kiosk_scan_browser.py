@@ -20,29 +20,26 @@ a temporary folder, or to ``docs/kiosk-scan-*.png`` with ``ONEWINDOW_SCREENSHOTS
 
 from __future__ import annotations
 
-import dataclasses
-import threading
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from reception_support import APPOINTMENTS, with_appointments, with_remote, with_rules
+from reception_support import APPOINTMENTS, book, with_appointments, with_remote, with_rules
 
-from browser_support import BROWSER_MARKS, layout_problems, page_errors, screenshot_dir
+from browser_support import BROWSER_MARKS, layout_problems, page_errors
 from fake_printer import FakePrinter
+from kiosk_support import open_paired_kiosk, printing_to, served
 from shared import bookings
 from shared.cardreader_sim import make_number
 from shared.clock import FixedClock
 from shared.config import load_config
 from shared.engine import Engine
-from shared.identity import identify
 
 pytestmark = BROWSER_MARKS
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = (1080, 1920)
 LANDSCAPE = (1920, 1080)
-PAIR = "/kiosk#pair=demo-kiosk-token-lobby-1"
 FIRST = make_number("340404", date(1988, 5, 20), 131)
 SECOND = make_number("340421", date(1990, 1, 31), 57)
 LATER = make_number("340403", date(1979, 8, 2), 15)
@@ -52,44 +49,22 @@ START = ".scan-hint, .tile, .checkin-bar, .checkin-open, .priority, .prompt, .ba
 
 @pytest.fixture
 def hall(redis_client, redis_server, tmp_path):
-    from werkzeug.serving import make_server
-
-    from onewindow import create_app
-
     printer = FakePrinter()
     config = load_config(ROOT / "config.toml")
     config = with_appointments(config, "renshe", **{**APPOINTMENTS, "capacity": 4})
     config = with_remote(with_rules(config, "renshe", max_open=1, green_age=60), "renshe")
-    config = dataclasses.replace(config, var_dir=tmp_path / "var",
-                                 printer={"backend": "network", "host": "127.0.0.1", "port": printer.port,
-                                          "timeout_seconds": 2.0})
+    config = printing_to(printer, config, tmp_path)
     at = datetime(2026, 11, 27, 10, 0, tzinfo=config.timezone)
     clock = FixedClock(config.timezone, at)
-    app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    engine = Engine(redis_client, config, clock)
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "at": at, "engine": engine, "printer": printer}
-    server.shutdown()
+    with served(config, redis_server.url, clock) as url:
+        engine = Engine(redis_client, config, clock)
+        yield {"url": url, "at": at, "engine": engine, "printer": printer}
     printer.stop()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    return screenshot_dir(tmp_path)
-
-
-def book(engine, number: str, start: str) -> dict:
-    person = identify(engine.config, number, today=engine.clock.business_date())
-    return bookings.confirm(engine, bookings.hold(engine, "renshe", start, person)["code"])
 
 
 def open_kiosk(hall, new_page, size=PORTRAIT):
     """The paired kiosk on its start screen, its clock paused (key timing is then the test's to set)."""
-    page = new_page(size, timezone_id="Asia/Shanghai")
-    page.clock.install(time=hall["at"])
-    page.goto(hall["url"] + PAIR)
-    page.wait_for_selector(".tile[data-service=renshe]")
+    page = open_paired_kiosk(hall, new_page, size)
     page.wait_for_selector("#scan-hint")
     now = page.evaluate("() => Date.now()") / 1000
     page.clock.pause_at(datetime.fromtimestamp(now + 1, tz=hall["at"].tzinfo))

@@ -5,6 +5,7 @@ trend. Each takes the rows of a report, so a chart always shows the report's own
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 W, H = 720, 300
@@ -232,19 +233,10 @@ def haocaiping_rates(rows: list[dict], lang: str = "zh") -> str:
     height = max(H, top_pad + 30 + len(data) * (len(HCP_RATES) * 7 + 14))
     row_h = (height - top_pad - 30) / len(data)
     bar = max(3.0, (row_h - 10) / len(HCP_RATES))
-    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
-            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
-    for i in range(5):
-        x = left + plot_w * i / 4
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
-                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{25 * i}%</text>')
+    body = _rows_start(title, height, left, plot_w, top_pad, lambda i: f"{25 * i}%")
     for i, (name, f) in enumerate(data):
         y = top_pad + 4 + i * row_h
-        lines = name.split(" · ", 1) if len(name) > 12 else [name]  # "1号窗口 · 人社综合窗口" on two lines
-        mid = y + row_h / 2 - 7 * (len(lines) - 1)
-        body.append(f'<text x="{left - 8}" y="{mid:.1f}" text-anchor="end" fill="{INK}">' + "".join(
-            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 15}">{escape(part[:16])}</tspan>' for k, part in enumerate(lines))
-            + "</text>")
+        body.append(_row_label(_at_the_dot(name), left - 8, y + row_h / 2, 15))
         for j, (key, label, color) in enumerate(HCP_RATES):
             v = f.get(key)
             if v is None:
@@ -259,9 +251,7 @@ def haocaiping_rates(rows: list[dict], lang: str = "zh") -> str:
         x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
         legend.append(f'<rect x="{x}" y="{PAD_T - 8}" width="10" height="10" rx="2" fill="{color}"/>'
                       f'<text x="{x + 14}" y="{PAD_T + 1}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
-            f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
-            + "".join(body) + "".join(legend) + "</svg>")
+    return _rows_svg(title, height, body, legend)
 
 
 def hall_comparison(rows: list[dict], lang: str = "zh") -> str:
@@ -278,19 +268,11 @@ def hall_comparison(rows: list[dict], lang: str = "zh") -> str:
     bar = min(12.0, (row_h - 8) / 2)
     most = max(max(f["issued"] or 0, f["handled"] + f["consulted"]) for _n, f in data)
     top = 4 * math.ceil(most / 4) if most <= 40 else _nice_max(most)  # whole tickets on every grid line
-    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
-            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
-    for i in range(5):
-        x = left + plot_w * i / 4
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
-                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(top * i / 4)}</text>')
+    body = _rows_start(title, height, left, plot_w, top_pad, lambda i: _fmt(top * i / 4))
     for i, (name, f) in enumerate(data):
         y = top_pad + 4 + i * row_h
-        lines = _two_lines(name, 12 if any(ord(ch) > 0x2E80 for ch in name) else 24)
-        first_y = y + bar + 4 - 7 * (len(lines) - 1)
-        body.append(f'<text x="{left - 8}" y="{first_y:.1f}" text-anchor="end" fill="{INK}">' + "".join(
-            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 14}">{escape(part)}</tspan>' for k, part in enumerate(lines))
-            + "</text>")
+        body.append(_row_label(_two_lines(name, 12 if any(ord(ch) > 0x2E80 for ch in name) else 24), left - 8,
+                               y + bar + 4, 14))
         for j, (v, key, color) in enumerate(((f["issued"] or 0, "issued", BLUE),
                                              (f["handled"] + f["consulted"], "served", GREEN))):
             yy, bw = y + j * (bar + 2), plot_w * v / top
@@ -309,6 +291,38 @@ def hall_comparison(rows: list[dict], lang: str = "zh") -> str:
         x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
         legend.append(f'<rect x="{x}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
                       f'<text x="{x + 14}" y="21" fill="{MUTED}">{escape(text)}</text>')
+    return _rows_svg(title, height, body, legend)
+
+
+def _rows_start(title: str, height: float, left: float, plot_w: float, top_pad: float,
+                tick: Callable[[int], str]) -> list[str]:
+    """The start of a chart of one row per label (horizontal bars) ``height`` tall: the white ground, the title and
+    five vertical grid lines from ``left`` over ``plot_w``, line ``i`` (0–4) labelled ``tick(i)`` at the foot."""
+    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
+    for i in range(5):
+        x = left + plot_w * i / 4
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
+                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{tick(i)}</text>')
+    return body
+
+
+def _at_the_dot(name: str) -> list[str]:
+    """A row label of more than 12 characters on two lines at its " · " ("1号窗口 · 人社综合窗口"), each of at most
+    16 characters."""
+    lines = name.split(" · ", 1) if len(name) > 12 else [name]
+    return [part[:16] for part in lines]
+
+
+def _row_label(lines: list[str], x: float, y: float, dy: int) -> str:
+    """A row's label right-aligned at ``x``, its lines ``dy`` apart and centred on ``y`` (one line: on ``y``)."""
+    first = y - 7 * (len(lines) - 1)
+    return (f'<text x="{x}" y="{first:.1f}" text-anchor="end" fill="{INK}">' + "".join(
+        f'<tspan x="{x}" dy="{0 if k == 0 else dy}">{escape(part)}</tspan>' for k, part in enumerate(lines)) + "</text>")
+
+
+def _rows_svg(title: str, height: float, body: list[str], legend: list[str]) -> str:
+    """The whole SVG of a chart of one row per label, ``height`` tall."""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
             f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
             + "".join(body) + "".join(legend) + "</svg>")
@@ -368,19 +382,10 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
     bar = min(18.0, row_h - 8)
     most = max(f["transfers"] for _n, f in data)
     top = 4 * math.ceil(most / 4) if most <= 40 else _nice_max(most)
-    body = [f'<rect width="{W}" height="{height}" fill="#ffffff"/>',
-            f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>']
-    for i in range(5):
-        x = left + plot_w * i / 4
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad}" y2="{height - 22}" stroke="{GRID}"/>'
-                    f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(top * i / 4)}</text>')
+    body = _rows_start(title, height, left, plot_w, top_pad, lambda i: _fmt(top * i / 4))
     for i, (name, f) in enumerate(data):
         y = top_pad + 4 + i * row_h
-        lines = name.split(" · ", 1) if len(name) > 12 else [name]  # "1号窗口 · 人社综合窗口" on two lines
-        first = y + bar / 2 + 4 - 7 * (len(lines) - 1)
-        body.append(f'<text x="{left - 8}" y="{first:.1f}" text-anchor="end" fill="{INK}">' + "".join(
-            f'<tspan x="{left - 8}" dy="{0 if k == 0 else 14}">{escape(part[:16])}</tspan>' for k, part in enumerate(lines))
-            + "</text>")
+        body.append(_row_label(_at_the_dot(name), left - 8, y + bar / 2 + 4, 14))
         x = left
         for r in used:
             n = f["reasons"][r["code"]]
@@ -397,6 +402,4 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
         rate = f["rate"]
         side = f'{f["transfers"]} · {_t("transfer_rate", lang)} {"—" if rate is None else f"{rate:g}%"}'
         body.append(f'<text x="{x + 6:.1f}" y="{y + bar - 4:.1f}" fill="{MUTED}" font-size="11">{escape(side)}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
-            f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
-            + "".join(body) + "".join(legend) + "</svg>")
+    return _rows_svg(title, height, body, legend)

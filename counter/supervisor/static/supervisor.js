@@ -273,16 +273,22 @@ function rangeQuery() {
   return `period=${state.period}`;
 }
 function chartSrc(path) { return path + (path.includes("?") ? "&" : "?") + "lang=" + i18n.lang + "&_=" + Date.now(); }
+/* GET `path` as ask number state[counter]; answers may come back out of order: the last ask wins. The answer, or
+   null when a later ask was made meanwhile or this one failed (its error toasted unless a later ask was made). */
+async function lastAsked(counter, path) {
+  const asked = state[counter] = (state[counter] || 0) + 1;
+  let answer;
+  try {
+    answer = await api.get(path);
+  } catch (e) { if (asked === state[counter]) toast(errText(e), "error"); return null; }
+  return asked === state[counter] ? answer : null;
+}
 periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
   const q = rangeQuery() + "&by=" + $("#r-by").value;
-  const asked = state.reportAsked = (state.reportAsked || 0) + 1;  // answers may come back out of order: the last ask wins
-  let report;
-  try {
-    report = await api.get("/api/v1/supervisor/report?" + q);
-  } catch (e) { if (asked === state.reportAsked) toast(errText(e), "error"); return; }
-  if (asked !== state.reportAsked) return;
+  const report = await lastAsked("reportAsked", "/api/v1/supervisor/report?" + q);
+  if (!report) return;
   state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   $("#r-csv").href = hallPath("/api/v1/supervisor/report.csv?") + q + "&lang=" + i18n.lang;
@@ -346,12 +352,8 @@ function xferQuery() {
 async function loadTransfers() {
   if (!state.report) return;
   const q = xferQuery();
-  const asked = state.xferAsked = (state.xferAsked || 0) + 1;
-  let x;
-  try {
-    x = await api.get("/api/v1/supervisor/transfers?" + q);
-  } catch (e) { if (asked === state.xferAsked) toast(errText(e), "error"); return; }
-  if (asked !== state.xferAsked) return;
+  const x = await lastAsked("xferAsked", "/api/v1/supervisor/transfers?" + q);
+  if (!x) return;
   state.transfers = x;
   const img = $("#chart-transfers");
   img.dataset.src = "/api/v1/supervisor/charts/transfers.svg?" + q;
