@@ -47,3 +47,19 @@ def test_a_refusal_is_the_domain_error(engine):
     with pytest.raises(ConflictError) as refused:
         engine.call_next(1)  # nobody is waiting
     assert refused.value.code == "queue_empty"
+
+
+def test_an_argument_that_cannot_be_sent_is_a_data_error_and_the_connection_goes_back(engine):
+    """As redis-py's own path: an argument the protocol cannot carry is a DataError, nothing is sent, and the
+    pooled connection is not lost with it."""
+    import redis
+
+    runner = engine.runner
+    pool = runner._client.connection_pool
+    engine.issue("renshe")  # the pool holds a connection now
+    before = len(pool._available_connections) + len(pool._in_use_connections)
+    with pytest.raises(redis.exceptions.DataError):
+        runner.run("snapshot", [], [{"not": "an argument"}, 0])
+    assert not pool._in_use_connections
+    assert len(pool._available_connections) + len(pool._in_use_connections) == before
+    assert engine.last_seq() == 1
