@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import simple_websocket
 from engineio import exceptions as eio_exceptions
@@ -132,27 +132,24 @@ class Fanout:
         self.encoded = 0   # Socket.IO packets encoded (one per event per audience that has a socket): tests read it
         self.batched = 0   # batches queued to a WebSocket as one item
 
-    def listened(self, namespace: str, room: str | None) -> bool:
-        """Does any socket listen on ``namespace`` (``room``: in that room)? (Unknown, for a test's recorder: True.)
-        The relay works out an audience's views only when someone will get them."""
-        server = self.server
-        if server is None or not hasattr(server, "manager"):
-            return True
-        rooms = server.manager.rooms.get(namespace)
-        return bool(rooms and rooms.get(room))
-
-    def send(self, namespace: str, room: str | None, items: Sequence[tuple[str, dict]]) -> int:
+    def send(self, namespace: str, room: str | None,
+             items: Sequence[tuple[str, dict]] | Callable[[], Sequence[tuple[str, dict]]]) -> int:
         """Send every item, in order, to every socket of ``namespace`` (``room``: only that room); returns how many
-        sockets it went to."""
+        sockets it went to. ``items`` may be a function giving them: it is called only when someone listens there
+        (the relay's views of a batch are then not worked out for a room nobody is in)."""
         server = self.server
         if server is None or not hasattr(server, "manager"):
-            for name, payload in items:
+            for name, payload in (items() if callable(items) else items):
                 self.socketio.emit(name, payload, namespace=namespace, to=room)
             return 0
-        if namespace not in server.manager.rooms or not items:
+        if namespace not in server.manager.rooms:
             return 0
         participants = list(server.manager.get_participants(namespace, room))
-        if not participants:  # nobody listens here (a window without a tablet): nothing to encode
+        if not participants:  # nobody listens here (a window without a tablet, a hall at night): nothing to work out
+            return 0
+        if callable(items):
+            items = items()
+        if not items:
             return 0
         messages = []   # the Socket.IO packets, encoded: an Engine.IO MESSAGE's data
         for name, payload in items:

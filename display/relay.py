@@ -135,11 +135,10 @@ class Relay:
     def emit_batch(self, batch: list[events.Event]) -> None:
         """Send these events, in order, to every audience (each its own view of them)."""
         for audience in self.audiences:
-            if not self.fanout.listened(audience.namespace, audience.room):
-                continue  # nobody there (a window without a tablet, a hall at night): no views to work out
-            try:  # the views too: an event one audience cannot see must not stall the relay on this batch
-                views = [audience.view(event) for event in batch]
-                self.fanout.send(audience.namespace, audience.room, [(v["type"], v) for v in views])
+            try:  # the views too (worked out only when someone listens): an event one audience cannot see must not
+                # stall the relay on this batch
+                self.fanout.send(audience.namespace, audience.room,
+                                 lambda view=audience.view: [(v["type"], v) for v in map(view, batch)])
             except Exception:  # one audience's failure must not keep the others from their events (its screens see
                 # a gap at the next event and load a snapshot)
                 logger.exception("relaying %d events to %s %s failed", len(batch), audience.namespace,

@@ -89,8 +89,10 @@ def events_after(client: redis.Redis, stream: str, after: int, limit: int = MAX_
     top = int(newest[0][1]["seq"])
     if top < after or top - after > limit:  # the stream went back, or more than a catch-up gives: a snapshot, at once
         return CatchUp(after, [], False)
-    newer: list[Event] = []
-    upper, count = "+", top - after + 1  # what should reach seq == after, in one read when the seqs run on
+    if top == after:  # nothing missed: the one entry read says so
+        return CatchUp(after, [], True)
+    newer = [Event.from_entry(*newest[0])]  # the newest, read already; then what should reach seq == after, in one
+    upper, count = "(" + newest[0][0], top - after  # more read when the seqs run on
     while True:
         page = client.xrevrange(stream, max=upper, min="-", count=count)
         for entry_id, fields in page:
