@@ -9,8 +9,8 @@ request again and gets the stored ticket back. Whether *that* request prints is 
 failed, or whose claim outlived its lease), and :meth:`PrintClaims.settle` records the outcome — ``printed`` for
 good, or the claim given back so the next resend prints. Two copies of one request at once: one claim wins.
 
-Every call is its own operation (a fresh idempotency scope): a resent HTTP request decides again from the record as
-it is then, while a copy redis-py resends of one call is answered once.
+``print_claim.lua`` is repeatable (run as it is, no operation key): a resent HTTP request decides again from the
+record as it is then, and a copy redis-py resends of one call writes what the first wrote.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared import idempotency
 
 if TYPE_CHECKING:
     from shared.engine import Engine
@@ -64,6 +63,6 @@ class PrintClaims:
 
     def _run(self, ticket_id: str, action: str, token: str, lease_ms: int, again: bool = False) -> dict:
         day = ticket_id.split("-", 1)[0]
-        with idempotency.using(idempotency.fresh()):  # never the request's key: each attempt decides again
-            return self.engine.runner.run("print_claim", [self.engine.keys.prints(day)], [
-                ticket_id, action, token, self.engine.clock.now_ms(), lease_ms, KEEP_SECONDS, again])
+        # repeatable (run as it is, no operation key): each attempt decides again from the record as it is now
+        return self.engine.runner.run("print_claim", [self.engine.keys.prints(day)], [
+            ticket_id, action, token, self.engine.clock.now_ms(), lease_ms, KEEP_SECONDS, again])

@@ -386,11 +386,14 @@ async function printAgain() {
   const request = state.ticketRequest;
   if (state.busy || state.screen !== "ticket" || !request) return;
   state.busy = true;
+  clearTimeout(timers.ticket);     // the visit does not end under a reprint: showTicket starts the countdown again
+  clearInterval(timers.countdown);
   showBusy(t("reprinting"));
   try {
     showTicket(await api.post("/api/v1/tickets", request, { idempotent: false, retries: RETRY_DELAYS_MS }), request);
   } catch (err) {
     showError(t("reprintError"));
+    if (state.screen === "ticket") startCountdown(TICKET_FAILED_MS);  // the ticket stays shown, and ends as before
   } finally {
     state.busy = false;
     hideBusy();

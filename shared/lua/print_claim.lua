@@ -5,8 +5,10 @@
 -- printed once is never printed again. A failed print gives its claim back, so the next resend prints; a claim
 -- whose outcome never came (the worker died while printing) stands only until its lease ends.
 -- The record is the printer's bookkeeping, not the ticket: lost at a failover it costs at most a second paper copy
--- of a resent request, so the call does not wait for replicas.
--- onewindow: volatile
+-- of a resent request, so the call does not wait for replicas. Every copy of one call writes the same (the claim
+-- names its own token and time; 'printed' and 'failed' settle that token's claim), so it is run as it is, without
+-- an operation key of its own.
+-- onewindow: repeatable
 -- KEYS: 1 seq, 2 events, 3 print records of the ticket's business day (hash: ticket id → 'printed' |
 --       'claim:<token>:<until ms>')
 -- ARGV: 1 ticket id, 2 action: 'claim' (may this call print?) | 'printed' (the paper came out) | 'failed' (it did

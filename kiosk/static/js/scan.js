@@ -108,7 +108,8 @@ export function startScan(hooks) {
     else hooks.hideDialog();
     shown = null;
     if (text.length > MAX_CODE) { refuse({ key: "notOurs" }); return; }
-    await hooks.checkin.checkInScanned(text, refused);
+    const taken = await hooks.checkin.checkInScanned(text, refused);
+    if (!taken) last = { text: "", at: -Infinity };  // a check-in was under way: the same QR again is a new scan
   }
 
   const scanner = new ScanListener({ onScan, enabled: () => !!hooks.kiosk() }).start();
