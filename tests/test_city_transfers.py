@@ -20,7 +20,8 @@ D_FRI = date.fromisoformat(FRI)
 
 def test_city_transfers_add_counts_and_recompute_rates(redis_client, redis_server, clock, tmp_path):
     apps = {TEST: make_app(hall_config(tmp_path / "t"), redis_server.url, clock, tmp_path / "t.sqlite3"),
-            EAST: make_app(east_config(tmp_path / "e"), redis_server.url, clock, tmp_path / "e.sqlite3")}
+            EAST: make_app(_renamed_clerk1(east_config(tmp_path / "e")), redis_server.url, clock,
+                           tmp_path / "e.sqlite3")}
     stats = {h: a.extensions["onewindow"].stats for h, a in apps.items()}
     t, e = apps[TEST], apps[EAST]
     script_transfers(clock, t.test_client(), clerks(t))
@@ -29,7 +30,8 @@ def test_city_transfers_add_counts_and_recompute_rates(redis_client, redis_serve
     issue(e.test_client(), "renshe")
     w1, w4 = clerks(e)(1), clerks(e)(4)
     call(w1, 1, "A004")
-    ok(w1.post("/api/v1/windows/1/transfer", json={"service": "shichang", "reason": "cannot_handle"}))
+    ok(w1.post("/api/v1/windows/1/transfer", json={"service": "shichang", "reason": "cannot_handle",
+                                                    "reason_text": "东区一号窗转出"}))
     call(w4, 4, "A004")
     ok(w4.post("/api/v1/windows/4/finish", json={"outcome": "handled"}))
 
@@ -58,6 +60,11 @@ def test_city_transfers_add_counts_and_recompute_rates(redis_client, redis_serve
     routes = [(r["from_window"], r["to"], r["transfers"]) for r in rep["routes"]]
     assert routes[0] == (f"{TEST}:1", "service:shichang", 2) and (f"{EAST}:1", "service:shichang", 1) in routes
     assert rep["routes"][0]["from_label"] == "测试政务服务中心 · 1号窗口 · 人社综合窗口"
+
+    # a note names its own hall's clerk: 东区's clerk1 is not the test hall's clerk1
+    east_note = next(n for n in rep["notes"] if n["from_window"] == f"{EAST}:1")
+    assert (east_note["clerk"], east_note["clerk_name"]) == ("clerk1", "东区王五")
+    assert all(n["clerk_name"] != "东区王五" for n in rep["notes"] if n["from_window"].startswith(f"{TEST}:"))
 
     # by service the halls' rows of one code add: 人社 = test (2 transfers, 1 ending) + 东区 (1, 3) → 3 of 7
     svc = {r["key"]: r["figures"] for r in city_transfers(city, D_FRI, D_FRI, "service")["rows"]}
@@ -113,3 +120,10 @@ def test_the_city_transfer_api_and_csv(tmp_path, redis_client, redis_server, clo
     for c in (app.test_client(), east, hall_super):
         for path in ("/city/api/v1/transfers", "/city/api/v1/transfers.csv"):
             assert c.get(path).status_code == 401
+
+
+def _renamed_clerk1(config):
+    """东区 with its clerk1 named 东区王五: the same username as the test hall's clerk1, another person."""
+    from dataclasses import replace
+
+    return replace(config, clerks={**config.clerks, "clerk1": replace(config.clerks["clerk1"], name="东区王五")})

@@ -278,13 +278,21 @@ def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
     rep = build_report(merged, start, end, city.halls[0].engine.clock.now().isoformat(timespec="seconds"),
                        row_label=row_label, order=order, target_label=target_label, target_order=target_order,
                        window_label=window_label,
-                       clerk_name=lambda username: _clerk_name([s.config for s in chosen], username))
+                       clerk_name=lambda username, window: _clerk_name(_owners(chosen, window), username))
     codes = [r["code"] for r in rep["reasons"]]
     targets = [t["key"] for t in rep["targets"]]
     rep["halls"] = [{"key": s.config.hall_id, "label": s.config.hall_name,
                      "label_en": s.config.hall_name_en or s.config.hall_name,
                      "figures": _rekey(t, s.config.hall_id).figures(codes, targets)} for s, t in hall_totals]
     return rep
+
+
+def _owners(chosen: list[Stats], window: str | None) -> list:
+    """The configs in which to look up the clerk of a note from ``window`` (``<hall><sep><n>``): that hall's only —
+    a username belongs to one hall, and another hall may have a clerk of the same username."""
+    hall = window.partition(KEY_SEP)[0] if window else None
+    own = [s.config for s in chosen if s.config.hall_id == hall]
+    return own or [s.config for s in chosen]
 
 
 def _hall_label(s: Stats, own: dict) -> dict:

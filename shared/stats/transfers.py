@@ -183,7 +183,7 @@ def transfer_report(stats, start: date, end: date, by: str = "window") -> dict:
                         target_label=lambda key: _target_label(stats.config, key),
                         target_order=lambda keys: _target_order([stats.config], keys),
                         window_label=lambda key: stats.label("window", key),
-                        clerk_name=lambda username: _clerk_name([stats.config], username))
+                        clerk_name=lambda username, _window: _clerk_name([stats.config], username))
 
 
 def _clerk_name(configs, username: str) -> str:
@@ -196,7 +196,7 @@ def _clerk_name(configs, username: str) -> str:
 
 
 def build_report(g: TransferGrouping, start: date, end: date, as_of: str, *, row_label, order, target_label,
-                 target_order, window_label, clerk_name=lambda username: username) -> dict:
+                 target_order, window_label, clerk_name=lambda username, window: username) -> dict:
     """The report of a grouping (one hall's or a city's): the labels and orders come from the caller."""
     seen = set(g.total.reasons)
     reasons = reason_list(seen)
@@ -220,7 +220,7 @@ def build_report(g: TransferGrouping, start: date, end: date, as_of: str, *, row
         why = names.get(tr.reason or NO_REASON) or names[NO_REASON]
         notes.append({"day": tr.day, "at_ms": tr.ts, "number": tr.ticket.rsplit("-", 1)[-1], "from_window": win,
                       "from_label": wl["label"], "from_label_en": wl["label_en"], "clerk": tr.from_clerk,
-                      "clerk_name": clerk_name(tr.from_clerk) if tr.from_clerk else None, "to": tgt,
+                      "clerk_name": clerk_name(tr.from_clerk, win) if tr.from_clerk else None, "to": tgt,
                       "to_label": target_label(tgt)["label"], "to_label_en": target_label(tgt)["label_en"],
                       "reason": why["code"], "reason_label": why["label"], "reason_label_en": why["label_en"],
                       "text": tr.reason_text})
