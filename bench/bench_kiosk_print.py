@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.getLogger("kiosk.printing.backends").setLevel(logging.ERROR)  # "not confirmed": the file backend cannot
     with tempfile.TemporaryDirectory(prefix="ow-bench-print-") as tmp:
-        server = EmbeddedRedis(Path(tmp) / "redis", appendfsync="everysec").start()
+        server = EmbeddedRedis(Path(tmp) / "redis").start()  # appendfsync always, as the server runs it
         try:
             run(server.url, Path(tmp), args.rounds, args.tickets)
         finally:

@@ -375,7 +375,7 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
         legend.append(f'<rect x="{lx}" y="{ly}" width="10" height="10" rx="2" fill="{color[r["code"]]}"/>'
                       f'<text x="{lx + 14}" y="{ly + 9}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
         lx += width
-    left, right, top_pad = 170, 80, ly + 28
+    left, right, top_pad = 170, 120, ly + 28  # right: room for "12 · 转办率 100%" beside the longest bar
     plot_w = W - left - right
     height = max(H, top_pad + 30 + len(data) * 36)
     row_h = (height - top_pad - 30) / len(data)
