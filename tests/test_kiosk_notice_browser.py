@@ -26,9 +26,9 @@ EN = "Leader on duty today at window 9."
 
 
 @pytest.fixture
-def kiosk(redis_client, redis_server, tmp_path):
-    """``kiosk(notice, notice_en)``: the shipped hall with that notice, served in-process (printing to previews);
-    returns its URL."""
+def kiosk(redis_client, redis_server, tmp_path, clock):
+    """``kiosk(notice, notice_en)``: the shipped hall with that notice, served in-process (printing to previews), at
+    the tests' fixed clock (Friday 10:00: the services open, whatever the hour the suite runs); returns its URL."""
     from werkzeug.serving import make_server
 
     from onewindow import create_app
@@ -39,7 +39,7 @@ def kiosk(redis_client, redis_server, tmp_path):
         config = load_config(ROOT / "config.toml")
         config = replace(config, var_dir=tmp_path / f"var{len(servers)}", printer={"backend": "preview"},
                          notice=notice, notice_en=notice_en)
-        app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "START_RELAY": False})
+        app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "START_RELAY": False, "CLOCK": clock})
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
