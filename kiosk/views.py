@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from kiosk import checkin_api
 from kiosk.printing import NO_KIOSK, REPLAYED, KioskPrinter
@@ -20,7 +20,7 @@ from shared.limits import PublicIssueLimiter
 from shared.validation import Field
 
 if TYPE_CHECKING:
-    from onewindow.edge import WebEdge
+    from onewindow.edge import Caller, WebEdge
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
     printer = edge.hall.once("kiosk_printer", lambda: KioskPrinter.from_config(edge.hall.printers))
     _pages(bp, edge)
     _tickets(bp, edge, printer)
-    checkin_api.register(bp, edge, printer, lambda: _kiosk_device(edge), lambda: _public_base(edge))
+    checkin_api.register(bp, edge, printer, lambda: _kiosk_device(edge), edge.public_base)
 
     @bp.get("/api/v1/kiosks/<kiosk_id>/health")
     def kiosk_health(kiosk_id: str):
@@ -84,26 +84,6 @@ def _kiosk_device(edge: WebEdge) -> MachineToken:
     return require_kind(device, KIOSK)
 
 
-def _public_base(edge: WebEdge) -> str:
-    """Base of tracking links: ``hall.public_url``, or (unset) the address this request came to; then the path the
-    hall is mounted under (``/h/<hall id>`` when the kiosk is served there)."""
-    return (edge.hall.config.public_url or _host_url(request.scheme, request.host, request.root_path)) + edge.base
-
-
-_HOST_URLS: dict[tuple[str, str, str], str] = {}
-
-
-def _host_url(scheme: str, host: str, root: str) -> str:
-    """``request.host_url`` without its slash, worked out once per address the hall is reached by (werkzeug's IRI
-    conversion is ~2 % of an issue's CPU); a few entries only: the Host header is the client's to choose."""
-    found = _HOST_URLS.get((scheme, host, root))
-    if found is None:
-        if len(_HOST_URLS) >= 32:
-            _HOST_URLS.clear()
-        found = _HOST_URLS[(scheme, host, root)] = request.host_url.rstrip("/")
-    return found
-
-
 # ------------------------------------------------------------------------------------------------ pages
 def _pages(bp: Blueprint, edge: WebEdge) -> None:
     hall = edge.hall
@@ -127,7 +107,7 @@ def _pages(bp: Blueprint, edge: WebEdge) -> None:
     def ticket_qr(token: str):
         """The QR code of a ticket's tracking URL; only for a valid token (it shows what the token holder has)."""
         hall.engine.ticket_by_token(token)
-        return Response(qr_svg(f"{_public_base(edge)}/t/{token}"), mimetype="image/svg+xml",
+        return Response(qr_svg(f"{edge.public_base()}/t/{token}"), mimetype="image/svg+xml",
                         headers={"Cache-Control": "private, no-store"})
 
 
@@ -143,24 +123,25 @@ def _tickets(bp: Blueprint, edge: WebEdge, printer: KioskPrinter) -> None:
         seq = engine.last_seq()
         return jsonify({"seq": seq, "services": engine.services_overview()})
 
-    @bp.post("/api/v1/tickets")
-    def issue_ticket():
-        """A registered kiosk issues (prints, and may issue 绿色通道 tickets) as its own kiosk id; an unregistered
-        client may take a normal, unprinted ticket when ``[public] allow_issue``, within the per-address limits."""
-        body = edge.body(TICKET_SPEC)
-        device = edge.auth.device()
+    def issue_ticket(body: dict, caller: Caller) -> tuple[dict, int]:
+        """``POST /api/v1/tickets``: a registered kiosk issues (prints, and may issue 绿色通道 tickets) as its own kiosk
+        id; an unregistered client may take a normal, unprinted ticket when ``[public] allow_issue``, within the
+        per-address limits. (A hot route: served by the lean lane too, see :meth:`WebEdge.json_post`.)"""
+        device = caller.device
         if device is not None:
             issued = _issue_at_kiosk(engine, body, device)
         else:
-            issued = _issue_in_public(engine, public_limit, body, request.remote_addr or "-")
+            issued = _issue_in_public(engine, public_limit, body, caller.address)
         ticket = issued.ticket
-        ticket["tracking_url"] = f"{_public_base(edge)}/t/{ticket['token']}"
+        ticket["tracking_url"] = f"{caller.public_base}/t/{ticket['token']}"
         if device is None:
             printed = NO_KIOSK if issued.created else REPLAYED
         else:  # a resent request prints a ticket no kiosk printed yet (its first answer was lost), once
             printed = printer.print_once(ticket, device.kiosk)
-        return (jsonify({"ticket": ticket, "created": issued.created, "print": printed.to_dict()}),
+        return ({"ticket": ticket, "created": issued.created, "print": printed.to_dict()},
                 201 if issued.created else 200)
+
+    edge.json_post(bp, "/api/v1/tickets", TICKET_SPEC, issue_ticket)
 
     @bp.get("/api/v1/tickets/<ticket_id>")
     def get_ticket(ticket_id: str):

@@ -16,6 +16,7 @@ from onewindow import web
 from onewindow.auth import SESSION_KEY, CityAuth
 from onewindow.city_api import city_api_blueprint
 from onewindow.edge import City, Hall, WebEdge
+from onewindow.lean import LeanLane
 from shared.clock import Clock
 from shared.config import Config, Deployment, load_deployment
 from shared.engine import Engine
@@ -53,10 +54,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     hall = halls[0]
     app.extensions["onewindow"] = hall  # the only hall (the first one in a city)
     app.extensions["onewindow_city"] = city
-    _register_halls(app, city)
+    lane = LeanLane() if app.config["LEAN_LANE"] else None
+    _register_halls(app, city, lane)
     metrics = web.install(app, hall, city)
     socketio = _socketio(app, config, city, settings.get("SERVER_PROCESSES", 1))
     web.route_around_socketio(app)
+    if lane is not None:  # the hot JSON routes' plain requests, past Flask's request machinery (onewindow/lean.py)
+        lane.install(app, metrics)
     if config.security.trusted_proxies:
         # the client address (limits) and scheme come from the last N proxies' X-Forwarded-For/-Proto; wrapping
         # after SocketIO puts Socket.IO's origin check behind the fix too
@@ -96,12 +100,13 @@ def _configure(app: Flask, config: Config, settings: dict) -> None:
         SESSION_COOKIE_SECURE=config.secure_cookie,  # [security] secure_cookie; automatic with an https public_url
         PERMANENT_SESSION_LIFETIME=int(config.security.session_hours * 3600),
         START_RELAY=True,
+        LEAN_LANE=True,  # False: every request through Flask (tests compare the two)
     )
     app.json.ensure_ascii = False
     app.config.update(settings)
 
 
-def _register_halls(app: Flask, city: City) -> None:
+def _register_halls(app: Flask, city: City, lane: LeanLane | None) -> None:
     """Every hall's four blueprints under ``/h/<hall id>/`` (named ``<blueprint>@<hall id>``), each on the hall's
     own web edge; the only hall also at ``/`` under the blueprints' own names (today's URLs). Then the city's own
     routes (``/city/api/v1/…``) and, when that package exists, the city page (``counter/city``)."""
@@ -115,11 +120,11 @@ def _register_halls(app: Flask, city: City) -> None:
         live = live_prefix(city, hall)
         session_key = f"{SESSION_KEY}@{hall.id}" if city.several else SESSION_KEY
         if not city.several:
-            edge = WebEdge(hall, app.config, base="", live=live, session_key=session_key)
+            edge = WebEdge(hall, app.config, base="", live=live, session_key=session_key, lean=lane)
             for make in makers:
                 app.register_blueprint(make(edge))
         base = city.base(hall)
-        edge = WebEdge(hall, app.config, base=base, live=live, session_key=session_key)
+        edge = WebEdge(hall, app.config, base=base, live=live, session_key=session_key, lean=lane)
         for make in makers:
             bp = make(edge)
             app.register_blueprint(bp, name=f"{bp.name}@{hall.id}", url_prefix=base)

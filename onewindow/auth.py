@@ -73,7 +73,11 @@ class StaffAuth:
     # ------------------------------------------------------------------------------------------- devices
     def device(self) -> MachineToken | None:
         """The registered device making this request (None: no ``Authorization``); 401 for an unknown token."""
-        return identify(self.config, request.headers.get("Authorization"))
+        return self.device_from(request.environ)
+
+    def device_from(self, environ: dict) -> MachineToken | None:
+        """The registered device of the request with this WSGI environ (see :meth:`device`)."""
+        return identify(self.config, environ.get("HTTP_AUTHORIZATION"))
 
     # ------------------------------------------------------------------------------------------- staff
     def check_credentials(self, username: str, password: str) -> Clerk:

@@ -20,10 +20,11 @@ import threading
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
-from flask import Response, make_response, render_template, request
+from flask import Blueprint, Response, jsonify, make_response, render_template, request
+from werkzeug.wrappers import Request
 
 from onewindow.auth import SESSION_KEY, StaffAuth
 from shared.config import CityConfig, Clerk, Config
@@ -31,6 +32,9 @@ from shared.engine import Engine
 from shared.printer_health import PrinterHealth
 from shared.stats import Archive, Stats
 from shared.validation import Field, parse_json_object, validate
+
+if TYPE_CHECKING:
+    from onewindow.lean import LeanLane
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +113,39 @@ class City:
         return f"/h/{hall.config.hall_id}"
 
 
+class Caller:
+    """Who sends a request and where it came to, as the handler of a JSON route (:meth:`WebEdge.json_post`) needs
+    them; made from the WSGI environ, the same way whether Flask or the lean lane serves the request."""
+
+    def __init__(self, edge: WebEdge, environ: dict) -> None:
+        self._edge, self._environ = edge, environ
+        #: the registered device (``Authorization: Bearer``), None for a public client; 401 for an unknown token
+        self.device = edge.auth.device_from(environ)
+        #: the client's address (after the trusted proxies)
+        self.address: str = environ.get("REMOTE_ADDR") or "-"
+
+    @cached_property
+    def public_base(self) -> str:
+        """Base of the links an answer carries (tracking links): see :meth:`WebEdge.public_base`."""
+        return self._edge.public_base(self._environ)
+
+
+_HOST_URLS: dict[tuple, str] = {}
+
+
+def host_url(environ: dict) -> str:
+    """werkzeug's ``request.host_url`` without its slash, worked out once per address the hall is reached by (its IRI
+    conversion is ~2 % of a ticket's CPU); a few entries only: the Host header is the client's to choose."""
+    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+           environ.get("SERVER_PORT"))
+    found = _HOST_URLS.get(key)
+    if found is None:
+        if len(_HOST_URLS) >= 32:
+            _HOST_URLS.clear()
+        found = _HOST_URLS[key] = Request(environ).host_url.rstrip("/")
+    return found
+
+
 class WebEdge:
     """The web edge of one hall's blueprints as mounted at one place (see the module doc). ``base``: the path the
     blueprints are mounted under ("" at ``/``, ``/h/<hall id>`` in a city); ``live``: the prefix of the hall's
@@ -116,11 +153,33 @@ class WebEdge:
     ``session_key``: where the hall's session id sits in the cookie (:class:`onewindow.auth.StaffAuth`)."""
 
     def __init__(self, hall: Hall, app_config: Mapping, *, base: str = "", live: str = "",
-                 session_key: str = SESSION_KEY) -> None:
+                 session_key: str = SESSION_KEY, lean: LeanLane | None = None) -> None:
         self.hall = hall
         self.base = base
         self.live = live
         self.auth = StaffAuth(hall.engine, app_config, session_key=session_key)
+        self.lean = lean
+
+    def json_post(self, bp: Blueprint, rule: str, spec: dict[str, Field],
+                  handler: Callable[[dict[str, Any], Caller], tuple[dict[str, Any], int]]) -> None:
+        """A JSON POST route (a fixed path) answered by ``handler(body, caller)`` → (JSON answer, status), with the
+        body checked against ``spec`` first: a view on ``bp`` (endpoint: the handler's name), and the same route in
+        the lean lane (:mod:`onewindow.lean`), which serves its plain requests past Flask's request machinery. The
+        handler sees only its arguments: no ``request``, ``session`` or ``g``."""
+
+        def view() -> tuple[Response, int]:
+            body = self.body(spec)
+            answer, status = handler(body, Caller(self, request.environ))
+            return jsonify(answer), status
+
+        bp.add_url_rule(rule, endpoint=handler.__name__, view_func=view, methods=["POST"])
+        if self.lean is not None:
+            self.lean.add(self.base + rule, spec, handler, self)
+
+    def public_base(self, environ: dict | None = None) -> str:
+        """Base of links to this hall's pages (tracking links): ``hall.public_url``, or (unset) the address the
+        request (this one, or ``environ``'s) came to; then the path the hall is mounted under (``/h/<hall id>``)."""
+        return (self.hall.config.public_url or host_url(request.environ if environ is None else environ)) + self.base
 
     def body(self, spec: dict[str, Field]) -> dict[str, Any]:
         """This request's JSON object, checked against ``spec`` (400 for anything else; an empty body is ``{}``)."""

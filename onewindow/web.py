@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import re
 import time
+from collections.abc import Callable
 from importlib import resources
 
 import redis
@@ -118,7 +119,7 @@ def security_headers(response):
     page: ``Referrer-Policy: no-referrer``, its URL holds the token)."""
     headers = response.headers
     present = {name.lower() for name in headers.keys()}  # (Headers.setdefault raises and catches per absent name)
-    for name, value in _DEFAULT_HEADERS:
+    for name, value in DEFAULT_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)
     if "content-security-policy" not in present and response.mimetype == "text/html":
@@ -126,7 +127,7 @@ def security_headers(response):
     return response
 
 
-_DEFAULT_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+DEFAULT_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                     ("Referrer-Policy", "same-origin"))
 
 
@@ -154,20 +155,7 @@ def _register_operation_scope(app: Flask) -> None:
 
     @app.before_request
     def enter_scope():
-        environ = request.environ
-        key = environ.get(IDEMPOTENCY_ENVIRON)
-        if key is None or environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):  # a read is never answered
-            scope = idempotency.fresh()
-        elif not IDEMPOTENCY_KEY.match(key):
-            raise ValidationError(f"{IDEMPOTENCY_HEADER} must be 8–128 of A–Z a–z 0–9 _ . : - (a fresh random id per "
-                                  "action, sent again unchanged when the action is retried)",
-                                  code="invalid_idempotency_key")
-        else:
-            # the session ids of every hall this browser is signed in to ("sid", or "sid@<hall>" in a city)
-            who = environ.get("HTTP_AUTHORIZATION") or "|".join(
-                f"{k}={v}" for k, v in sorted(session.items()) if k.startswith("sid")) or ""
-            body = hashlib.sha256(request.get_data(cache=True)).hexdigest()
-            scope = idempotency.keyed("http", request.remote_addr or "-", who, request.method, request.path, body, key)
+        scope = operation_scope(request.environ, request.path, lambda: request.get_data(cache=True), _session_ids)
         g.onewindow_scope = scope
         g.onewindow_scope_token = idempotency.enter(scope)
 
@@ -188,37 +176,69 @@ def _register_operation_scope(app: Flask) -> None:
                 pass
 
 
+def operation_scope(environ: dict, path: str, body: Callable[[], bytes],
+                    session_ids: Callable[[], str]) -> idempotency.Scope:
+    """The idempotency scope of one request, from its WSGI environ (see :func:`_register_operation_scope`): a fresh
+    one for a read or a request without ``Idempotency-Key``, else one keyed by who sends it (bearer token, or the
+    session ids: ``session_ids()``), the address, method, ``path``, the body's digest (``body()``) and the key.
+    ValidationError for a malformed key. Flask's hook and the lean lane (onewindow/lean.py) both use it."""
+    key = environ.get(IDEMPOTENCY_ENVIRON)
+    method = environ.get("REQUEST_METHOD")
+    if key is None or method in ("GET", "HEAD", "OPTIONS"):  # a read is never answered from a stored answer
+        return idempotency.fresh()
+    if not IDEMPOTENCY_KEY.match(key):
+        raise ValidationError(f"{IDEMPOTENCY_HEADER} must be 8–128 of A–Z a–z 0–9 _ . : - (a fresh random id per "
+                              "action, sent again unchanged when the action is retried)",
+                              code="invalid_idempotency_key")
+    who = environ.get("HTTP_AUTHORIZATION") or session_ids()
+    digest = hashlib.sha256(body()).hexdigest()
+    return idempotency.keyed("http", environ.get("REMOTE_ADDR") or "-", who, method, path, digest, key)
+
+
+def _session_ids() -> str:
+    """The session ids of every hall this browser is signed in to ("sid", or "sid@<hall>" in a city)."""
+    return "|".join(f"{k}={v}" for k, v in sorted(session.items()) if k.startswith("sid")) or ""
+
+
 # ------------------------------------------------------------------------------------------------ errors
 def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(OneWindowError)
-    def domain_error(exc: OneWindowError):
-        response = jsonify({"error": exc.to_dict()})
-        response.status_code = exc.status
-        if exc.details.get("retry_after"):  # 429, 503: when to try again, for programs as well as for people
-            response.headers["Retry-After"] = str(exc.details["retry_after"])
+    def answer(exc: Exception):
+        status, body, headers = error_answer(exc, request.method, _route())
+        response = jsonify(body)
+        response.status_code = status
+        response.headers.extend(headers)
         return response
 
-    @app.errorhandler(redis.RedisError)
-    def store_down(exc: redis.RedisError):
+    for kind in (OneWindowError, redis.RedisError, HTTPException, Exception):
+        app.register_error_handler(kind, answer)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "invalid_request"}
+
+
+def error_answer(exc: Exception, method: str, route: str) -> tuple[int, dict, list[tuple[str, str]]]:
+    """(status, JSON body, extra headers) answering ``exc`` raised by ``method`` on ``route`` (the route pattern,
+    never the path: paths carry tracking tokens): a domain error as itself; the store down as 503 (logged); an
+    HTTP error by its code; anything else is a true bug — logged with its traceback, and a 500 that says nothing
+    about the inside (every input the fuzz tests send must be answered before this). Flask's error handlers and
+    the lean lane (onewindow/lean.py) both answer with it."""
+    if isinstance(exc, redis.RedisError):
         # the error's type only: its text may quote a command's arguments (a tracking token, a session id)
-        logger.warning("Redis error on %s %s: %s", request.method, _route(), type(exc).__name__)
-        return domain_error(StoreUnavailableError(
+        logger.warning("Redis error on %s %s: %s", method, route, type(exc).__name__)
+        exc = StoreUnavailableError(
             "the queue store did not answer in time. Send the same request again (with the same "
             f"{IDEMPOTENCY_HEADER} or request_id): an action that already took effect is answered, not repeated",
-            retry_after=1))
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 400: "invalid_request"}
+            retry_after=1)
+    if isinstance(exc, OneWindowError):
+        # 429, 503: when to try again, for programs as well as for people
+        retry = [("Retry-After", str(exc.details["retry_after"]))] if exc.details.get("retry_after") else []
+        return exc.status, {"error": exc.to_dict()}, retry
+    if isinstance(exc, HTTPException):
         message = {413: f"the body is larger than {MAX_BODY_BYTES} bytes"}.get(exc.code, exc.description)
-        return _error(codes.get(exc.code, "http_error"), message, exc.code)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        """A true bug: logged with its traceback (the route, never the path: paths carry tracking tokens), and a
-        500 that says nothing about the inside. Every input the fuzz tests send must be answered before this."""
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, _route(), exc_info=exc)
-        return _error("internal_error", "something went wrong on the server; the hall staff have been told", 500)
+        return exc.code, {"error": {"code": _HTTP_CODES.get(exc.code, "http_error"), "message": message}}, []
+    logger.error("unhandled %s on %s %s", type(exc).__name__, method, route, exc_info=exc)
+    return 500, {"error": {"code": "internal_error",
+                           "message": "something went wrong on the server; the hall staff have been told"}}, []
 
 
 # ------------------------------------------------------------------------------------------------ metrics
