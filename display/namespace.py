@@ -54,6 +54,10 @@ RATING_OPENED = "rating_opened"
 RATING_CLOSED = "rating_closed"
 #: the relay to every audience when the event stream went back (a failover lost events): load your state again
 STREAM_REWOUND = "stream_rewound"
+#: the relay to one audience in place of an event whose view for it could not be built (a bug, the store failing):
+#: ``{seq, type: "resync", ts, entry, event: <the event's type>}`` — take its seq and load your state again
+#: (shared/static/js/live.js RESYNC)
+RESYNC = "resync"
 
 
 def tablet_room(window: int) -> str:
@@ -92,7 +96,7 @@ def caught_up(data, namespace: str, *, public: bool, hall=None) -> dict:
     """The answer to ``catch_up`` on ``namespace`` (a hall's display namespace when ``public``, else its staff
     namespace): the events of ``hall``'s stream (None: the app's only hall) after ``data["after"]`` in this socket's
     view."""
-    from display.relay import public_payload, staff_payload, tablet_view  # (the relay imports this module)
+    from display.relay import log_view_failure, public_payload, staff_payload, tablet_view  # (it imports this one)
 
     after = data.get("after") if isinstance(data, dict) else None
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -122,7 +126,14 @@ def caught_up(data, namespace: str, *, public: bool, hall=None) -> dict:
         return {"resync": True}
     if not found.complete:
         return {"resync": True}
-    return {"events": [view(event) for event in found.events]}
+    answer = []
+    for event in found.events:
+        try:
+            answer.append(view(event))
+        except Exception as exc:  # a view that cannot be built (the relay sends RESYNC in its place): load a snapshot
+            log_view_failure(namespace if public else f"{namespace} {room}", [event], exc)
+            return {"resync": True}
+    return {"events": answer}
 
 
 def staff_room_for(auth, hall=None, session_key: str = "sid") -> str:

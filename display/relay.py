@@ -14,18 +14,28 @@ When the stream goes back (a failover lost its newest events, and the next event
 already seen: :mod:`shared.event_follower`), every audience gets :data:`STREAM_REWOUND` ``{seq, type, ts}`` before
 the next event: the live client drops what it buffered, loads its state again and applies what follows
 (shared/static/js/live.js).
+
+When an audience's view of an event cannot be built (a bug in the view, the store failing for a read it needs), that
+audience gets :data:`RESYNC` ``{seq, type: "resync", ts, entry, event}`` in the event's place, in order: its screens
+take the seq and load their state at once (live.js), instead of staying stale until the next event. The others get
+the event as usual; the failure is logged once per audience and batch (the audience, the events' types and seqs, the
+exception's class and where it was raised — never its message or the event's data, which may carry a token or a
+name) and counted (``on_view_failed``: ``/metrics``). Nothing is retried here: the relay goes on with the next batch,
+so a view that keeps failing costs one stub per event, and the screens' snapshots are throttled by live.js.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from display.namespace import (DISPLAY_NAMESPACE, RATING_CLOSED, RATING_OPENED, STAFF_NAMESPACE, STAFF_ROOM,
-                               STREAM_REWOUND, tablet_room)
+from display.namespace import (DISPLAY_NAMESPACE, RATING_CLOSED, RATING_OPENED, RESYNC, STAFF_NAMESPACE,
+                               STAFF_ROOM, STREAM_REWOUND, tablet_room)
 from display.fanout import Fanout
 from shared import events
 from shared.event_follower import EventFollower
@@ -88,6 +98,26 @@ class Audience:
     room: str | None
     view: Callable[[events.Event], dict]
 
+    @property
+    def label(self) -> str:
+        """The audience in a log line or a metric's label: ``/display``, ``/staff staff``, ``/staff tablet:2``."""
+        return self.namespace if self.room is None else f"{self.namespace} {self.room}"
+
+
+def resync_stub(event: events.Event) -> dict:
+    """What an audience gets in place of an event whose view for it could not be built: load your state again."""
+    return {**_stub(event), "type": RESYNC, "event": event.type}
+
+
+def log_view_failure(audience: str, failed: Sequence[events.Event], exc: BaseException) -> None:
+    """One log line for an audience's views that raised ``exc``: who, which events (types and seqs), the exception's
+    class and the innermost frame — not its message, nor the events' data (tokens, names)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" in {frames[-1].name} ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    shown = ", ".join(f"{e.type} #{e.seq}" for e in failed[:10]) + (" …" if len(failed) > 10 else "")
+    logger.error("the view of %s failed for %d event(s) (%s): %s%s; its screens are told to resync", audience,
+                 len(failed), shown, type(exc).__name__, where)
+
 
 def audiences(windows: Iterable[int], prefix: str = "") -> list[Audience]:
     """Every audience of a hall with these window numbers: the public screens, the staff, each window's tablet —
@@ -111,13 +141,15 @@ class Relay:
     MIN_INTERVAL = 0.02
 
     def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
-                 on_emitted=None, prefix: str = "", batch_size: int = 500, min_interval: float | None = None) -> None:
+                 on_emitted=None, on_view_failed: Callable[[str, str], None] | None = None, prefix: str = "",
+                 batch_size: int = 500, min_interval: float | None = None) -> None:
         self.socketio = socketio
         self.follower = EventFollower(redis_url, stream, batch_size=batch_size, on_rewound=self.emit_rewound,
                                       min_interval=self.MIN_INTERVAL if min_interval is None else min_interval)
         self.audiences = audiences(windows, prefix)  # one relay per hall: its stream → its namespaces
         self.fanout = Fanout(socketio)
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
+        self.on_view_failed = on_view_failed  # callable(audience label, event type) per view that failed (metrics)
 
     def start(self) -> None:
         self.follower.anchor()  # from the newest event now: nothing appended once this process serves is skipped
@@ -133,19 +165,48 @@ class Relay:
         self.emit_batch([event])
 
     def emit_batch(self, batch: list[events.Event]) -> None:
-        """Send these events, in order, to every audience (each its own view of them)."""
+        """Send these events, in order, to every audience (each its own view of them; :data:`RESYNC` in place of a
+        view that could not be built)."""
         for audience in self.audiences:
-            try:  # the views too (worked out only when someone listens): an event one audience cannot see must not
-                # stall the relay on this batch
+            try:  # the views are worked out only when someone listens (Fanout.send calls them then)
                 self.fanout.send(audience.namespace, audience.room,
-                                 lambda view=audience.view: [(v["type"], v) for v in map(view, batch)])
-            except Exception:  # one audience's failure must not keep the others from their events (its screens see
-                # a gap at the next event and load a snapshot)
-                logger.exception("relaying %d events to %s %s failed", len(batch), audience.namespace,
-                                 audience.room or "")
+                                 lambda audience=audience: self._views(audience, batch))
+            except Exception as exc:  # not sent at all (e.g. a payload that cannot be encoded): this audience's
+                # screens load their state; the others still get the batch
+                self._failed(audience, batch, exc)
+                try:
+                    self.fanout.send(audience.namespace, audience.room,
+                                     [(RESYNC, resync_stub(event)) for event in batch])
+                except Exception:
+                    logger.exception("telling %s to resync failed", audience.label)
         if self.on_emitted is not None:
             for event in batch:
                 self.on_emitted(event)
+
+    def _views(self, audience: Audience, batch: list[events.Event]) -> list[tuple[str, dict]]:
+        """``audience``'s view of each event as (Socket.IO event name, payload); :func:`resync_stub` for each view
+        that raised (logged once for the batch)."""
+        items, failed, error = [], [], None
+        for event in batch:
+            try:
+                payload = audience.view(event)
+                items.append((payload["type"], payload))
+            except Exception as exc:
+                failed.append(event)
+                error = exc
+                items.append((RESYNC, resync_stub(event)))
+        if error is not None:
+            self._failed(audience, failed, error)
+        return items
+
+    def _failed(self, audience: Audience, failed: list[events.Event], exc: BaseException) -> None:
+        log_view_failure(audience.label, failed, exc)
+        if self.on_view_failed is not None:
+            for event in failed:
+                try:
+                    self.on_view_failed(audience.label, event.type)
+                except Exception:
+                    logger.exception("counting a failed view")
 
     def emit_rewound(self, seq: int) -> None:
         """The stream went back to ``seq`` (events the screens saw were lost): tell every audience to load its state

@@ -9,7 +9,8 @@ Two kinds, documented in docs/deploy.md ("Metrics"):
   counted exactly once, and a restart of any process changes nothing. Every process reports the same values: scrape
   one, or take ``max`` across processes, never ``sum``. Waiting per service is read from the live queues at scrape.
 * **Per process**: call→emit latency (event time to the relay's emit), HTTP latency per route, relay lag (events
-  in the stream this process has not emitted yet, and the age of the oldest). They start from zero with the process,
+  in the stream this process has not emitted yet, and the age of the oldest), the relay's views that failed (per
+  audience and event type: those screens were told to resync). They start from zero with the process,
   like any Prometheus counter; scrape each process on its own port.
 
 No Flask here: the web edge (``onewindow.create_app``) times requests and serves :meth:`Metrics.render`.
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from shared import events
@@ -151,6 +152,9 @@ class Metrics:
         self.call_emit = Histogram("onewindow_call_emit_seconds", "From a call (event time) to its emit to this "
                                    "process's screens", ["type"], registry=self.registry,
                                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.view_failures = Counter("onewindow_relay_view_failures", "Events whose view for one audience this "
+                                     "process's relay could not build (that audience's screens were told to resync)",
+                                     ["audience", "type"], registry=self.registry)
         self._http_children: dict[tuple[str, str], Any] = {}
 
     def observe_request(self, method: str, route: str, seconds: float) -> None:
@@ -163,6 +167,10 @@ class Metrics:
         """Called by the relay after each emit."""
         if event.type in CALL_EVENTS:
             self.call_emit.labels(event.type).observe(max(0.0, time.time() - event.ts / 1000))
+
+    def observe_view_failure(self, audience: str, event_type: str) -> None:
+        """Called by the relay for each event whose view for ``audience`` failed."""
+        self.view_failures.labels(audience, event_type).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

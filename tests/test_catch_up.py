@@ -64,6 +64,28 @@ def test_the_display_namespace_answers_public_views_once_per_connection(app, soc
     assert sio.emit("clock", {}, namespace=DISPLAY_NAMESPACE, callback=True)["process"] > 0
 
 
+def test_a_view_that_cannot_be_built_answers_resync_and_is_logged_once(app, socketio, engine, monkeypatch, caplog):
+    """As the relay puts ``resync`` in place of an event whose view failed, catch_up answers ``resync`` (the screen
+    loads a snapshot) instead of an error or silence (before: the handler raised, the screen waited 5 s)."""
+    import display.relay
+
+    start = seq(engine)
+    ticket = issue(engine, 2)[1]
+    view = display.relay.public_payload
+
+    def failing(event):
+        if event.seq == start + 2:
+            raise ValueError(f"cannot read {event.data['ticket']}")
+        return view(event)
+
+    monkeypatch.setattr(display.relay, "public_payload", failing)
+    sio = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
+    assert sio.emit("catch_up", {"after": start}, namespace=DISPLAY_NAMESPACE, callback=True) == {"resync": True}
+    [line] = [r.getMessage() for r in caplog.records if r.name == "display.relay"]
+    assert f"/display failed for 1 event(s) (ticket_issued #{start + 2}): ValueError" in line
+    assert ticket["id"] not in line and "cannot read" not in line
+
+
 @pytest.mark.parametrize("bad", [None, {}, {"after": -1}, {"after": "3"}, {"after": True}, {"after": 1.5}, [1],
                                  {"after": 1, "entry": 5}, {"after": 1, "entry": "1-2-3"}, {"after": 1, "entry": "-"},
                                  {"after": 1, "entry": ["1-0"]}, {"after": 1, "entry": "+"},

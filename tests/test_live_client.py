@@ -248,6 +248,35 @@ def test_refresh_soon_is_throttled(page):
     assert got["reasons"] == ["connect", "refresh", "refresh"]
 
 
+def test_the_servers_resync_takes_its_seq_and_loads_the_state_at_once_then_throttled(page):
+    """``resync`` {seq} (the relay could not build this page's view of the event at seq): it takes that seq, is not
+    handed to the page, and loads a snapshot at once; events after it are applied in order meanwhile; a run of them
+    (a view that keeps failing) loads at most one more snapshot per refreshMs."""
+    got = page.evaluate("""async () => {
+        setup({refreshMs: 400});
+        sock.fire("connect");
+        await resolveLoad({seq: 3});
+        sock.push(ev(4));
+        sock.push(ev(5, "resync", {event: "ticket_called", entry: "1-5"}));
+        const seqAfter = live.seq, entryAfter = live.entry;
+        await until(() => pending.length > 0);             // the snapshot, without another event
+        const firstLoad = loads;
+        sock.push(ev(6));                                  // arrives while it loads: buffered, then applied
+        await resolveLoad({seq: 5});
+        for (let i = 7; i <= 12; i++) sock.push(ev(i, "resync"));
+        const burst = loads;
+        await until(() => pending.length > 0);
+        await resolveLoad({seq: 12});
+        return {seqAfter, entryAfter, firstLoad, burst, loads, applied, seq: live.seq, told: live.stats.told,
+                gaps: live.stats.gaps, reasons: snaps.map(s => s.reason)};
+    }""")
+    assert got["seqAfter"] == 5 and got["entryAfter"] == "1-5"
+    assert got["firstLoad"] == 2 and got["burst"] == 2 and got["loads"] == 3
+    assert got["applied"] == [4, 6]                        # the resyncs never reach the page's handler
+    assert got["seq"] == 12 and got["told"] == 7 and got["gaps"] == 0
+    assert got["reasons"] == ["connect", "told", "told"]
+
+
 def test_a_reconnect_catches_up_with_the_missed_events_or_loads_a_snapshot(page):
     """Issue 15: on a reconnect the client asks the server (catch_up, acknowledged) for the events after its seq and
     applies them in order before the live ones that came meanwhile (no snapshot); when the server cannot give them all

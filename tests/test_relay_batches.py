@@ -10,13 +10,17 @@ import struct
 import threading
 from types import SimpleNamespace
 
+import requests
 import socketio
 
+from desk_support import serve
 from display.fanout import BatchingWebSocket, FrameBatch, text_frame
-from display.namespace import DISPLAY_NAMESPACE, STAFF_NAMESPACE
+from display.namespace import DISPLAY_NAMESPACE, RESYNC, STAFF_NAMESPACE
 from display.relay import Relay
+from display_support import failing_once, relaying
 from faults import wait_for
 from hall_support import TABLET_TOKENS
+from shared import events
 from shared.engine import Engine
 from shared.event_follower import EventFollower
 
@@ -192,14 +196,23 @@ def test_a_socket_closing_mid_batch_keeps_no_other_screen_from_it(app, engine, m
     assert sorted(got, key=len) == [[], [e.seq for e in batch], [e.seq for e in batch]]
 
 
-def test_an_event_one_audience_cannot_view_keeps_no_other_audience_from_the_batch(app, engine, monkeypatch):
-    """A view that raises (one audience, one event) is that audience's loss for this batch: the others get it, and
-    emit_batch returns (before, the exception left the relay and the follower read the same batch again and again)."""
+def _screen_and_tablet(app):
+    """The app's Socket.IO server, a public screen and window 2's tablet (test clients), what they heard on
+    connecting read away."""
     socketio = app.extensions["socketio"]
     screen = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
     tablet = socketio.test_client(app, namespace=STAFF_NAMESPACE, auth={"token": TABLET_TOKENS[2]})
     screen.get_received(DISPLAY_NAMESPACE)
     tablet.get_received(STAFF_NAMESPACE)
+    return socketio, screen, tablet
+
+
+def test_an_event_one_audience_cannot_view_keeps_no_other_audience_from_the_batch(app, engine, caplog):
+    """A view that raises (one audience, every event of the batch) costs that audience the events' payloads, not
+    their place: it gets ``resync`` at each seq (its screens load their state), the others get the batch, the
+    failure is logged once, and emit_batch returns (before, the exception left the relay and the follower read the
+    same batch again and again)."""
+    socketio, screen, tablet = _screen_and_tablet(app)
     batch, relay = _issued(engine, socketio, 3)
 
     def broken(event):
@@ -208,7 +221,82 @@ def test_an_event_one_audience_cannot_view_keeps_no_other_audience_from_the_batc
     relay.audiences = [dataclasses.replace(a, view=broken) if a.room == "tablet:2" else a for a in relay.audiences]
     relay.emit_batch(batch)
     assert [m["args"][0]["seq"] for m in screen.get_received(DISPLAY_NAMESPACE)] == [e.seq for e in batch]
-    assert tablet.get_received(STAFF_NAMESPACE) == []
+    told = tablet.get_received(STAFF_NAMESPACE)
+    assert [(m["name"], m["args"][0]["seq"], m["args"][0]["event"]) for m in told] == \
+        [(RESYNC, e.seq, "ticket_issued") for e in batch]
+    assert [r.getMessage() for r in caplog.records if r.name == "display.relay"] == [
+        "the view of /staff tablet:2 failed for 3 event(s) (" + ", ".join(f"ticket_issued #{e.seq}" for e in batch)
+        + "): KeyError in broken (test_relay_batches.py:" + str(broken.__code__.co_firstlineno + 1)
+        + "); its screens are told to resync"]
+
+
+def test_a_view_failing_once_mid_batch_puts_resync_in_that_events_place_only(app, engine):
+    socketio = app.extensions["socketio"]
+    screen = socketio.test_client(app, namespace=DISPLAY_NAMESPACE)
+    screen.get_received(DISPLAY_NAMESPACE)
+    batch, relay = _issued(engine, socketio, 2)
+    engine.call_next(1)
+    batch += [e for e in engine.events_since() if e.seq > batch[-1].seq]
+    engine.issue("renshe")
+    batch += [e for e in engine.events_since() if e.seq > batch[-1].seq]
+    failed = failing_once(relay, DISPLAY_NAMESPACE, events.TICKET_CALLED)
+    relay.emit_batch(batch)
+    got = [(m["name"], m["args"][0]["seq"]) for m in screen.get_received(DISPLAY_NAMESPACE)]
+    assert got == [(RESYNC if e.seq in failed else e.type, e.seq) for e in batch]
+    assert [name for name, _ in got] == ["ticket_issued", "ticket_issued", RESYNC, "ticket_issued"]
+
+
+def test_a_batch_an_audience_cannot_be_sent_tells_it_to_resync_at_each_seq(app, engine):
+    """A view that returns what cannot be encoded in order (binary data) fails the whole send for its audience:
+    that audience gets ``resync`` at every seq of the batch instead of nothing."""
+    socketio, screen, tablet = _screen_and_tablet(app)
+    batch, relay = _issued(engine, socketio, 3)
+    relay.audiences = [dataclasses.replace(a, view=lambda e, v=a.view: {**v(e), "blob": b"\x00"})
+                       if a.namespace == DISPLAY_NAMESPACE else a for a in relay.audiences]
+    relay.emit_batch(batch)
+    assert [(m["name"], m["args"][0]["seq"]) for m in screen.get_received(DISPLAY_NAMESPACE)] == \
+        [(RESYNC, e.seq) for e in batch]
+    assert [m["args"][0]["seq"] for m in tablet.get_received(STAFF_NAMESPACE)] == [e.seq for e in batch]
+
+
+def test_a_screen_whose_view_failed_is_told_at_once_and_its_snapshot_has_the_call(app, engine, redis_server, caplog):
+    """A real relay following Redis, the public view of one call failing once: a python-socketio screen gets, at the
+    call's seq and with no further event, ``resync``; what it then loads (the hall snapshot) shows the call; a tablet
+    got its own view of the same event; one log line without the exception's message; /metrics counts it."""
+    with relaying(app, redis_server.url, engine, fail=(DISPLAY_NAMESPACE, events.TICKET_CALLED)) as relay, \
+            serve(app) as base:
+        heard: dict[str, list] = {DISPLAY_NAMESPACE: [], STAFF_NAMESPACE: []}
+        clients = []
+        for namespace, auth in ((DISPLAY_NAMESPACE, None), (STAFF_NAMESPACE, {"token": TABLET_TOKENS[1]})):
+            sio = socketio.Client(reconnection=False)
+            sio.on("*", lambda name, data, ns=namespace: heard[ns].append((name, data)), namespace=namespace)
+            sio.connect(base, namespaces=[namespace], transports=["polling"], auth=auth, wait_timeout=10)
+            clients.append(sio)
+        try:
+            ticket = engine.issue("renshe").ticket
+            called = engine.call_next(1)
+            wait_for(lambda: len(heard[DISPLAY_NAMESPACE]) >= 2 and len(heard[STAFF_NAMESPACE]) >= 2, 30,
+                     "both screens to hear the issue and the call")
+        finally:
+            for sio in clients:
+                sio.disconnect()
+        [seq] = relay.failed
+        screen = heard[DISPLAY_NAMESPACE]
+        assert [(name, data["seq"]) for name, data in screen] == [("ticket_issued", seq - 1), (RESYNC, seq)]
+        assert screen[1][1]["event"] == events.TICKET_CALLED and screen[1][1]["entry"]
+        assert [(name, data["seq"]) for name, data in heard[STAFF_NAMESPACE]] == \
+            [("ticket_issued", seq - 1), ("ticket_called", seq)]
+        state = requests.get(base + "/api/v1/display/state", timeout=5).json()  # what live.js loads on `resync`
+        assert state["seq"] >= seq
+        assert [(w["window"], (w.get("ticket") or {}).get("number")) for w in state["windows"]
+                if w["window"] == 1] == [(1, called["number"])]
+        metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    logged = [r for r in caplog.records if r.name == "display.relay"]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR"
+    line = logged[0].getMessage()
+    assert f"/display failed for 1 event(s) (ticket_called #{seq})" in line and "RuntimeError" in line
+    assert "store went away" not in line and ticket["id"] not in line and not logged[0].exc_info
+    assert 'onewindow_relay_view_failures_total{audience="/display",type="ticket_called"} 1.0' in metrics
 
 
 def test_an_audience_nobody_listens_to_costs_no_views(app, engine):

@@ -20,6 +20,9 @@
  *   - `stream_rewound` {seq} (the relay: a failover lost the newest events, and the next ones reuse their seq): if
  *     the page shows more than `seq`, or a snapshot is loading, buffered events are dropped and a fresh snapshot is
  *     loaded and taken whatever its seq; the events after the message are applied on top of it;
+ *   - `resync` {seq, entry, event} (the relay, in place of an event whose view for this page's audience it could not
+ *     build): taken in seq order like any event — its seq becomes current — and a fresh snapshot is loaded
+ *     (`refreshSoon()`: at once, then at most one per `refreshMs` however many such events come);
  *   - a failed snapshot is retried with backoff; a periodic snapshot (`resyncEveryMs`) and one when the page
  *     becomes visible again are safety nets.
  *
@@ -44,7 +47,7 @@
 import { hallNamespace } from "/assets/js/api.js";
 
 export const NAMESPACES = { display: "/display", staff: "/staff" };
-export const RESYNC = "resync";
+export const RESYNC = "resync";            // a reducer's answer, and the relay's event (display/namespace.py RESYNC)
 export const REWOUND = "stream_rewound";  // display/namespace.py STREAM_REWOUND
 export const STATUS = { connecting: "connecting", syncing: "syncing", live: "live", reconnecting: "reconnecting",
                         stopped: "stopped" };
@@ -86,7 +89,8 @@ export class LiveClient {
     this.entry = null;           // stream entry id of the event at `seq` (null: not known, e.g. after a snapshot without it)
     this.status = STATUS.stopped;
     this.connected = false;
-    this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0, caughtUp: 0, rewinds: 0 };
+    this.stats = { connects: 0, snapshots: 0, applied: 0, ignored: 0, gaps: 0, failures: 0, caughtUp: 0, rewinds: 0,
+                   told: 0 };
     this._replayed = new WeakSet(); // events that came from a catch-up
     this._buffer = [];           // events waiting for a snapshot (or for a missing predecessor)
     this._loading = null;        // the snapshot promise in flight
@@ -216,6 +220,11 @@ export class LiveClient {
   _apply(ev) {
     this.seq = ev.seq;
     this.entry = typeof ev.entry === "string" ? ev.entry : null;
+    if (ev.type === RESYNC) {  // the server could not give this page the event: its state, soon (throttled)
+      this.stats.told++;
+      this.refreshSoon("told");
+      return;
+    }
     this.stats.applied++;
     let answer;
     try {
@@ -244,13 +253,13 @@ export class LiveClient {
   }
 
   /** A fresh snapshot soon: at most one per `refreshMs`, however many events ask (bursts cost two loads). */
-  refreshSoon() {
+  refreshSoon(reason = "refresh") {
     if (this._refreshTimer) return;
     const wait = Math.max(0, this._lastRefresh + this.refreshMs - Date.now());
     this._refreshTimer = setTimeout(() => {
       this._refreshTimer = null;
       this._lastRefresh = Date.now();
-      this.resync("refresh");
+      this.resync(reason);
     }, wait);
   }
 
