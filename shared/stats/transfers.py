@@ -118,15 +118,10 @@ def check_grouping(by: str) -> None:
 def transfer_grouping(stats, start: date, end: date, by: str = "window") -> TransferGrouping:
     """The transfers of ``start`` … ``end`` of one hall (:class:`~shared.stats.reports.Stats`), grouped ``by``."""
     check_grouping(by)
-    g = stats.grouped(start, end, by)  # the report's rows: visits and tickets called come from its counts
+    # one read of the days: the rows' counts (visits, tickets called) and the transfers are of the same moment
+    g, found = stats.counted(start, end, by)
     out = TransferGrouping(by, days=len(g.kinds), day_set=set(g.kinds))
     hall = stats.config.hall_id
-    s, e = start.isoformat(), end.isoformat()
-    archived = set(stats.archive.days())
-    # one reading of which days are archived: a day archived meanwhile is still read from the stream, not twice
-    found = [tr for tr in stats.archive.transfers(s, e) if tr.day in archived]
-    for facts in stats.live_days(s, e, archived).values():
-        found.extend(facts.transfers)
     tz = stats.config.timezone
     for tr in found:
         out.total.add(tr, hall)
