@@ -127,15 +127,23 @@ def transfer_grouping(stats, start: date, end: date, by: str = "window") -> Tran
         out.total.add(tr, hall)
         key = _row_key(by, tr, g, tz)
         if key is not None:
-            out.rows.setdefault(key, TransferTally()).add(tr, hall)
+            _tally(out.rows, key).add(tr, hall)
         route = (None if tr.from_window is None else str(tr.from_window), target_key(tr))
-        out.routes.setdefault(route, TransferTally()).add(tr, hall)
+        _tally(out.routes, route).add(tr, hall)
         if tr.reason_text:
             out.notes.append((*route, tr))
     for key, acc in g.rows.items():
-        _base(out.rows.setdefault(key, TransferTally()), acc.counts, by in TIME_ROWS)
+        _base(_tally(out.rows, key), acc.counts, by in TIME_ROWS)
     _base(out.total, g.total.counts, True)
     return out
+
+
+def _tally(tallies: dict, key) -> TransferTally:
+    """``tallies[key]``, created on first use (not one thrown away per transfer, as ``setdefault`` would)."""
+    tally = tallies.get(key)
+    if tally is None:
+        tally = tallies[key] = TransferTally()
+    return tally
 
 
 def _base(tally: TransferTally, counts: dict, time_row: bool) -> None:
