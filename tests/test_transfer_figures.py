@@ -88,6 +88,35 @@ def test_archived_days_give_the_same_transfer_figures(hall, clock):
     assert both["total"]["figures"] == TOTAL
 
 
+def test_the_report_reads_the_day_once(hall, clock, monkeypatch):
+    """A call and a transfer landing while the report is being made (right after it has read the stream) are in
+    none of its figures, not in some: the tickets called and the transfers come from one read of the day."""
+    at(clock, FRI, "10:00")
+    issue(hall.test_client(), "renshe")  # A004, waiting: not called, so not in 叫号人数
+    own = hall.extensions["onewindow"]
+    live, engine = own.stats.live, own.engine
+    read = live.refresh
+    landed = []
+
+    def read_then_a_transfer_lands():
+        seq = read()
+        if not landed:  # once: right after the report's first read of the stream, window 1 calls and transfers A004
+            landed.append(seq)
+            assert engine.call_next(1, "clerk1")["number"] == "A004"
+            engine.transfer(1, service="shichang", clerk="clerk1", reason="wrong_service")
+        return seq
+
+    monkeypatch.setattr(live, "refresh", read_then_a_transfer_lands)
+    during = transfers(hall, period="day")
+    assert landed
+    # the day as read: the hand-counted figures (not 6 transfers of 5 tickets out of 5 called, 100 %)
+    assert during["total"]["figures"] == TOTAL and rows(during) == BY_WINDOW
+    # the next report reads the day with A004 called and transferred, all of it
+    after = transfers(hall, period="day")["total"]["figures"]
+    assert (after["transfers"], after["tickets"], after["called"], after["ticket_rate"]) == (6, 5, 6, 83.3)
+    assert (after["visits"], after["rate"]) == (11, 54.5)
+
+
 def test_the_csv_has_the_reason_and_target_columns(hall):
     r = hall.sup.get("/api/v1/supervisor/transfers.csv", query_string={"period": "day", "by": "window"})
     assert r.status_code == 200 and r.mimetype == "text/csv"

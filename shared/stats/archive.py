@@ -231,9 +231,7 @@ class Archive:
     def days(self) -> dict[str, dict]:
         """Archived days → {kind, rest_day, last_seq, events, tickets}."""
         with self.connect() as conn:
-            rows = conn.execute("SELECT day, kind, rest_day, last_seq, events, tickets FROM days").fetchall()
-        return {r[0]: {"kind": r[1], "rest_day": bool(r[2]), "last_seq": r[3], "events": r[4], "tickets": r[5]}
-                for r in rows}
+            return _days(conn)
 
     def first_day(self) -> str | None:
         with self.connect() as conn:
@@ -275,12 +273,8 @@ class Archive:
 
     def daily_rows(self, start: str, end: str, dims: Iterable[str]) -> list[tuple]:
         """(day, dim, key, counts…) rows of the range for the dimensions asked."""
-        dims = list(dims)
-        marks = ", ".join("?" for _ in dims)
         with self.connect() as conn:
-            return conn.execute(
-                f"SELECT day, dim, key, {', '.join(COUNT_FIELDS)} FROM daily "
-                f"WHERE day BETWEEN ? AND ? AND dim IN ({marks})", (start, end, *dims)).fetchall()
+            return _daily_rows(conn, start, end, dims)
 
     def duration_rows(self, start: str, end: str, dim: str, *, monthly: bool = False) -> list[tuple[str, str, str, bytes]]:
         """(day, key, metric, packed sorted ms) rows of one dimension in the range. ``monthly``: whole months inside
@@ -298,12 +292,14 @@ class Archive:
                     rows.append((day, key, metric, blob))
             return rows
 
-    def transfers(self, start: str, end: str) -> list[TransferFact]:
-        """The transfers (转办) of the range's days, oldest first (the transfer report reads them)."""
+    def counts_and_transfers(self, start: str, end: str,
+                             dims: Iterable[str]) -> tuple[dict[str, dict], list[tuple], list[TransferFact]]:
+        """What the transfer report takes from the archive, in ONE read transaction (one version of every day, even
+        while the archiver writes): the days on record (as :meth:`days`), the range's ``daily`` rows of ``dims`` (as
+        :meth:`daily_rows`) and its transfers (转办), oldest first."""
         with self.connect() as conn:
-            rows = conn.execute(f"SELECT {', '.join(_TRANSFER_COLS)} FROM transfers WHERE day BETWEEN ? AND ? "
-                                "ORDER BY ts", (start, end)).fetchall()
-        return [TransferFact(**dict(zip(_TRANSFER_COLS, row))) for row in rows]
+            conn.execute("BEGIN")  # the SELECTs below share one snapshot (WAL), not one each
+            return _days(conn), _daily_rows(conn, start, end, dims), _transfers(conn, start, end)
 
     def cases(self, start: str | None = None, end: str | None = None, *, open_only: bool = False,
               resolved: bool | None = None) -> list[CaseFact]:
@@ -384,6 +380,25 @@ class Archive:
             t.rating_default = bool(t.rating_default)
             out.append(t)
         return out
+
+
+def _days(conn: sqlite3.Connection) -> dict[str, dict]:
+    rows = conn.execute("SELECT day, kind, rest_day, last_seq, events, tickets FROM days").fetchall()
+    return {r[0]: {"kind": r[1], "rest_day": bool(r[2]), "last_seq": r[3], "events": r[4], "tickets": r[5]}
+            for r in rows}
+
+
+def _daily_rows(conn: sqlite3.Connection, start: str, end: str, dims: Iterable[str]) -> list[tuple]:
+    dims = list(dims)
+    marks = ", ".join("?" for _ in dims)
+    return conn.execute(f"SELECT day, dim, key, {', '.join(COUNT_FIELDS)} FROM daily "
+                        f"WHERE day BETWEEN ? AND ? AND dim IN ({marks})", (start, end, *dims)).fetchall()
+
+
+def _transfers(conn: sqlite3.Connection, start: str, end: str) -> list[TransferFact]:
+    rows = conn.execute(f"SELECT {', '.join(_TRANSFER_COLS)} FROM transfers WHERE day BETWEEN ? AND ? "
+                        "ORDER BY ts", (start, end)).fetchall()
+    return [TransferFact(**dict(zip(_TRANSFER_COLS, row))) for row in rows]
 
 
 def _rect(row) -> RectificationFact:

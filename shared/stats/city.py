@@ -24,8 +24,9 @@ as a hall's supervisor, for the whole city and hall by hall:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -99,29 +100,32 @@ class CityStats:
 
     def _rows(self, by: str, per_hall: list) -> list[dict]:
         service_only = by not in NOT_SERVICE
+        rows = self.merged_rows(by, [(s, g.rows) for s, g in per_hall], Accumulator)
+        return [{"key": key, **label, "figures": row.figures(service_only=service_only)}
+                for key, (label, row) in rows.items()]
+
+    def merged_rows(self, by: str, per_hall: Sequence[tuple[Stats, dict]], new: Callable[[], Any],
+                    own: Callable[[Stats, Any], Any] = lambda _s, row: row) -> dict[str, tuple[dict, Any]]:
+        """Several halls' rows grouped ``by`` as the city's, in the city's order: key → (its label and label_en, the
+        row). Windows and clerks (:data:`HALL_SCOPED`) stay a hall's own, one hall after the other, keyed
+        ``<hall>:<key>`` and named ``<hall> · <name>``; other rows of the same key are added into a ``new()`` one
+        (its ``merge``) and named by the first hall whose config names the key. ``own(hall, row)``: a hall's row as
+        the city counts it (the row itself by default)."""
         if by in HALL_SCOPED:  # one hall's windows / clerks, one after the other
-            out = []
-            for s, g in per_hall:
-                cfg = s.config
-                for key in s.order(by, g.rows):
-                    own = s.label(by, key)
-                    out.append({"key": f"{cfg.hall_id}{KEY_SEP}{key}",
-                                "label": f"{cfg.hall_name} · {own['label']}",
-                                "label_en": f"{cfg.hall_name_en or cfg.hall_name} · {own['label_en']}",
-                                "figures": g.rows[key].figures(service_only=service_only)})
-            return out
-        merged: dict[str, Accumulator] = {}
+            return {f"{s.config.hall_id}{KEY_SEP}{key}": (_hall_label(s, s.label(by, key)), own(s, rows[key]))
+                    for s, rows in per_hall for key in s.order(by, rows)}
+        merged: dict[str, Any] = {}
         owner: dict[str, Stats] = {}
-        for s, g in per_hall:
-            for key, acc in g.rows.items():
+        for s, rows in per_hall:
+            for key, row in rows.items():
                 into = merged.get(key)
                 if into is None:
-                    into = merged[key] = Accumulator()
-                into.merge(acc)
+                    into = merged[key] = new()
+                into.merge(own(s, row))
                 if key not in owner or not _knows(owner[key], by, key):
                     owner[key] = s  # the label comes from the first hall whose config names the key
-        return [{"key": key, **owner[key].label(by, key), "figures": merged[key].figures(service_only=service_only)}
-                for key in self._order(by, merged, [s for s, _g in per_hall])]
+        return {key: (owner[key].label(by, key), merged[key])
+                for key in self._order(by, merged, [s for s, _rows in per_hall])}
 
     def _order(self, by: str, rows: dict, halls: list[Stats]) -> list[str]:
         if by == "service":
@@ -209,45 +213,28 @@ def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
     chosen = city.select(halls)
     merged = TransferGrouping(by)
     days: set[str] = set()
-    owner: dict[str, Stats] = {}
+    hall_rows = []
     hall_totals = []
     for s in chosen:
         hid = s.config.hall_id
         g = transfer_grouping(s, start, end, by)
         days |= g.day_set
         hall_totals.append((s, g.total))
+        hall_rows.append((s, g.rows))
         merged.total.merge(_rekey(g.total, hid))
-        for key, tally in g.rows.items():
-            k = f"{hid}{KEY_SEP}{key}" if by in HALL_SCOPED else key
-            merged.rows.setdefault(k, TransferTally()).merge(_rekey(tally, hid))
-            if k not in owner or not _knows(owner[k], by, key):
-                owner[k] = s
         for (win, tgt), tally in g.routes.items():
             route = (None if win is None else f"{hid}{KEY_SEP}{win}", _rekey_target(tgt, hid))
             merged.routes.setdefault(route, TransferTally()).merge(_rekey(tally, hid))
         merged.notes += [(None if w is None else f"{hid}{KEY_SEP}{w}", _rekey_target(tgt, hid), tr)
                          for w, tgt, tr in g.notes]
     merged.days = len(days)
+    rows = city.merged_rows(by, hall_rows, TransferTally, lambda s, tally: _rekey(tally, s.config.hall_id))
+    merged.rows = {key: row for key, (_label, row) in rows.items()}  # in the city's order
     by_id = {s.config.hall_id: s for s in chosen}
 
     def split(key: str) -> tuple[Stats, str]:
         hid, _, own = key.partition(KEY_SEP)
         return by_id[hid], own
-
-    def row_label(key: str) -> dict:
-        if by in HALL_SCOPED:
-            s, own = split(key)
-            return _hall_label(s, s.label(by, own))
-        return owner[key].label(by, key)
-
-    def order(rows) -> list[str]:
-        if by in HALL_SCOPED:
-            out = []
-            for s in chosen:
-                mine = {k.partition(KEY_SEP)[2]: k for k in rows if k.partition(KEY_SEP)[0] == s.config.hall_id}
-                out += [mine[k] for k in s.order(by, mine)]
-            return out
-        return city._order(by, rows, chosen)
 
     def target_label(key: str) -> dict:
         kind, _, value = key.partition(":")
@@ -276,7 +263,8 @@ def city_transfers(city: CityStats, start: date, end: date, by: str = "window",
         return _hall_label(s, s.label("window", own))
 
     rep = build_report(merged, start, end, city.halls[0].engine.clock.now().isoformat(timespec="seconds"),
-                       row_label=row_label, order=order, target_label=target_label, target_order=target_order,
+                       row_label=lambda key: rows[key][0], order=list, target_label=target_label,
+                       target_order=target_order,
                        window_label=window_label,
                        clerk_name=lambda username, window: _clerk_name(_owners(chosen, window), username))
     codes = [r["code"] for r in rep["reasons"]]

@@ -17,7 +17,7 @@ from shared.errors import ValidationError
 from shared.schedule import day_plan
 from shared.stats.archive import Archive
 from shared.rectification import REACHED_OUTCOMES
-from shared.stats.facts import CaseFact, DayFacts, RectificationEvent, Resolution
+from shared.stats.facts import CaseFact, DayFacts, RectificationEvent, Resolution, TransferFact
 from shared.stats.figures import (
     BAD_LEVELS,
     COUNT_FIELDS,
@@ -165,14 +165,30 @@ class Grouping:
             a = self.rows[row] = Accumulator()
         return a
 
-    def add_live(self, day: str, agg) -> None:
-        """A live (not yet archived) day's aggregate into the rows and the total."""
-        dim = self.dim
+    def dims(self) -> list[str]:
+        """The dimensions of the archive's ``daily`` rows the grouping reads: its own and the total."""
+        return [self.dim] if self.dim == "total" else [self.dim, "total"]
+
+    def add_counts(self, day: str, dim: str, key: str, counts: dict[str, int]) -> None:
+        """One day's counts of (``dim``, ``key``) into the total and the row it falls in (other dimensions: ignored)."""
+        if dim == "total":
+            self.total.add_counts(counts)
+        if dim == self.dim:
+            self.acc(day, key).add_counts(counts)
+
+    def add_archived_counts(self, rows) -> None:
+        """The archive's ``daily`` rows (day, dim, key, counts…) into the rows and the total."""
+        for row in rows:
+            self.add_counts(row[0], row[1], row[2], dict(zip(COUNT_FIELDS, row[3:])))
+
+    def add_live(self, day: str, agg, *, durations: bool = True) -> None:
+        """A live (not yet archived) day's aggregate into the rows and the total (its counts, and its durations
+        unless ``durations`` is False)."""
         for (d, key), counts in agg.counts.items():
-            if d == "total":
-                self.total.add_counts(counts)
-            if d == dim:
-                self.acc(day, key).add_counts(counts)
+            self.add_counts(day, d, key, counts)
+        if not durations:
+            return
+        dim = self.dim
         for (d, key, metric), values in agg.durations.items():
             if d == "total":
                 self.total.add_durations(metric, values)
@@ -265,31 +281,49 @@ class Stats:
         s, e = start.isoformat(), end.isoformat()
         g = Grouping(by)
         archived = self.archive.days()
-        kinds = {d: (v["kind"], v["rest_day"]) for d, v in archived.items() if s <= d <= e}
-        overrides = self.engine.rota.overrides()
-        live = {d: self.live_aggregate(f, overrides) for d, f in self.live_days(s, e, set(archived)).items()}
-        kinds.update({d: (a.kind, a.rest_day) for d, a in live.items()})
-        self._add_archived(g, s, e)
+        live = self._live_aggregates(self.live_days(s, e, set(archived)))
+        kinds = _kinds(archived, live, s, e)
+        g.add_archived_counts(self.archive.daily_rows(s, e, g.dims()))
+        self._add_archived_durations(g, s, e)
         for day, agg in live.items():
             g.add_live(day, agg)
         if g.dim != "hour":
             self._rectification_figures(s, e, g.dim, set(live), kinds, g.acc, g.total)
             self._add_open_cases(g, s, e, set(live), kinds)
-        for key in self._default_keys(by):
-            g.rows.setdefault(key, Accumulator())
-        g.kinds = kinds
+        self._close(g, kinds)
         return g
 
-    def _add_archived(self, g: Grouping, s: str, e: str) -> None:
-        """The archived days' counts and durations into the rows and the total."""
+    def counted(self, start: date, end: date, by: str = "total") -> tuple[Grouping, list[TransferFact]]:
+        """The report's rows with their counts only (no durations, no case or rectification figures: what the
+        transfer report takes) and the range's transfers (转办), from ONE read: one read transaction of the archive
+        (its days, their counts and transfers) and one read of the stream for the days the archive does not hold —
+        so the counts and the transfers are of the same moment of every day, whatever is recorded meanwhile."""
+        _check_report_range(start, end, by)
+        s, e = start.isoformat(), end.isoformat()
+        g = Grouping(by)
+        archived, rows, transfers = self.archive.counts_and_transfers(s, e, g.dims())
+        facts = self.live_days(s, e, set(archived))
+        live = self._live_aggregates(facts)
+        transfers += [tr for f in facts.values() for tr in f.transfers]
+        g.add_archived_counts(rows)
+        for day, agg in live.items():
+            g.add_live(day, agg, durations=False)
+        self._close(g, _kinds(archived, live, s, e))
+        return g, transfers
+
+    def _live_aggregates(self, facts: dict[str, DayFacts]) -> dict[str, DayAggregate]:
+        overrides = self.engine.rota.overrides()
+        return {d: self.live_aggregate(f, overrides) for d, f in facts.items()}
+
+    def _close(self, g: Grouping, kinds: dict[str, tuple[str, bool]]) -> None:
+        """Every default row present; the days on record."""
+        for key in self._default_keys(g.by):
+            g.rows.setdefault(key, Accumulator())
+        g.kinds = kinds
+
+    def _add_archived_durations(self, g: Grouping, s: str, e: str) -> None:
+        """The archived days' durations into the rows and the total."""
         dim, by = g.dim, g.by
-        for row in self.archive.daily_rows(s, e, [dim] if dim == "total" else [dim, "total"]):
-            day, d, key = row[0], row[1], row[2]
-            counts = dict(zip(COUNT_FIELDS, row[3:]))
-            if d == "total":
-                g.total.add_counts(counts)
-            if d == dim:
-                g.acc(day, key).add_counts(counts)
         # durations: whole months come merged (few runs to search) unless the rows split months by day
         by_day = by in ("day", "week")
         fetches = [("total", "total", True)]
@@ -566,6 +600,13 @@ class Stats:
             if t is not None and t.rating is not None and t.rating <= FOLLOW_UP_MAX_LEVEL:
                 return True
         return False
+
+
+def _kinds(archived: dict[str, dict], live: dict[str, DayAggregate], s: str, e: str) -> dict[str, tuple[str, bool]]:
+    """The days on record in ``s`` … ``e`` → (kind, rest day): the archived ones, then the live ones."""
+    kinds = {d: (v["kind"], v["rest_day"]) for d, v in archived.items() if s <= d <= e}
+    kinds.update({d: (a.kind, a.rest_day) for d, a in live.items()})
+    return kinds
 
 
 def report_csv(report: dict, lang: str = "zh") -> str:

@@ -118,29 +118,32 @@ def check_grouping(by: str) -> None:
 def transfer_grouping(stats, start: date, end: date, by: str = "window") -> TransferGrouping:
     """The transfers of ``start`` … ``end`` of one hall (:class:`~shared.stats.reports.Stats`), grouped ``by``."""
     check_grouping(by)
-    g = stats.grouped(start, end, by)  # the report's rows: visits and tickets called come from its counts
+    # one read of the days: the rows' counts (visits, tickets called) and the transfers are of the same moment
+    g, found = stats.counted(start, end, by)
     out = TransferGrouping(by, days=len(g.kinds), day_set=set(g.kinds))
     hall = stats.config.hall_id
-    s, e = start.isoformat(), end.isoformat()
-    archived = set(stats.archive.days())
-    # one reading of which days are archived: a day archived meanwhile is still read from the stream, not twice
-    found = [tr for tr in stats.archive.transfers(s, e) if tr.day in archived]
-    for facts in stats.live_days(s, e, archived).values():
-        found.extend(facts.transfers)
     tz = stats.config.timezone
     for tr in found:
         out.total.add(tr, hall)
         key = _row_key(by, tr, g, tz)
         if key is not None:
-            out.rows.setdefault(key, TransferTally()).add(tr, hall)
+            _tally(out.rows, key).add(tr, hall)
         route = (None if tr.from_window is None else str(tr.from_window), target_key(tr))
-        out.routes.setdefault(route, TransferTally()).add(tr, hall)
+        _tally(out.routes, route).add(tr, hall)
         if tr.reason_text:
             out.notes.append((*route, tr))
     for key, acc in g.rows.items():
-        _base(out.rows.setdefault(key, TransferTally()), acc.counts, by in TIME_ROWS)
+        _base(_tally(out.rows, key), acc.counts, by in TIME_ROWS)
     _base(out.total, g.total.counts, True)
     return out
+
+
+def _tally(tallies: dict, key) -> TransferTally:
+    """``tallies[key]``, created on first use (not one thrown away per transfer, as ``setdefault`` would)."""
+    tally = tallies.get(key)
+    if tally is None:
+        tally = tallies[key] = TransferTally()
+    return tally
 
 
 def _base(tally: TransferTally, counts: dict, time_row: bool) -> None:

@@ -11,7 +11,7 @@ import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { transferBy, transferCard } from "/assets/js/transfers.js";
-import { staffSession, toaster } from "/assets/js/staff.js";
+import { lastAsker, staffSession, toaster } from "/assets/js/staff.js";
 import strings from "./city-strings.js";
 
 const BOOT = bootData();
@@ -29,6 +29,7 @@ const session = staffSession({
 });
 const api = session.api;
 const toast = toaster($("#toast"));
+const lastAsked = lastAsker(api, (e) => toast(errText(e), "error"));  // answers may come back out of order: the last ask wins
 const state = { me: null, overview: null, report: null, period: "day", timers: {}, polling: false, failures: 0 };
 
 /* ----------------------------------------------------------------------------------------- formatting */
@@ -179,15 +180,8 @@ function coversToday() {
 periodBar(state, () => loadReport());
 async function loadReport(quiet = false) {
   const q = rangeQuery() + "&by=" + $("#r-by").value;
-  const asked = state.reportAsked = (state.reportAsked || 0) + 1;  // answers may come back out of order: the last ask wins
-  let report;
-  try {
-    report = await api.get(API + "/report?" + q);
-  } catch (e) {
-    if (!quiet && asked === state.reportAsked) toast(errText(e), "error");
-    return;
-  }
-  if (asked !== state.reportAsked) return;
+  const report = await lastAsked("report", API + "/report?" + q, { quiet });
+  if (!report) return;
   state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   renderReport();
@@ -199,15 +193,8 @@ async function loadReport(quiet = false) {
 const drawTransfers = transferCard(i18n, { tz: BOOT.tz });
 const transferQuery = () => `from=${state.report.from}&to=${state.report.to}&by=${transferBy($("#r-by").value)}`;
 async function loadTransfers(quiet = false) {
-  const asked = state.transfersAsked = (state.transfersAsked || 0) + 1;  // the last ask wins
-  let x;
-  try {
-    x = await api.get(API + "/transfers?" + transferQuery());
-  } catch (e) {
-    if (!quiet && asked === state.transfersAsked) toast(errText(e), "error");
-    return;
-  }
-  if (asked !== state.transfersAsked) return;
+  const x = await lastAsked("transfers", API + "/transfers?" + transferQuery(), { quiet });
+  if (!x) return;
   state.transfers = x;
   renderTransfers();
 }

@@ -13,7 +13,7 @@ import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
 import { transferBy, transferCard } from "/assets/js/transfers.js";
 import { LiveClient, NAMESPACES } from "/assets/js/live.js";
-import { connectionBadge, staffSession, toaster } from "/assets/js/staff.js";
+import { connectionBadge, lastAsker, staffSession, toaster } from "/assets/js/staff.js";
 import { waitKey } from "/assets/js/wait-strings.js";
 import strings from "./supervisor-strings.js";
 
@@ -29,6 +29,7 @@ const { dur, pct, num, errText } = figureWords(i18n);
 const session = staffSession({ onSignedOut: () => showLogin() });
 const api = session.api;
 const toast = toaster($("#toast"));
+const lastAsked = lastAsker(api, (e) => toast(errText(e), "error"));  // answers may come back out of order: the last ask wins
 const state = {
   me: null, tab: "dashboard", period: "day", fstatus: "open", overview: null, today: null,
   calendar: null, editing: null, timers: {}, rstate: "open", obstate: "pending", revealed: {},
@@ -273,21 +274,11 @@ function rangeQuery() {
   return `period=${state.period}`;
 }
 function chartSrc(path) { return path + (path.includes("?") ? "&" : "?") + "lang=" + i18n.lang + "&_=" + Date.now(); }
-/* GET `path` as ask number state[counter]; answers may come back out of order: the last ask wins. The answer, or
-   null when a later ask was made meanwhile or this one failed (its error toasted unless a later ask was made). */
-async function lastAsked(counter, path) {
-  const asked = state[counter] = (state[counter] || 0) + 1;
-  let answer;
-  try {
-    answer = await api.get(path);
-  } catch (e) { if (asked === state[counter]) toast(errText(e), "error"); return null; }
-  return asked === state[counter] ? answer : null;
-}
 periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
   const q = rangeQuery() + "&by=" + $("#r-by").value;
-  const report = await lastAsked("reportAsked", "/api/v1/supervisor/report?" + q);
+  const report = await lastAsked("report", "/api/v1/supervisor/report?" + q);
   if (!report) return;
   state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
@@ -352,7 +343,7 @@ function xferQuery() {
 async function loadTransfers() {
   if (!state.report) return;
   const q = xferQuery();
-  const x = await lastAsked("xferAsked", "/api/v1/supervisor/transfers?" + q);
+  const x = await lastAsked("transfers", "/api/v1/supervisor/transfers?" + q);
   if (!x) return;
   state.transfers = x;
   const img = $("#chart-transfers");

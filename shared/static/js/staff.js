@@ -13,6 +13,10 @@
  *
  *   connectionBadge(live, $("#conn"), $("#conn-text"), i18n)   // data-state on | wait | off, words conn_on/…
  *   const toast = toaster($("#toast")); toast("已呼叫 A001"); toast("网络错误", "error");
+ *
+ *   const ask = lastAsker(session.api, (e) => toast(errText(e), "error"));
+ *   const report = await ask("report", "/api/v1/supervisor/report?" + q);   // null: overtaken, or failed
+ *   await ask("report", path, {quiet: true})                              // a background refresh: no error shown
  */
 import { createApi } from "./api.js";
 import { STATUS } from "./live.js";
@@ -75,5 +79,26 @@ export function toaster(el) {
     el.hidden = false;
     clearTimeout(timer);
     timer = setTimeout(() => { el.hidden = true; }, kind === "error" ? 5000 : 2500);
+  };
+}
+
+/**
+ * GETs where the last ask wins: answers may come back out of order (a slow answer for the range asked before comes
+ * after the one for the range asked now), so each `name` numbers its asks and only the latest one counts.
+ * `ask(name, path, {quiet})` → the answer, or null when a later ask of the same name was made meanwhile or this one
+ * failed; a failure goes to `onError(err)` unless a later ask was made or `quiet` is set (a background refresh).
+ */
+export function lastAsker(api, onError) {
+  const asked = {};
+  return async (name, path, { quiet = false } = {}) => {
+    const mine = asked[name] = (asked[name] || 0) + 1;
+    let answer;
+    try {
+      answer = await api.get(path);
+    } catch (e) {
+      if (!quiet && mine === asked[name]) onError(e);
+      return null;
+    }
+    return mine === asked[name] ? answer : null;
   };
 }
