@@ -444,11 +444,9 @@ class Config:
         return self.statistics.archive_path or self.var_dir / "stats.sqlite3"
 
     def windows_serving(self, service: str) -> list[int]:
-        """Window numbers that serve ``service``, ascending (a new list; worked out once per config)."""
-        found = self._windows_serving.get(service)
-        if found is None:
-            found = tuple(n for n, w in sorted(self.windows.items()) if service in w.services)
-        return list(found)
+        """Window numbers that serve ``service`` (a code of ``services``), ascending (a new list; worked out once per
+        config)."""
+        return list(self._windows_serving[service])
 
     @functools.cached_property
     def _windows_serving(self) -> dict[str, tuple[int, ...]]:
