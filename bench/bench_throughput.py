@@ -13,8 +13,9 @@ Each request carries a fresh ``Idempotency-Key``, as the pages send one with eve
 After a warm-up, wrk (2 threads, 8 connections, on the same two cores as the server) runs against ``/livez`` and
 against issuing, interleaved, ``--rounds`` times; the figures of each kind are summed over its rounds. Printed: issues/s,
 p50/p99, livez/s and the ratio livez/s ÷ issues/s (issue 15: ≥ 930 issues/s and ≤ 3× on this machine). The ratio is
-judged per pair of rounds (a livez round and the issue round right after it share the machine's state: on a shared
-machine the speed of the cores drifts by a third within a minute) and the median of the pairs is the figure; the
+judged per pair of rounds (a livez round and the issue round beside it share the machine's state: on a shared
+machine the speed of the cores drifts by a third within a minute; livez runs first in even rounds and issuing first
+in odd ones, so neither kind always has the warmer or the later machine) and the median of the pairs is the figure; the
 ratio of the pooled rates is printed beside it. Then the
 store is checked: no number was issued twice (stream events, tickets and counters agree) and every ticket a 2xx
 answered is stored.
@@ -251,9 +252,12 @@ def main() -> int:
                 cpu[kind][1] += server.cpu_seconds("valkey") + server.cpu_seconds("redis") - before[1]
                 return result
 
-            for r in range(args.rounds):
-                livez_runs.append(measured("livez", f"livez{r}", False))
+            for r in range(args.rounds):  # livez first in even rounds, issue first in odd ones: no order bias
+                if r % 2 == 0:
+                    livez_runs.append(measured("livez", f"livez{r}", False))
                 issue_runs.append(measured("issue", f"issue{r}", True))
+                if r % 2 == 1:
+                    livez_runs.append(measured("livez", f"livez{r}", False))
                 answered += (tmp / f"issue{r}.ids").read_text().split()
             answered += (tmp / "warm-issue.ids").read_text().split()
             livez, issue = combine(livez_runs, args.seconds), combine(issue_runs, args.seconds)

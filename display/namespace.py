@@ -3,8 +3,9 @@
 ``/display`` (:data:`DISPLAY_NAMESPACE`) is public: hall screens, window screens, phones and the kiosk listen; they
 see the public payload of the hall's events (no clerk, kiosk, language or token) and ``{seq, type, ts}`` of the
 rest. Nothing a client sends changes state; what it may send is ``clock`` (acknowledged with the server's time in
-ms and the id of the server process holding the socket — screens set their clock with it, ``bench/bench_display.py``
-uses its round trip as a baseline, tests and operators see which process a screen is on) and ``catch_up``.
+ms and :func:`process_id` of the server process holding the socket — screens set their clock with it,
+``bench/bench_display.py`` uses its round trip as a baseline, tests and operators see which process a screen is on)
+and ``catch_up``.
 
 ``catch_up`` (both namespaces, once per connection): ``{"after": seq, "entry": id}`` is acknowledged with
 ``{"events": [...]}``, every event after ``seq`` as this socket's audience sees it, oldest first — what a
@@ -34,6 +35,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import secrets
 import time
 
 from flask import current_app, session
@@ -60,6 +62,21 @@ STREAM_REWOUND = "stream_rewound"
 RESYNC = "resync"
 
 
+_PROCESS_IDS: dict[int, str] = {}  # pid → its id (a forked child finds its parent's pid here, not its own)
+
+
+def process_id() -> str:
+    """This server process as ``clock`` names it: 8 random hex digits made once per process, meaning nothing outside
+    it (a pid would tell anyone on the hall's Wi-Fi about the server). The process logs it beside its pid when it
+    makes it (INFO), so an operator — or a test — can tell which process a screen is on."""
+    pid = os.getpid()
+    made = secrets.token_hex(4)
+    found = _PROCESS_IDS.setdefault(pid, made)  # atomic: two threads asking at once get the one id
+    if found is made:
+        logger.info("screens see this process (pid %d) as %s", pid, found)
+    return found
+
+
 def tablet_room(window: int) -> str:
     """The room of window ``window``'s evaluation tablet(s)."""
     return f"tablet:{window}"
@@ -80,8 +97,9 @@ class DisplayNamespace(Namespace):
         logger.debug("display disconnected: %s", reason)
 
     def on_clock(self, data=None) -> dict:
-        """Acknowledge with the server time (ms since the epoch) and the server process holding this socket."""
-        return {"ts": int(time.time() * 1000), "process": os.getpid()}
+        """Acknowledge with the server time (ms since the epoch) and the server process holding this socket
+        (:func:`process_id`)."""
+        return {"ts": int(time.time() * 1000), "process": process_id()}
 
     def on_catch_up(self, data=None) -> dict:
         """The events after the client's ``seq`` (see the module's docstring)."""

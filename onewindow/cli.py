@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from onewindow import serving
 from onewindow.app import DEFAULT_CONFIG
 from shared.config import KIOSK_ID, Config, Deployment, load_config, load_deployment
-from shared.demo_credentials import DEMO_PASSWORD_HASHES, demo_credentials, is_loopback, refuse_to_serve
+from shared.demo_credentials import demo_accounts, demo_credentials, is_loopback, refuse_to_serve
 from shared.engine import Engine
 from shared.errors import ConfigError, OneWindowError
 from shared.redis_client import connect
@@ -133,7 +133,7 @@ def _check_config_directory(args: argparse.Namespace) -> int:
                   + (" ([hall] demo = true: accepted)" if config.demo else ""), file=sys.stderr)
             if not config.demo:
                 status = 1
-    demo_supervisors = [u for u, c in city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES]
+    demo_supervisors = demo_accounts(city.supervisors.values())
     if demo_supervisors:
         every_hall_demo = all(c.demo for c in deployment.halls)
         print(f"WARNING: city supervisor(s) {', '.join(demo_supervisors)} have the shipped DEMO password"
@@ -175,7 +175,7 @@ def _serve(args: argparse.Namespace, config: Config, deployment: Deployment | No
             print(refusal if deployment is None else f"{hall.source}: {refusal}", file=sys.stderr)
             return 2
     if deployment is not None and not is_loopback(args.host) and not all(h.demo for h in deployment.halls):
-        shipped = [u for u, c in deployment.city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES]
+        shipped = demo_accounts(deployment.city.supervisors.values())
         if shipped:
             print(f"refusing to serve {args.host}: city supervisor(s) {', '.join(shipped)} in city.toml have the "
                   "shipped DEMO password (`onewindow hash-password`)", file=sys.stderr)

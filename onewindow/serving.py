@@ -21,8 +21,8 @@ from flask import Flask
 from onewindow.app import create_app
 from onewindow.web import redact
 from shared.clock import Clock
-from shared.config import Config
-from shared.demo_credentials import DEMO_PASSWORD_HASHES
+from shared.config import Clerk, Config
+from shared.demo_credentials import demo_accounts, demo_password
 from shared.embedded import EmbeddedRedis
 from shared.engine import Engine
 from shared.redis_client import connect
@@ -30,7 +30,6 @@ from shared.redis_client import connect
 logger = logging.getLogger("onewindow")
 
 SHUTDOWN_SECONDS = 20  # after this, a gunicorn that has not stopped is killed
-DEMO_PASSWORDS = {"clerk": "demo-clerk", "supervisor": "demo-super"}
 
 
 def redis_for(config: Config, *, embedded_only: bool = False) -> tuple[str, EmbeddedRedis | None]:
@@ -152,8 +151,6 @@ def _banner(args: argparse.Namespace, config: Config, redis_url: str, embedded: 
 def _city_banner(args: argparse.Namespace, deployment, redis_url: str, embedded: EmbeddedRedis | None) -> str:
     """A config directory: every hall with its pages under /h/<hall id>/ and its demo logins while they still work,
     and the city's sign-in."""
-    from werkzeug.security import check_password_hash
-
     base = _local_base(args)
     city = deployment.city
     lines = [f"OneWindow 一窗通 — {city.name} ({len(deployment.halls)} halls)  {base}/"
@@ -167,10 +164,9 @@ def _city_banner(args: argparse.Namespace, deployment, redis_url: str, embedded:
             lines.append(f"    demo logins {'; '.join(logins)}")
             shown_demo = True
     if city.supervisors:
-        demo_city = [u for u, c in city.supervisors.items() if c.password_hash in DEMO_PASSWORD_HASHES
-                     and check_password_hash(c.password_hash, DEMO_PASSWORDS["supervisor"])]
+        demo_city = demo_accounts(city.supervisors.values())
         lines.append(f"  city figures: {base}/city  全市监管, city supervisors {', '.join(city.supervisors)}"
-                     + (f" — demo login {demo_city[0]} / {DEMO_PASSWORDS['supervisor']}" if demo_city else ""))
+                     + (f" — demo login {_login(city.supervisors[demo_city[0]])}" if demo_city else ""))
         shown_demo = shown_demo or bool(demo_city)
     if shown_demo:
         lines.append("  (demo accounts from the config files: change them before going live — README, 'Demo accounts')")
@@ -183,16 +179,19 @@ def _city_banner(args: argparse.Namespace, deployment, redis_url: str, embedded:
 
 
 def _demo_logins(config: Config) -> tuple[str, str]:
-    """The demo logins of the clerks and the supervisor, while their shipped passwords still work ('' otherwise)."""
-    from werkzeug.security import check_password_hash
-
+    """The demo logins of the clerks and the supervisor, while they still have the shipped demo passwords
+    (:func:`shared.demo_credentials.demo_password`; '' otherwise)."""
     clerks = [c for c in config.clerks.values() if c.role == "clerk"]
     supers = [c for c in config.clerks.values() if c.role == "supervisor"]
-    clerk_login = (f"{clerks[0].username} … {clerks[-1].username} / {DEMO_PASSWORDS['clerk']}"
-                   if clerks and check_password_hash(clerks[0].password_hash, DEMO_PASSWORDS["clerk"]) else "")
-    super_login = (f"{supers[0].username} / {DEMO_PASSWORDS['supervisor']}"
-                   if supers and check_password_hash(supers[0].password_hash, DEMO_PASSWORDS["supervisor"]) else "")
+    clerk_login = (f"{clerks[0].username} … {clerks[-1].username} / {demo_password(clerks[0])}"
+                   if clerks and demo_password(clerks[0]) else "")
+    super_login = _login(supers[0]) if supers and demo_password(supers[0]) else ""
     return clerk_login, super_login
+
+
+def _login(account: Clerk) -> str:
+    """``user / password`` of an account with a demo password."""
+    return f"{account.username} / {demo_password(account)}"
 
 
 def _open_now(config: Config, redis_url: str, demo: bool) -> str:

@@ -444,11 +444,9 @@ class Config:
         return self.statistics.archive_path or self.var_dir / "stats.sqlite3"
 
     def windows_serving(self, service: str) -> list[int]:
-        """Window numbers that serve ``service``, ascending (a new list; worked out once per config)."""
-        found = self._windows_serving.get(service)
-        if found is None:
-            found = tuple(n for n, w in sorted(self.windows.items()) if service in w.services)
-        return list(found)
+        """Window numbers that serve ``service`` (a code of ``services``), ascending (a new list; worked out once per
+        config)."""
+        return list(self._windows_serving[service])
 
     @functools.cached_property
     def _windows_serving(self) -> dict[str, tuple[int, ...]]:
@@ -1269,7 +1267,7 @@ def load_deployment(path: str | Path) -> Deployment:
             raise ConfigError(f"{file}: hall.id", f"hall id '{config.hall_id}' is also the id of {seen[config.hall_id]}"
                                                   " (every hall needs its own id)")
         seen[config.hall_id] = file
-        config = _with_hall_files(config)
+        config = with_hall_files(config)
         if config.archive_path in archives:
             raise ConfigError(f"{file}: statistics.archive_path", f"{config.archive_path} is also the archive of "
                                                                   f"{archives[config.archive_path]} (one per hall)")
@@ -1283,7 +1281,12 @@ def hall_files_dir(config: Config) -> Path:
     return config.var_dir / HALLS_DIR / config.hall_id
 
 
-def _with_hall_files(config: Config) -> Config:
+def hall_key_file(config: Config) -> Path:
+    """The real-name key a hall of a config directory gets when its file names none."""
+    return hall_files_dir(config) / "realname.key"
+
+
+def with_hall_files(config: Config) -> Config:
     """The hall's own files under ``<var_dir>/halls/<hall id>/`` unless its file names them: two halls never share an
     archive, a real-name key or a ticket preview folder by accident."""
     from dataclasses import replace
@@ -1292,7 +1295,7 @@ def _with_hall_files(config: Config) -> Config:
     statistics = config.statistics if config.statistics.archive_path else replace(
         config.statistics, archive_path=own / "stats.sqlite3")
     realname = config.realname if config.realname.secret_file else replace(
-        config.realname, secret_file=own / "realname.key")
+        config.realname, secret_file=hall_key_file(config))
     printer = {"preview_dir": str(own / "tickets"), **config.printer}
     return replace(config, statistics=statistics, realname=realname, printer=printer)
 

@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Iterable
 from functools import cache
 
-from shared.config import Config
+from shared.config import Clerk, Config
 
-#: The shipped hashes of ``demo-clerk`` (clerks) and ``demo-super`` (supervisor).
-DEMO_PASSWORD_HASHES = frozenset({
-    "scrypt:32768:8:1$6d9nTRJo84Aj6zb6$e609a2c92bad11d7ba2a22bec6e43992f4dd2b480d5dd161cc55bd606a7e254c2781752bda20f4d5a9cf47e075d36a362d36337e32d614b7c9c632b0ca751aca",
-    "scrypt:32768:8:1$1uCYyxLMnTzsFiYy$967b3e98d08ddfc8934f76674286c080eceaee6b03ad08410b27013d100c047b5bcbb82290c6f1ca940f2dfd10a03cadbf5e106aab9ecf55d8f8a9c6c46689b5",
-})
+#: The shipped hash of each demo password (public: README): ``demo-clerk`` (clerks), ``demo-super`` (supervisors).
+DEMO_PASSWORDS = {
+    "scrypt:32768:8:1$6d9nTRJo84Aj6zb6$e609a2c92bad11d7ba2a22bec6e43992f4dd2b480d5dd161cc55bd606a7e254c2781752bda20f4d5a9cf47e075d36a362d36337e32d614b7c9c632b0ca751aca": "demo-clerk",
+    "scrypt:32768:8:1$1uCYyxLMnTzsFiYy$967b3e98d08ddfc8934f76674286c080eceaee6b03ad08410b27013d100c047b5bcbb82290c6f1ca940f2dfd10a03cadbf5e106aab9ecf55d8f8a9c6c46689b5": "demo-super",
+}
+DEMO_PASSWORD_HASHES = frozenset(DEMO_PASSWORDS)
+
+
+def demo_password(account: Clerk) -> str | None:
+    """The public demo password ``account`` signs in with — its hash is a shipped one — else None (its own)."""
+    return DEMO_PASSWORDS.get(account.password_hash)
+
+
+def demo_accounts(accounts: Iterable[Clerk]) -> list[str]:
+    """The user names of ``accounts`` that sign in with a demo password (:func:`demo_password`), in order."""
+    return [c.username for c in accounts if demo_password(c)]
 
 
 @cache
@@ -36,8 +48,7 @@ def demo_token_digests() -> frozenset[str]:
 
 def demo_credentials(config: Config) -> list[str]:
     """What in ``config`` is a shipped demo credential, one line each (empty: none)."""
-    found = [f"staff account '{c.username}' has the demo password" for c in config.clerks.values()
-             if c.password_hash in DEMO_PASSWORD_HASHES]
+    found = [f"staff account '{username}' has the demo password" for username in demo_accounts(config.clerks.values())]
     found += [f"{t.kind} token '{t.name}' is a demo token" for t in config.tokens
               if t.token_sha256 in demo_token_digests()]
     return found

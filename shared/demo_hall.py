@@ -28,7 +28,7 @@ from datetime import date
 from shared import bookings, ratings, remote
 from shared.cardreader_sim import make_number
 from shared.checkin import check_in
-from shared.config import Config, Deployment, Period, Schedule, hall_files_dir
+from shared.config import Config, Deployment, Period, Schedule, hall_key_file, with_hall_files
 from shared.engine import Engine
 from shared.errors import OneWindowError
 from shared.window_view import window_state
@@ -65,13 +65,10 @@ def demo_deployment(deployment: Deployment) -> Deployment:
         return Deployment(city=None, halls=[demo_config(config) for config in deployment.halls])
     halls = []
     for config in deployment.halls:
-        demo = demo_config(config)
-        own = hall_files_dir(demo)
-        realname = config.realname
-        if realname.secret_file == hall_files_dir(config) / "realname.key":  # the hall's own default key
-            realname = replace(realname, secret_file=own / "realname.key")
-        halls.append(replace(demo, statistics=replace(demo.statistics, archive_path=own / "stats.sqlite3"),
-                             realname=realname, printer={**demo.printer, "preview_dir": str(own / "tickets")}))
+        demo = demo_config(config)  # no archive, no preview folder: with_hall_files gives the demo's own
+        if config.realname.secret_file == hall_key_file(config):  # the hall's own default key: the demo's own too
+            demo = replace(demo, realname=replace(demo.realname, secret_file=None))
+        halls.append(with_hall_files(demo))
     return Deployment(city=deployment.city, halls=halls)
 
 

@@ -66,8 +66,10 @@ def refused(redis_client, exc_type, code, fn, *args, **kwargs):
 class LiveServer:
     """A real `onewindow serve` process (gunicorn, relay, Socket.IO) on a free loopback port."""
 
-    def __init__(self, config_path: Path, redis_url: str | None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, config_path: Path, redis_url: str | None, extra_args: tuple[str, ...] = (), *,
+                 log_level: str = "WARNING") -> None:
         self.extra_args = list(extra_args)
+        self.log_level = log_level
         self.config_path = config_path
         self.redis_url = redis_url
         self.port = 0
@@ -87,7 +89,7 @@ class LiveServer:
         from shared.embedded import free_port
 
         self.port = self.port or free_port()
-        env = {**os.environ, "ONEWINDOW_LOG": "WARNING"}
+        env = {**os.environ, "ONEWINDOW_LOG": self.log_level}
         env.pop("ONEWINDOW_REDIS_URL", None)
         if self.redis_url:  # None: the server starts its embedded Redis
             env["ONEWINDOW_REDIS_URL"] = self.redis_url

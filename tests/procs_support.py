@@ -1,27 +1,32 @@
 """Screens for tests of `onewindow serve --workers N`: a python-socketio client that keeps the live client's
 contract (shared/static/js/live.js) — events applied strictly in ``seq`` order, and on every reconnect the events it
-missed asked with ``catch_up`` — and records every seq it applied, and which server process holds its socket."""
+missed asked with ``catch_up`` — and records every seq it applied, and which server process holds its socket (by the
+random id ``clock`` answers: :func:`pid_of` finds its pid in the server's log)."""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
 import socketio
 
+from faults import wait_for
+
 DISPLAY = "/display"
 
 
 class Screen:
     """One public screen on ``/display``. ``applied``: every seq applied, in order; ``processes``: the server
-    process (pid) of each connection; ``caught_up``: events received through ``catch_up``."""
+    process (its id, :func:`display.namespace.process_id`) of each connection; ``caught_up``: events received
+    through ``catch_up``."""
 
     def __init__(self, url: str, *, reconnect_delay: float = 0.5) -> None:
         self.url = url
         self.applied: list[int] = []
-        self.processes: list[int] = []
+        self.processes: list[str] = []
         self.connects = 0
         self.disconnects = 0
         self.caught_up = 0
@@ -50,8 +55,8 @@ class Screen:
         return self.sio.connected and DISPLAY in self.sio.namespaces
 
     @property
-    def process(self) -> int:
-        """The server process holding the socket now (asked over the socket)."""
+    def process(self) -> str:
+        """The id of the server process holding the socket now (asked over the socket)."""
         return self.sio.call("clock", {}, namespace=DISPLAY, timeout=20)["process"]
 
     def close(self) -> None:
@@ -112,6 +117,17 @@ class Screen:
     def holes(self) -> list[int]:
         with self._lock:
             return [e["seq"] for e in self._buffer]
+
+
+def pid_of(log: Path, process: str, timeout: float = 20) -> int:
+    """The pid of the server process whose ``clock`` id is ``process``, from the line it logs making the id (the
+    server logging at INFO to the file ``log``, ``--log-file``): the id itself means nothing outside the server."""
+    found = re.compile(rf"\(pid (\d+)\) as {re.escape(process)}\b")
+
+    def logged() -> re.Match | None:
+        return found.search(log.read_text(encoding="utf-8")) if log.exists() else None
+
+    return int(wait_for(logged, timeout, f"the server's log line naming process {process}").group(1))
 
 
 def worker_pids(supervisor_pid: int) -> set[int]:

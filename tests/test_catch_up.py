@@ -61,7 +61,7 @@ def test_the_display_namespace_answers_public_views_once_per_connection(app, soc
     assert "token" not in event["ticket"] and "kiosk" not in event       # the public view, as the relay sends it
     # one read of the stream per connection: a client cannot make the server read in a loop
     assert sio.emit("catch_up", {"after": 0}, namespace=DISPLAY_NAMESPACE, callback=True) == {"resync": True}
-    assert sio.emit("clock", {}, namespace=DISPLAY_NAMESPACE, callback=True)["process"] > 0
+    assert sio.emit("clock", {}, namespace=DISPLAY_NAMESPACE, callback=True)["process"]  # still answered
 
 
 def test_a_view_that_cannot_be_built_answers_resync_and_is_logged_once(app, socketio, engine, monkeypatch, caplog):

@@ -9,7 +9,8 @@ import tomllib
 from pathlib import Path
 
 from shared.config import load_config, parse_config
-from shared.demo_credentials import demo_credentials, is_loopback, refuse_to_serve
+from shared.demo_credentials import (DEMO_PASSWORDS, demo_accounts, demo_credentials, demo_password, is_loopback,
+                                     refuse_to_serve)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config.toml"
@@ -41,6 +42,21 @@ def test_the_shipped_config_is_recognised_as_demo():
     assert "keypad token 'keypad-1' is a demo token" in found
     assert "kiosk token 'kiosk-lobby-1' is a demo token" in found
     assert "tablet token 'tablet-9' is a demo token" in found
+
+
+def test_demo_password_is_the_one_rule_for_accounts():
+    """A shipped hash names the public password it verifies; the hall's own hash of that password is its own."""
+    from dataclasses import replace
+
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    assert sorted(DEMO_PASSWORDS.values()) == ["demo-clerk", "demo-super"]
+    assert all(check_password_hash(h, password) for h, password in DEMO_PASSWORDS.items())
+    clerks = load_config(SHIPPED).clerks
+    assert demo_password(clerks["clerk1"]) == "demo-clerk" and demo_password(clerks["supervisor"]) == "demo-super"
+    assert demo_accounts(clerks.values()) == list(clerks)
+    rehashed = replace(clerks["clerk1"], password_hash=generate_password_hash("demo-clerk"))
+    assert demo_password(rehashed) is None and demo_accounts([rehashed, clerks["clerk2"]]) == ["clerk2"]
 
 
 def test_serve_refuses_demo_credentials_on_a_non_loopback_address():

@@ -110,6 +110,25 @@ def test_namespace_answers_clock_and_changes_nothing(socket_client, engine):
     assert socket_client.get_received("/display") == []
 
 
+def test_clock_names_the_process_by_a_random_id_not_its_pid(socket_client):
+    """``clock`` tells screens which process holds their socket by an id that means nothing outside it (a pid would
+    tell strangers on the hall's Wi-Fi about the server); the id is the process's own — a forked child makes its
+    own — and stays the same while the process lives."""
+    import multiprocessing
+    import os
+    import re
+
+    from display.namespace import process_id
+
+    answer = socket_client.emit("clock", {}, namespace="/display", callback=True)
+    assert isinstance(answer["process"], str) and re.fullmatch(r"[0-9a-f]{8}", answer["process"]), answer
+    assert str(os.getpid()) not in str(answer)
+    assert socket_client.emit("clock", {}, namespace="/display", callback=True)["process"] == answer["process"]
+    assert process_id() == answer["process"]
+    with multiprocessing.get_context("fork").Pool(1) as child:  # as gunicorn forks its workers
+        assert child.apply(process_id) not in ("", answer["process"])
+
+
 def test_public_payloads_hide_private_fields(client, clerk_client, engine):
     client.post("/api/v1/tickets", json={"service": "renshe", "lang": "en"},
                 headers={"Authorization": f"Bearer {KIOSK_TOKEN}"})

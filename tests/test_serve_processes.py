@@ -14,7 +14,7 @@ import requests
 from display_support import Api, open_page
 from faults import wait_for
 from hall_support import LiveServer
-from procs_support import Screen, worker_pids
+from procs_support import Screen, pid_of, worker_pids
 from serve_support import Served, hall_file
 from shared.keys import HallKeys
 
@@ -40,8 +40,11 @@ def spread_screens(url: str, start: int, want: int = 6, reconnect_delay: float =
 
 
 @pytest.fixture
-def served(redis_server, redis_client, live_config):
-    server = LiveServer(live_config, redis_server.url, WORKERS).start(timeout=60)
+def served(redis_server, redis_client, live_config, tmp_path):
+    """Two processes logging at INFO to ``served.log`` (where :func:`pid_of` finds a screen's process)."""
+    server = LiveServer(live_config, redis_server.url, (*WORKERS, "--log-file", str(tmp_path / "serve.log")),
+                        log_level="INFO").start(timeout=60)
+    server.log = tmp_path / "serve.log"
     yield server
     server.stop()
 
@@ -88,7 +91,8 @@ def test_a_killed_worker_loses_no_screen_for_more_than_a_reconnect(served, redis
     others = [s for s in screens if s.processes[-1] != victim]
     try:
         api.issue()
-        os.kill(victim, signal.SIGKILL)
+        victim_pid = pid_of(served.log, victim)
+        os.kill(victim_pid, signal.SIGKILL)
         wait_for(lambda: all(s.disconnects for s in on_victim), timeout=30, what="the victim's screens cut off")
         missed_from = hall_seq(redis_client, hall_config)
         for _ in range(4):  # while the victim's screens have no socket (they wait before reconnecting)
@@ -109,7 +113,7 @@ def test_a_killed_worker_loses_no_screen_for_more_than_a_reconnect(served, redis
             assert screen.caught_up >= 1 and screen.resyncs == 0
             assert any(seq > missed_from for seq in screen.applied)
         assert all(s.connects == 1 for s in others)
-        assert victim not in worker_pids(served.process.pid) and len(worker_pids(served.process.pid)) == 2
+        assert victim_pid not in worker_pids(served.process.pid) and len(worker_pids(served.process.pid)) == 2
     finally:
         for screen in screens:
             screen.close()
@@ -141,7 +145,7 @@ def test_the_hall_display_works_against_two_processes(served, redis_client, new_
     before = display.evaluate("() => ({...owDisplay.live.stats})")
     api.issue()
     api.clerk(2).close()  # signed in; its kept-alive connection may be to the worker about to die
-    os.kill(process, signal.SIGKILL)
+    os.kill(pid_of(served.log, process), signal.SIGKILL)
     api.call_next(2)
     display.wait_for_function(
         "() => { const n = document.querySelector('#hero .num'); return n && n.textContent === 'A002'; }",
