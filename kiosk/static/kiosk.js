@@ -11,9 +11,9 @@
  *
  * The citizen's aids are modules of their own, wired here: access.js (大字模式, the large-text high-contrast mode),
  * guidance.js (语音播报, spoken guidance with the offline voice), help.js (需要帮助, alerting the floor guide); each
- * has reset(), called when the visit ends. text.js keeps times, numbers and ranges from breaking across lines. A
- * further step of the visit (e.g. a check-in) is another such module: it gets the api, i18n and kiosk id, and
- * resets with endVisit().
+ * has reset(), called when the visit ends. text.js keeps times, numbers and ranges from breaking across lines; fit.js
+ * keeps every tile's text inside its tile. A further step of the visit (e.g. a check-in) is another such module: it
+ * gets the api, i18n and kiosk id, and resets with endVisit().
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
 import { createApi, hallPath, newKey } from "/assets/js/api.js";
@@ -26,6 +26,7 @@ import { createAccess } from "./access.js";
 import { createGuidance } from "./guidance.js";
 import { createHelp } from "./help.js";
 import { noBreak, setText } from "./text.js";
+import { keepFitted } from "./fit.js";
 import { waitKey } from "/assets/js/wait-strings.js";
 import { startCheckin } from "./js/checkin.js";
 import { startScan } from "./js/scan.js";
@@ -159,7 +160,7 @@ function renderTiles() {
   }
   const count = state.services.length;
   box.dataset.size = count <= 4 ? "few" : count <= 9 ? "some" : "many";
-  box.replaceChildren(...state.services.map(tileFor));
+  box.replaceChildren(...state.services.map(tileFor));  // (fit.js then fits them to their boxes)
 }
 
 function render() { renderTexts(); renderTiles(); if (state.ticket) renderTicket(); }
@@ -479,6 +480,7 @@ const scan = checkin && startScan({
 });
 
 window.addEventListener("hashchange", start);  // a pairing link opened on a kiosk that shows the page already
+keepFitted($("#tiles"), root);  // every tile holds its text (fit.js)
 i18n.apply();
 renderTexts();
 poke();
