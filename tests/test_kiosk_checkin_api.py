@@ -6,12 +6,16 @@ nothing, and the ID number in no answer and no log line."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 from hall_support import KIOSK2_TOKEN, KIOSK_TOKEN, state_fingerprint
 from reception_support import ADULT, OTHER, SENIOR, book, booking_hall, with_remote, with_rules
 
+from faults import wait_for
+from kiosk_support import unused_port
 from shared import remote
+from shared.checkin import check_in
 from shared.engine import Engine
 from shared.identity import identify
 
@@ -187,3 +191,78 @@ def test_the_id_number_reaches_no_log_line(kiosk, engine, caplog):
     assert "check-in at lobby-1" in text  # the log was recorded …
     for number in (SENIOR, ADULT, wrong_check_digit(OTHER)):  # … and holds no number
         assert number[:14] not in text
+
+
+# ------------------------------------------------------------------------------------------------ 重新打印 after a check-in
+# A booking checked in whose ticket did not print: the kiosk's 重新打印 sends the same check-in again (same
+# ``request_id``) and the ticket prints — at most once, through the same print claim as a walk-in ticket
+# (``print_claim.lua``, ``KioskPrinter.print_once``); likewise the resend of a check-in whose answer was lost.
+PRINTED = {"status": "printed", "reason": None, "confirmed": True}
+ALREADY = {"status": "skipped", "reason": "already_issued"}
+
+
+@pytest.fixture
+def kiosk_at(redis_client, redis_server, config, clock):
+    """``kiosk_at(port)``: a test client of the registered kiosk, its tickets printed to a network printer on
+    ``port`` (a fake one counts the paper)."""
+    from onewindow import create_app
+
+    def make(port: int):
+        printing = replace(config, printer={"backend": "network", "host": "127.0.0.1", "port": port,
+                                            "timeout_seconds": 2.0})
+        app = create_app({"TESTING": True, "CONFIG": printing, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                          "START_RELAY": False})
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = AUTH["Authorization"]
+        return client
+
+    return make
+
+
+def check_in_by_code(client, code: str, request_id: str):
+    return client.post("/api/v1/check-ins", json={"code": code, "request_id": request_id, "kiosk": "lobby-1"})
+
+
+def paper_tickets(printer, number: str) -> int:
+    return sum(1 for job in printer.jobs if f"{number}\n".encode() in job)
+
+
+def printed_of(body: dict) -> list[dict]:
+    return [{k: v for k, v in p.items() if k != "ticket"} for p in body["print"]]
+
+
+def test_a_failed_check_in_print_is_printed_by_the_resend_once(kiosk_at, printers, engine):
+    booked = book(engine, OTHER, "2026-11-27T10:30")
+    port = unused_port()  # the printer is switched off
+    client = kiosk_at(port)
+    first = check_in_by_code(client, booked["code"], "ci-fail-0001")
+    assert first.status_code == 201, first.get_json()
+    [ticket] = first.get_json()["tickets"]
+    assert printed_of(first.get_json()) == [{"status": "failed", "reason": "offline"}]
+
+    printer = printers(port)  # switched on again; the citizen taps 重新打印: the same check-in again
+    again = check_in_by_code(client, booked["code"], "ci-fail-0001")
+    body = again.get_json()
+    assert again.status_code == 200 and body["created"] is False, body
+    assert [t["id"] for t in body["tickets"]] == [ticket["id"]]
+    assert body["print"] == [{"ticket": ticket["id"], **PRINTED}]
+    wait_for(lambda: paper_tickets(printer, ticket["number"]) == 1, 10, "the ticket to reach the printer")
+
+    once_more = check_in_by_code(client, booked["code"], "ci-fail-0001").get_json()
+    assert once_more["print"] == [{"ticket": ticket["id"], **ALREADY}]  # printed at most once
+    assert paper_tickets(printer, ticket["number"]) == 1
+
+
+def test_a_check_in_whose_answer_was_lost_is_printed_by_the_resend_once(kiosk_at, printers, engine):
+    booked = book(engine, OTHER, "2026-11-27T10:30")
+    # the check-in reached the core, its answer never came back to be printed (a dropped connection, a dead worker)
+    [ticket] = check_in(engine, code=booked["code"], kiosk="lobby-1", request_id="ci-lost-0001")["tickets"]
+    printer = printers()
+    client = kiosk_at(printer.port)
+    again = check_in_by_code(client, booked["code"], "ci-lost-0001").get_json()
+    assert [t["id"] for t in again["tickets"]] == [ticket["id"]] and again["created"] is False
+    assert again["print"] == [{"ticket": ticket["id"], **PRINTED}]
+    wait_for(lambda: paper_tickets(printer, ticket["number"]) == 1, 10, "the ticket to reach the printer")
+    assert check_in_by_code(client, booked["code"], "ci-lost-0001").get_json()["print"] == [
+        {"ticket": ticket["id"], **ALREADY}]
+    assert paper_tickets(printer, ticket["number"]) == 1

@@ -22,7 +22,9 @@ import pytest
 from reception_support import APPOINTMENTS, book, with_appointments, with_remote, with_rules
 
 from browser_support import BROWSER_MARKS, layout_problems, page_errors
-from kiosk_support import open_paired_kiosk
+from fake_printer import FakePrinter
+from faults import wait_for
+from kiosk_support import open_paired_kiosk, printing_to
 from shared import bookings, remote
 from shared.cardreader_sim import SimulatedReader, make_number
 from shared.clock import FixedClock
@@ -59,16 +61,18 @@ def hall(redis_client, redis_server, tmp_path):
     server = make_server("127.0.0.1", 0, lambda environ, start: app(environ, start), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     reader = SimulatedReader(origins=[url]).start()
-    config = dataclasses.replace(config, var_dir=tmp_path / "var",
+    printer = FakePrinter()  # a network printer: the tickets print (or not: its state)
+    config = dataclasses.replace(printing_to(printer, config, tmp_path),
                                  realname=dataclasses.replace(config.realname, card_reader=reader.url))
     clock = FixedClock(config.timezone, at)
     app = create_app({"CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     engine = Engine(redis_client, config, clock)
-    yield {"url": url, "at": at, "engine": engine, "reader": reader}
+    yield {"url": url, "at": at, "engine": engine, "reader": reader, "printer": printer}
     server.shutdown()
     reader.stop()
+    printer.stop()
 
 
 @pytest.fixture
@@ -242,4 +246,30 @@ def test_a_hall_without_real_name_or_appointments_shows_no_bar_and_polls_no_agen
     page.goto(live_server.url + "/kiosk#pair=demo-kiosk-token-lobby-1")
     page.wait_for_selector(".tile[data-service=renshe]")
     assert page.locator("#checkin-bar").count() == 0 and asked == []
+    assert page_errors(page) == []
+
+
+def test_a_real_name_ticket_whose_print_failed_offers_print_again(hall, new_page):
+    """The printer out of paper when a card takes a real-name ticket: 重新打印 as after a tile's ticket — the same
+    request again (same request_id, the card with it) prints the ticket, once; the visit's end forgets it."""
+    reader, printer = hall["reader"], hall["printer"]
+    printer.state = "paper_out"
+    page = open_kiosk(hall, new_page)
+    posts: list[str] = []
+    page.on("request", lambda req: posts.append(req.post_data or "")
+            if req.method == "POST" and req.url.endswith("/api/v1/tickets") else None)
+    reader.place(WALK_IN, name="王秀英")
+    page.wait_for_selector("#checkin:not([hidden])")
+    page.locator(".checkin-service[data-service=renshe]").click()
+    page.wait_for_selector("#ticket.print-failed:not([hidden])")
+    number = page.locator("#t-number").inner_text()
+    assert page.locator("#reprint").is_visible()
+    printer.state = "ok"
+    page.locator("#reprint").click()
+    page.wait_for_selector("#t-print.printed")
+    assert page.locator("#reprint").is_hidden() and page.locator("#t-number").inner_text() == number
+    wait_for(lambda: sum(f"{number}\n".encode() in job for job in printer.jobs) == 1, 10, "the ticket to print")
+    assert len(posts) == 2 and posts[0] == posts[1]  # the same request, the same request_id
+    back_to_start(page)
+    assert page.evaluate("() => window.onewindowKiosk.state.resend") is None  # the card's request is forgotten
     assert page_errors(page) == []

@@ -28,6 +28,7 @@ from reception_support import APPOINTMENTS, book, with_appointments, with_remote
 
 from browser_support import BROWSER_MARKS, layout_problems, page_errors
 from fake_printer import FakePrinter
+from faults import wait_for
 from kiosk_support import open_paired_kiosk, printing_to, served
 from shared import bookings
 from shared.cardreader_sim import make_number
@@ -218,3 +219,31 @@ def test_a_scan_on_an_idle_kiosk_and_over_the_last_ticket(hall, new_page):
     page.wait_for_function("(n) => document.getElementById('t-number').textContent !== n", arg=first_number)
     assert page.locator("#t-appointment").inner_text() == "预约 10:30"
     assert bookings.get(engine, second["code"])["state"] == "checked_in"
+
+
+def test_a_checked_in_ticket_whose_print_failed_offers_print_again_which_prints_it_once(hall, shots, new_page):
+    """The printer out of paper at the check-in: the ticket screen apologises and offers 重新打印 as after a tile's
+    ticket; a tap sends the same check-in again (same request_id) and the ticket prints — once."""
+    engine, printer = hall["engine"], hall["printer"]
+    booked = book(engine, FIRST, "2026-11-27T10:30")
+    printer.state = "paper_out"
+    page = open_kiosk(hall, new_page)
+    sent = check_ins(page)
+    scan(page, bookings.qr_text(engine, booked["code"], base_url=hall["url"]))
+    page.wait_for_selector("#ticket.print-failed:not([hidden])")
+    number = page.locator("#t-number").inner_text()
+    assert page.locator("#t-appointment").inner_text() == "预约 10:30"
+    reprint = page.locator("#reprint")
+    assert reprint.is_visible() and reprint.inner_text() == "重新打印"
+    assert layout_problems(page, ".ticket-card, .ticket-main, .ticket-side, #reprint") == []
+    page.screenshot(path=str(shots / "kiosk-scan-reprint.png"))
+
+    printer.state = "ok"  # paper refilled; the citizen taps 重新打印
+    reprint.click()
+    page.wait_for_selector("#t-print.printed")
+    assert page.locator("#reprint").is_hidden() and page.locator("#t-number").inner_text() == number
+    assert page.locator("#t-appointment").inner_text() == "预约 10:30"
+    wait_for(lambda: sum(f"{number}\n".encode() in job for job in printer.jobs) == 1, 10, "the ticket to print")
+    assert len(sent) == 2 and sent[0] == sent[1]  # the same check-in, the same request_id
+    assert bookings.get(engine, booked["code"])["state"] == "checked_in"
+    assert page_errors(page, allow=NO_AGENT) == []

@@ -11,9 +11,9 @@
  *
  * The citizen's aids are modules of their own, wired here: access.js (大字模式, the large-text high-contrast mode),
  * guidance.js (语音播报, spoken guidance with the offline voice), help.js (需要帮助, alerting the floor guide); each
- * has reset(), called when the visit ends. text.js keeps times, numbers and ranges from breaking across lines. A
- * further step of the visit (e.g. a check-in) is another such module: it gets the api, i18n and kiosk id, and
- * resets with endVisit().
+ * has reset(), called when the visit ends. text.js keeps times, numbers and ranges from breaking across lines; fit.js
+ * keeps every tile's text inside its tile. A further step of the visit (e.g. a check-in) is another such module: it
+ * gets the api, i18n and kiosk id, and resets with endVisit().
  */
 import { $, $$, bootData, h } from "/assets/js/dom.js";
 import { createApi, hallPath, newKey } from "/assets/js/api.js";
@@ -26,6 +26,7 @@ import { createAccess } from "./access.js";
 import { createGuidance } from "./guidance.js";
 import { createHelp } from "./help.js";
 import { noBreak, setText } from "./text.js";
+import { keepFitted } from "./fit.js";
 import { waitKey } from "/assets/js/wait-strings.js";
 import { startCheckin } from "./js/checkin.js";
 import { startScan } from "./js/scan.js";
@@ -159,7 +160,7 @@ function renderTiles() {
   }
   const count = state.services.length;
   box.dataset.size = count <= 4 ? "few" : count <= 9 ? "some" : "many";
-  box.replaceChildren(...state.services.map(tileFor));
+  box.replaceChildren(...state.services.map(tileFor));  // (fit.js then fits them to their boxes)
 }
 
 function render() { renderTexts(); renderTiles(); if (state.ticket) renderTicket(); }
@@ -204,7 +205,7 @@ async function takeTicket(code) {
     const result = await api.post("/api/v1/tickets", body, { idempotent: false, retries: RETRY_DELAYS_MS,
                                                              onRetry: () => showBusy(t("retrying")) });
     state.pending = null;
-    showTicket(result, body);
+    showTicket(result, () => api.post("/api/v1/tickets", body, { idempotent: false, retries: RETRY_DELAYS_MS }));
     guidance.ticketIssued(result.ticket);
   } catch (err) {
     if (err.status === 401) {  // the token was withdrawn: this is no longer a registered kiosk
@@ -234,11 +235,13 @@ function errorSentence(err, svc) {
 }
 
 // ------------------------------------------------------------------------------------------ ticket screen
-// `request`: the body that took the ticket. "重新打印" sends it again unchanged (same request_id): the server prints a
-// ticket whose print failed and nobody printed since, and only once however often it is sent.
-function showTicket(result, request) {
+// `resend`: sends the request that gave this ticket again, unchanged (same request_id), and resolves to the ticket
+// screen's answer — the tile's POST /api/v1/tickets, or the check-in's POST /api/v1/check-ins (js/checkin.js).
+// "重新打印" calls it: the server prints a ticket whose print failed and nobody printed since (print_claim.lua), and
+// only once however often it is sent. Kept only while this ticket shows (endVisit forgets it).
+function showTicket(result, resend) {
   state.ticket = result;
-  state.ticketRequest = request || null;
+  state.resend = resend || null;
   state.screen = "ticket";
   root.dataset.screen = "ticket";
   $("#start").hidden = true;
@@ -273,7 +276,7 @@ function renderTicket() {
   note.className = "print-note " + (outcome || "unknown");
   note.textContent = t({ failed: "printFailed", preview: "preview", printed: "printed" }[outcome] ||
     ((print || {}).reason === "printing" ? "printing" : "replayed"));
-  $("#reprint").hidden = !(outcome === "failed" && state.ticketRequest);
+  $("#reprint").hidden = !(outcome === "failed" && state.resend);
   $("#ticket").classList.toggle("print-failed", outcome === "failed");
   $("#ticket").classList.toggle("priority", !!ticket.priority);
   if (checkin) checkin.markTicket(ticket);  // 预约 / remote ticket mark (js/checkin.js)
@@ -296,6 +299,7 @@ function endVisit() {
   clearInterval(timers.countdown);
   hideDialog();
   state.ticket = null;
+  state.resend = null;
   state.screen = "start";
   state.priority = false;
   access.reset();
@@ -383,14 +387,14 @@ $("#reprint").addEventListener("click", printAgain);
 
 // the print failed: the same request again (same request_id) is answered with the same ticket and prints it
 async function printAgain() {
-  const request = state.ticketRequest;
-  if (state.busy || state.screen !== "ticket" || !request) return;
+  const resend = state.resend;
+  if (state.busy || state.screen !== "ticket" || !resend) return;
   state.busy = true;
   clearTimeout(timers.ticket);     // the visit does not end under a reprint: showTicket starts the countdown again
   clearInterval(timers.countdown);
   showBusy(t("reprinting"));
   try {
-    showTicket(await api.post("/api/v1/tickets", request, { idempotent: false, retries: RETRY_DELAYS_MS }), request);
+    showTicket(await resend(), resend);
   } catch (err) {
     showError(t("reprintError"));
     if (state.screen === "ticket") startCountdown(TICKET_FAILED_MS);  // the ticket stays shown, and ends as before
@@ -476,6 +480,7 @@ const scan = checkin && startScan({
 });
 
 window.addEventListener("hashchange", start);  // a pairing link opened on a kiosk that shows the page already
+keepFitted($("#tiles"), root);  // every tile holds its text (fit.js)
 i18n.apply();
 renderTexts();
 poke();

@@ -71,7 +71,7 @@ export default {
     goTo: ({ list }) => (list.length ? "Please go to " + (list.length === 1 ? "window " : "windows ") + list.join(", ")
       : "Please watch the call screen"),
     closedBadge: "Not issuing",
-    reason_holiday: "Closed today for the public holiday", reason_closed_today: "Not open today",
+    reason_holiday: "Closed for the holiday", reason_closed_today: "Not open today",
     reason_not_yet_open: "Not open yet", reason_closed_for_break: "Lunch break", reason_closed_for_day: "Closed for today",
     reason_quota_reached: "All of today's tickets are taken", reason_rota_closed: "Not available today",
     reason_other: "Not issuing tickets now",

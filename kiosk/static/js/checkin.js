@@ -10,9 +10,10 @@
  * - refusals of the hall's rules (one open ticket per person and service, daily cap, no-show ban, quota, too early
  *   …) shown as the server words them, in both languages.
  *
- * The ID number (typed or read) stays in this module's memory only while its panel is open, is sent only in POST
- * bodies, and is never shown again: the server answers with the masked form. The kiosk's main script gives the
- * hooks (startCheckin below); the ticket screen is its own.
+ * The ID number (typed or read) stays in this module's memory only while its panel is open — and in the request
+ * behind the ticket it gave while that ticket shows (重新打印 sends it again; the visit's end forgets it) —, is sent
+ * only in POST bodies, and is never shown again: the server answers with the masked form. The kiosk's main script
+ * gives the hooks (startCheckin below); the ticket screen is its own.
  */
 import { $, h } from "/assets/js/dom.js";
 import { newKey } from "/assets/js/api.js";
@@ -39,8 +40,9 @@ export function idProblem(number) {
 }
 
 /**
- * hooks: {api, i18n (the kiosk's), kiosk() (its id or null), services() (the tiles' snapshot), showTicket(result),
- *         endVisit(), busy(text | null), error(text), canStart() (the start screen, nothing in progress), readerBase}
+ * hooks: {api, i18n (the kiosk's), kiosk() (its id or null), services() (the tiles' snapshot),
+ *         showTicket(result, resend) (resend(): the same request again, for 重新打印), endVisit(), busy(text | null),
+ *         error(text), canStart() (the start screen, nothing in progress), readerBase}
  */
 export function startCheckin(hooks) {
   const i18n = createI18n(strings, { lang: hooks.i18n.lang });
@@ -310,15 +312,21 @@ export function startCheckin(hooks) {
     return state.intent.requestId;
   }
 
+  /** The ticket screen's answer of a check-in: the ticket `id` (else its first) with that ticket's print. */
+  function shownTicket(result, id) {
+    const ticket = result.tickets.find((t) => t.id === id) || result.tickets[0];
+    const printed = (result.print || []).find((p) => p.ticket === ticket.id) || { status: "skipped", reason: "already_issued" };
+    return { ticket, print: printed, created: result.created };
+  }
+
   async function checkInWith(proof, onRefused) {
     const body = { ...proof, lang: i18n.lang, kiosk: hooks.kiosk(), request_id: intentFor("check-in") };
+    const post = () => hooks.api.post("/api/v1/check-ins", body, { idempotent: false, retries: RETRY_DELAYS_MS });
     try {
-      const result = await call("busyCheckIn", () => hooks.api.post("/api/v1/check-ins", body,
-                                                                      { idempotent: false, retries: RETRY_DELAYS_MS }));
-      const [ticket] = result.tickets;
-      const printed = (result.print || []).find((p) => p.ticket === ticket.id) || { status: "skipped", reason: "already_issued" };
+      const shown = shownTicket(await call("busyCheckIn", post));
       closeAll();
-      hooks.showTicket({ ticket, print: printed, created: result.created });
+      // 重新打印 (a failed print): the same check-in again, same request_id — the server prints what did not print
+      hooks.showTicket(shown, async () => shownTicket(await post(), shown.ticket.id));
     } catch (err) {
       if (err.status > 0 && err.status < 500) state.intent = null;  // a definite answer: the next tap is new
       onRefused(refusal(err), err);
@@ -334,11 +342,11 @@ export function startCheckin(hooks) {
     if (!state.proof || state.busy) return;
     const body = { service: svc.code, lang: i18n.lang, kiosk: hooks.kiosk(), request_id: intentFor("issue:" + svc.code),
                    ...state.proof };
+    const post = () => hooks.api.post("/api/v1/tickets", body, { idempotent: false, retries: RETRY_DELAYS_MS });
     try {
-      const result = await call("busyIssue", () => hooks.api.post("/api/v1/tickets", body,
-                                                                   { idempotent: false, retries: RETRY_DELAYS_MS }));
+      const result = await call("busyIssue", post);
       closeAll();
-      hooks.showTicket(result);
+      hooks.showTicket(result, post);  // 重新打印 sends the same request again, as a tile's does
     } catch (err) {
       if (err.status > 0 && err.status < 500) state.intent = null;
       state.message = refusal(err);
