@@ -112,7 +112,8 @@ class _Route:
     def takes(self, environ: dict) -> bool:
         """A plain request (see the module doc); anything else is Flask's."""
         length = environ.get("CONTENT_LENGTH")
-        if not length or not length.isdigit() or "HTTP_COOKIE" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+        if (not length or not (length.isascii() and length.isdigit()) or "HTTP_COOKIE" in environ
+                or "HTTP_TRANSFER_ENCODING" in environ):
             return False
         limit = self.serving.limit
         return limit is None or int(length) <= limit
