@@ -315,8 +315,8 @@ def _tablet(bp: Blueprint, edge: WebEdge) -> None:
         if tablet_of(window) is None:
             raise AuthenticationError("only the window's evaluation tablet may ask (Authorization: Bearer <tablet "
                                       "token>)", code="device_required")
-        seq = engine.last_seq()  # read first: an event racing the read is applied again rather than missed
-        return jsonify({"seq": seq, "window": window, "rating": ratings.open_rating(engine, window),
+        head = engine.seq_entry()  # read first: an event racing the read is applied again rather than missed
+        return jsonify({**head, "window": window, "rating": ratings.open_rating(engine, window),
                         "levels": ratings.levels_view(), "rating_seconds": engine.config.counter.rating_seconds,
                         "form": ratings.rating_form(engine.config)})
 

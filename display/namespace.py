@@ -10,10 +10,11 @@ and ``catch_up``.
 ``catch_up`` (both namespaces, once per connection): ``{"after": seq, "entry": id}`` is acknowledged with
 ``{"events": [...]}``, every event after ``seq`` as this socket's audience sees it, oldest first — what a
 reconnecting screen missed while it had no socket (:mod:`shared.catch_up`); events emitted meanwhile reach it too,
-and it skips the seqs it has. ``entry`` (optional; every event carries it) is the stream entry id of the event with
-seq ``seq``: given, the events are answered only while that entry is still in the stream with that seq (a failover
-that lost it and reused its seq is caught); without it, by seq alone as older clients ask. Or ``{"resync": true}``
-when they cannot all be given (the entry lost or trimmed, too many, asked twice): the screen loads a snapshot.
+and it skips the seqs it has. ``entry`` (optional; every event and every live snapshot carries it) is the stream
+entry id of the event with seq ``seq``: given, the events are answered only while that entry is still in the stream
+with that seq (a failover that lost it and reused its seq is caught); without it, by seq alone as older clients ask.
+Or ``{"resync": true}`` when they cannot all be given (the entry lost or trimmed, too many, asked twice): the screen
+loads a snapshot.
 
 ``/staff`` (:data:`STAFF_NAMESPACE`) is for staff pages and the evaluation tablets, authorised in ``on_connect``:
 

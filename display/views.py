@@ -101,15 +101,16 @@ def create_blueprint(edge: WebEdge) -> Blueprint:
 
 
 def track_view(engine: Engine, token: str) -> dict[str, Any]:
-    """The public view of the one ticket ``token`` belongs to, with the ``seq`` it is valid from.
+    """The public view of the one ticket ``token`` belongs to, with the ``seq`` it is valid from and the stream
+    ``entry`` of the event at it (:meth:`Engine.seq_entry`).
 
     The seq is read before the ticket, so an event racing the read is applied again rather than missed.
     Raises NotFoundError for a malformed or unknown token (the same answer for both).
     """
-    seq = engine.last_seq()
+    head = engine.seq_entry()
     ticket = engine.ticket_by_token(token)
     ticket.pop("token", None)
-    return {"seq": seq, "ticket": ticket, "expired": ticket["id"][:8] != engine.today()}
+    return {**head, "ticket": ticket, "expired": ticket["id"][:8] != engine.today()}
 
 
 def _screen_facts(edge: WebEdge) -> dict[str, Any]:

@@ -118,10 +118,9 @@ def _tickets(bp: Blueprint, edge: WebEdge, printer: KioskPrinter) -> None:
 
     @bp.get("/api/v1/services")
     def services():
-        """The service list, with the ``seq`` it is valid from (read first: an event racing the read is applied
-        again rather than missed) — the kiosk's live snapshot."""
-        seq = engine.last_seq()
-        return jsonify({"seq": seq, "services": engine.services_overview()})
+        """The service list, with the ``seq`` it is valid from and the stream ``entry`` of the event at it (read
+        first: an event racing the read is applied again rather than missed) — the kiosk's live snapshot."""
+        return jsonify({**engine.seq_entry(), "services": engine.services_overview()})
 
     def issue_ticket(body: dict, caller: Caller) -> tuple[dict, int]:
         """``POST /api/v1/tickets``: a registered kiosk issues (prints, and may issue 绿色通道 tickets) as its own kiosk

@@ -11,8 +11,9 @@ the answer says so and the screen loads a snapshot instead.
 and the next events take the lost ones' seqs again. A screen that had no socket while the relay announced it
 (``stream_rewound``) and reconnects once the stream has grown past its seq again would be given the events after
 that seq as if nothing had happened, and keep showing tickets that no longer exist. So a client also sends the
-stream entry id of the event it saw last (``entry``: every event the relay sends carries it, and so does the hall's
-display snapshot): :func:`events_after_entry` answers only while the entry with that seq is still that entry.
+stream entry id of the event it saw last (``entry``: every event the relay sends carries it, and so does every live
+page's snapshot — ``seq_and_entry`` in ``shared/lua/_prelude.lua``): :func:`events_after_entry` answers only while
+the entry with that seq is still that entry.
 """
 
 from __future__ import annotations

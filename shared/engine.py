@@ -600,6 +600,14 @@ class Engine:
     def last_seq(self) -> int:
         return int(self.redis.get(self.keys.seq) or 0)
 
+    def seq_entry(self) -> dict:
+        """``{"seq", "entry"}``: the hall's seq and the stream entry id of the event at it (None when the stream does
+        not end with it), read together by one script (``seq_entry.lua``) — what a snapshot assembled from the reads
+        that follow starts from (read first: an event racing those reads is applied again rather than missed). A
+        screen sends the entry back with ``catch_up`` (:mod:`shared.catch_up`)."""
+        r = self.runner.run("seq_entry", [], [])
+        return {"seq": int(r["seq"]), "entry": r.get("entry")}
+
     def events_since(self, start: str = "-") -> list[events.Event]:
         return list(events.read_range(self.redis, self.keys.events, start))
 

@@ -25,7 +25,7 @@ def window_state(engine: Engine, window: int) -> dict:
 
 def window_view(engine: Engine, window: int, length: int = PREVIEW_LENGTH) -> dict:
     """``{"window": state, "queues": {"transferred_in", "services", "total_waiting"}, "holder", "last_finished",
-    "complaint", "seq", "now"}``: the counter's view of ``window`` (NotFoundError for an unknown window)."""
+    "complaint", "seq", "entry", "now"}``: the counter's view of ``window`` (NotFoundError for an unknown window)."""
     from shared.cases import is_complaint_window
 
     view = _read(engine, window, length)
@@ -49,7 +49,7 @@ def _read(engine: Engine, window: int, length: int) -> dict:
         "paused": fields.get("paused") == "1", "pause_reason": fields.get("pause_reason") or None,
         "waiting": {code: n for code, (n, _next) in zip(w.services, services)}, "transferred_in": waiting_in,
     }
-    out = {"window": state, "seq": r["seq"], "last_finished": fields.get("last_finished") or None,
+    out = {"window": state, "seq": r["seq"], "entry": r.get("entry"), "last_finished": fields.get("last_finished") or None,
            "holder": public_holder(json.loads(r["holder"])) if r["holder"] else None}
     if length:
         out["queues"] = _queues(engine, w.services, (waiting_in, next_in), services)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from display.namespace import DISPLAY_NAMESPACE, STAFF_NAMESPACE
-from hall_support import TABLET_TOKENS, login
+from hall_support import TABLET_TOKENS, login, tablet
+from stats_support import supervisor
 from shared.catch_up import catch_up
 
 
@@ -215,3 +216,42 @@ def test_the_display_snapshot_names_the_entry_at_its_seq(app, engine):
     assert again["seq"] == snap["seq"] and again["entry"] != snap["entry"]   # the same seq, another event
     assert catch_up(engine, snap["seq"], entry=again["entry"]).complete
     assert not catch_up(engine, snap["seq"], entry=snap["entry"]).complete
+
+
+# every page that follows the hall live (live.js) starts from a snapshot: each one names the entry at its seq
+SNAPSHOTS = {
+    "hall display and window screens": lambda h: h["public"].get("/api/v1/display/state"),
+    "counter": lambda h: h["clerk"].get("/api/v1/windows/1/overview"),
+    "tracking page": lambda h: h["public"].get(f"/api/v1/track/{h['token']}"),
+    "rating tablet": lambda h: h["public"].get("/api/v1/windows/1/rating", headers=tablet(1)),
+    "supervisor overview": lambda h: h["supervisor"].get("/api/v1/supervisor/overview"),
+    "kiosk services": lambda h: h["public"].get("/api/v1/services"),
+}
+
+
+@pytest.mark.parametrize("snapshot", list(SNAPSHOTS))
+def test_every_live_snapshot_names_the_entry_at_its_seq(app, engine, clerk_client, snapshot):
+    """A page whose last state is its snapshot (no event since) sends that snapshot's ``entry`` with ``catch_up``:
+    every live page's snapshot returns the stream entry of the event at its seq, read with that seq — and none when
+    the stream does not end at that seq (the newest event gone, or the whole stream), so that page asks by seq."""
+    hall = {"public": app.test_client(), "clerk": clerk_client(1), "supervisor": supervisor(app),
+            "token": engine.issue("renshe").ticket["token"]}
+    engine.call_next(1, "clerk1")
+
+    def read() -> tuple[str | None, int]:
+        r = SNAPSHOTS[snapshot](hall)
+        assert r.status_code == 200, r.get_json()
+        body = r.get_json()
+        return body["entry"], body["seq"]
+
+    first = read()
+    assert first == entries(engine)[-1]                           # the event at its seq: the stream's newest
+    lose_newest(engine, 1)
+    issue(engine, 1)                                              # the same seq again, another event
+    again = read()
+    assert again == entries(engine)[-1] and again[1] == first[1] and again[0] != first[0]
+    assert catch_up(engine, again[1], entry=again[0]).complete
+    engine.redis.xdel(engine.keys.events, again[0])               # the stream ends before the seq: no entry
+    assert read() == (None, seq(engine))
+    engine.redis.delete(engine.keys.events)                       # no stream at all (a store restored without it)
+    assert read() == (None, seq(engine))

@@ -22,7 +22,7 @@ def test_track_shows_its_own_ticket_and_nothing_else(client):
     assert r.status_code == 200
     assert r.headers["Cache-Control"] == "no-store"
     body = r.get_json()
-    assert set(body) == {"seq", "ticket", "expired"}
+    assert set(body) == {"seq", "entry", "ticket", "expired"}
     t = body["ticket"]
     assert t["id"] == second["id"] and t["number"] == "A002"
     assert t["status"] == "waiting" and t["ahead"] == 1

@@ -57,6 +57,22 @@ local function emit(event_type, now_ms, payload)
   return seq
 end
 
+-- The hall's seq and the stream entry id of the event with that seq, read together: what every snapshot returns
+-- (snapshot.lua, window_view.lua, seq_entry.lua), so that a screen whose last state is a snapshot sends that entry
+-- back with catch_up on reconnecting (shared/catch_up.py). The entry is the stream's newest entry, kept only when its
+-- seq field is that seq; nil when the stream does not end with it (empty, or a store restored without it).
+local function seq_and_entry()
+  local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
+  if newest then
+    local f = newest[2]
+    for i = 1, #f, 2 do
+      if f[i] == 'seq' and tonumber(f[i + 1]) == seq then return seq, newest[1] end
+    end
+  end
+  return seq, nil
+end
+
 local function load_ticket(tickets_key, id)
   local raw = redis.call('HGET', tickets_key, id)
   if not raw then return nil end

@@ -21,15 +21,6 @@ local waiting = {}
 for i = 1, s do waiting[i] = redis.call('ZCARD', KEYS[4 + w + i]) end
 local window_waiting = {}
 for i = 1, w do window_waiting[i] = redis.call('ZCARD', KEYS[4 + w + s + i]) end
-local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
--- the stream entry of the event at ``seq``: a screen sends it back with catch_up on reconnecting (shared/catch_up.py)
-local entry = nil
-local newest = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1]
-if newest then
-  local f = newest[2]
-  for i = 1, #f, 2 do
-    if f[i] == 'seq' and tonumber(f[i + 1]) == seq then entry = newest[1] end
-  end
-end
+local seq, entry = seq_and_entry()  -- (_prelude.lua) a screen sends the entry back with catch_up
 return ok({seq = seq, entry = entry, recent = redis.call('LRANGE', KEYS[3], 0, -1),
   windows = windows, waiting = waiting, window_waiting = window_waiting})

@@ -3,7 +3,8 @@
 a wait past ``[statistics] alert_wait_minutes``, a faulted kiosk printer,
 差评 / 办不成事 rectification records with a step past its deadline).
 
-Reads the live keys in one pipeline (this is the one staff view of *now*; figures come from the stream), the
+Reads the hall's seq and the stream entry at it (:meth:`Engine.seq_entry`, first), then the live keys in one pipeline
+(this is the one staff view of *now*; figures come from the stream), the
 printers' records through :class:`shared.printer_health.PrinterHealth` and the overdue records through
 :func:`shared.rectification.overdue`.
 """
@@ -31,6 +32,7 @@ class _Now:
     """The live keys as one pipeline read them."""
 
     seq: int
+    entry: str | None  # the stream entry id of the event at ``seq`` (None: the stream does not end with it)
     windows: list[dict]  # window hash, by window number in order
     holders: list[dict | None]  # window holder (public view), same order
     queues: list[list[tuple[str, float]]]  # (ticket id, score) per service, in config order
@@ -59,7 +61,7 @@ def overview(engine: Engine, live: LiveStream | None = None) -> dict:
     late = overdue_rectifications(engine)
     overdue = {"count": len(late), "ids": [r["id"] for r in late],
                "oldest_due": min((st["due"] for r in late for st in r["steps"] if st["overdue"]), default=None)}
-    return {"seq": state.seq, "now": now.isoformat(timespec="seconds"), "day": now.date().isoformat(),
+    return {"seq": state.seq, "entry": state.entry, "now": now.isoformat(timespec="seconds"), "day": now.date().isoformat(),
             "day_kind": plan.kind, "rest_day": plan.rest_day, "alert_wait_minutes": config.statistics.alert_wait_minutes,
             "windows": windows, "services": services, "alerts": alerts, "rectifications_overdue": overdue}
 
@@ -68,6 +70,7 @@ def _read(engine: Engine) -> _Now:
     config, k = engine.config, engine.keys
     day = engine.today()
     numbers = sorted(config.windows)
+    head = engine.seq_entry()  # read first: an event racing the reads below is applied again rather than missed
     pipe = engine.redis.pipeline(transaction=False)
     for n in numbers:
         pipe.hgetall(k.window(n))
@@ -77,7 +80,6 @@ def _read(engine: Engine) -> _Now:
         pipe.zrange(k.queue(day, code), 0, -1, withscores=True)
     for n in numbers:
         pipe.zrange(k.window_queue(day, n), 0, -1, withscores=True)
-    pipe.get(k.seq)
     answers = pipe.execute()
     w, s = len(numbers), len(config.services)
     windows, held = answers[:w], answers[w:2 * w]
@@ -87,7 +89,7 @@ def _read(engine: Engine) -> _Now:
     tickets = {}
     if ids:
         tickets = {tid: json.loads(raw) for tid, raw in zip(ids, engine.redis.hmget(k.tickets(day), ids)) if raw}
-    return _Now(int(answers[-1] or 0), windows, [_holder(raw) for raw in held], queues, window_queues, tickets)
+    return _Now(head["seq"], head["entry"], windows, [_holder(raw) for raw in held], queues, window_queues, tickets)
 
 
 def _holder(raw: str | None) -> dict | None:

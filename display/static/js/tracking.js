@@ -274,7 +274,7 @@ async function load() {
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {  // the ticket is gone (a new day, a reset hall)
       gone = true;
-      return { seq: live.seq || 0, ticket: view.ticket, expired: true };
+      return { seq: live.seq || 0, entry: live.entry, ticket: view.ticket, expired: true };  // at the seq it shows
     }
     throw err;
   }

@@ -10,10 +10,10 @@
  *     ones it missed without a socket, whichever server process it was on — and applies them in order (their
  *     changes say `caughtUp: true`), then the buffered ones; when the server cannot give them all (trimmed, too
  *     many) or does not answer within `catchUpMs`, it loads the snapshot instead. With `after` it sends `entry`, the
- *     stream entry id of the event at its `seq` (every event carries it, and the hall display's snapshot): the server
+ *     stream entry id of the event at its `seq` (every event carries it, and so does every snapshot): the server
  *     answers only while that entry is still in the stream, so a screen that missed a `stream_rewound` while away
  *     is not caught up onto events after a seq that now names another event (it loads a snapshot). Without a known
- *     entry (a snapshot that has none) it sends `after` alone;
+ *     entry (a snapshot with none: the stream did not end at its seq, e.g. an empty hall) it sends `after` alone;
  *   - an event with seq <= current is ignored (nothing is applied twice);
  *   - an event with seq > current + 1 means events were missed: it is kept and a fresh snapshot is loaded;
  *   - a snapshot whose seq is LOWER than current (the store was reset) is taken as it is;
