@@ -1,5 +1,5 @@
-"""Helpers of the supervisor desk's tests: the app on a loopback port in a thread, signing in on the desk, chart
-images loaded; the kiosk opened as a paired device; a provincial field map for the upstream reports; the test hall
+"""Helpers of the supervisor desk's tests: the app on a loopback port in a thread, signing in on the desk, charts
+drawn; the kiosk opened as a paired device; a provincial field map for the upstream reports; the test hall
 with a guide (导办) account."""
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ def sign_in(page, base: str) -> None:
     expect(page.locator("#app")).to_be_visible()
 
 
-def wait_images(page, selector: str) -> list[int]:
-    """Wait until every chart image has loaded; return their natural widths."""
+def wait_charts(page, selector: str) -> list[int]:
+    """Wait until every chart matched by ``selector`` (the ``[data-chart]`` boxes /assets/js/charts.js draws into) shows
+    its SVG inline; return the drawings' widths (the viewBox's, as the server drew them)."""
     widths = []
-    for img in page.locator(selector).all():
-        img.wait_for(state="visible")
+    for chart in page.locator(selector).all():
+        chart.wait_for(state="visible")
         # one read for the wait and the width: a chart the page re-renders meanwhile is not read half-loaded
-        handle = page.wait_for_function("(el) => el.complete && el.naturalWidth", arg=img.element_handle())
+        handle = page.wait_for_function("(el) => el.dataset.state === 'shown' && el.querySelector(':scope > svg')"
+                                        " && el.querySelector(':scope > svg').viewBox.baseVal.width",
+                                        arg=chart.element_handle())
         widths.append(handle.json_value())
     return widths
 

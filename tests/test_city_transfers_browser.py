@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from city_figures_support import named_city
 from city_support import CITY_PASSWORD, CITY_SUPERVISOR
-from desk_support import serve, wait_images
+from desk_support import serve, wait_charts
 from hall_support import DEMO_PASSWORD
 from playwright.sync_api import expect
 from stats_support import FRI, at
@@ -56,7 +56,7 @@ def test_the_city_page_shows_the_halls_transfers(city_app, clock, new_page, tmp_
         expect(row.locator('td[data-reason="wrong_service"]')).to_have_text("2")
         expect(page.locator('#xfer-routes tbody tr[data-from="east:1"] td').nth(2)).to_have_text("2")
         expect(page.locator("#xfer-notes li q")).to_have_text("群众要办营业执照")
-        assert wait_images(page, "#chart-transfers")[0] > 0
+        assert wait_charts(page, "#chart-transfers")[0] > 0
         page.locator("#xfer-card").screenshot(path=str(tmp_path / "city-transfers.png"))
         href = page.locator("#x-csv").get_attribute("href")
         assert href.startswith("/city/api/v1/transfers.csv?from=2026-11-23&to=2026-11-29") and "lang=zh" in href
