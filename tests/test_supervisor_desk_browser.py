@@ -88,6 +88,7 @@ def test_the_desk(desk_app, clock, new_page, tmp_path):
         page.fill("#assist-note", "老人，导办代填表")
         page.click("#assist-form button[type=submit]")
         expect(page.locator("#assist-result")).to_have_text(f"{facts['waiting']} 已标记为帮办代办")
+        wait_charts(page, "#dash-load")
         page.screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-no-window.png"), full_page=True)
         page.fill("#assist-number", "Z999")
         page.click("#assist-form button[type=submit]")
