@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from city_figures_support import named_city
-from city_support import CITY_PASSWORD, CITY_SUPERVISOR
-from desk_support import serve, sign_in, wait_charts
+from desk_support import city_app, serve, sign_in, sign_in_city, wait_charts  # noqa: F401  (city_app: a fixture)
 from playwright.sync_api import expect
 from transfer_support import script_transfers
 
@@ -150,21 +148,9 @@ def test_a_chart_in_a_hidden_tab_waits_and_the_last_ask_wins(app, page):
     assert page_errors(page, allow=("status of 401",)) == []
 
 
-@pytest.fixture
-def city_app(tmp_path, redis_client, redis_server, clock):
-    from onewindow import create_app
-
-    return create_app({"TESTING": True, "CONFIG_PATH": str(named_city(tmp_path / "city")),
-                       "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
-
-
 def test_the_citys_charts_are_drawn_in_the_web_font(city_app, page):
     with serve(city_app) as base:
-        page.goto(base + "/city")
-        page.fill("#username", CITY_SUPERVISOR)
-        page.fill("#password", CITY_PASSWORD)
-        page.click("#login-form button[type=submit]")
-        expect(page.locator("#app")).to_be_visible()
+        sign_in_city(page, base)
         assert "各大厅取号与办结" in assert_web_font(page, "#chart-halls")
         for chart in ("#chart-haocaiping", "#chart-satisfaction", "#chart-wait", "#chart-load", "#chart-transfers"):
             assert_web_font(page, chart)

@@ -4,10 +4,9 @@ charts, switches to English. Screenshot: docs/city-dashboard.png (with ONEWINDOW
 
 from __future__ import annotations
 
-import pytest
-from city_figures_support import HALL_NAMES, named_city
+from city_figures_support import HALL_NAMES
 from city_support import CITY_PASSWORD, CITY_SUPERVISOR
-from desk_support import serve, wait_charts
+from desk_support import city_app, serve, wait_charts  # noqa: F401  (city_app: a fixture)
 from hall_support import DEMO_PASSWORD
 from playwright.sync_api import expect
 from stats_support import FRI, at
@@ -17,14 +16,6 @@ from shared import ratings
 from browser_support import BROWSER_MARKS, page_errors, screenshot_dir
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def city_app(tmp_path, redis_client, redis_server, clock):
-    from onewindow import create_app
-
-    return create_app({"TESTING": True, "CONFIG_PATH": str(named_city(tmp_path / "city")),
-                       "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
 
 
 def a_morning(app, clock) -> None:
