@@ -1,6 +1,6 @@
-"""Helpers of the supervisor desk's tests: the app on a loopback port in a thread, signing in on the desk, chart
-images loaded; the kiosk opened as a paired device; a provincial field map for the upstream reports; the test hall
-with a guide (导办) account."""
+"""Helpers of the supervisor desk's and the city page's tests: the app on a loopback port in a thread, signing in
+on the desk or the city page (and the test city's app), charts drawn; the kiosk opened as a paired device; a
+provincial field map for the upstream reports; the test hall with a guide (导办) account."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
+from city_figures_support import named_city
+from city_support import CITY_PASSWORD, CITY_SUPERVISOR
 from hall_support import SUPER_PASSWORD
 from haocaiping_support import PROVINCE_CODES, PROVINCE_FIELDS
 
@@ -45,13 +47,25 @@ def sign_in(page, base: str) -> None:
     expect(page.locator("#app")).to_be_visible()
 
 
-def wait_images(page, selector: str) -> list[int]:
-    """Wait until every chart image has loaded; return their natural widths."""
+def sign_in_city(page, base: str) -> None:
+    """Sign in on the city page (/city) as the test city's supervisor."""
+    page.goto(base + "/city")
+    page.fill("#username", CITY_SUPERVISOR)
+    page.fill("#password", CITY_PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#app")).to_be_visible()
+
+
+def wait_charts(page, selector: str) -> list[int]:
+    """Wait until every chart matched by ``selector`` (the ``[data-chart]`` boxes /assets/js/charts.js draws into) shows
+    its SVG inline; return the drawings' widths (the viewBox's, as the server drew them)."""
     widths = []
-    for img in page.locator(selector).all():
-        img.wait_for(state="visible")
+    for chart in page.locator(selector).all():
+        chart.wait_for(state="visible")
         # one read for the wait and the width: a chart the page re-renders meanwhile is not read half-loaded
-        handle = page.wait_for_function("(el) => el.complete && el.naturalWidth", arg=img.element_handle())
+        handle = page.wait_for_function("(el) => el.dataset.state === 'shown' && el.querySelector(':scope > svg')"
+                                        " && el.querySelector(':scope > svg').viewBox.baseVal.width",
+                                        arg=chart.element_handle())
         widths.append(handle.json_value())
     return widths
 
@@ -77,3 +91,12 @@ def guide_app(redis_client, redis_server, hall_config, clock):
     config = dataclasses.replace(hall_config, clerks={**hall_config.clerks, "guide1": guide})
     return create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
                        "START_RELAY": False})
+
+
+@pytest.fixture
+def city_app(tmp_path, redis_client, redis_server, clock):
+    """The test city (two halls, east and west: tests/city_figures_support.py named_city), one app."""
+    from onewindow import create_app
+
+    return create_app({"TESTING": True, "CONFIG_PATH": str(named_city(tmp_path / "city")),
+                       "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})

@@ -4,10 +4,9 @@ charts, switches to English. Screenshot: docs/city-dashboard.png (with ONEWINDOW
 
 from __future__ import annotations
 
-import pytest
-from city_figures_support import HALL_NAMES, named_city
+from city_figures_support import HALL_NAMES
 from city_support import CITY_PASSWORD, CITY_SUPERVISOR
-from desk_support import serve, wait_images
+from desk_support import city_app, serve, wait_charts  # noqa: F401  (city_app: a fixture)
 from hall_support import DEMO_PASSWORD
 from playwright.sync_api import expect
 from stats_support import FRI, at
@@ -17,14 +16,6 @@ from shared import ratings
 from browser_support import BROWSER_MARKS, page_errors, screenshot_dir
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def city_app(tmp_path, redis_client, redis_server, clock):
-    from onewindow import create_app
-
-    return create_app({"TESTING": True, "CONFIG_PATH": str(named_city(tmp_path / "city")),
-                       "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
 
 
 def a_morning(app, clock) -> None:
@@ -97,7 +88,7 @@ def test_the_city_page(city_app, clock, new_page, tmp_path):
         expect(west.locator('tr[data-service="renshe"] td.num').first).to_have_text("2")
 
         assert page.locator("#r-csv").get_attribute("href") == "/city/api/v1/report.csv?period=day&by=service&lang=zh"
-        assert all(w > 0 for w in wait_images(page, "img[data-chart]"))
+        assert all(w > 0 for w in wait_charts(page, "[data-chart]"))
         page.screenshot(path=str(screenshot_dir(tmp_path) / "city-dashboard.png"), full_page=True)
 
         # another range: the whole week, grouped by hall

@@ -3,10 +3,7 @@ halls' transfers summed for a range, windows per hall, the routes, the clerks' n
 
 from __future__ import annotations
 
-import pytest
-from city_figures_support import named_city
-from city_support import CITY_PASSWORD, CITY_SUPERVISOR
-from desk_support import serve, wait_images
+from desk_support import city_app, serve, sign_in_city, wait_charts  # noqa: F401  (city_app: a fixture)
 from hall_support import DEMO_PASSWORD
 from playwright.sync_api import expect
 from stats_support import FRI, at
@@ -14,14 +11,6 @@ from stats_support import FRI, at
 from browser_support import BROWSER_MARKS, page_errors
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def city_app(tmp_path, redis_client, redis_server, clock):
-    from onewindow import create_app
-
-    return create_app({"TESTING": True, "CONFIG_PATH": str(named_city(tmp_path / "city")),
-                       "REDIS_URL": redis_server.url, "CLOCK": clock, "START_RELAY": False})
 
 
 def test_the_city_page_shows_the_halls_transfers(city_app, clock, new_page, tmp_path):
@@ -41,11 +30,7 @@ def test_the_city_page_shows_the_halls_transfers(city_app, clock, new_page, tmp_
 
     page = new_page((1440, 1000))
     with serve(city_app) as base:
-        page.goto(base + "/city")
-        page.fill("#username", CITY_SUPERVISOR)
-        page.fill("#password", CITY_PASSWORD)
-        page.click("#login-form button[type=submit]")
-        expect(page.locator("#app")).to_be_visible()
+        sign_in_city(page, base)
         page.click('#periods [data-period="week"]')
         page.select_option("#r-by", "window")
         expect(page.locator("#x-range")).to_have_text("2026-11-23 — 2026-11-29")
@@ -56,7 +41,7 @@ def test_the_city_page_shows_the_halls_transfers(city_app, clock, new_page, tmp_
         expect(row.locator('td[data-reason="wrong_service"]')).to_have_text("2")
         expect(page.locator('#xfer-routes tbody tr[data-from="east:1"] td').nth(2)).to_have_text("2")
         expect(page.locator("#xfer-notes li q")).to_have_text("群众要办营业执照")
-        assert wait_images(page, "#chart-transfers")[0] > 0
+        assert wait_charts(page, "#chart-transfers")[0] > 0
         page.locator("#xfer-card").screenshot(path=str(tmp_path / "city-transfers.png"))
         href = page.locator("#x-csv").get_attribute("href")
         assert href.startswith("/city/api/v1/transfers.csv?from=2026-11-23&to=2026-11-29") and "lang=zh" in href

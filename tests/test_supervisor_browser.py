@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 from hall_support import SUPER_PASSWORD
 from stats_support import script_weekday
-from desk_support import serve, sign_in, wait_images
+from desk_support import serve, sign_in, wait_charts
 
 from browser_support import BROWSER_MARKS, page_errors as console_errors
 from shared.clock import FixedClock
@@ -75,7 +75,7 @@ def test_the_days_figures_charts_followups_and_rota(app, tmp_path, client, clerk
         expect(page.locator('#kpis [data-kpi="satisfaction"] .kpi-sub')).to_have_text("3 条评价")
         expect(page.locator('#windows [data-window="7"]')).to_have_attribute("data-status", "idle")
         expect(page.locator('#queues tr[data-service="renshe"] td.num').first).to_have_text("1")  # A004 waits
-        assert wait_images(page, "#dash-load")[0] > 0
+        assert wait_charts(page, "#dash-load")[0] > 0
         expect(page.locator("#cum-sentence")).to_contain_text("申请事项办结率66.7%")
 
         # reports: the table and the three charts
@@ -85,7 +85,7 @@ def test_the_days_figures_charts_followups_and_rota(app, tmp_path, client, clerk
         expect(row.nth(1)).to_have_text("1")  # handled
         expect(row.nth(2)).to_have_text("1")  # consulted
         expect(page.locator("#report tfoot tr.total td").first).to_have_text("6")
-        assert all(w > 0 for w in wait_images(page, "#tab-reports img.chart"))
+        assert all(w > 0 for w in wait_charts(page, "#tab-reports .chart"))
         href = page.locator("#r-csv").get_attribute("href")
         assert "report.csv" in href and "by=service" in href
 
@@ -235,13 +235,13 @@ def test_demo_hall_pages(redis_server, redis_client, tmp_path, page):
         page.set_viewport_size({"width": 1440, "height": 900})
         sign_in(page, base)
         expect(kpi(page, "issued")).not_to_have_text("0")
-        wait_images(page, "#dash-load")
+        wait_charts(page, "#dash-load")
         page.screenshot(path=str(shots / "supervisor-dashboard.png"), full_page=True)
         page.click('[data-tab="reports"]')
         page.click('#periods [data-period="month"]')
         page.select_option("#r-by", "service")
         expect(page.locator('#report tbody tr[data-key="renshe"]')).to_be_visible()
-        assert all(w > 0 for w in wait_images(page, "#tab-reports img.chart"))
+        assert all(w > 0 for w in wait_charts(page, "#tab-reports .chart"))
         page.screenshot(path=str(shots / "supervisor-reports.png"), full_page=True)
         page.click('[data-tab="followups"]')
         expect(page.locator("#followups tbody tr").first).to_be_visible()
@@ -252,6 +252,6 @@ def test_demo_hall_pages(redis_server, redis_client, tmp_path, page):
         page.screenshot(path=str(shots / "supervisor-schedule.png"), full_page=True)
         page.click("#lang")
         page.click('[data-tab="dashboard"]')
-        wait_images(page, "#dash-load")
+        wait_charts(page, "#dash-load")
         page.screenshot(path=str(shots / "supervisor-dashboard-en.png"), full_page=True)
         assert page_errors(page) == []

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from browser_support import BROWSER_MARKS, screenshot_dir, layout_problems, page_errors
 from haocaiping_support import serve as serve_visit, with_upstream
-from desk_support import HALL_FIELDS, guide_app, serve, sign_in, wait_images  # noqa: F401  (guide_app: a fixture)
+from desk_support import HALL_FIELDS, guide_app, serve, sign_in, wait_charts  # noqa: F401  (guide_app: a fixture)
 from stats_support import at
 
 from shared import ratings
@@ -88,6 +88,7 @@ def test_the_desk(desk_app, clock, new_page, tmp_path):
         page.fill("#assist-note", "老人，导办代填表")
         page.click("#assist-form button[type=submit]")
         expect(page.locator("#assist-result")).to_have_text(f"{facts['waiting']} 已标记为帮办代办")
+        wait_charts(page, "#dash-load")
         page.screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-no-window.png"), full_page=True)
         page.fill("#assist-number", "Z999")
         page.click("#assist-form button[type=submit]")
@@ -147,8 +148,8 @@ def test_the_desk(desk_app, clock, new_page, tmp_path):
         expect(total.locator('[data-col="rectifications"]')).to_have_text("2")
         expect(total.locator('[data-col="satisfaction_rate"]')).to_have_text("33.3%")
         expect(total.locator('[data-col="callback_rate"]')).not_to_have_text("—")
-        expect(page.locator("#chart-haocaiping")).to_have_attribute("src", re.compile("by=window"))
-        assert all(w > 0 for w in wait_images(page, "#tab-reports img.chart"))
+        expect(page.locator("#chart-haocaiping")).to_have_attribute("data-src", re.compile("by=window"))
+        assert all(w > 0 for w in wait_charts(page, "#tab-reports .chart"))
         quiet(page)
         page.locator("#tab-reports .card").nth(2).screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-haocaiping-report.png"))
         page.locator("#chart-haocaiping").screenshot(path=str(screenshot_dir(tmp_path) / "supervisor-haocaiping-chart.png"))

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from desk_support import serve, sign_in, wait_images
+from desk_support import serve, sign_in, wait_charts
 from playwright.sync_api import expect
 from transfer_support import script_transfers
 
@@ -66,7 +66,7 @@ def test_the_transfer_table_routes_and_chart_for_a_range(app, tmp_path, client, 
         expect(notes).to_have_count(2)
         expect(notes.last).to_contain_text("A001 4号窗口 · 市场综合窗口 → 5号窗口 · 综合窗口 · 赵磊 · 需其他部门办理")
         expect(notes.last.locator("q")).to_have_text("需公安窗口核验身份")
-        assert wait_images(page, "#chart-transfers")[0] > 0
+        assert wait_charts(page, "#chart-transfers")[0] > 0
         href = page.locator("#x-csv").get_attribute("href")
         assert "transfers.csv" in href and "from=2026-11-23" in href and "to=2026-11-29" in href and "by=window" in href
         # grouped by service: the rows are the services the tickets left
@@ -75,7 +75,7 @@ def test_the_transfer_table_routes_and_chart_for_a_range(app, tmp_path, client, 
         page.select_option("#r-by", "window")
         expect(cell(page, "1", "transfers")).to_have_text("2")
         page.locator("#xfer-card").scroll_into_view_if_needed()
-        wait_images(page, "#chart-transfers")
+        wait_charts(page, "#chart-transfers")
         page.screenshot(path=str(tmp_path / "supervisor-transfers.png"), full_page=True)
         if os.environ.get("ONEWINDOW_SCREENSHOTS") == "1":
             page.locator("#xfer-card").screenshot(path=str(DOCS / "supervisor-transfers.png"))
@@ -86,6 +86,6 @@ def test_the_transfer_table_routes_and_chart_for_a_range(app, tmp_path, client, 
         expect(page.locator('#xfer thead th[data-reason="wrong_service"]')).to_have_text("Took the wrong ticket")
         expect(routes.first.locator("td").nth(1)).to_have_text("Market Regulation")
         assert "lang=en" in page.locator("#x-csv").get_attribute("href")
-        wait_images(page, "#chart-transfers")
+        wait_charts(page, "#chart-transfers")
         page.locator("#xfer-card").screenshot(path=str(tmp_path / "supervisor-transfers-en.png"))
         assert page_errors(page, allow=("status of 401",)) == []

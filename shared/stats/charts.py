@@ -1,5 +1,6 @@
 """Charts drawn on the server as SVG (no JavaScript, no CDN): per-hour load, waiting time by service, satisfaction
-trend. Each takes the rows of a report, so a chart always shows the report's own numbers.
+trend. Each takes the rows of a report, so a chart always shows the report's own numbers. The pages put them inline
+(shared/static/js/charts.js) so that their text is drawn in the project's web font.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from xml.sax.saxutils import escape
 
 W, H = 720, 300
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 40, 46
-FONT = "'Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',sans-serif"
+#: the web font first: the pages draw the charts inline (shared/static/js/charts.js), where the page's @font-face
+#: applies; an SVG file opened on its own (or shown as an <img>) cannot load it and falls back to the system's fonts
+FONT = "'OneWindow Sans SC','Noto Sans CJK SC','WenQuanYi Micro Hei','Microsoft YaHei','PingFang SC',sans-serif"
 INK, MUTED, GRID = "#1f2a37", "#6b7280", "#e5e7eb"
 BLUE, GREEN, AMBER, RED = "#2563eb", "#16a34a", "#f59e0b", "#c0392b"
 

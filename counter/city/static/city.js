@@ -2,11 +2,12 @@
  * OneWindow (一窗通) — 全市监管, the city supervisors' page (/city), an ES module on the front-end layer: every hall's
  * live overview (asked for every few seconds: GET /city/api/v1/overview) with the city's totals, and the figures of
  * a day / week / month / year / custom range summed across halls and compared hall by hall (GET
- * /city/api/v1/report), with charts drawn by the server and the CSV of the same numbers.
+ * /city/api/v1/report), with charts drawn by the server (put inline by charts.js) and the CSV of the same numbers.
  *
  * The session is the city's own (POST /city/api/v1/login …, through the layer's staffSession with the city's paths):
  * a hall's clerk or supervisor is no city supervisor.
  */
+import { chartLoader } from "/assets/js/charts.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
@@ -30,6 +31,7 @@ const session = staffSession({
 const api = session.api;
 const toast = toaster($("#toast"));
 const lastAsked = lastAsker(api, (e) => toast(errText(e), "error"));  // answers may come back out of order: the last ask wins
+const charts = chartLoader(api, { lang: () => i18n.lang, failed: (e) => t("chart_failed", { m: errText(e) }) });
 const state = { me: null, overview: null, report: null, period: "day", timers: {}, polling: false, failures: 0 };
 
 /* ----------------------------------------------------------------------------------------- formatting */
@@ -227,11 +229,9 @@ function renderReport() {
 function loadCharts() {
   const r = state.report;
   if (!r) return;
-  const range = `from=${r.from}&to=${r.to}&lang=${i18n.lang}&_=${Date.now()}`;
-  $$("img[data-chart]").forEach((img) => {
-    const by = img.dataset.chart === "transfers" ? `&by=${transferBy($("#r-by").value)}` : "";
-    img.src = `${API}/charts/${img.dataset.chart}.svg?${range}${by}`;
-    img.alt = t("chart_alt");
+  $$("[data-chart]").forEach((el) => {
+    const by = el.dataset.chart === "transfers" ? `&by=${transferBy($("#r-by").value)}` : "";
+    charts.show(el, `${API}/charts/${el.dataset.chart}.svg?from=${r.from}&to=${r.to}${by}`);
   });
 }
 

@@ -1,6 +1,6 @@
 /*
  * OneWindow (一窗通) — 值班主任工作台, the supervisor desk (/supervisor), an ES module on the front-end layer: today's
- * figures and the live hall, reports with CSV and charts (SVG drawn by the server), follow-ups, and the calendar
+ * figures and the live hall, reports with CSV and charts (SVG drawn by the server, put inline by charts.js), follow-ups, and the calendar
  * (weekend rota, holidays, 调休).
  *
  * Live: the live client on the /staff namespace (the session's CSRF token in the handshake) with GET
@@ -8,6 +8,7 @@
  * and the follow-ups a little later. State changes go through the layer's API client (CSRF token, Idempotency-Key).
  */
 import { hallPath } from "/assets/js/api.js";
+import { chartLoader } from "/assets/js/charts.js";
 import { $, $$, bootData, esc } from "/assets/js/dom.js";
 import { figureWords, periodBar } from "/assets/js/figures.js";
 import { createI18n } from "/assets/js/i18n.js";
@@ -30,6 +31,7 @@ const session = staffSession({ onSignedOut: () => showLogin() });
 const api = session.api;
 const toast = toaster($("#toast"));
 const lastAsked = lastAsker(api, (e) => toast(errText(e), "error"));  // answers may come back out of order: the last ask wins
+const charts = chartLoader(api, { lang: () => i18n.lang, failed: (e) => t("chart_failed", { m: errText(e) }) });
 const state = {
   me: null, tab: "dashboard", period: "day", fstatus: "open", overview: null, today: null,
   calendar: null, editing: null, timers: {}, rstate: "open", obstate: "pending", revealed: {},
@@ -162,7 +164,7 @@ function renderAll() {
   renderToday(); renderOverview(); renderCumulative();
   if (state.report) renderReport();
   renderFollowups(); renderCalendar(); renderRects(); renderOutbox();
-  $$("img[data-chart]").forEach((img) => { if (img.dataset.src) img.src = chartSrc(img.dataset.src); });
+  charts.reload();
 }
 
 /* ----------------------------------------------------------------------------------------- dashboard */
@@ -171,9 +173,7 @@ async function refreshToday() {
   try {
     state.today = await api.get("/api/v1/supervisor/report?period=day");
     renderToday();
-    const img = $("#dash-load");
-    img.dataset.src = `/api/v1/supervisor/charts/load.svg?period=day`;
-    img.src = chartSrc(img.dataset.src);
+    charts.show($("#dash-load"), "/api/v1/supervisor/charts/load.svg?period=day");
   } catch (e) { if (e.status === 401) showLogin(); }
 }
 function kpiTiles(f, host) {
@@ -273,7 +273,6 @@ function rangeQuery() {
   if (state.period === "cumulative") return `from=${(state.cumulative && state.cumulative.from) || ""}&to=${(state.cumulative && state.cumulative.to) || ""}`;
   return `period=${state.period}`;
 }
-function chartSrc(path) { return path + (path.includes("?") ? "&" : "?") + "lang=" + i18n.lang + "&_=" + Date.now(); }
 periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
@@ -289,10 +288,7 @@ async function loadReport() {
   const hcpBy = ["window", "clerk", "service", "matter"].includes(by) ? by : "window";
   [["#chart-load", "load"], ["#chart-wait", "wait"], ["#chart-satisfaction", "satisfaction"],
    ["#chart-haocaiping", "haocaiping"]].forEach(([id, name]) => {
-    const img = $(id);
-    img.dataset.src = `/api/v1/supervisor/charts/${name}.svg?${range}` + (name === "haocaiping" ? "&by=" + hcpBy : "");
-    img.src = chartSrc(img.dataset.src);
-    img.alt = t("chart_alt");
+    charts.show($(id), `/api/v1/supervisor/charts/${name}.svg?${range}` + (name === "haocaiping" ? "&by=" + hcpBy : ""));
   });
   loadTransfers();
 }
@@ -346,10 +342,7 @@ async function loadTransfers() {
   const x = await lastAsked("transfers", "/api/v1/supervisor/transfers?" + q);
   if (!x) return;
   state.transfers = x;
-  const img = $("#chart-transfers");
-  img.dataset.src = "/api/v1/supervisor/charts/transfers.svg?" + q;
-  img.src = chartSrc(img.dataset.src);
-  img.alt = t("xfer_title");
+  charts.show($("#chart-transfers"), "/api/v1/supervisor/charts/transfers.svg?" + q);
   renderTransfers();
 }
 function renderTransfers() {

@@ -5,10 +5,12 @@
  *   const data = await api.get("/api/v1/me");
  *   await api.post(`/api/v1/windows/${n}/call-next`, {});          // → the reply's JSON
  *   api.put(path, body), api.del(path, body)
+ *   const svg = await api.get("/api/v1/supervisor/charts/load.svg?period=day", {text: true});  // the body as text
  *
  * What every request gets: JSON in and out, no cache, the session cookie (same origin), the device's
  * `Authorization: Bearer` token when `token()` gives one, the session's `X-CSRF-Token` on state changes when
- * `csrf()` gives one, and a time limit (`timeoutMs`).
+ * `csrf()` gives one, and a time limit (`timeoutMs`). `{text: true}` gives a successful answer's body as text (an SVG
+chart) instead of JSON; a failure is still the server's JSON error.
  *
  * What every state change (POST/PUT/DELETE) gets: one fresh `Idempotency-Key` per call — one call is one action —
  * sent again unchanged when the call is retried after a network error or a 502/503/504 (the server may have acted
@@ -96,7 +98,7 @@ export function createApi({ token = () => null, csrf = () => null, onUnauthorize
 
   async function request(method, path, body, opts = {}) {
     if (typeof path === "string" && path.startsWith("/api/")) path = hallPath(path);
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: opts.text ? "*/*" : "application/json" };
     const bearer = opts.token !== undefined ? opts.token : token();
     if (bearer) headers.Authorization = "Bearer " + bearer;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -121,7 +123,7 @@ export function createApi({ token = () => null, csrf = () => null, onUnauthorize
       }
       break;
     }
-    const data = await response.json().catch(() => null);
+    const data = opts.text && response.ok ? await response.text() : await response.json().catch(() => null);
     if (!response.ok) {
       const e = (data && data.error) || {};
       const err = new ApiError(e.code || "http_" + response.status, e.message || response.statusText, response.status, e.details);

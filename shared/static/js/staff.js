@@ -17,6 +17,7 @@
  *   const ask = lastAsker(session.api, (e) => toast(errText(e), "error"));
  *   const report = await ask("report", "/api/v1/supervisor/report?" + q);   // null: overtaken, or failed
  *   await ask("report", path, {quiet: true})                              // a background refresh: no error shown
+ *   await ask("chart", path, {text: true})                                // other options go to api.get
  */
 import { createApi } from "./api.js";
 import { STATUS } from "./live.js";
@@ -86,15 +87,16 @@ export function toaster(el) {
  * GETs where the last ask wins: answers may come back out of order (a slow answer for the range asked before comes
  * after the one for the range asked now), so each `name` numbers its asks and only the latest one counts.
  * `ask(name, path, {quiet})` → the answer, or null when a later ask of the same name was made meanwhile or this one
- * failed; a failure goes to `onError(err)` unless a later ask was made or `quiet` is set (a background refresh).
+ * failed; a failure goes to `onError(err)` unless a later ask was made or `quiet` is set (a background refresh). The
+ * other options go to `api.get` (`{text: true}`: the answer as text).
  */
 export function lastAsker(api, onError) {
   const asked = {};
-  return async (name, path, { quiet = false } = {}) => {
+  return async (name, path, { quiet = false, ...opts } = {}) => {
     const mine = asked[name] = (asked[name] || 0) + 1;
     let answer;
     try {
-      answer = await api.get(path);
+      answer = await api.get(path, opts);
     } catch (e) {
       if (!quiet && mine === asked[name]) onError(e);
       return null;

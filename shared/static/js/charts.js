@@ -1,0 +1,95 @@
+/*
+ * OneWindow (一窗通) front-end layer — the statistics charts, drawn in the page (supervisor desk, city page).
+ *
+ * The server draws each chart as SVG (shared/stats/charts.py). Shown as an <img>, an SVG cannot load the page's web
+ * font: its text falls back to the machine's fonts, and a hall PC without a CJK font shows boxes for every Chinese
+ * label. So the charts are put into the page itself — fetched as text through the API client, parsed as
+ * image/svg+xml (never as HTML), checked to be an <svg> and imported — where the page's @font-face applies
+ * ("OneWindow Sans SC", first in charts.py's FONT).
+ *
+ *   const charts = chartLoader(api, {lang: () => i18n.lang, failed: (e) => t("chart_failed", {m: errText(e)})});
+ *   charts.show($("#chart-load"), "/api/v1/supervisor/charts/load.svg?period=day");  // <div class="chart" data-chart>
+ *   charts.reload();   // every chart of the page again (the language changed)
+ *
+ * - Only when seen: a chart is fetched once its element is rendered (its tab shown); until then its path waits in
+ *   `data-src`, and a ResizeObserver fetches it when the element gets a size.
+ * - The last ask wins, per chart (staff.js lastAsker): an answer overtaken by a later show() is dropped.
+ * - A failed fetch, or an answer that is no SVG, shows `failed(err)` in the chart's place (role="alert").
+ * - The SVG keeps its role="img", aria-label and <title> (what screen readers read). Scripts, <foreignObject>,
+ *   on* attributes and links out of the drawing are dropped (the CSP forbids them anyway).
+ * - `data-state` on the element: "waiting" (not shown yet), "loading", "shown", "failed".
+ */
+import { ApiError } from "./api.js";
+import { $$, h } from "./dom.js";
+import { lastAsker } from "./staff.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const SVG_START = /^\s*(<\?xml[^>]*\?>\s*)?<svg[\s>]/;
+const DROPPED = "script, foreignObject, iframe, object, embed";
+
+/** The <svg> element of `text` (an SVG document), cleaned, not yet in the page; throws ApiError "bad_chart". */
+export function parseSvg(text) {
+  const bad = () => new ApiError("bad_chart", "the answer is not an SVG drawing");
+  // no parsing of what is plainly no SVG (a proxy's HTML page): Chromium's parse-error page breaks the style CSP
+  if (!SVG_START.test(String(text ?? ""))) throw bad();
+  const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  const root = doc.documentElement;
+  if (!root || root.namespaceURI !== SVG_NS || root.localName !== "svg" || doc.getElementsByTagName("parsererror").length) {
+    throw bad();
+  }
+  root.querySelectorAll(DROPPED).forEach((node) => node.remove());
+  for (const node of [root, ...root.querySelectorAll("*")]) {
+    for (const attr of [...node.attributes]) {
+      const link = attr.localName === "href" && !attr.value.trim().startsWith("#");
+      if (attr.localName.toLowerCase().startsWith("on") || link) node.removeAttributeNode(attr);
+    }
+  }
+  return root;
+}
+
+/** Charts for a page: `api` its API client (or a staff session's), `lang()` the language asked for (`&lang=`),
+ *  `failed(err)` the sentence shown in a chart's place when it cannot be loaded. */
+export function chartLoader(api, { lang = () => "zh", failed = (e) => String(e.message || e.code || e) } = {}) {
+  const askers = new WeakMap();   // element → its own lastAsker: one chart's ask never overtakes another's
+  const waiting = new WeakSet();  // shown while hidden: fetched when it gets a size
+  const seen = new ResizeObserver((entries) => {
+    for (const { target, contentRect } of entries) {
+      if (contentRect.width > 0 && waiting.has(target)) { waiting.delete(target); load(target); }
+    }
+  });
+
+  async function load(el) {
+    if (!askers.has(el)) askers.set(el, lastAsker(api, (e) => fail(el, e)));
+    const path = el.dataset.src;
+    el.dataset.state = "loading";
+    el.setAttribute("aria-busy", "true");
+    const text = await askers.get(el)("chart", path + (path.includes("?") ? "&" : "?") + "lang=" + lang(), { text: true });
+    if (text === null || path !== el.dataset.src) return;  // overtaken (or failed: shown by fail)
+    let svg;
+    try { svg = document.importNode(parseSvg(text), true); } catch (e) { fail(el, e); return; }
+    el.replaceChildren(svg);
+    el.dataset.state = "shown";
+    el.removeAttribute("aria-busy");
+  }
+
+  function fail(el, e) {
+    el.replaceChildren(h("p", { class: "chart-error", role: "alert", text: failed(e) }));
+    el.dataset.state = "failed";
+    el.removeAttribute("aria-busy");
+  }
+
+  /** Show the chart at `path` (without lang) in `el`: now if `el` is rendered, else once it is. */
+  function show(el, path) {
+    el.dataset.src = path;
+    seen.observe(el);  // observing again is a no-op
+    if (el.getClientRects().length) { waiting.delete(el); load(el); }
+    else { waiting.add(el); if (el.dataset.state !== "failed") el.dataset.state = "waiting"; }
+  }
+
+  /** Every chart of `root` that has a path, again (the language changed). */
+  function reload(root = document) {
+    $$("[data-chart][data-src]", root).forEach((el) => show(el, el.dataset.src));
+  }
+
+  return { show, reload };
+}

@@ -1,0 +1,158 @@
+"""The statistics charts in headless Chromium on a machine without a CJK system font (this one, like a fresh hall
+PC): the supervisor desk and the city page draw the server's SVG charts inline (/assets/js/charts.js), so their
+Chinese text is drawn in the project's web font ("OneWindow Sans SC") — as an <img>, an SVG cannot load web fonts
+and showed a row of boxes for every Chinese label. Also: the drawing keeps its role/aria-label/title, a failed or
+bad answer is a readable sentence in the chart's place, a chart in a hidden tab is fetched only once it is shown,
+and the last ask wins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from desk_support import city_app, serve, sign_in, sign_in_city, wait_charts  # noqa: F401  (city_app: a fixture)
+from playwright.sync_api import expect
+from transfer_support import script_transfers
+
+from browser_support import BROWSER_MARKS, page_errors, settle
+
+pytestmark = BROWSER_MARKS
+
+#: every Chinese <text> of a chart, measured: its computed font-family, the width Chromium drew it, the width of the
+#: same string in the web font and as the system fonts' missing-glyph boxes (private-use characters), fonts.check
+MEASURE = r"""(el) => document.fonts.ready.then(() => {
+  const svg = el.querySelector(':scope > svg');
+  const ctx = document.createElement('canvas').getContext('2d');
+  return [...svg.querySelectorAll('text')].filter((t) => /[\u4e00-\u9fff]/.test(t.textContent)).map((t) => {
+    const s = t.textContent, cs = getComputedStyle(t), font = `${cs.fontWeight} ${cs.fontSize}`;
+    ctx.font = `${font} "OneWindow Sans SC"`;
+    const web = ctx.measureText(s).width;
+    ctx.font = `${font} sans-serif`;
+    const boxes = ctx.measureText('\ue000'.repeat([...s].length)).width;
+    return {text: s, family: cs.fontFamily, drawn: t.getComputedTextLength(), web, boxes,
+            check: document.fonts.check(`${cs.fontSize} "OneWindow Sans SC"`, s)};
+  });
+})"""
+
+
+def assert_web_font(page, selector: str) -> list[str]:
+    """Every Chinese label of the chart in ``selector`` is drawn in the web font, not as boxes; returns the labels."""
+    wait_charts(page, selector)
+    labels = page.locator(selector).evaluate(MEASURE)
+    assert labels, "no Chinese text in the chart"
+    for label in labels:
+        assert label["family"].startswith('"OneWindow Sans SC"'), label
+        assert label["check"], label
+        assert abs(label["drawn"] - label["web"]) < 0.5, label       # the width of the web font's glyphs …
+        assert abs(label["drawn"] - label["boxes"]) > 2, label       # … not of a row of missing-glyph boxes
+    # and the font Chromium drew the first label's text with (DevTools' platform fonts of the node)
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f"{selector} > svg text"})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        cdp.detach()
+    assert fonts and all(f["isCustomFont"] for f in fonts), fonts  # every glyph from a web font: this one's
+    return [label["text"] for label in labels]
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page((1440, 900))
+
+
+def test_the_supervisors_charts_are_drawn_in_the_web_font(app, tmp_path, client, clerk_client, clock, page):
+    app.config["STATS_ARCHIVE_PATH"] = tmp_path / "stats.sqlite3"
+    script_transfers(clock, client, clerk_client)
+    with serve(app) as base:
+        sign_in(page, base)
+        assert "每小时取号与办结" in assert_web_font(page, "#dash-load")
+        # what the <img> said to screen readers: the drawing's own role, label and title
+        svg = page.locator("#dash-load > svg")
+        expect(svg).to_have_attribute("role", "img")
+        expect(svg).to_have_attribute("aria-label", "每小时取号与办结")
+        expect(page.locator("#dash-load > svg > title")).to_have_text("每小时取号与办结")
+        page.click('[data-tab="reports"]')
+        page.select_option("#r-by", "window")
+        page.fill("#r-from", "2026-11-23")
+        page.dispatch_event("#r-from", "change")
+        expect(page.locator("#chart-transfers")).to_have_attribute("data-src", "/api/v1/supervisor/charts/transfers.svg?"
+                                                                   "from=2026-11-23&to=2026-11-27&by=window")
+        for chart in ("#chart-haocaiping", "#chart-load", "#chart-wait", "#chart-satisfaction"):
+            assert_web_font(page, chart)
+        assert "1号窗口人社综合窗口" in assert_web_font(page, "#chart-transfers")  # its two lines (tspans)
+    assert page_errors(page, allow=("status of 401",)) == []
+
+
+def test_a_chart_that_cannot_be_loaded_says_so_in_its_place(app, page):
+    asked = []
+
+    def answer(route):
+        asked.append(route.request.url)
+        if len(asked) == 1:  # the server fails
+            route.fulfill(status=500, content_type="application/json",
+                          body=json.dumps({"error": {"code": "internal", "message": "数据库不可用"}}))
+        else:                # an answer that is no SVG: never put into the page
+            route.fulfill(status=200, content_type="image/svg+xml", body='<img src="x" id="evil">')
+
+    with serve(app) as base:
+        page.route("**/api/v1/supervisor/charts/load.svg*", answer)
+        sign_in(page, base)
+        error = page.locator("#dash-load .chart-error")
+        expect(error).to_have_text("图表未能加载（操作失败：数据库不可用）")
+        expect(error).to_have_attribute("role", "alert")
+        expect(page.locator("#dash-load")).to_have_attribute("data-state", "failed")
+        page.click("#lang")  # the chart is asked again, in English: the answer is HTML
+        expect(error).to_have_text("The chart could not be loaded (the answer is not a chart)")
+        assert page.locator("#evil").count() == 0 and page.locator("#dash-load svg").count() == 0
+    assert page_errors(page, allow=("status of 401", "status of 500")) == []
+
+
+def test_a_chart_in_a_hidden_tab_waits_and_the_last_ask_wins(app, page):
+    held, asked = [], []
+
+    def hold_first(route):
+        if "period=day" in route.request.url:  # the dashboard's chart (the report's load chart asks for a range)
+            asked.append(route.request.url)
+        if not held:
+            held.append(route)  # answered late, after the English one
+        else:
+            route.continue_()
+
+    with serve(app) as base:
+        page.route("**/api/v1/supervisor/charts/load.svg*", hold_first)
+        sign_in(page, base)
+        expect(page.locator("#dash-load")).to_have_attribute("data-state", "loading")
+        page.click("#lang")   # asked again in English while the Chinese answer is on its way
+        expect(page.locator("#dash-load > svg")).to_have_attribute("aria-label", "Tickets per hour")
+        held[0].continue_()   # the first answer comes back last: dropped
+        settle(page)
+        expect(page.locator("#dash-load > svg")).to_have_attribute("aria-label", "Tickets per hour")
+        assert [u.split("lang=")[1][:2] for u in asked] == ["zh", "en"]
+
+        # in another tab, a language switch asks nothing for the hidden dashboard chart …
+        page.click('[data-tab="reports"]')
+        wait_charts(page, "#chart-load")
+        page.click("#lang")
+        wait_charts(page, "#chart-load")
+        settle(page)
+        expect(page.locator("#dash-load")).to_have_attribute("data-state", "waiting")
+        assert len(asked) == 2
+        # … until the dashboard is shown again
+        page.click('[data-tab="dashboard"]')
+        expect(page.locator("#dash-load > svg")).to_have_attribute("aria-label", "每小时取号与办结")
+        assert len(asked) > 2 and all("lang=zh" in u for u in asked[2:])
+    assert page_errors(page, allow=("status of 401",)) == []
+
+
+def test_the_citys_charts_are_drawn_in_the_web_font(city_app, page):
+    with serve(city_app) as base:
+        sign_in_city(page, base)
+        assert "各大厅取号与办结" in assert_web_font(page, "#chart-halls")
+        for chart in ("#chart-haocaiping", "#chart-satisfaction", "#chart-wait", "#chart-load", "#chart-transfers"):
+            assert_web_font(page, chart)
+        expect(page.locator("#chart-halls > svg")).to_have_attribute("aria-label", "各大厅取号与办结")
+    assert page_errors(page, allow=("401",)) == []
