@@ -172,6 +172,8 @@ class WebEdge:
             answer, status = handler(body, Caller(self, request.environ))
             return jsonify(answer), status
 
+        if bp.url_prefix:  # the lane's path is this mount's base + rule: a prefix of the blueprint's own would differ
+            raise ValueError(f"json_post on blueprint {bp.name} with url_prefix {bp.url_prefix!r}: not supported")
         bp.add_url_rule(rule, endpoint=handler.__name__, view_func=view, methods=["POST"])
         if self.lean is not None:
             self.lean.add(self.base + rule, spec, handler, self)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
+from werkzeug.wsgi import get_input_stream
 
 from onewindow.edge import Caller
 from onewindow.web import DEFAULT_HEADERS, error_answer, operation_scope
@@ -59,8 +60,11 @@ class LeanLane:
             return
         limit = app.config.get("MAX_CONTENT_LENGTH")
         dumps = app.json.dumps
+        # the layout of Flask's JSON answers (DefaultJSONProvider.response): indented in debug mode, else compact
+        compact = getattr(app.json, "compact", None)
+        layout = {"indent": 2} if (compact is None and app.debug) or compact is False else {"separators": (",", ":")}
         for route in self._routes.values():
-            route.bind(_Serving(limit, lambda obj: dumps(obj, separators=(",", ":")), metrics))
+            route.bind(_Serving(limit, lambda obj: dumps(obj, **layout), metrics))
         self.inner = app.wsgi_app
         app.wsgi_app = self
 
@@ -112,7 +116,7 @@ class _Route:
     def takes(self, environ: dict) -> bool:
         """A plain request (see the module doc); anything else is Flask's."""
         length = environ.get("CONTENT_LENGTH")
-        if (not length or not (length.isascii() and length.isdigit()) or "HTTP_COOKIE" in environ
+        if (not length or len(length) > 9 or not (length.isascii() and length.isdigit()) or "HTTP_COOKIE" in environ
                 or "HTTP_TRANSFER_ENCODING" in environ):
             return False
         limit = self.serving.limit
@@ -130,10 +134,10 @@ class _Route:
             return ""
 
         try:
-            length = int(environ["CONTENT_LENGTH"])
-            body = environ["wsgi.input"].read(length) if length else b""
-            if len(body) < length:
-                raise ClientDisconnected()
+            try:  # read as Flask reads a body (werkzeug's stream, bounded by Content-Length and the app's limit)
+                body = get_input_stream(environ, max_content_length=serving.limit).read()
+            except OSError as exc:  # the client went away mid-body (a phone leaving the Wi-Fi): a 400, not a bug
+                raise ClientDisconnected() from exc
             # Flask's before_request: the scope (web.operation_scope); no session without a Cookie header
             scope = operation_scope(environ, self.path, lambda: body, no_session)
             token = idempotency.enter(scope)
@@ -144,7 +148,11 @@ class _Route:
         finally:
             if token is not None:
                 idempotency.leave(token)
-        data = (serving.dumps(answer) + "\n").encode("utf-8")
+        try:
+            data = (serving.dumps(answer) + "\n").encode("utf-8")
+        except Exception as exc:  # an answer that is not JSON: a bug, answered as Flask answers one
+            status, answer, headers = error_answer(exc, "POST", self.path)
+            data = (serving.dumps(answer) + "\n").encode("utf-8")
         # Flask's after_request, in its order: the timer, the security headers, the replay mark
         if scope is not None:
             serving.metrics.observe_request("POST", self.path, time.perf_counter() - started)

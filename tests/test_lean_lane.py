@@ -5,6 +5,7 @@ lane too."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from dataclasses import replace
@@ -12,6 +13,7 @@ from dataclasses import replace
 import pytest
 import redis
 from flask import request_started
+from werkzeug.test import EnvironBuilder
 
 from hall_support import KIOSK_TOKEN, state_fingerprint
 from shared.config import PublicSettings
@@ -62,6 +64,11 @@ CASES = {
     "the kiosk, as another kiosk": [_post(body={"service": "renshe", "kiosk": "lobby-2"},
                                           Authorization=f"Bearer {KIOSK_TOKEN}")],
     "in a city path of the only hall": [_post("/h/testhall/api/v1/tickets", {"service": "renshe"})],
+    "the kiosk with an Idempotency-Key, resent": [
+        _post(body={"service": "renshe"}, key="kiosk-key-0001", Authorization=f"Bearer {KIOSK_TOKEN}"),
+        _post(body={"service": "renshe"}, key="kiosk-key-0001", Authorization=f"Bearer {KIOSK_TOKEN}")],
+    "reached by another name (the tracking link follows the Host)": [
+        _post(body={"service": "renshe"}, Host="hall.example.cn:8443")],
     "rate limited": [_post(body={"service": "renshe"}) for _ in range(3)],
     "closed at night": "night",
 }
@@ -185,3 +192,93 @@ def test_the_apps_hooks_are_the_ones_the_lane_runs(apps):
     assert handlers == {"OneWindowError": "answer", "RedisError": "answer", "HTTPException": "answer",
                         "Exception": "answer"}
     assert all(not spec for bp, spec in lean.error_handler_spec.items() if bp is not None)
+
+
+def _raw(app, environ: dict) -> tuple:
+    """One request as a WSGI server hands it over (``environ`` as built), through the app's whole WSGI stack."""
+    out = {}
+
+    def start_response(status, headers, exc_info=None):
+        out["status"], out["headers"] = status, headers
+
+    body = b"".join(app.wsgi_app(environ, start_response))
+    return out["status"], out["headers"], body
+
+
+class _Dropping(io.RawIOBase):
+    """A request body whose client went away after a few bytes (gunicorn raises from the socket)."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.sent:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        self.sent = True
+        buffer[:6] = b'{"serv'
+        return 6
+
+
+def _gunicorn_environ(body: bytes | object, length: int, **extra) -> dict:
+    environ = EnvironBuilder("/api/v1/tickets", method="POST", content_type=JSON,
+                             environ_base={"REMOTE_ADDR": PHONE}).get_environ()
+    environ.update({"wsgi.input": body, "CONTENT_LENGTH": str(length), "wsgi.input_terminated": True, **extra})
+    return environ
+
+
+def test_a_client_gone_mid_body_is_a_quiet_400_as_in_flask(apps, caplog):
+    lean, flask_app, _ = apps
+    dispatched = _through_flask(lean)
+    mine, theirs = (_raw(app, _gunicorn_environ(io.BufferedReader(_Dropping()), 40)) for app in (lean, flask_app))
+    assert mine == theirs
+    assert mine[0] == "400 BAD REQUEST" and json.loads(mine[2])["error"]["code"] == "invalid_request"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert dispatched == []
+
+
+def test_an_empty_body_with_its_content_length_is_the_lanes(apps):
+    lean, flask_app, _ = apps
+    dispatched = _through_flask(lean)
+    mine, theirs = (_raw(app, _gunicorn_environ(io.BytesIO(b""), 0)) for app in (lean, flask_app))
+    assert mine == theirs and mine[0] == "400 BAD REQUEST"
+    assert dispatched == []
+
+
+def test_behind_the_proxy_each_phone_has_its_own_allowance_in_the_lane(redis_client, redis_server, hall_config,
+                                                                        clock):
+    """The lane sits inside ProxyFix: the address a limit and a scope are keyed by is the phone's, not the proxy's."""
+    from onewindow import create_app
+
+    config = replace(hall_config, public=PublicSettings(burst=2, per_minute=1, daily_cap=100),
+                     security=replace(hall_config.security, trusted_proxies=1))
+    app = create_app({"TESTING": True, "CONFIG": config, "REDIS_URL": redis_server.url, "CLOCK": clock,
+                      "START_RELAY": False})
+    dispatched = _through_flask(app)
+    client = app.test_client()
+
+    def take(phone: str) -> int:
+        return client.post("/api/v1/tickets", json={"service": "renshe"}, headers={"X-Forwarded-For": phone},
+                           environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code
+
+    assert [take("192.0.2.71"), take("192.0.2.71"), take("192.0.2.71")] == [201, 201, 429]
+    assert take("192.0.2.72") == 201  # another phone behind the same proxy
+    assert dispatched == []
+
+
+def test_a_resend_that_changes_lane_is_answered_from_the_first(apps, redis_client):
+    """Sent first with a cookie (Flask), resent without it (the lane): one ticket, the second answer replayed."""
+    lean, _, _ = apps
+    dispatched = _through_flask(lean)
+    with_cookie = lean.test_client()
+    with_cookie.set_cookie("lang", "zh")
+    first = with_cookie.post("/api/v1/tickets", json={"service": "renshe"}, headers={"Idempotency-Key": "switch-0001"},
+                             environ_base={"REMOTE_ADDR": PHONE})
+    again = lean.test_client().post("/api/v1/tickets", json={"service": "renshe"},
+                                    headers={"Idempotency-Key": "switch-0001"}, environ_base={"REMOTE_ADDR": PHONE})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["ticket"]["id"] == first.get_json()["ticket"]["id"]
+    assert dispatched == ["/api/v1/tickets"]  # the first only
