@@ -15,8 +15,11 @@
  *   `data-src`, and a ResizeObserver fetches it when the element gets a size.
  * - The last ask wins, per chart (staff.js lastAsker): an answer overtaken by a later show() is dropped.
  * - A failed fetch, or an answer that is no SVG, shows `failed(err)` in the chart's place (role="alert").
- * - The SVG keeps its role="img", aria-label and <title> (what screen readers read). Scripts, <foreignObject>,
- *   on* attributes and links out of the drawing are dropped (the CSP forbids them anyway).
+ * - An allowlist, not a blocklist: the drawing is rebuilt from only the SVG-namespace elements and the attributes
+ *   shared/stats/charts.py emits (ELEMENTS, ATTRIBUTES) and their text. Anything else — <a>, <animate>/<set>, <use>,
+ *   <image>, <style>, <script>, <foreignObject>, elements of another namespace — is dropped with all it holds, and so
+ *   is every other attribute (href, src, style, on*) and a presentation value that could name a resource (url(…)).
+ *   No link of any kind survives. The SVG keeps its role="img", aria-label and <title> (what screen readers read).
  * - `data-state` on the element: "waiting" (not shown yet), "loading", "shown", "failed".
  */
 import { ApiError } from "./api.js";
@@ -25,7 +28,15 @@ import { lastAsker } from "./staff.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const SVG_START = /^\s*(<\?xml[^>]*\?>\s*)?<svg[\s>]/;
-const DROPPED = "script, foreignObject, iframe, object, embed";
+/** The elements shared/stats/charts.py draws with: nothing else is kept. */
+const ELEMENTS = new Set(["svg", "title", "rect", "line", "polyline", "circle", "text", "tspan"]);
+/** The attributes charts.py writes (without a namespace): nothing else is kept. */
+const ATTRIBUTES = new Set(["viewBox", "width", "height", "role", "aria-label", "font-family", "font-size", "font-weight",
+  "x", "y", "dy", "rx", "x1", "x2", "y1", "y2", "cx", "cy", "r", "points", "fill", "stroke", "stroke-width",
+  "stroke-dasharray", "text-anchor"]);
+/** Free text (read, never fetched); every other value is a number, a colour, a keyword or the font list. */
+const TEXT_ATTRIBUTES = new Set(["aria-label", "role"]);
+const PLAIN_VALUE = /^[\w\s#.,'%+-]*$/;  // no "(" (url(…)), ":" or "/": nothing that can name a resource
 
 /** The <svg> element of `text` (an SVG document), cleaned, not yet in the page; throws ApiError "bad_chart". */
 export function parseSvg(text) {
@@ -37,14 +48,24 @@ export function parseSvg(text) {
   if (!root || root.namespaceURI !== SVG_NS || root.localName !== "svg" || doc.getElementsByTagName("parsererror").length) {
     throw bad();
   }
-  root.querySelectorAll(DROPPED).forEach((node) => node.remove());
-  for (const node of [root, ...root.querySelectorAll("*")]) {
-    for (const attr of [...node.attributes]) {
-      const link = attr.localName === "href" && !attr.value.trim().startsWith("#");
-      if (attr.localName.toLowerCase().startsWith("on") || link) node.removeAttributeNode(attr);
-    }
+  return rebuild(doc, root);
+}
+
+/** A copy of `node` (an allowed SVG element) made of its allowed attributes, its text and its allowed children. */
+function rebuild(doc, node) {
+  const copy = doc.createElementNS(SVG_NS, node.localName);
+  for (const attr of node.attributes) {
+    const plain = TEXT_ATTRIBUTES.has(attr.name) || PLAIN_VALUE.test(attr.value);
+    if (attr.namespaceURI === null && ATTRIBUTES.has(attr.name) && plain) copy.setAttribute(attr.name, attr.value);
   }
-  return root;
+  for (const child of node.childNodes) {
+    if (child.nodeType === Node.TEXT_NODE || child.nodeType === Node.CDATA_SECTION_NODE) {
+      copy.append(doc.createTextNode(child.data));
+    } else if (child.nodeType === Node.ELEMENT_NODE && child.namespaceURI === SVG_NS && ELEMENTS.has(child.localName)) {
+      copy.append(rebuild(doc, child));
+    }  // anything else (another element, a comment, a processing instruction) is dropped with all it holds
+  }
+  return copy;
 }
 
 /** Charts for a page: `api` its API client (or a staff session's), `lang()` the language asked for (`&lang=`),
