@@ -229,3 +229,29 @@ def test_a_hostile_chart_keeps_only_the_drawing(app, page):
         settle(page)
         assert page.evaluate("window.pwned") is None
     assert outside == []
+
+
+#: charts.js's loader on a box of the page, with an API client whose answers the test settles: a chart asked at /a,
+#: hidden, asked again at /b (it waits to be seen); then the ask for /a fails
+OVERTAKEN = r"""async () => {
+  const { chartLoader } = await import('/assets/js/charts.js');
+  const pending = [];
+  const api = { get: (path) => new Promise((resolve, reject) => pending.push({ path, resolve, reject })) };
+  const charts = chartLoader(api, { failed: () => 'failed' });
+  const el = document.createElement('div');
+  el.style.width = '200px'; el.style.height = '50px';
+  document.body.append(el);
+  charts.show(el, '/a');
+  el.style.display = 'none';
+  charts.show(el, '/b');
+  pending[0].reject(new Error('gone'));
+  await new Promise((resolve) => setTimeout(resolve, 0));  // every promise settled (microtasks run first)
+  return { asked: pending.map((p) => p.path), state: el.dataset.state, error: el.querySelectorAll('.chart-error').length };
+}"""
+
+
+def test_a_failure_for_a_path_the_chart_no_longer_shows_is_dropped(app, page):
+    with serve(app) as base:
+        sign_in(page, base)
+        assert page.evaluate(OVERTAKEN) == {"asked": ["/a?lang=zh"], "state": "waiting", "error": 0}
+    assert page_errors(page, allow=("status of 401",)) == []

@@ -13,8 +13,10 @@
  *
  * - Only when seen: a chart is fetched once its element is rendered (its tab shown); until then its path waits in
  *   `data-src`, and a ResizeObserver fetches it when the element gets a size.
- * - The last ask wins, per chart (staff.js lastAsker): an answer overtaken by a later show() is dropped.
- * - A failed fetch, or an answer that is no SVG, shows `failed(err)` in the chart's place (role="alert").
+ * - The last ask wins, per chart: an answer — or a failure — overtaken by a later ask, or for a path the chart no
+ *   longer shows, is dropped.
+ * - A failed fetch, or an answer that is no SVG, shows `failed(err)` in the chart's place (role="alert") — except
+ *   on a quiet show (`show(el, path, {quiet: true})`, a background refresh), which keeps a chart already shown.
  * - An allowlist, not a blocklist: the drawing is rebuilt from only the SVG-namespace elements and the attributes
  *   shared/stats/charts.py emits (ELEMENTS, ATTRIBUTES) and their text. Anything else — <a>, <animate>/<set>, <use>,
  *   <image>, <style>, <script>, <foreignObject>, elements of another namespace — is dropped with all it holds, and so
@@ -24,7 +26,6 @@
  */
 import { ApiError } from "./api.js";
 import { $$, h } from "./dom.js";
-import { lastAsker } from "./staff.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const SVG_START = /^\s*(<\?xml[^>]*\?>\s*)?<svg[\s>]/;
@@ -71,40 +72,50 @@ function rebuild(doc, node) {
 /** Charts for a page: `api` its API client (or a staff session's), `lang()` the language asked for (`&lang=`),
  *  `failed(err)` the sentence shown in a chart's place when it cannot be loaded. */
 export function chartLoader(api, { lang = () => "zh", failed = (e) => String(e.message || e.code || e) } = {}) {
-  const askers = new WeakMap();   // element → its own lastAsker: one chart's ask never overtakes another's
-  const waiting = new WeakSet();  // shown while hidden: fetched when it gets a size
+  const asks = new WeakMap();     // element → the number of its latest ask: one chart's ask never overtakes another's
+  const waiting = new WeakMap();  // shown while hidden → quiet: fetched when it gets a size
   const seen = new ResizeObserver((entries) => {
     for (const { target, contentRect } of entries) {
-      if (contentRect.width > 0 && waiting.has(target)) { waiting.delete(target); load(target); }
+      if (contentRect.width > 0 && waiting.has(target)) { const quiet = waiting.get(target); waiting.delete(target); load(target, quiet); }
     }
   });
 
-  async function load(el) {
-    if (!askers.has(el)) askers.set(el, lastAsker(api, (e) => fail(el, e)));
+  async function load(el, quiet) {
     const path = el.dataset.src;
+    const mine = (asks.get(el) || 0) + 1;
+    asks.set(el, mine);
+    const current = () => asks.get(el) === mine && el.dataset.src === path;  // not overtaken, still this chart's path
+    const shown = !!el.querySelector(":scope > svg");
     el.dataset.state = "loading";
     el.setAttribute("aria-busy", "true");
-    const text = await askers.get(el)("chart", path + (path.includes("?") ? "&" : "?") + "lang=" + lang(), { text: true });
-    if (text === null || path !== el.dataset.src) return;  // overtaken (or failed: shown by fail)
     let svg;
-    try { svg = document.importNode(parseSvg(text), true); } catch (e) { fail(el, e); return; }
+    try {
+      const text = await api.get(path + (path.includes("?") ? "&" : "?") + "lang=" + lang(), { text: true });
+      if (!current()) return;
+      svg = document.importNode(parseSvg(text), true);
+    } catch (e) {
+      if (!current()) return;  // an older ask's failure: the chart shows (or waits for) a later one
+      if (quiet && shown) { settle(el, "shown"); return; }  // a background refresh keeps the chart it has
+      el.replaceChildren(h("p", { class: "chart-error", role: "alert", text: failed(e) }));
+      settle(el, "failed");
+      return;
+    }
     el.replaceChildren(svg);
-    el.dataset.state = "shown";
+    settle(el, "shown");
+  }
+
+  function settle(el, state) {
+    el.dataset.state = state;
     el.removeAttribute("aria-busy");
   }
 
-  function fail(el, e) {
-    el.replaceChildren(h("p", { class: "chart-error", role: "alert", text: failed(e) }));
-    el.dataset.state = "failed";
-    el.removeAttribute("aria-busy");
-  }
-
-  /** Show the chart at `path` (without lang) in `el`: now if `el` is rendered, else once it is. */
-  function show(el, path) {
+  /** Show the chart at `path` (without lang) in `el`: now if `el` is rendered, else once it is. `quiet` (a
+   *  background refresh): when it fails, a chart already shown stays, without an error. */
+  function show(el, path, { quiet = false } = {}) {
     el.dataset.src = path;
     seen.observe(el);  // observing again is a no-op
-    if (el.getClientRects().length) { waiting.delete(el); load(el); }
-    else { waiting.add(el); if (el.dataset.state !== "failed") el.dataset.state = "waiting"; }
+    if (el.getClientRects().length) { waiting.delete(el); load(el, quiet); }
+    else { waiting.set(el, quiet); if (el.dataset.state !== "failed") el.dataset.state = "waiting"; }
   }
 
   /** Every chart of `root` that has a path, again (the language changed). */
