@@ -59,6 +59,25 @@ def assert_web_font(page, selector: str) -> list[str]:
     return [label["text"] for label in labels]
 
 
+#: a drawing as (element, its attributes without namespace declarations, its own text) in document order
+SHAPE = r"""(svg) => [svg, ...svg.querySelectorAll('*')].map((n) => [
+  n.namespaceURI + ' ' + n.localName,
+  [...n.attributes].filter((a) => a.name !== 'xmlns' && !a.name.startsWith('xmlns:')).map((a) => a.name + '=' + a.value).sort(),
+  [...n.childNodes].filter((c) => c.nodeType === 3).map((c) => c.data).join('')])"""
+
+
+def assert_drawn_as_sent(page, selector: str) -> None:
+    """The chart in ``selector`` is the server's drawing (its path asked again, as the page asked it), element for
+    element and attribute for attribute: the sanitiser keeps every part of a real chart."""
+    shown = page.locator(selector + " > svg").evaluate(SHAPE)
+    text = page.locator(selector).evaluate(
+        "async (el) => { const path = el.dataset.src + (el.dataset.src.includes('?') ? '&' : '?') + 'lang=zh';"
+        " return (await fetch(path, {credentials: 'same-origin'})).text(); }")
+    sent = page.evaluate(f"(text) => ({SHAPE})(new DOMParser().parseFromString(text, 'image/svg+xml').documentElement)",
+                         text)
+    assert len(shown) >= 5 and shown == sent
+
+
 @pytest.fixture
 def page(new_page):
     return new_page((1440, 900))
@@ -70,6 +89,7 @@ def test_the_supervisors_charts_are_drawn_in_the_web_font(app, tmp_path, client,
     with serve(app) as base:
         sign_in(page, base)
         assert "每小时取号与办结" in assert_web_font(page, "#dash-load")
+        assert_drawn_as_sent(page, "#dash-load")  # the allowlist keeps every part of a real chart
         # what the <img> said to screen readers: the drawing's own role, label and title
         svg = page.locator("#dash-load > svg")
         expect(svg).to_have_attribute("role", "img")
@@ -83,7 +103,9 @@ def test_the_supervisors_charts_are_drawn_in_the_web_font(app, tmp_path, client,
                                                                    "from=2026-11-23&to=2026-11-27&by=window")
         for chart in ("#chart-haocaiping", "#chart-load", "#chart-wait", "#chart-satisfaction"):
             assert_web_font(page, chart)
+            assert_drawn_as_sent(page, chart)
         assert "1号窗口人社综合窗口" in assert_web_font(page, "#chart-transfers")  # its two lines (tspans)
+        assert_drawn_as_sent(page, "#chart-transfers")
     assert page_errors(page, allow=("status of 401",)) == []
 
 
@@ -156,3 +178,80 @@ def test_the_citys_charts_are_drawn_in_the_web_font(city_app, page):
             assert_web_font(page, chart)
         expect(page.locator("#chart-halls > svg")).to_have_attribute("aria-label", "各大厅取号与办结")
     assert page_errors(page, allow=("401",)) == []
+
+
+#: a chart answer written to get out of the drawing: every way an SVG can load, link or run something
+HOSTILE = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+  xmlns:h="http://www.w3.org/1999/xhtml" viewBox="0 0 200 100" width="200" height="100" role="img" aria-label="坏图"
+  onload="window.pwned = 1" style="background: url(http://evil.invalid/style.png)">
+<title>坏图</title>
+<a href="#top"><animate attributeName="href" to="http://evil.invalid/animate" begin="0s" fill="freeze"/>
+  <text x="1" y="10">点我</text></a>
+<text x="1" y="30"><set attributeName="href" to="http://evil.invalid/set" begin="0s"/>集</text>
+<a xlink:href="http://evil.invalid/link"><rect width="9" height="9"/></a>
+<image href="http://evil.invalid/image.png" width="9" height="9"/>
+<use href="http://evil.invalid/use.svg#x"/>
+<h:img src="http://evil.invalid/img.png"/>
+<h:meta http-equiv="refresh" content="0;url=http://evil.invalid/meta"/>
+<foreignObject width="9" height="9"><h:iframe src="http://evil.invalid/frame"/><h:img src="http://evil.invalid/fo.png"/></foreignObject>
+<script>window.pwned = 2</script>
+<style>@import url(http://evil.invalid/style.css);</style>
+<g><rect width="5" height="5"/></g>
+<rect x="20" y="20" width="50" height="20" fill="url(http://evil.invalid/fill.svg#p)" stroke="#2563eb"
+  onclick="window.pwned = 3" src="http://evil.invalid/src" style="fill: red" href="http://evil.invalid/rect"/>
+<text x="20" y="60" fill="#1f2a37" onmouseover="window.pwned = 4">安全的字</text>
+</svg>"""
+
+
+def test_a_hostile_chart_keeps_only_the_drawing(app, page):
+    """The sanitiser is an allowlist: of a hostile answer only the SVG elements and attributes charts.py draws with
+    remain — no link, animation, script, other namespace, href/src/style/on* or url(…) — and nothing is fetched
+    from another origin."""
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if "evil.invalid" in r.url else None)
+    with serve(app) as base:
+        page.route("**/api/v1/supervisor/charts/load.svg*",
+                   lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=HOSTILE))
+        sign_in(page, base)
+        wait_charts(page, "#dash-load")
+        svg = page.locator("#dash-load > svg")
+        expect(svg).to_have_attribute("aria-label", "坏图")
+        shape = svg.evaluate(SHAPE)
+        svg_ns = "http://www.w3.org/2000/svg "
+        assert [element for element, _a, _t in shape] == [svg_ns + name for name in ("svg", "title", "text", "rect", "text")]
+        assert [attrs for _e, attrs, _t in shape] == [
+            ["aria-label=坏图", "height=100", "role=img", "viewBox=0 0 200 100", "width=200"], [],
+            ["x=1", "y=30"], ["height=20", "stroke=#2563eb", "width=50", "x=20", "y=20"],
+            ["fill=#1f2a37", "x=20", "y=60"]]
+        assert [text.strip() for _e, _a, text in shape] == ["", "坏图", "集", "", "安全的字"]
+        page.locator("#dash-load text").last.hover()
+        page.locator("#dash-load rect").click()
+        settle(page)
+        assert page.evaluate("window.pwned") is None
+    assert outside == []
+
+
+#: charts.js's loader on a box of the page, with an API client whose answers the test settles: a chart asked at /a,
+#: hidden, asked again at /b (it waits to be seen); then the ask for /a fails
+OVERTAKEN = r"""async () => {
+  const { chartLoader } = await import('/assets/js/charts.js');
+  const pending = [];
+  const api = { get: (path) => new Promise((resolve, reject) => pending.push({ path, resolve, reject })) };
+  const charts = chartLoader(api, { failed: () => 'failed' });
+  const el = document.createElement('div');
+  el.style.width = '200px'; el.style.height = '50px';
+  document.body.append(el);
+  charts.show(el, '/a');
+  el.style.display = 'none';
+  charts.show(el, '/b');
+  pending[0].reject(new Error('gone'));
+  await new Promise((resolve) => setTimeout(resolve, 0));  // every promise settled (microtasks run first)
+  return { asked: pending.map((p) => p.path), state: el.dataset.state, error: el.querySelectorAll('.chart-error').length };
+}"""
+
+
+def test_a_failure_for_a_path_the_chart_no_longer_shows_is_dropped(app, page):
+    with serve(app) as base:
+        sign_in(page, base)
+        assert page.evaluate(OVERTAKEN) == {"asked": ["/a?lang=zh"], "state": "waiting", "error": 0}
+    assert page_errors(page, allow=("status of 401",)) == []

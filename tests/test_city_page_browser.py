@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from city_figures_support import HALL_NAMES
 from city_support import CITY_PASSWORD, CITY_SUPERVISOR
-from desk_support import city_app, serve, wait_charts  # noqa: F401  (city_app: a fixture)
+from desk_support import city_app, serve, sign_in_city, wait_charts  # noqa: F401  (city_app: a fixture)
 from hall_support import DEMO_PASSWORD
 from playwright.sync_api import expect
 from stats_support import FRI, at
@@ -104,3 +104,31 @@ def test_the_city_page(city_app, clock, new_page, tmp_path):
         expect(page.locator('#city-kpis [data-kpi="waiting"] .kpi-label')).to_have_text("Waiting")
         expect(compare.locator('tbody tr[data-key="west"] th')).to_have_text(HALL_NAMES["west"][1])
     assert page_errors(page, allow=("401",)) == []
+
+
+def test_a_background_refresh_keeps_the_charts_it_has(city_app, clock, new_page):
+    """The figures of a range with today in it are asked again every 30 s: a chart that fails then keeps the drawing
+    already shown (no alert over good charts); a chart asked by the user (the language switched) says it failed."""
+    a_morning(city_app, clock)
+    page = new_page((1440, 1000))
+    page.clock.install(time=clock.now())
+    with serve(city_app) as base:
+        sign_in_city(page, base)
+        wait_charts(page, "[data-chart]")
+        drawn = page.locator("#chart-halls > svg").inner_html()
+        page.route("**/city/api/v1/charts/*.svg*", lambda route: route.fulfill(
+            status=500, content_type="application/json",
+            body='{"error": {"code": "internal", "message": "数据库不可用"}}'))
+        with page.expect_response("**/city/api/v1/charts/load.svg*"):  # the last chart the refresh asks for
+            page.clock.run_for(31000)
+        page.wait_for_function("() => [...document.querySelectorAll('[data-chart]')]"
+                               ".every((el) => el.dataset.state !== 'loading')")
+        assert page.locator(".chart-error").count() == 0
+        for chart in page.locator("[data-chart]").all():
+            expect(chart).to_have_attribute("data-state", "shown")
+            assert chart.locator(":scope > svg").count() == 1
+        assert page.locator("#chart-halls > svg").inner_html() == drawn
+        page.click("#lang")  # asked by the user: the failure is said, in the chart's place
+        expect(page.locator("#chart-halls .chart-error")).to_have_attribute("role", "alert")
+        expect(page.locator("#chart-halls")).to_have_attribute("data-state", "failed")
+    assert page_errors(page, allow=("status of 401", "status of 500")) == []

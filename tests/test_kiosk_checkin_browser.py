@@ -273,3 +273,63 @@ def test_a_real_name_ticket_whose_print_failed_offers_print_again(hall, new_page
     back_to_start(page)
     assert page.evaluate("() => window.onewindowKiosk.state.resend") is None  # the card's request is forgotten
     assert page_errors(page) == []
+
+
+def hold_reprint(hall, new_page):
+    """A card's real-name ticket whose print failed, and 重新打印 tapped with its answer held: (page, ticket number,
+    the held route — ``continue_()`` lets the answer through)."""
+    reader, printer = hall["reader"], hall["printer"]
+    printer.state = "paper_out"
+    page = open_kiosk(hall, new_page)
+    reader.place(WALK_IN, name="王秀英")
+    page.wait_for_selector("#checkin:not([hidden])")
+    page.locator(".checkin-service[data-service=renshe]").click()
+    page.wait_for_selector("#ticket.print-failed:not([hidden])")
+    number = page.locator("#t-number").inner_text()
+    reader.remove()
+    printer.state = "ok"
+    held = []
+    page.route("**/api/v1/tickets", lambda route: held.append(route))
+    with page.expect_request("**/api/v1/tickets"):
+        page.locator("#reprint").click()
+    page.wait_for_selector("#busy:not([hidden])")
+    assert len(held) == 1
+    assert page.evaluate("() => window.onewindowKiosk.state.busy")
+    return page, number, held[0]
+
+
+def test_a_card_placed_during_a_reprint_does_not_bring_the_last_ticket_back(hall, new_page):
+    """Under 重新打印 the kiosk is busy: a card placed then is ignored (no new visit under the reprint), and the
+    reprint's answer shows the same person's ticket, printed."""
+    page, number, held = hold_reprint(hall, new_page)
+    with page.expect_request(lambda r: "/v1/card?after=" in r.url, timeout=10000) as asked:
+        seq = hall["reader"].place(REMOTE, name="赵强")
+    while f"/v1/card?after={seq}&" not in asked.value.url:  # the page has read the card …
+        with page.expect_request(lambda r: "/v1/card?after=" in r.url, timeout=10000) as asked:
+            pass
+    assert page.locator("#checkin").is_hidden()                          # … and ignored it
+    held.continue_()
+    page.wait_for_selector("#t-print.printed")
+    assert page.locator("#t-number").inner_text() == number and page.locator("#checkin").is_hidden()
+    back_to_start(page)
+    assert page.evaluate("() => window.onewindowKiosk.state.resend") is None
+    assert page_errors(page) == []
+
+
+def test_a_reprint_answered_after_the_visit_ended_is_dropped(hall, new_page):
+    """A pairing link opened while 重新打印 is on its way ends the visit (the start screen, the card's request
+    forgotten); the reprint's late answer does not put the last person's ticket back."""
+    page, number, held = hold_reprint(hall, new_page)
+    page.evaluate("() => { location.hash = '#pair=demo-kiosk-token-lobby-1'; }")
+    page.wait_for_selector("#start:not([hidden])")
+    assert page.locator("#ticket").is_hidden()
+    assert page.evaluate("() => window.onewindowKiosk.state.resend") is None
+    with page.expect_request_finished(lambda r: r.url.endswith("/api/v1/tickets")):
+        held.continue_()
+    page.wait_for_function("() => !window.onewindowKiosk.state.busy")
+    kiosk = page.evaluate("() => ({screen: window.onewindowKiosk.state.screen, "
+                          "ticket: window.onewindowKiosk.state.ticket, resend: !!window.onewindowKiosk.state.resend})")
+    assert kiosk == {"screen": "start", "ticket": None, "resend": False}
+    assert page.locator("#ticket").is_hidden() and page.locator("#start").is_visible()
+    assert number not in page.locator("body").inner_text()
+    assert page_errors(page) == []

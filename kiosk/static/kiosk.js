@@ -393,11 +393,14 @@ async function printAgain() {
   clearTimeout(timers.ticket);     // the visit does not end under a reprint: showTicket starts the countdown again
   clearInterval(timers.countdown);
   showBusy(t("reprinting"));
+  const stillThisVisit = () => state.resend === resend && state.screen === "ticket";
   try {
-    showTicket(await resend(), resend);
+    const answer = await resend();
+    if (stillThisVisit()) showTicket(answer, resend);  // the visit ended meanwhile: its ticket is not shown again
   } catch (err) {
+    if (!stillThisVisit()) return;
     showError(t("reprintError"));
-    if (state.screen === "ticket") startCountdown(TICKET_FAILED_MS);  // the ticket stays shown, and ends as before
+    startCountdown(TICKET_FAILED_MS);  // the ticket stays shown, and ends as before
   } finally {
     state.busy = false;
     hideBusy();
@@ -429,11 +432,16 @@ function unpair(message) {
 
 function paired(kiosk) {
   KIOSK = kiosk;
+  clearTimeout(timers.ticket);
+  clearInterval(timers.countdown);
+  state.ticket = null;   // (re)paired — a pairing link opened while a ticket showed: that visit is over
+  state.resend = null;
   state.screen = "start";
   root.dataset.screen = "start";
   root.dataset.kiosk = kiosk;
   $("#pair").hidden = true;
   $("#assist").hidden = false;
+  $("#ticket").hidden = true;
   $("#start").hidden = false;
   $("#pair-token").value = "";
   render();
@@ -470,7 +478,7 @@ async function start() {
 const checkin = BOOT.checkin && startCheckin({
   api, i18n, kiosk: () => KIOSK, services: () => state.services, showTicket, endVisit, readerBase: BOOT.card_reader,
   busy: (text) => (text ? showBusy(text) : hideBusy()), error: showError,
-  canStart: () => state.screen === "start" && !state.busy,
+  canStart: () => state.screen === "start" && !state.busy, kioskBusy: () => state.busy,
 });
 
 // 扫码签到: the hall's QR scanner (a keyboard wedge) read anywhere on the page (js/scan.js)

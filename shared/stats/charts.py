@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 W, H = 720, 300
 PAD_L, PAD_R, PAD_T, PAD_B = 56, 16, 40, 46
@@ -64,7 +64,7 @@ def _fmt(v: float) -> str:
 def _frame(title: str, body: list[str], legend: list[tuple[str, str]], label: str) -> str:
     parts = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
-         f'aria-label="{escape(label)}" font-family="{FONT}" font-size="12">'),
+         f'aria-label={quoteattr(label)} font-family="{FONT}" font-size="12">'),
         f"<title>{escape(title)}</title>",
         f'<rect width="{W}" height="{H}" fill="#ffffff"/>',
         f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>',
@@ -327,7 +327,7 @@ def _row_label(lines: list[str], x: float, y: float, dy: int) -> str:
 def _rows_svg(title: str, height: float, body: list[str], legend: list[str]) -> str:
     """The whole SVG of a chart of one row per label, ``height`` tall."""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
-            f'role="img" aria-label="{escape(title)}" font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
+            f'role="img" aria-label={quoteattr(title)} font-family="{FONT}" font-size="12"><title>{escape(title)}</title>'
             + "".join(body) + "".join(legend) + "</svg>")
 
 

@@ -187,7 +187,7 @@ async function loadReport(quiet = false) {
   state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   renderReport();
-  loadCharts();
+  loadCharts(quiet);
   loadTransfers(quiet);
 }
 
@@ -226,12 +226,13 @@ function renderReport() {
   fillTable($("#report"), "name", r.rows, r.total);
   renderTransfers();
 }
-function loadCharts() {
+/** Every chart for the report shown; `quiet` (the background refresh): a chart already shown stays if it fails. */
+function loadCharts(quiet = false) {
   const r = state.report;
   if (!r) return;
   $$("[data-chart]").forEach((el) => {
     const by = el.dataset.chart === "transfers" ? `&by=${transferBy($("#r-by").value)}` : "";
-    charts.show(el, `${API}/charts/${el.dataset.chart}.svg?from=${r.from}&to=${r.to}${by}`);
+    charts.show(el, `${API}/charts/${el.dataset.chart}.svg?from=${r.from}&to=${r.to}${by}`, { quiet });
   });
 }
 

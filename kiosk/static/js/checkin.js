@@ -42,7 +42,8 @@ export function idProblem(number) {
 /**
  * hooks: {api, i18n (the kiosk's), kiosk() (its id or null), services() (the tiles' snapshot),
  *         showTicket(result, resend) (resend(): the same request again, for 重新打印), endVisit(), busy(text | null),
- *         error(text), canStart() (the start screen, nothing in progress), readerBase}
+ *         error(text), canStart() (the start screen, nothing in progress), kioskBusy() (the kiosk is issuing or
+ *         reprinting: a card placed then is ignored), readerBase}
  */
 export function startCheckin(hooks) {
   const i18n = createI18n(strings, { lang: hooks.i18n.lang });
@@ -356,7 +357,8 @@ export function startCheckin(hooks) {
 
   // ---------------------------------------------------------------------------------------------- the card reader
   function onCard(card) {
-    if (!hooks.kiosk() || state.busy) return;
+    // ignored while the kiosk is busy (a ticket being issued, 重新打印 on its way), as a scan is (js/scan.js)
+    if (!hooks.kiosk() || state.busy || hooks.kioskBusy()) return;
     if (!hooks.canStart()) hooks.endVisit();  // a card placed while the last ticket shows: a new visit
     closeAll();
     identify({ card }, null);
