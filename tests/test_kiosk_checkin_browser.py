@@ -94,7 +94,7 @@ def back_to_start(page):
 
 
 def test_card_booking_check_in_then_a_real_name_ticket_then_refused(hall, shots, new_page):
-    engine, reader = hall["engine"], hall["reader"]
+    engine = hall["engine"]
     booked = book(engine, BOOKED, "2026-11-27T10:30")
     page = open_kiosk(hall, new_page)
     assert page.locator("#checkin-bar-title").text_content() == "刷身份证 · 实名取号 · 预约签到"
@@ -158,7 +158,7 @@ def test_card_booking_check_in_then_a_real_name_ticket_then_refused(hall, shots,
 
 
 def test_typed_id_number_booking_code_and_remote_ticket(hall, shots, new_page):
-    engine, reader = hall["engine"], hall["reader"]
+    engine = hall["engine"]
     engine.clock.set(datetime(2026, 11, 27, 9, 40, tzinfo=engine.config.timezone))  # booked earlier this morning
     by_code = book(engine, BY_CODE, "2026-11-27T10:00")
     engine.clock.set(hall["at"])  # 10:00 now: on time
