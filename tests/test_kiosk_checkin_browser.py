@@ -94,7 +94,7 @@ def back_to_start(page):
 
 
 def test_card_booking_check_in_then_a_real_name_ticket_then_refused(hall, shots, new_page):
-    engine = hall["engine"]
+    engine, reader = hall["engine"], hall["reader"]
     booked = book(engine, BOOKED, "2026-11-27T10:30")
     page = open_kiosk(hall, new_page)
     assert page.locator("#checkin-bar-title").text_content() == "刷身份证 · 实名取号 · 预约签到"
