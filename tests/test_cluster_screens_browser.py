@@ -128,8 +128,8 @@ def test_a_display_away_while_a_failover_lost_its_call_loads_the_state_when_it_c
         assert engine.call_next(5, "clerk5")["number"] == "A002"           # the lost seq again, another event
         assert int(store.get(SEQ_KEY)) == kept + 1
 
-        server.start(timeout=60)                                          # the page reconnects and catches up
-        connects = display.evaluate("() => owDisplay.live.stats.connects")
+        connects = display.evaluate("() => owDisplay.live.stats.connects")  # read while no server is up: the page
+        server.start(timeout=60)                                          # may reconnect before start() returns
         display.wait_for_function("(n) => owDisplay.live.stats.connects > n && owDisplay.live.status === 'live'",
                                   arg=connects, timeout=WAIT_MS)              # (syncing until it has caught up)
         assert _window(display, 2) is None and _window(display, 5) == "A002" and _window(display, 1) == "A001"

@@ -94,8 +94,8 @@ def test_a_page_away_while_a_failover_lost_its_call_loads_its_state_when_it_come
         engine.issue("shichang")                        # the lost seq again, another event
         assert engine.last_seq() == seen
 
-        server.start(timeout=60)                        # the page reconnects and asks catch_up {after: seen, entry}
-        connects = page.evaluate(f"() => {live}.stats.connects")
+        connects = page.evaluate(f"() => {live}.stats.connects")  # read while no server is up: the page may
+        server.start(timeout=60)                        # reconnect (catch_up {after: seen, entry}) before start() returns
         page.wait_for_function(f"(n) => {live}.stats.connects > n && {live}.status === 'live'", arg=connects,
                                timeout=WAIT_MS)
         expect(page.locator("#cur-idle" if kind == "counter" else "#status")).to_be_visible()
