@@ -10,7 +10,11 @@ Here, for a batch of events (one XREAD), each audience's packets are encoded onc
 packet, and the WebSocket frame itself (a server's frames are not masked: the same bytes suit every plain socket) —
 and handed to each socket of the audience as one :class:`FrameBatch`: one queue item, one wake-up of its writer.
 :class:`BatchingWebSocket` (installed in place of python-engineio's threading WebSocket wrapper by :func:`install`)
-writes the batch's frames as they are with one ``sendall``.
+writes the batch's frames as they are with one ``sendall``. Under gevent (the default server), a socket whose writer
+is idle — the usual case: a screen's writer is done with a batch long before the next — does not even get the queue
+item: the relay writes the frames itself, with one non-blocking ``send`` (:meth:`BatchingWebSocket.write_now`), and
+queues only what the kernel did not take. That spares each socket, per batch, the queue, the wake-up of its writer
+and the writer's timed wait for the next item: most of what fanning out cost (docs/deploy.md, "Round 5").
 
 What does not change: each event is its own Socket.IO ``EVENT`` packet in its own WebSocket message, so every
 client (the pages' live.js, python-socketio) reads them as before, in order. A socket on long-polling gets the same
@@ -20,8 +24,10 @@ is per socket, and would cost more than everything else together.
 
 from __future__ import annotations
 
+import _socket
 import logging
 import struct
+import threading
 from collections.abc import Callable, Sequence
 
 import simple_websocket
@@ -66,6 +72,10 @@ class BatchingWebSocket(SimpleWebSocketWSGI):
     server frames are plain bytes). ``sendall``, not simple-websocket's ``send``, which may write part of a large
     frame and drop the rest. The Engine.IO socket knows its wrapper as ``onewindow_ws``."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.writing = threading.Lock()  # held while frames go out: the writer's and write_now()'s never interleave
+
     def __call__(self, environ, start_response):
         # Decline permessage-deflate (browsers offer it): compressing is per socket (each keeps its own zlib
         # context), so one event to 500 screens would be compressed 500 times, in Python's wsproto; the events are a
@@ -84,7 +94,48 @@ class BatchingWebSocket(SimpleWebSocketWSGI):
         except AttributeError:
             return False
 
+    def write_now(self, eio_socket, frames: bytes) -> bool:
+        """Write ``frames`` (a plain socket's, built once) from the caller — the relay — without waking this
+        socket's writer: True when they went out or are queued behind what did; False when they must be queued as
+        usual (something is queued or being written, the socket is not a gevent one, it is closed).
+
+        The writer's queue must be empty and no frame in flight (the :attr:`writing` lock free): then nothing the
+        writer holds can come after these frames. That holds under gevent only, where the relay and the writers take
+        turns in one thread: the writer takes a packet from its queue and starts writing it without yielding. The
+        write does not block: the kernel takes what its buffer holds, and the rest is queued to the writer as
+        frames (a slow screen's remainder never holds up the others)."""
+        raw = self.raw_socket
+        ws = self.ws
+        if raw is None or not ws.connected or not eio_socket.queue.empty() or not self.writing.acquire(False):
+            return False
+        try:
+            try:
+                sent = _socket.socket.send(raw, frames)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                ws.connected = False   # its reader sees the socket closed and ends the connection
+                return True
+            if sent < len(frames):
+                eio_socket.send(FrameBatch((), frames[sent:]))   # queued while nothing else can be
+            return True
+        finally:
+            self.writing.release()
+
+    @property
+    def raw_socket(self):
+        """The non-blocking OS socket under a gevent socket (None for any other kind: gthread's, a test's)."""
+        sock = getattr(self.ws, "sock", None)
+        if sock is None or not type(sock).__module__.startswith("gevent"):
+            return None
+        raw = getattr(sock, "_sock", None)
+        return raw if isinstance(raw, _socket.socket) else None
+
     def send(self, message):
+        with self.writing:
+            self._send(message)
+
+    def _send(self, message):
         ws = self.ws
         if not ws.connected:
             raise OSError("websocket closed")
@@ -125,12 +176,14 @@ class Fanout:
     ``socketio`` is Flask-SocketIO's object; anything else with an ``emit(event, data, namespace=, to=)`` (a test's
     recorder) gets one ``emit`` per item."""
 
-    def __init__(self, socketio) -> None:
+    def __init__(self, socketio, on_delivered: Callable[[int, int], None] | None = None) -> None:
         self.socketio = socketio
+        self.on_delivered = on_delivered  # callable(written, queued) per send: the batches of WebSocket sockets
         self.server = getattr(socketio, "server", None)
         self.batching = install(socketio) if self.server is not None else False
         self.encoded = 0   # Socket.IO packets encoded (one per event per audience that has a socket): tests read it
         self.batched = 0   # batches queued to a WebSocket as one item
+        self.written = 0   # batches written to a WebSocket by the relay itself (BatchingWebSocket.write_now)
 
     def send(self, namespace: str, room: str | None,
              items: Sequence[tuple[str, dict]] | Callable[[], Sequence[tuple[str, dict]]]) -> int:
@@ -161,13 +214,17 @@ class Fanout:
         texts = [eio_packet.Packet(eio_packet.MESSAGE, m).encode() for m in messages]
         batch = FrameBatch(texts, b"".join(text_frame(t) for t in texts)) if self.batching and texts else None
         sockets = getattr(server.eio, "sockets", {})
+        written = queued = 0
         for _sid, eio_sid in participants:
             sock = sockets.get(eio_sid)
             try:
-                if batch is not None and sock is not None and not sock.closed and sock.upgraded \
-                        and getattr(sock, "onewindow_ws", None) is not None:
-                    sock.send(batch)
-                    self.batched += 1
+                ws = getattr(sock, "onewindow_ws", None) if sock is not None else None
+                if batch is not None and ws is not None and not sock.closed and sock.upgraded:
+                    if ws.plain and ws.write_now(sock, batch.frames):
+                        written += 1
+                    else:
+                        sock.send(batch)
+                        queued += 1
                 else:  # long-polling, a test client, not our WebSocket: one Engine.IO packet per event
                     for m in messages:
                         server._send_eio_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, m))
@@ -175,4 +232,8 @@ class Fanout:
                 continue
             except Exception:  # one socket must not keep the others of its audience from the batch
                 logger.exception("sending %d events to %s failed", len(messages), eio_sid)
+        self.written += written
+        self.batched += queued
+        if self.on_delivered is not None and (written or queued):
+            self.on_delivered(written, queued)
         return len(participants)

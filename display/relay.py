@@ -141,13 +141,14 @@ class Relay:
     MIN_INTERVAL = 0.02
 
     def __init__(self, socketio, redis_url: str, stream: str, *, windows: Iterable[int] = (),
-                 on_emitted=None, on_view_failed: Callable[[str, str], None] | None = None, prefix: str = "",
+                 on_emitted=None, on_view_failed: Callable[[str, str], None] | None = None,
+                 on_delivered: Callable[[int, int], None] | None = None, prefix: str = "",
                  batch_size: int = 500, min_interval: float | None = None) -> None:
         self.socketio = socketio
         self.follower = EventFollower(redis_url, stream, batch_size=batch_size, on_rewound=self.emit_rewound,
                                       min_interval=self.MIN_INTERVAL if min_interval is None else min_interval)
         self.audiences = audiences(windows, prefix)  # one relay per hall: its stream → its namespaces
-        self.fanout = Fanout(socketio)
+        self.fanout = Fanout(socketio, on_delivered)  # on_delivered(written, queued): display.fanout (metrics)
         self.on_emitted = on_emitted  # callable(event) after each emit (metrics: call→emit latency)
         self.on_view_failed = on_view_failed  # callable(audience label, event type) per view that failed (metrics)
 

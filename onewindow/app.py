@@ -167,7 +167,8 @@ def _start_workers(app: Flask, hall: Hall, socketio: SocketIO, metrics, *, live:
         from display import Relay
 
         relay = Relay(socketio, hall.redis_url, hall.engine.keys.events, windows=hall.config.windows,
-                      on_emitted=metrics.observe_emit, on_view_failed=metrics.observe_view_failure, prefix=live)
+                      on_emitted=metrics.observe_emit, on_view_failed=metrics.observe_view_failure,
+                      on_delivered=metrics.observe_delivery, prefix=live)
         relay.start()
         keep("onewindow_relay", relay)
         app.extensions.setdefault("onewindow_relays", {})[hall.config.hall_id] = relay  # (/metrics: relay lag per hall)

@@ -155,6 +155,10 @@ class Metrics:
         self.view_failures = Counter("onewindow_relay_view_failures", "Events whose view for one audience this "
                                      "process's relay could not build (that audience's screens were told to resync)",
                                      ["audience", "type"], registry=self.registry)
+        deliveries = Counter("onewindow_relay_batches", "Batches of events this process's relay handed to a "
+                             "WebSocket: written by the relay itself (the socket's writer idle), or queued to the "
+                             "socket's writer", ["by"], registry=self.registry)
+        self._written, self._queued = deliveries.labels("relay"), deliveries.labels("writer")
         self._http_children: dict[tuple[str, str], Any] = {}
 
     def observe_request(self, method: str, route: str, seconds: float) -> None:
@@ -171,6 +175,11 @@ class Metrics:
     def observe_view_failure(self, audience: str, event_type: str) -> None:
         """Called by the relay for each event whose view for ``audience`` failed."""
         self.view_failures.labels(audience, event_type).inc()
+
+    def observe_delivery(self, written: int, queued: int) -> None:
+        """Called by the relay per audience and batch: sockets it wrote to itself, sockets whose writer got it."""
+        self._written.inc(written)
+        self._queued.inc(queued)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import socket
 import struct
 import threading
+import urllib.request
 from types import SimpleNamespace
 
 import requests
@@ -56,6 +58,7 @@ class CountingSocket:
 def batching_websocket(sock) -> BatchingWebSocket:
     """A BatchingWebSocket on ``sock`` as python-engineio's writer sees it, connected without extensions."""
     ws = BatchingWebSocket.__new__(BatchingWebSocket)
+    ws.writing = threading.Lock()
     ws.ws = SimpleNamespace(connected=True, sock=sock,
                             ws=SimpleNamespace(connection=SimpleNamespace(_proto=SimpleNamespace(extensions=[]))))
     return ws
@@ -92,6 +95,93 @@ def test_a_batch_goes_out_in_one_write_with_each_event_its_own_message():
         a.close()
         b.close()
     assert read_frames(bytes(received)) == [*first, "3", *second]
+
+
+def _gevent_pair(sndbuf: int | None = None):
+    """A gevent socket (as the server's WebSocket has under gevent) and the plain socket at its other end."""
+    from gevent import socket as gsocket
+
+    a, b = socket.socketpair()
+    if sndbuf:
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, sndbuf)
+    return gsocket.socket(fileno=a.detach()), b
+
+
+class QueuedSocket:
+    """The Engine.IO socket's side of a BatchingWebSocket: its writer's queue."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.queue = queue.Queue()
+
+    def send(self, pkt) -> None:
+        self.queue.put(pkt)
+
+
+def _frames(*texts: str) -> bytes:
+    return b"".join(text_frame(t) for t in texts)
+
+
+def test_the_relay_writes_a_batch_itself_to_an_idle_socket_and_leaves_a_busy_one_to_its_writer():
+    a, b = _gevent_pair()
+    try:
+        ws, eio = batching_websocket(a), QueuedSocket()
+        assert ws.write_now(eio, _frames("42/display,[1]", "42/display,[2]"))     # idle: written at once …
+        assert eio.queue.empty()                                                   # … no queue item, no wake-up
+        assert read_frames(b.recv(65536)) == ["42/display,[1]", "42/display,[2]"]
+
+        eio.send("2")                                     # a ping the writer has not written yet
+        assert not ws.write_now(eio, _frames("42/display,[3]"))   # after it, not before: queue this one
+        eio.queue.get()
+        with ws.writing:                                   # the writer in the middle of a write
+            assert not ws.write_now(eio, _frames("42/display,[3]"))
+        assert eio.queue.empty() and ws.write_now(eio, _frames("42/display,[3]"))
+        assert read_frames(b.recv(65536)) == ["42/display,[3]"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_what_the_kernel_does_not_take_is_queued_and_reaches_the_screen_in_order():
+    a, b = _gevent_pair(sndbuf=4096)
+    big = [f'42/display,["ticket_issued",{{"seq":{i},"pad":"{"字" * 2000}"}}]' for i in range(200)]  # ~1.2 MB
+    received = bytearray()
+    try:
+        ws, eio = batching_websocket(a), QueuedSocket()
+        assert ws.write_now(eio, _frames(*big[:100]))
+        assert not ws.write_now(eio, _frames(*big[100:]))    # the next batch goes behind that rest, to the writer
+        rest = eio.queue.get_nowait()                       # the kernel took part: the rest is the writer's
+        assert isinstance(rest, FrameBatch) and 0 < len(rest.frames) < len(_frames(*big[:100]))
+        reader = threading.Thread(target=lambda: [received.extend(c) for c in iter(lambda: b.recv(65536), b"")])
+        reader.start()
+        ws.send(rest)                                       # the writer: what was left, then the next batch
+        ws.send(FrameBatch(big[100:], _frames(*big[100:])))
+        a.shutdown(socket.SHUT_WR)
+        reader.join(30)
+    finally:
+        a.close()
+        b.close()
+    assert read_frames(bytes(received)) == big                 # every message whole, once, in order
+
+
+def test_a_socket_gone_is_marked_closed_not_raised_and_other_sockets_are_not_written_by_the_relay():
+    a, b = _gevent_pair()
+    b.close()
+    ws, eio = batching_websocket(a), QueuedSocket()
+    try:
+        assert ws.write_now(eio, _frames("42/display,[1]"))   # EPIPE: nothing to queue, its reader ends it
+        assert ws.ws.connected is False and eio.queue.empty()
+        assert not ws.write_now(eio, _frames("42/display,[2]"))
+    finally:
+        a.close()
+    plain_a, plain_b = socket.socketpair()                     # gthread's sockets: the writer thread writes
+    try:
+        assert not batching_websocket(plain_a).write_now(QueuedSocket(), _frames("42/display,[1]"))
+    finally:
+        plain_a.close()
+        plain_b.close()
 
 
 def test_batches_follow_the_stream_in_order_and_coalesce(redis_server, redis_client, hall_config):
@@ -168,6 +258,10 @@ def test_a_burst_reaches_every_screen_complete_once_and_in_order(live_server, re
                 for sio, s in screens)) from None
         for _, seqs in screens:
             assert [n for n in seqs if n > first] == wanted                # complete, once each, in order
+        with urllib.request.urlopen(live_server.url + "/metrics", timeout=10) as r:
+            by = dict(re.findall(r'^onewindow_relay_batches_total\{by="(\w+)"\} (\S+)$', r.read().decode(), re.M))
+        assert float(by["relay"]) > 0          # gevent: the relay wrote batches to idle sockets itself …
+        assert set(by) == {"relay", "writer"}  # … and queued the others to their writers, in the same order
     finally:
         for sio, _ in screens:
             sio.disconnect()
