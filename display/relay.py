@@ -169,12 +169,13 @@ class Relay:
         """Send these events, in order, to every audience (each its own view of them; :data:`RESYNC` in place of a
         view that could not be built)."""
         for audience in self.audiences:
+            counted: set[int] = set()  # seqs of this audience's views that failed, logged and counted already
             try:  # the views are worked out only when someone listens (Fanout.send calls them then)
                 self.fanout.send(audience.namespace, audience.room,
-                                 lambda audience=audience: self._views(audience, batch))
+                                 lambda audience=audience, counted=counted: self._views(audience, batch, counted))
             except Exception as exc:  # not sent at all (e.g. a payload that cannot be encoded): this audience's
                 # screens load their state; the others still get the batch
-                self._failed(audience, batch, exc)
+                self._failed(audience, [event for event in batch if event.seq not in counted], exc)
                 try:
                     self.fanout.send(audience.namespace, audience.room,
                                      [(RESYNC, resync_stub(event)) for event in batch])
@@ -184,9 +185,9 @@ class Relay:
             for event in batch:
                 self.on_emitted(event)
 
-    def _views(self, audience: Audience, batch: list[events.Event]) -> list[tuple[str, dict]]:
+    def _views(self, audience: Audience, batch: list[events.Event], counted: set[int]) -> list[tuple[str, dict]]:
         """``audience``'s view of each event as (Socket.IO event name, payload); :func:`resync_stub` for each view
-        that raised (logged once for the batch)."""
+        that raised (logged once for the batch, their seqs added to ``counted``)."""
         items, failed, error = [], [], None
         for event in batch:
             try:
@@ -198,9 +199,12 @@ class Relay:
                 items.append((RESYNC, resync_stub(event)))
         if error is not None:
             self._failed(audience, failed, error)
+            counted.update(event.seq for event in failed)
         return items
 
     def _failed(self, audience: Audience, failed: list[events.Event], exc: BaseException) -> None:
+        if not failed:
+            return
         log_view_failure(audience.label, failed, exc)
         if self.on_view_failed is not None:
             for event in failed:

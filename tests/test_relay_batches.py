@@ -353,6 +353,22 @@ def test_a_batch_an_audience_cannot_be_sent_tells_it_to_resync_at_each_seq(app, 
     assert [m["args"][0]["seq"] for m in tablet.get_received(STAFF_NAMESPACE)] == [e.seq for e in batch]
 
 
+def test_a_view_that_failed_and_then_a_send_that_failed_count_each_event_once(app, engine):
+    """One event's view raises (counted), then the batch cannot be encoded for that audience either: the audience is
+    told to resync, and each event of the batch is counted as failed once, not the first one twice."""
+    socketio, screen, _tablet = _screen_and_tablet(app)
+    batch, relay = _issued(engine, socketio, 3)
+    counts: list[tuple[str, str]] = []
+    relay.on_view_failed = lambda label, etype: counts.append((label, etype))
+    failing_once(relay, DISPLAY_NAMESPACE, batch[0].type)
+    relay.audiences = [dataclasses.replace(a, view=lambda e, v=a.view: {**v(e), "blob": b"\x00"})
+                       if a.namespace == DISPLAY_NAMESPACE else a for a in relay.audiences]
+    relay.emit_batch(batch)
+    assert [(m["name"], m["args"][0]["seq"]) for m in screen.get_received(DISPLAY_NAMESPACE)] == \
+        [(RESYNC, e.seq) for e in batch]
+    assert counts == [(DISPLAY_NAMESPACE, e.type) for e in batch]
+
+
 def test_a_screen_whose_view_failed_is_told_at_once_and_its_snapshot_has_the_call(app, engine, redis_server, caplog):
     """A real relay following Redis, the public view of one call failing once: a python-socketio screen gets, at the
     call's seq and with no further event, ``resync``; what it then loads (the hall snapshot) shows the call; a tablet
