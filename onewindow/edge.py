@@ -134,15 +134,16 @@ _HOST_URLS: dict[tuple, str] = {}
 
 
 def host_url(environ: dict) -> str:
-    """werkzeug's ``request.host_url`` without its slash, worked out once per address the hall is reached by (its IRI
-    conversion is ~2 % of a ticket's CPU); a few entries only: the Host header is the client's to choose."""
+    """werkzeug's ``request.url_root`` (the address the app was reached at, with the path a proxy mounts it under:
+    ``SCRIPT_NAME``) without its slash, worked out once per address the hall is reached by (its IRI conversion is ~2 %
+    of a ticket's CPU); a few entries only: the Host header is the client's to choose."""
     key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
-           environ.get("SERVER_PORT"))
+           environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
     found = _HOST_URLS.get(key)
     if found is None:
         if len(_HOST_URLS) >= 32:
             _HOST_URLS.clear()
-        found = _HOST_URLS[key] = Request(environ).host_url.rstrip("/")
+        found = _HOST_URLS[key] = Request(environ).url_root.rstrip("/")
     return found
 
 

@@ -21,7 +21,8 @@ def app_without_public_url(redis_client, redis_server, hall_config, clock):
                        "CLOCK": clock, "START_RELAY": False})
 
 
-@pytest.mark.parametrize("base", ["http://192.168.10.20:8000", "http://hall.example:8080", "http://[fd00::5]:8000"])
+@pytest.mark.parametrize("base", ["http://192.168.10.20:8000", "http://hall.example:8080", "http://[fd00::5]:8000",
+                                  "http://gov.example/yichuang"])  # (a proxy mounting the app under a path)
 def test_tracking_url_follows_the_request_address(app_without_public_url, base):
     client = app_without_public_url.test_client()
     r = client.post("/api/v1/tickets", json={"service": "renshe"}, base_url=base)
