@@ -1,4 +1,5 @@
-"""The server's SVG charts stay well-formed XML whatever their labels hold (quotes and angle brackets included)."""
+"""The server's SVG charts stay well-formed XML whatever their labels hold (quotes and angle brackets included),
+and their value labels never sit on one another nor leave the drawing (near-equal rates above all)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,69 @@ def test_a_title_with_quotes_and_brackets_stays_in_its_attribute(monkeypatch, dr
     assert set(root.attrib) == {"viewBox", "width", "height", "role", "aria-label", "font-family", "font-size"}
     assert root.find(SVG + "title").text == HOSTILE
     assert not root.findall(".//" + SVG + "b")  # the label's markup is text, not elements
+
+
+# -- value labels never sit on one another ------------------------------------------------------------------------
+#
+# Each <text> line of a drawing as a box: its width estimated from its characters at its font size (measured in the
+# web font: digits 0.56 em, "%" and wide Latin letters 0.93 em, CJK and full-width forms 1 em), its height the em
+# box (0.8 em above the baseline, 0.2 em below). Two boxes of one drawing must not overlap and every box must lie in
+# the viewBox — for near-equal values above all, where the labels used to be drawn at (nearly) the same place.
+
+WIDE = set("%MWmw@")
+
+
+def text_width(text: str, size: float) -> float:
+    return size * sum(1.0 if ord(ch) > 0x2000 else 0.95 if ch in WIDE else 0.3 if ch in ".,:;|!' " else 0.62
+                      for ch in text)
+
+
+def text_boxes(svg: str) -> list[tuple[str, float, float, float, float]]:
+    """(text, x0, y0, x1, y1) of every line of text of ``svg`` (a <text>, or each of its <tspan>s)."""
+    root = ET.fromstring(svg)
+    boxes = []
+    for el in root.iter(SVG + "text"):
+        size = float(el.get("font-size", root.get("font-size")))
+        anchor = el.get("text-anchor", "start")
+        x, y = float(el.get("x")), float(el.get("y"))
+        lines = [(x, y, el.text or "")]
+        for span in el.findall(SVG + "tspan"):  # a row label on two lines
+            y += float(span.get("dy", 0))
+            lines.append((float(span.get("x", x)), y, span.text or ""))
+        for lx, ly, text in lines:
+            if not text.strip():
+                continue
+            w = text_width(text, size)
+            x0 = lx - w if anchor == "end" else lx - w / 2 if anchor == "middle" else lx
+            boxes.append((text, x0, ly - 0.8 * size, x0 + w, ly + 0.2 * size))
+    return boxes
+
+
+def assert_labels_apart(svg: str) -> None:
+    root = ET.fromstring(svg)
+    _x, _y, vw, vh = (float(v) for v in root.get("viewBox").split())
+    boxes = text_boxes(svg)
+    for text, x0, y0, x1, y1 in boxes:
+        assert 0 <= x0 and x1 <= vw and 0 <= y0 and y1 <= vh, f"{text!r} leaves the viewBox 0 0 {vw:g} {vh:g}: {(x0, y0, x1, y1)}"
+    clashes = [(a[0], b[0], a[1:], b[1:]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+               if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]]
+    assert not clashes, clashes[:5]
+
+
+def _hcp_rows(n: int, rates) -> list[dict]:
+    keys = [key for key, _l, _c in charts.HCP_RATES]
+    return [{"label": f"{i + 1}号窗口 · 人社综合窗口", "label_en": f"Window {i + 1} · Social security",
+             "figures": dict(zip(keys, rates(i)))} for i in range(n)]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("n", [1, 3, 4, 6, 12])
+@pytest.mark.parametrize("rates", [
+    lambda i: (97.8, 97.8, 97.8, 97.8, 97.8, 97.8),            # six equal rates in every row
+    lambda i: (97.8, 97.8, 97.9 - i / 10, 97.7, 98.0, 97.8),   # near-equal
+    lambda i: (100.0, 100.0, 100.0, 100.0, 100.0, 100.0),      # the longest labels at the far end
+    lambda i: (0.0, 0.5, 1.0, 0.0, 0.0, 0.0),                  # at the start of the bars
+    lambda i: (50.0, None, 50.0, None, 50.1, 50.0),            # rates without a base left out
+], ids=["equal", "near", "all100", "zero", "gaps"])
+def test_the_haocaiping_charts_rate_labels_never_overlap(n, rates, lang):
+    assert_labels_apart(charts.haocaiping_rates(_hcp_rows(n, rates), lang))

@@ -61,6 +61,29 @@ def _fmt(v: float) -> str:
     return f"{v:g}" if v == int(v) else f"{v:.1f}"
 
 
+def _text_width(text: str, size: float) -> float:
+    """About the width of ``text`` at font-size ``size`` in the web font, a little more rather than less (digits are
+    0.56 em, "%" and m/w 0.93 em, CJK and full-width forms 1 em)."""
+    return size * sum(1.0 if ord(ch) > 0x2000 else 0.95 if ch in "%MWmw@" else 0.3 if ch in ".,:;|!' " else 0.62
+                      for ch in text)
+
+
+def _legend_lines(texts: list[str], size: float) -> list[list[int]]:
+    """The entries of a legend (their indexes) on as many lines as they need between PAD_L and W - PAD_R, an
+    entry being a 10 px square, its text and a gap: the English 好差评 legend is wider than the chart."""
+    lines: list[list[int]] = [[]]
+    room = W - PAD_R - PAD_L
+    used = 0.0
+    for i, text in enumerate(texts):
+        width = 14 + _text_width(text, size) + 10
+        if lines[-1] and used + width > room:
+            lines.append([])
+            used = 0.0
+        lines[-1].append(i)
+        used += width
+    return lines
+
+
 def _frame(title: str, body: list[str], legend: list[tuple[str, str]], label: str) -> str:
     parts = [
         (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
@@ -219,6 +242,8 @@ def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
 HCP_RATES = (("satisfaction_rate", "rate", GREEN), ("satisfaction_rate_with_default", "rate_default", AMBER),
              ("active_rating_rate", "hcp_active", BLUE), ("rectification_rate", "hcp_rectified", "#7c3aed"),
              ("on_time_rate", "hcp_on_time", "#0d9488"), ("callback_rate", "hcp_callback", RED))
+#: the height of one bar of the 好差评 chart at least: its label (font-size 10) and a pixel between two labels
+HCP_BAR = 11
 #: groupings the 好差评 chart may be drawn by (``?by=``; window by default)
 HCP_GROUPINGS = ("window", "clerk", "service", "matter")
 
@@ -231,11 +256,21 @@ def haocaiping_rates(rows: list[dict], lang: str = "zh") -> str:
             if any(r["figures"].get(key) is not None for key, _l, _c in HCP_RATES)][:12]
     if not data:
         return _empty(title, lang)
-    left, top_pad = 170, PAD_T + 18
+    legend, lines = [], _legend_lines([_t(label, lang) for _k, label, _c in HCP_RATES], 11)
+    for k, line in enumerate(lines):  # right-aligned, one line under the other
+        x, ly = W - PAD_R, PAD_T - 8 + 16 * k
+        for j in reversed(line):
+            text = _t(HCP_RATES[j][1], lang)
+            x -= 14 + _text_width(text, 11) + 10
+            legend.append(f'<rect x="{x:.1f}" y="{ly}" width="10" height="10" rx="2" fill="{HCP_RATES[j][2]}"/>'
+                          f'<text x="{x + 14:.1f}" y="{ly + 9}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
+    left, top_pad = 170, PAD_T + 18 + 16 * (len(lines) - 1)
     plot_w = W - left - PAD_R - 44
-    height = max(H, top_pad + 30 + len(data) * (len(HCP_RATES) * 7 + 14))
+    # each bar as tall as its label (font-size 10) and a pixel: labels of near-equal rates, drawn at the same x,
+    # lie one under the other instead of on one another
+    height = max(H, top_pad + 30 + len(data) * (len(HCP_RATES) * HCP_BAR + 10))
     row_h = (height - top_pad - 30) / len(data)
-    bar = max(3.0, (row_h - 10) / len(HCP_RATES))
+    bar = max(HCP_BAR, (row_h - 10) / len(HCP_RATES))
     body = _rows_start(title, height, left, plot_w, top_pad, lambda i: f"{25 * i}%")
     for i, (name, f) in enumerate(data):
         y = top_pad + 4 + i * row_h
@@ -247,13 +282,7 @@ def haocaiping_rates(rows: list[dict], lang: str = "zh") -> str:
             yy, bw = y + j * bar, plot_w * min(100.0, v) / 100
             body.append(f'<rect x="{left}" y="{yy:.1f}" width="{bw:.1f}" height="{bar - 1:.1f}" fill="{color}">'
                         f'<title>{escape(name)} {escape(_t(label, lang))} {v:g}%</title></rect>'
-                        f'<text x="{left + bw + 4:.1f}" y="{yy + bar - 1.5:.1f}" fill="{MUTED}" font-size="10">{v:g}%</text>')
-    legend, x = [], W - PAD_R
-    for key, label, color in reversed(HCP_RATES):
-        text = _t(label, lang)
-        x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
-        legend.append(f'<rect x="{x}" y="{PAD_T - 8}" width="10" height="10" rx="2" fill="{color}"/>'
-                      f'<text x="{x + 14}" y="{PAD_T + 1}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
+                        f'<text x="{left + bw + 4:.1f}" y="{yy + bar - 2:.1f}" fill="{MUTED}" font-size="10">{v:g}%</text>')
     return _rows_svg(title, height, body, legend)
 
 
