@@ -95,3 +95,15 @@ def _hcp_rows(n: int, rates) -> list[dict]:
 ], ids=["equal", "near", "all100", "zero", "gaps"])
 def test_the_haocaiping_charts_rate_labels_never_overlap(n, rates, lang):
     assert_labels_apart(charts.haocaiping_rates(_hcp_rows(n, rates), lang))
+
+
+def _wait_rows(n: int, mean: float, p90: float) -> list[dict]:
+    return [{"label": f"业务{i + 1}", "label_en": f"Service {i + 1}",
+             "figures": {"wait": {"n": 5, "mean_s": mean * 60, "median_s": mean * 60, "p90_s": p90 * 60}}}
+            for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [1, 5, 8, 12, 20])
+@pytest.mark.parametrize("mean, p90", [(5.0, 5.1), (12.0, 12.0), (0.0, 0.0), (3.0, 60.0)])
+def test_the_waiting_charts_mean_and_p90_labels_never_overlap(n, mean, p90):
+    assert_labels_apart(charts.wait_by_service(_wait_rows(n, mean, p90)))

@@ -84,12 +84,12 @@ def _legend_lines(texts: list[str], size: float) -> list[list[int]]:
     return lines
 
 
-def _frame(title: str, body: list[str], legend: list[tuple[str, str]], label: str) -> str:
+def _frame(title: str, body: list[str], legend: list[tuple[str, str]], label: str, height: float = H) -> str:
     parts = [
-        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" '
-         f'aria-label={quoteattr(label)} font-family="{FONT}" font-size="12">'),
+        (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height:.0f}" width="{W}" height="{height:.0f}" '
+         f'role="img" aria-label={quoteattr(label)} font-family="{FONT}" font-size="12">'),
         f"<title>{escape(title)}</title>",
-        f'<rect width="{W}" height="{H}" fill="#ffffff"/>',
+        f'<rect width="{W}" height="{height:.0f}" fill="#ffffff"/>',
         f'<text x="{PAD_L}" y="22" font-size="15" font-weight="600" fill="{INK}">{escape(title)}</text>',
     ]
     x = W - PAD_R
@@ -154,19 +154,22 @@ def wait_by_service(rows: list[dict], lang: str = "zh") -> str:
     data = [(r["label_en"] if lang == "en" else r["label"], r["figures"]["wait"]) for r in rows if r["figures"]["wait"]["n"]]
     if not data:
         return _empty(title, lang)
-    top = _nice_max(max(w["p90_s"] for _, w in data) / 60)
+    top = _nice_max(max(max(w["p90_s"], w["mean_s"] or 0) for _, w in data) / 60)  # a mean may pass the P90
     left = 150
     plot_w = W - left - PAD_R - 40
-    row_h = min(40.0, (H - PAD_T - 24) / len(data))
+    # a row at least 30 tall (the chart grows): its two bars are each as tall as their labels (font-size 11) less a
+    # pixel, so that the labels of a mean and a P90 that are nearly equal lie one under the other, not on each other
+    row_h = max(30.0, min(40.0, (H - PAD_T - 24) / len(data)))
+    height = max(H, PAD_T + 24 + len(data) * row_h)
     body = []
     for i in range(5):
         v = top * i / 4
         x = left + plot_w * i / 4
-        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{H - 22}" stroke="{GRID}"/>'
-                    f'<text x="{x:.1f}" y="{H - 8}" text-anchor="middle" fill="{MUTED}">{_fmt(v)}</text>')
+        body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{PAD_T}" y2="{height - 22:.0f}" stroke="{GRID}"/>'
+                    f'<text x="{x:.1f}" y="{height - 8:.0f}" text-anchor="middle" fill="{MUTED}">{_fmt(v)}</text>')
     for i, (name, w) in enumerate(data):
         y = PAD_T + 6 + i * row_h
-        bh = max(6.0, row_h * 0.3)
+        bh = max(10.0, row_h * 0.3)
         body.append(f'<text x="{left - 8}" y="{y + bh + 4:.1f}" text-anchor="end" fill="{INK}">{escape(name)}</text>')
         for j, (key, color) in enumerate((("mean_s", BLUE), ("p90_s", AMBER))):
             v = (w[key] or 0) / 60
@@ -179,7 +182,8 @@ def wait_by_service(rows: list[dict], lang: str = "zh") -> str:
             mx = left + plot_w * (w["median_s"] / 60) / top
             body.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{y - 2:.1f}" y2="{y + 2 * bh + 4:.1f}" stroke="{INK}" '
                         f'stroke-width="2"><title>{escape(_t("median", lang))} {w["median_s"] / 60:.1f}</title></line>')
-    return _frame(title, body, [(_t("mean", lang), BLUE), (_t("median", lang), INK), (_t("p90", lang), AMBER)], title)
+    return _frame(title, body, [(_t("mean", lang), BLUE), (_t("median", lang), INK), (_t("p90", lang), AMBER)], title,
+                  height)
 
 
 def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
