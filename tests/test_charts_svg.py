@@ -107,3 +107,18 @@ def _wait_rows(n: int, mean: float, p90: float) -> list[dict]:
 @pytest.mark.parametrize("mean, p90", [(5.0, 5.1), (12.0, 12.0), (0.0, 0.0), (3.0, 60.0)])
 def test_the_waiting_charts_mean_and_p90_labels_never_overlap(n, mean, p90):
     assert_labels_apart(charts.wait_by_service(_wait_rows(n, mean, p90)))
+
+
+def _trend_rows(rates: list[float], defaults: bool = True) -> list[dict]:
+    return [{"key": f"2026-11-{d + 1:02d}", "figures": {
+        "satisfaction_rate": r, "ratings": 40 + d, "default_ratings": 3 if defaults else 0,
+        "satisfaction_rate_with_default": r if r is None else min(100.0, r + 0.1)}} for d, r in enumerate(rates)]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("rates", [
+    [97.8, 97.9] * 7, [100.0] * 14, [100.0] * 7, [100.0] * 3, [99.5, 100.0, 98.5, 100.0, 99.0], [97.8] * 31,
+    [0.0, 100.0, 0.0, 50.0], [100.0, None, 100.0],
+], ids=["near14", "all100x14", "all100x7", "all100x3", "high5", "month", "swing", "gap"])
+def test_the_satisfaction_trends_point_labels_never_overlap(rates, lang):
+    assert_labels_apart(charts.satisfaction_trend(_trend_rows(rates), lang))

@@ -217,8 +217,9 @@ def satisfaction_trend(rows: list[dict], lang: str = "zh") -> str:
             line.append(f"{x:.1f},{y:.1f}")
             dots.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{GREEN}"><title>{escape(key)} {rate:g}% '
                         f'({n})</title></circle>')
-            if len(points) <= 14:
-                dots.append(f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" fill="{INK}" font-size="11">{rate:g}%</text>')
+            if len(points) <= 14:  # above the dot; below it near the top (100 %), clear of the title and legend
+                ty = y - 9 if y - 18 >= PAD_T else y + 17
+                dots.append(f'<text x="{x:.1f}" y="{ty:.1f}" text-anchor="middle" fill="{INK}" font-size="11">{rate:g}%</text>')
     if len(line) > 1:
         body.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{GREEN}" stroke-width="2.5"/>')
     legend = [(_t("rate", lang), GREEN), (_t("ratings", lang), "#93c5fd")]
