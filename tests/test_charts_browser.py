@@ -170,6 +170,43 @@ def test_a_chart_in_a_hidden_tab_waits_and_the_last_ask_wins(app, page):
     assert page_errors(page, allow=("status of 401",)) == []
 
 
+
+def test_showing_the_dashboard_fetches_its_waiting_chart_once(app, page):
+    """The dashboard's chart, asked again while its tab was hidden (the language changed), is fetched once when the
+    dashboard is shown — not once when it gets a size and again when the day's report has come back (the first
+    answer was then dropped). The report is held until the page has asked what it asks on its own."""
+    asked, reports = [], []
+    page.on("request", lambda r: asked.append(r.url) if "charts/load.svg" in r.url and "period=day" in r.url else None)
+
+    def hold_report(route):  # the first: answered when the test says; any later one at once
+        if reports:
+            route.continue_()
+        reports.append(route)
+
+    with serve(app) as base:
+        sign_in(page, base)
+        wait_charts(page, "#dash-load")
+        page.click('[data-tab="reports"]')
+        wait_charts(page, "#chart-load")
+        page.click("#lang")  # the hidden dashboard chart now waits for its English drawing
+        wait_charts(page, "#chart-load")
+        expect(page.locator("#dash-load")).to_have_attribute("data-state", "waiting")
+        settle(page)
+        before = len(asked)
+        page.route("**/api/v1/supervisor/report?period=day*", hold_report)
+        page.click('[data-tab="dashboard"]')
+        page.wait_for_function("() => document.querySelector('#dash-load').dataset.state !== 'waiting'")
+        expect(page.locator("#dash-load")).to_have_attribute("data-state", "shown")
+        settle(page)
+        assert len(reports) == 1
+        page.evaluate("() => document.querySelector('#kpis').replaceChildren()")  # drawn again from the answer:
+        reports[0].continue_()
+        expect(page.locator("#kpis [data-kpi]").first).to_be_visible()  # the page has read the report
+        settle(page)
+        expect(page.locator("#dash-load > svg")).to_have_attribute("aria-label", "Tickets per hour")
+        assert [u.split("lang=")[1][:2] for u in asked[before:]] == ["en"]
+    assert page_errors(page, allow=("status of 401",)) == []
+
 def test_the_citys_charts_are_drawn_in_the_web_font(city_app, page):
     with serve(city_app) as base:
         sign_in_city(page, base)

@@ -170,10 +170,12 @@ function renderAll() {
 /* ----------------------------------------------------------------------------------------- dashboard */
 function refreshDashboard() { refreshToday(); refreshOverview(); refreshCumulative(); }
 async function refreshToday() {
+  // the chart first, while the report is on its way: shown after it, a chart that waited in the hidden tab was
+  // fetched twice when the dashboard was shown (once on getting a size, once here), the first answer dropped
+  charts.show($("#dash-load"), "/api/v1/supervisor/charts/load.svg?period=day");
   try {
     state.today = await api.get("/api/v1/supervisor/report?period=day");
     renderToday();
-    charts.show($("#dash-load"), "/api/v1/supervisor/charts/load.svg?period=day");
   } catch (e) { if (e.status === 401) showLogin(); }
 }
 function kpiTiles(f, host) {
