@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import gc
 import os
 import signal
 import subprocess
@@ -252,13 +253,23 @@ def run_gunicorn(args: argparse.Namespace, config: Config, deployment=None) -> N
             self.cfg.set("worker_exit", lambda _server, worker: close_app(getattr(worker, "wsgi", None)))
 
         def load(self):
-            return create_app(app_config)
+            app = create_app(app_config)
+            freeze_startup_heap()
+            return app
 
     try:
         _Server().run()
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
+
+
+def freeze_startup_heap() -> None:
+    """Move what the worker holds once it is loaded (modules, the app, its scripts: ~100,000 objects) out of the
+    cyclic garbage collector's reach (``gc.freeze``). A full collection otherwise walks all of it, 100–200 ms in which
+    no screen gets an event and no ticket is answered; afterwards it walks only what came later."""
+    gc.collect()
+    gc.freeze()
 
 
 def redacting_access_logger():

@@ -18,6 +18,7 @@ No Flask here: the web edge (``onewindow.create_app``) times requests and serves
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -61,6 +62,21 @@ def event_counts(engine: Engine) -> dict[str, int]:
     fold_events(engine)
     raw = engine.redis.hgetall(engine.keys.metrics)
     return {k: int(v) for k, v in raw.items() if k != "cursor"}
+
+
+class _GcCollector:
+    """The cyclic garbage collector of this process: objects it no longer walks (``gc.freeze`` once the server's
+    worker is loaded: onewindow.serving.freeze_startup_heap) and collections per generation."""
+
+    def collect(self):
+        frozen = GaugeMetricFamily("onewindow_gc_frozen_objects", "Objects this process moved out of the garbage "
+                                   "collector's reach once loaded (a full collection does not walk them)")
+        frozen.add_metric([], gc.get_freeze_count())
+        runs = CounterMetricFamily("onewindow_gc_collections", "Collections of the cyclic garbage collector, by "
+                                   "generation (2: a full one)", labels=["generation"])
+        for generation, figures in enumerate(gc.get_stats()):
+            runs.add_metric([str(generation)], figures["collections"])
+        yield from (frozen, runs)
 
 
 class _HallCollector:
@@ -146,6 +162,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.registry.register(_HallCollector(halls, labelled=len(halls) > 1))
         ProcessCollector(registry=self.registry)
+        self.registry.register(_GcCollector())
         self.http = Histogram("onewindow_http_request_seconds", "HTTP request latency, by route", ["method", "route"],
                               registry=self.registry,
                               buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
