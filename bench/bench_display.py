@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import logging
@@ -445,6 +446,10 @@ async def load(args: argparse.Namespace, server: ServeProcess) -> dict:
             pings.append((time.time() - t) * 1000)
         except asyncio.TimeoutError:
             pass
+    for s in screens:   # from now on each screen reads its frames after the run (bench/raw_clients.py)
+        s.defer()
+    gc.collect()        # and this process does not stop the world to collect while it measures (its full
+    gc.disable()        # collections took 100-400 ms, twice a second, with 500 screens' frames kept)
     cpu = CPU(server)
     stop = time.time() + args.load_seconds
     issued, late, errors = 0, [], 0
@@ -516,6 +521,7 @@ async def load(args: argparse.Namespace, server: ServeProcess) -> dict:
         n, g, b = screen_order(s)
         frames, gaps, bad = frames + n, gaps + g, bad + b
     close_screens(screens)
+    gc.enable()   # (reading 500 screens' events makes millions of dicts: full collections would take minutes)
     return {"screens": args.load_screens, "connected": len(screens), "rate": args.rate,
             "issued": issued, "issued_per_s": round(issued / issue_s, 1), "issue_errors": errors,
             "issue_start_late_ms": stats(late), "calls": len(sent), "missing": missing, "gaps": gaps,

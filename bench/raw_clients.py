@@ -64,7 +64,31 @@ class RawScreen(asyncio.Protocol):
             self.closed.set_result(exc)
 
     # -- receiving
+    def defer(self) -> None:
+        """From now on keep what arrives as it is, with its arrival time, and read it in :meth:`events` (a ping is
+        still answered at once): parsing frames as they come is most of a screen's cost to the load generator, which
+        shares the machine with the server it measures. Acknowledgements wait for the next :meth:`events`."""
+        self.pending = []
+
+    pending: list[tuple[float, bytes]] | None = None
+
+    def _read_pending(self) -> None:
+        pending, self.pending = self.pending, []
+        for t, data in pending:
+            self._received(data, t)
+
+    _PING = b"\x81\x012"   # an Engine.IO ping: a server's unmasked text frame "2" (no event's bytes look like it)
+
     def data_received(self, data: bytes) -> None:
+        if self.pending is not None:
+            self.pending.append((time.time(), data))
+            if self._PING in data:
+                self._send(b"3")
+            return
+        self._received(data, time.time())
+
+    def _received(self, data: bytes, t: float) -> None:
+        """Frames completed by ``data``, which arrived at ``t``."""
         self.buf += data
         if not self.upgraded:
             end = self.buf.find(b"\r\n\r\n")
@@ -96,9 +120,9 @@ class RawScreen(asyncio.Protocol):
                 return
             payload = bytes(buf[at:at + n])
             del buf[:at + n]
-            self._frame(b0, payload)
+            self._frame(b0, payload, t)
 
-    def _frame(self, b0: int, payload: bytes) -> None:
+    def _frame(self, b0: int, payload: bytes, t: float) -> None:
         opcode, fin, rsv1 = b0 & 0x0F, b0 & 0x80, b0 & 0x40
         if opcode == 0x8:
             self.transport.close()
@@ -118,14 +142,14 @@ class RawScreen(asyncio.Protocol):
             self._fragments = []
             if self._compressed:
                 data = self.inflater.decompress(data + b"\x00\x00\xff\xff")
-            self._message(data.decode())
+            self._message(data.decode(), t)
 
     _compressed = False
 
-    def _message(self, text: str) -> None:
+    def _message(self, text: str, t: float) -> None:
         if text.startswith(self.prefix):
-            self.frames.append((time.time(), text))
-        elif text == "2":
+            self.frames.append((t, text))
+        elif text == "2" and self.pending is None:  # (deferred: answered on arrival)
             self._send(b"3")
         elif text.startswith("0{"):
             self._send(f"40{self.namespace},".encode())
@@ -174,6 +198,8 @@ class RawScreen(asyncio.Protocol):
     # -- after the run
     def events(self) -> list[tuple[float, str, dict]]:
         """``(arrival, type, payload)`` of every event received, in arrival order."""
+        if self.pending:
+            self._read_pending()
         out = []
         cut = len(self.prefix)
         for t, text in self.frames:
