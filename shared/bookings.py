@@ -224,7 +224,8 @@ def _errors() -> dict:
 
 
 def _expires_at(slot_day: date, engine: Engine) -> int:
-    """When a day's slot counts may go: two days after it."""
+    """When a day's slot counts may go, on the hall's clock: two days after it (the scripts keep them that long after
+    the hall's now, whatever the clock of the Redis host)."""
     end = datetime(slot_day.year, slot_day.month, slot_day.day, tzinfo=engine.config.timezone) + timedelta(days=3)
     return int(end.timestamp() * 1000)
 

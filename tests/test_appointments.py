@@ -14,6 +14,7 @@ from reception_support import ADULT, OTHER, SENIOR, booking_hall, events_of, mak
 from shared import bookings
 from shared.checkin import check_in
 from shared.engine import Engine
+from shared.keys import day_key
 from shared.errors import NotFoundError, RuleRefusedError, ValidationError
 from shared.schedule import DayOverride
 from shared.redis_client import connect
@@ -77,6 +78,24 @@ def test_slots_follow_the_hours_the_calendar_and_the_days_ahead(hall, clock):
 
 
 # ------------------------------------------------------------------------------------------------ lifecycle
+def test_a_days_slot_counts_live_until_two_days_after_it_on_the_halls_clock(hall, redis_client):
+    """The counts of a day's slots are kept until two days after that day *by the hall's clock*, as a time to live
+    from the hall's now: Redis's own clock (another host's, or real time against a test's fixed day) does not
+    decide when they go. They used to be set to expire at that instant on Redis's clock: on a Redis host whose
+    clock ran past it, a confirmed booking's count vanished at once and the slot took more people than it holds."""
+    held = book(hall)
+    bookings.confirm(hall, held["code"])
+    key = hall.keys.slot_counts("renshe", day_key(MONDAY))
+    until = datetime(2026, 12, 3, tzinfo=hall.config.timezone)                    # Monday + 3 days, at midnight
+    want_ms = (until - hall.clock.now()).total_seconds() * 1000
+    assert abs(redis_client.pttl(key) - want_ms) < 60_000
+    moved = bookings.reschedule(hall, held["code"], "2026-12-01T09:30")                 # the day it moves to: the same rule
+    assert moved["slot"] == "09:30"
+    later = hall.keys.slot_counts("renshe", day_key(date(2026, 12, 1)))
+    want_ms = (until + timedelta(days=1) - hall.clock.now()).total_seconds() * 1000
+    assert abs(redis_client.pttl(later) - want_ms) < 60_000
+
+
 def test_hold_confirm_get_cancel(hall, redis_client):
     held = bookings.hold(hall, "renshe", "2026-11-30T09:30", person(hall.config, name="李明"), phone="13812345678")
     assert held["state"] == "held" and held["hold_until"].startswith("2026-11-27T10:05")

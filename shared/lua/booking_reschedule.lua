@@ -7,7 +7,7 @@
 --       10 schedule
 -- ARGV: 1 now_ms, 2 booking id, 3 service, 4 old day, 5 old slot (HHMM) — as Python read them, 6 new day,
 --       7 new slot, 8 new start ms, 9 new end ms, 10 capacity of the new slot, 11 new date (YYYY-MM-DD),
---       12 its calendar entry as Python read it, 13 when the new day's slot_counts may expire (ms)
+--       12 its calendar entry as Python read it, 13 when the new day's slot_counts may expire (ms, the hall's clock)
 -- Returns: {"ok", "booking", "seq"} | {"error": "not_found" | "not_confirmed" | "booking_closed" | "cancel_too_late"
 --   | "same_slot" | "booking_exists" | "slot_full" | "retry"}
 local now = tonumber(ARGV[1])
@@ -36,7 +36,7 @@ if taken >= capacity then return fail_with('slot_full', 'the slot is fully booke
 
 if tonumber(redis.call('HINCRBY', KEYS[7], b.hhmm, -1)) < 0 then redis.call('HSET', KEYS[7], b.hhmm, 0) end
 redis.call('HINCRBY', KEYS[8], new_hhmm, 1)
-redis.call('PEXPIREAT', KEYS[8], tonumber(ARGV[13]))
+redis.call('PEXPIRE', KEYS[8], math.max(1, tonumber(ARGV[13]) - now))  -- (the hall's clock: booking_confirm.lua)
 local old_ikey = b.idh .. ':' .. b.service .. ':' .. b.day
 if redis.call('HGET', KEYS[4], old_ikey) == b.id then redis.call('HDEL', KEYS[4], old_ikey) end
 redis.call('HSET', KEYS[4], new_ikey, b.id)
