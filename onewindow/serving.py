@@ -7,8 +7,8 @@ first (it closes its screens' sockets and stops its relay), then the demo traffi
 from __future__ import annotations
 
 import argparse
-import logging
 import gc
+import logging
 import os
 import signal
 import subprocess

@@ -94,10 +94,10 @@ def _frame(title: str, body: list[str], legend: list[tuple[str, str]], label: st
     ]
     x = W - PAD_R
     for text, color in reversed(legend):
-        width = 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+        width = 14 + _text_width(text, 12)
         x -= width + 12
-        parts.append(f'<rect x="{x}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
-                     f'<text x="{x + 14}" y="21" fill="{MUTED}">{escape(text)}</text>')
+        parts.append(f'<rect x="{x:.1f}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
+                     f'<text x="{x + 14:.1f}" y="21" fill="{MUTED}">{escape(text)}</text>')
     parts += body
     parts.append("</svg>")
     return "".join(parts)
@@ -325,9 +325,9 @@ def hall_comparison(rows: list[dict], lang: str = "zh") -> str:
     legend, x = [], W - PAD_R
     for key, color in (("served", GREEN), ("issued", BLUE)):
         text = _t(key, lang)
-        x -= 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 10
-        legend.append(f'<rect x="{x}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
-                      f'<text x="{x + 14}" y="21" fill="{MUTED}">{escape(text)}</text>')
+        x -= 14 + _text_width(text, 12) + 10
+        legend.append(f'<rect x="{x:.1f}" y="12" width="10" height="10" rx="2" fill="{color}"/>'
+                      f'<text x="{x + 14:.1f}" y="21" fill="{MUTED}">{escape(text)}</text>')
     return _rows_svg(title, height, body, legend)
 
 
@@ -406,11 +406,11 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
     legend, lx, ly = [], PAD_L, PAD_T - 6  # the legend from the left, on as many lines as it needs
     for r in used:
         text = r["label_en"] if lang == "en" else r["label"]
-        width = 14 + 7 * sum(2 if ord(ch) > 0x2E80 else 1 for ch in text) + 12
+        width = 14 + _text_width(text, 11) + 12
         if lx + width > W - PAD_R and lx > PAD_L:
             lx, ly = PAD_L, ly + 16
-        legend.append(f'<rect x="{lx}" y="{ly}" width="10" height="10" rx="2" fill="{color[r["code"]]}"/>'
-                      f'<text x="{lx + 14}" y="{ly + 9}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
+        legend.append(f'<rect x="{lx:.1f}" y="{ly}" width="10" height="10" rx="2" fill="{color[r["code"]]}"/>'
+                      f'<text x="{lx + 14:.1f}" y="{ly + 9}" fill="{MUTED}" font-size="11">{escape(text)}</text>')
         lx += width
     left, right, top_pad = 170, 120, ly + 28  # right: room for "12 · 转办率 100%" beside the longest bar
     plot_w = W - left - right
