@@ -69,7 +69,7 @@ def trial(cluster: LocalCluster, config, clock, clients: int, wait_replicas: int
     admin = connect(cluster.url)
     admin.flushall()
     cfg = replace(config, redis=RedisSettings(wait_replicas=wait_replicas, wait_timeout_ms=300))
-    acked: list[tuple[float, str, str]] = []  # (when, ticket id, number)
+    acked: list[tuple[float, float, str, str]] = []  # (sent, answered, ticket id, number)
     tokens: dict[str, list[str]] = {}  # ticket id → the tracking tokens acknowledged under it (unique per ticket)
     failed: list[float] = []
     lock = threading.Lock()
@@ -78,6 +78,7 @@ def trial(cluster: LocalCluster, config, clock, clients: int, wait_replicas: int
     def work(i: int) -> None:
         engine = Engine(connect(cluster.url), cfg, clock)
         while not stop.is_set():
+            sent = time.monotonic()
             try:
                 t = engine.issue("renshe" if i % 2 else "shichang").ticket
             except Exception:  # noqa: BLE001 - counted
@@ -86,7 +87,7 @@ def trial(cluster: LocalCluster, config, clock, clients: int, wait_replicas: int
                 time.sleep(0.01)
                 continue
             with lock:
-                acked.append((time.monotonic(), t["id"], t["number"]))
+                acked.append((sent, time.monotonic(), t["id"], t["number"]))
                 tokens.setdefault(t["id"], []).append(t["token"])
 
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(clients)]
@@ -106,11 +107,13 @@ def trial(cluster: LocalCluster, config, clock, clients: int, wait_replicas: int
     else:
         cluster.kill(primary)
     killed = time.monotonic()  # lagging: the takeover is done by now; in sync: the replica takes over by itself
-    before_kill = sum(1 for t, _i, _n in acked if t < killed)
+    before_kill = sum(1 for _s, t, _i, _n in acked if t < killed)
     wait(lambda: cluster.serves(replica, SEQ), 60)
     cluster.restart(primary)  # back as the new primary's replica (wait_replicas = 1 needs one)
-    wait(lambda: any(t > killed for t, _i, _n in acked), 90)
-    first_after = min(t for t, _i, _n in acked if t > killed)
+    # unavailable until an issue sent after the kill is answered (an answer the dead primary sent before it died
+    # may be taken off the socket after `killed`: it does not count)
+    wait(lambda: any(s > killed for s, _t, _i, _n in acked), 90)
+    first_after = min(t for s, t, _i, _n in acked if s > killed)
     time.sleep(1.0)  # a second of issuing on the new primary
     stop.set()
     for t in threads:
@@ -120,7 +123,7 @@ def trial(cluster: LocalCluster, config, clock, clients: int, wait_replicas: int
     # lost: acknowledged, and not what the store holds under its id now (a number given again reuses the id)
     kept = {json.loads(raw)["token"] for raw in stored.values()}
     lost = [tok for toks in tokens.values() for tok in toks if tok not in kept]
-    doubled = sum(c - 1 for c in Counter(n for _t, _i, n in acked).values() if c > 1)
+    doubled = sum(c - 1 for c in Counter(n for _s, _t, _i, n in acked).values() if c > 1)
     admin.close()
     return {"acked": len(acked), "before_kill": before_kill, "lost": len(lost), "doubled": doubled,
             "unavailable_s": first_after - killed, "failed": len(failed), "rate": len(acked) / elapsed}
