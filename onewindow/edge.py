@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request
 from onewindow.auth import SESSION_KEY, StaffAuth
 from shared.config import CityConfig, Clerk, Config
 from shared.engine import Engine
+from shared.memo import SmallMemo
 from shared.printer_health import PrinterHealth
 from shared.stats import Archive, Stats
 from shared.validation import Field, parse_json_object, validate
@@ -130,21 +131,17 @@ class Caller:
         return self._edge.public_base(self._environ)
 
 
-_HOST_URLS: dict[tuple, str] = {}
+_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+# per address the hall is reached by (a few: the Host header is the client's to choose)
+_host_urls: SmallMemo[tuple, str] = SmallMemo(
+    32, lambda parts: Request({k: v for k, v in zip(_URL_PARTS, parts) if v is not None}).url_root.rstrip("/"))
 
 
 def host_url(environ: dict) -> str:
     """werkzeug's ``request.url_root`` (the address the app was reached at, with the path a proxy mounts it under:
     ``SCRIPT_NAME``) without its slash, worked out once per address the hall is reached by (its IRI conversion is ~2 %
-    of a ticket's CPU); a few entries only: the Host header is the client's to choose."""
-    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
-           environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
-    found = _HOST_URLS.get(key)
-    if found is None:
-        if len(_HOST_URLS) >= 32:
-            _HOST_URLS.clear()
-        found = _HOST_URLS[key] = Request(environ).url_root.rstrip("/")
-    return found
+    of a ticket's CPU)."""
+    return _host_urls(tuple(environ.get(name) for name in _URL_PARTS))
 
 
 class WebEdge:

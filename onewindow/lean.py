@@ -29,6 +29,7 @@ from werkzeug.wsgi import get_input_stream
 from onewindow.edge import Caller
 from onewindow.web import DEFAULT_HEADERS, error_answer, operation_scope
 from shared import idempotency
+from shared.memo import SmallMemo
 from shared.metrics import Metrics
 from shared.validation import Field, parse_json_object, validate
 
@@ -82,27 +83,11 @@ class _Serving:
         self.limit, self.dumps, self.metrics = limit, dumps, metrics
 
 
-_STATUS_LINES: dict[int, str] = {}
-_MIMETYPES: dict[str, str] = {}
-
-
-def _status_line(code: int) -> str:
-    """The status line werkzeug's Response sends (``201 CREATED``)."""
-    line = _STATUS_LINES.get(code)
-    if line is None:
-        line = _STATUS_LINES[code] = f"{code} {HTTP_STATUS_CODES.get(code, 'UNKNOWN').upper()}"
-    return line
-
-
-def _mimetype(environ: dict) -> str:
-    """``request.mimetype`` as werkzeug works it out, remembered for the few Content-Types clients send."""
-    raw = environ.get("CONTENT_TYPE", "")
-    found = _MIMETYPES.get(raw)
-    if found is None:
-        if len(_MIMETYPES) >= 32:
-            _MIMETYPES.clear()
-        found = _MIMETYPES[raw] = parse_options_header(raw)[0].lower()
-    return found
+# the status line werkzeug's Response sends (``201 CREATED``), per status code
+_status_line: SmallMemo[int, str] = SmallMemo(
+    64, lambda code: f"{code} {HTTP_STATUS_CODES.get(code, 'UNKNOWN').upper()}")
+# ``request.mimetype`` as werkzeug works it out from a Content-Type header, for the few that clients send
+_mimetype_of: SmallMemo[str, str] = SmallMemo(32, lambda raw: parse_options_header(raw)[0].lower())
 
 
 class _Route:
@@ -141,7 +126,7 @@ class _Route:
             # Flask's before_request: the scope (web.operation_scope); no session without a Cookie header
             scope = operation_scope(environ, self.path, lambda: body, no_session)
             token = idempotency.enter(scope)
-            checked = validate(parse_json_object(body, _mimetype(environ)), self.spec)
+            checked = validate(parse_json_object(body, _mimetype_of(environ.get("CONTENT_TYPE", ""))), self.spec)
             answer, status = self.handler(checked, Caller(self.edge, environ))
         except Exception as exc:  # the app's error handlers, as Flask calls them
             status, answer, headers = error_answer(exc, "POST", self.path)

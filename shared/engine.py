@@ -74,6 +74,7 @@ from shared.errors import (
 )
 from shared.identity import Identity
 from shared.keys import HallKeys, day_key
+from shared.memo import SmallMemo
 from shared.rota import Rota
 from shared.schedule import Availability, availability
 from shared.redis_client import is_cluster
@@ -222,8 +223,13 @@ class Engine:
         """issue.lua's own KEYS for ``service`` on ``day`` (a fresh list: the caller may add to it) and the windows
         serving it, whose state this ticket's wait estimate needs (read by the script). The config is immutable, so
         both are built once per day and service."""
-        found = self._issue_keys_cache.get((day, service))
-        if found is None:
+        found = self._issue_keys_memo((day, service))
+        return list(found[0]), found[1]
+
+    @functools.cached_property
+    def _issue_keys_memo(self) -> SmallMemo[tuple[str, str], tuple[tuple[str, ...], list[int]]]:
+        def make(day_service: tuple[str, str]) -> tuple[tuple[str, ...], list[int]]:
+            day, service = day_service
             k = self.keys
             keys = [
                 k.counter(day, service), k.queue(day, service), k.tickets(day), k.tokens(day), k.service_times,
@@ -233,14 +239,9 @@ class Engine:
             serving = self.config.windows_serving(service)
             for n in serving:
                 keys += [k.window(n), k.window_holder(n)]
-            if len(self._issue_keys_cache) > 256:  # yesterday's lists: start again
-                self._issue_keys_cache.clear()
-            found = self._issue_keys_cache[(day, service)] = (tuple(keys), serving)
-        return list(found[0]), found[1]
+            return tuple(keys), serving
 
-    @functools.cached_property
-    def _issue_keys_cache(self) -> dict[tuple[str, str], tuple[tuple[str, ...], list[int]]]:
-        return {}
+        return SmallMemo(256, make)  # every service of a few days; then yesterday's lists go
 
     @functools.cached_property
     def _issue_errors(self) -> dict[str, type[OneWindowError]]:
