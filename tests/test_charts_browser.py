@@ -96,6 +96,7 @@ def test_the_supervisors_charts_are_drawn_in_the_web_font(app, tmp_path, client,
         expect(svg).to_have_attribute("aria-label", "每小时取号与办结")
         expect(page.locator("#dash-load > svg > title")).to_have_text("每小时取号与办结")
         page.click('[data-tab="reports"]')
+        expect(page.locator("#r-to")).to_have_value("2026-11-27")  # the day's report is in: a range to change
         page.select_option("#r-by", "window")
         page.fill("#r-from", "2026-11-23")
         page.dispatch_event("#r-from", "change")
@@ -133,12 +134,22 @@ def test_a_chart_that_cannot_be_loaded_says_so_in_its_place(app, page):
     assert page_errors(page, allow=("status of 401", "status of 500")) == []
 
 
+#: counts in the page the loads of a chart (its data-state turning "loading"): ``window.chartLoads[id]``
+COUNT_LOADS = r"""(id) => {
+  window.chartLoads = window.chartLoads || {};
+  window.chartLoads[id] = 0;
+  const el = document.getElementById(id);
+  new MutationObserver(() => { if (el.dataset.state === 'loading') window.chartLoads[id] += 1; })
+    .observe(el, {attributes: true, attributeFilter: ['data-state']});
+}"""
+
+
 def test_a_chart_in_a_hidden_tab_waits_and_the_last_ask_wins(app, page):
     held, asked = [], []
 
     def hold_first(route):
-        if "period=day" in route.request.url:  # the dashboard's chart (the report's load chart asks for a range)
-            asked.append(route.request.url)
+        if "period=day" in route.request.url and not asked[2:]:  # the dashboard's chart, until the reports tab
+            asked.append(route.request.url)                      # shows (its load chart asks the same)
         if not held:
             held.append(route)  # answered late, after the English one
         else:
@@ -156,17 +167,18 @@ def test_a_chart_in_a_hidden_tab_waits_and_the_last_ask_wins(app, page):
         assert [u.split("lang=")[1][:2] for u in asked] == ["zh", "en"]
 
         # in another tab, a language switch asks nothing for the hidden dashboard chart …
+        page.evaluate(COUNT_LOADS, "dash-load")
         page.click('[data-tab="reports"]')
         wait_charts(page, "#chart-load")
         page.click("#lang")
         wait_charts(page, "#chart-load")
         settle(page)
         expect(page.locator("#dash-load")).to_have_attribute("data-state", "waiting")
-        assert len(asked) == 2
+        assert page.evaluate("() => window.chartLoads['dash-load']") == 0
         # … until the dashboard is shown again
         page.click('[data-tab="dashboard"]')
         expect(page.locator("#dash-load > svg")).to_have_attribute("aria-label", "每小时取号与办结")
-        assert len(asked) > 2 and all("lang=zh" in u for u in asked[2:])
+        assert page.evaluate("() => window.chartLoads['dash-load']") == 1
     assert page_errors(page, allow=("status of 401",)) == []
 
 
@@ -206,6 +218,53 @@ def test_showing_the_dashboard_fetches_its_waiting_chart_once(app, page):
         expect(page.locator("#dash-load > svg")).to_have_attribute("aria-label", "Tickets per hour")
         assert [u.split("lang=")[1][:2] for u in asked[before:]] == ["en"]
     assert page_errors(page, allow=("status of 401",)) == []
+
+REPORT_CHARTS = ("chart-load", "chart-wait", "chart-satisfaction", "chart-haocaiping", "chart-transfers")
+
+
+def test_showing_the_reports_tab_fetches_each_waiting_chart_once(app, page):
+    """The report's five charts, asked again while their tab was hidden (the language changed), are fetched once each
+    when the tab is shown, while the report is on its way — not once on getting a size and again when the report
+    has come back (the first answers were then dropped). The report is held until the page has asked what it asks
+    on its own."""
+    asked, reports = [], []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/supervisor/charts/" in r.url else None)
+
+    def hold_report(route):  # the first: answered when the test says; any later one at once
+        if reports:
+            route.continue_()
+        reports.append(route)
+
+    with serve(app) as base:
+        sign_in(page, base)
+        page.click('[data-tab="reports"]')
+        for chart in REPORT_CHARTS:
+            wait_charts(page, f"#{chart}")
+        page.click('[data-tab="dashboard"]')
+        page.click("#lang")  # the hidden report charts now wait for their English drawings
+        wait_charts(page, "#dash-load")
+        for chart in REPORT_CHARTS:
+            expect(page.locator(f"#{chart}")).to_have_attribute("data-state", "waiting")
+            page.evaluate(COUNT_LOADS, chart)
+        settle(page)
+        before = len(asked)
+        page.route("**/api/v1/supervisor/report?*by=*", hold_report)
+        page.click('[data-tab="reports"]')
+        for chart in REPORT_CHARTS:
+            expect(page.locator(f"#{chart}")).to_have_attribute("data-state", "shown")
+        settle(page)
+        assert len(reports) == 1  # the charts were drawn while the report was held
+        page.evaluate("() => document.querySelector('#report tbody').replaceChildren()")  # drawn again from it:
+        reports[0].continue_()
+        expect(page.locator("#report tbody tr").first).to_be_attached()  # the page has read the report
+        settle(page)
+        names = sorted(u.split("/charts/")[1].split(".svg")[0] for u in asked[before:])
+        assert names == ["haocaiping", "load", "satisfaction", "transfers", "wait"], "\n".join(asked[before:])
+        assert all("lang=en" in u for u in asked[before:])
+        assert page.evaluate("() => window.chartLoads") == {chart: 1 for chart in REPORT_CHARTS}
+        expect(page.locator("#chart-load > svg")).to_have_attribute("aria-label", "Tickets per hour")
+    assert page_errors(page, allow=("status of 401",)) == []
+
 
 def test_the_citys_charts_are_drawn_in_the_web_font(city_app, page):
     with serve(city_app) as base:

@@ -278,20 +278,23 @@ function rangeQuery() {
 periodBar(state, () => loadReport());
 async function loadReport() {
   if (state.period === "cumulative" && !state.cumulative) await refreshCumulative();
-  const q = rangeQuery() + "&by=" + $("#r-by").value;
+  const range = rangeQuery();  // the charts take the range as the report does (the server works out the dates)
+  const by = $("#r-by").value;
+  // the charts first, while the report is on its way (as the dashboard's): a chart that waited in the hidden tab is
+  // fetched once when the tab is shown, not once on getting a size and again when the report has come back
+  const hcpBy = ["window", "clerk", "service", "matter"].includes(by) ? by : "window";
+  [["#chart-load", "load"], ["#chart-wait", "wait"], ["#chart-satisfaction", "satisfaction"],
+   ["#chart-haocaiping", "haocaiping"]].forEach(([id, name]) => {
+    charts.show($(id), `/api/v1/supervisor/charts/${name}.svg?${range}` + (name === "haocaiping" ? "&by=" + hcpBy : ""));
+  });
+  charts.show($("#chart-transfers"), `/api/v1/supervisor/charts/transfers.svg?${range}&by=${transferBy(by)}`);
+  const q = range + "&by=" + by;
   const report = await lastAsked("report", "/api/v1/supervisor/report?" + q);
   if (!report) return;
   state.report = report;
   $("#r-from").value = state.report.from; $("#r-to").value = state.report.to;
   $("#r-csv").href = hallPath("/api/v1/supervisor/report.csv?") + q + "&lang=" + i18n.lang;
   renderReport();
-  const range = `from=${state.report.from}&to=${state.report.to}`;
-  const by = $("#r-by").value;
-  const hcpBy = ["window", "clerk", "service", "matter"].includes(by) ? by : "window";
-  [["#chart-load", "load"], ["#chart-wait", "wait"], ["#chart-satisfaction", "satisfaction"],
-   ["#chart-haocaiping", "haocaiping"]].forEach(([id, name]) => {
-    charts.show($(id), `/api/v1/supervisor/charts/${name}.svg?${range}` + (name === "haocaiping" ? "&by=" + hcpBy : ""));
-  });
   loadTransfers();
 }
 function renderReport() {
@@ -344,7 +347,6 @@ async function loadTransfers() {
   const x = await lastAsked("transfers", "/api/v1/supervisor/transfers?" + q);
   if (!x) return;
   state.transfers = x;
-  charts.show($("#chart-transfers"), "/api/v1/supervisor/charts/transfers.svg?" + q);
   renderTransfers();
 }
 function renderTransfers() {
