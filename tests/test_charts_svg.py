@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from shared.stats import charts
+from shared.stats.transfers import reason_list
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = 'A "quoted" <b>label</b> & more'
@@ -122,3 +123,39 @@ def _trend_rows(rates: list[float], defaults: bool = True) -> list[dict]:
 ], ids=["near14", "all100x14", "all100x7", "all100x3", "high5", "month", "swing", "gap"])
 def test_the_satisfaction_trends_point_labels_never_overlap(rates, lang):
     assert_labels_apart(charts.satisfaction_trend(_trend_rows(rates), lang))
+
+
+def _transfer_report(counts: list[dict[str, int]]) -> dict:
+    reasons = reason_list(())
+    rows = [{"label": f"{i + 1}号窗口", "label_en": f"Window {i + 1}",
+             "figures": {"transfers": sum(c.values()), "rate": 12.5,
+                         "reasons": {r["code"]: c.get(r["code"], 0) for r in reasons}}}
+            for i, c in enumerate(counts)]
+    return {"reasons": reasons, "rows": rows}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("counts", [
+    [{"wrong_service": 100, "other_department": 2400}],               # a 3-digit count in a 16 px segment
+    [{"wrong_service": 12, "complaint": 290, "none": 13}],            # 2-digit counts in narrow segments
+    [{"wrong_service": 1, "other_department": 1, "leader": 1}] * 4,   # every segment wide
+    [{"other": 7}, {"wrong_service": 1000, "cannot_handle": 9}],
+], ids=["three_digits", "two_digits", "wide", "mixed"])
+def test_the_transfer_charts_counts_sit_inside_their_segments(counts, lang):
+    """A reason's count is written on its segment only where it fits (the segment's <title> always has it): a
+    number wider than its segment ran over its neighbours."""
+    svg = charts.transfer_reasons_chart(_transfer_report(counts), lang)
+    assert_labels_apart(svg)
+    root = ET.fromstring(svg)
+    segments = [(float(r.get("x")), float(r.get("x")) + float(r.get("width")), float(r.get("y")), r.find(SVG + "title").text)
+                for r in root.iter(SVG + "rect") if r.find(SVG + "title") is not None]
+    written = [(t.text, float(t.get("x")), float(t.get("y"))) for t in root.iter(SVG + "text") if t.get("fill") == "#ffffff"]
+    assert written, "no count written on any segment"
+    for text, x, y in written:
+        half = text_width(text, 11) / 2
+        home = [s for s in segments if s[0] <= x <= s[1] and s[2] <= y]
+        assert home and home[-1][0] <= x - half and x + half <= home[-1][1], (text, x, home[-1:] if home else None)
+        assert home[-1][3].endswith(f" {text}")
+    shown = {t for t, _x, _y in written}
+    assert all(s[3].rsplit(" ", 1)[1] in shown or s[1] - s[0] < text_width(s[3].rsplit(" ", 1)[1], 11) + 4
+               for s in segments)  # what is not written did not fit

@@ -432,7 +432,7 @@ def transfer_reasons_chart(report: dict, lang: str = "zh") -> str:
             label = r["label_en"] if lang == "en" else r["label"]
             body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{bar:.1f}" fill="{color[r["code"]]}">'
                         f'<title>{escape(name)} · {escape(label)} {n}</title></rect>')
-            if bw >= 14:
+            if bw >= _text_width(str(n), 11) + 4:  # the count on its segment where it fits (its <title> has it)
                 body.append(f'<text x="{x + bw / 2:.1f}" y="{y + bar - 5:.1f}" text-anchor="middle" fill="#ffffff" '
                             f'font-size="11">{n}</text>')
             x += bw
