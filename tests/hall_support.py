@@ -110,6 +110,12 @@ class LiveServer:
         self.stop()
         raise RuntimeError("server did not answer /healthz in time")
 
+    def stop_for_log(self) -> str:
+        """Stop the server and return the end of what it logged (for a failing test's message)."""
+        process = self.process
+        self.stop()
+        return process.stderr.read().decode(errors="replace")[-6000:] if process is not None else ""
+
     def stop(self) -> None:
         import os
         import signal

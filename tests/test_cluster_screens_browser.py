@@ -6,6 +6,7 @@ seen otherwise, the screen showing a call that no longer exists)."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from browser_support import BROWSER_MARKS
 from chaos_support import chaos_config
@@ -19,6 +20,10 @@ pytestmark = BROWSER_MARKS
 
 SEQ_KEY = "ow:{testhall}:seq"
 WAIT_MS = 30_000
+# after a failover: the relay's reconnects back off to 5 s, the page's snapshot retries to 15 s (shared/static/js/live.js)
+FAILOVER_WAIT_MS = 60_000
+LIVE_STATE = ("() => ({seq: owDisplay.live.seq, status: owDisplay.live.status, connected: owDisplay.live.connected, "
+              "stats: owDisplay.live.stats})")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +59,16 @@ def _call_a002_unreplicated(cluster, api, display, kept: int):
     return primary, replica
 
 
+def _wait_after_failover(display, server: LiveServer, condition: str, arg, what: str) -> None:
+    """Wait for ``condition`` on the page; failing, say what the page's live client and the server saw."""
+    try:
+        display.wait_for_function(condition, arg=arg, timeout=FAILOVER_WAIT_MS)
+    except PlaywrightTimeoutError:
+        live = display.evaluate(LIVE_STATE)
+        pytest.fail(f"{what}: not within {FAILOVER_WAIT_MS / 1000:g} s. The page: {live}. "
+                    f"The server's log:\n{server.stop_for_log()}")
+
+
 def test_the_hall_display_drops_a_call_a_failover_lost_and_shows_the_next(cluster, browser, tmp_path):
     server = LiveServer(chaos_config(tmp_path), cluster.url).start(timeout=60)
     store = connect(cluster.url)
@@ -75,8 +90,8 @@ def test_the_hall_display_drops_a_call_a_failover_lost_and_shows_the_next(cluste
         wait_for(lambda: cluster.serves(replica, SEQ_KEY), 60, "the replica to take over")
 
         # the relay notices the stream went back; the page reloads: nobody at window 2 any more
-        display.wait_for_function("(s) => owDisplay.live.stats.rewinds >= 1 && owDisplay.live.seq === s", arg=kept,
-                                  timeout=WAIT_MS)
+        _wait_after_failover(display, server, "(s) => owDisplay.live.stats.rewinds >= 1 && owDisplay.live.seq === s",
+                             kept, "the page to hear stream_rewound and load the state at the kept seq")
         assert _window(display, 2) is None and _window(display, 1) == "A001"
         # the next call (A002 again, at window 5) reuses the lost event's seq: shown
         assert int(store.get(SEQ_KEY)) == kept
@@ -130,8 +145,9 @@ def test_a_display_away_while_a_failover_lost_its_call_loads_the_state_when_it_c
 
         connects = display.evaluate("() => owDisplay.live.stats.connects")  # read while no server is up: the page
         server.start(timeout=60)                                          # may reconnect before start() returns
-        display.wait_for_function("(n) => owDisplay.live.stats.connects > n && owDisplay.live.status === 'live'",
-                                  arg=connects, timeout=WAIT_MS)              # (syncing until it has caught up)
+        _wait_after_failover(display, server,                             # (syncing until it has caught up)
+                             "(n) => owDisplay.live.stats.connects > n && owDisplay.live.status === 'live'",
+                             connects, "the page to reconnect and catch up")
         assert _window(display, 2) is None and _window(display, 5) == "A002" and _window(display, 1) == "A001"
         assert display.evaluate("() => owDisplay.live.stats.snapshots") == 2    # the first one, and this one
         assert display.evaluate("() => owDisplay.live.stats.rewinds") == 0   # it never heard stream_rewound
