@@ -183,17 +183,22 @@ def test_a_chart_in_a_hidden_tab_waits_and_the_last_ask_wins(app, page):
 
 
 
+def holding_the_first(routes: list):
+    """A route handler that keeps the first request in ``routes`` (answered when the test says) and lets any later
+    one through at once."""
+    def handle(route):
+        if routes:
+            route.continue_()
+        routes.append(route)
+    return handle
+
+
 def test_showing_the_dashboard_fetches_its_waiting_chart_once(app, page):
     """The dashboard's chart, asked again while its tab was hidden (the language changed), is fetched once when the
     dashboard is shown — not once when it gets a size and again when the day's report has come back (the first
     answer was then dropped). The report is held until the page has asked what it asks on its own."""
     asked, reports = [], []
     page.on("request", lambda r: asked.append(r.url) if "charts/load.svg" in r.url and "period=day" in r.url else None)
-
-    def hold_report(route):  # the first: answered when the test says; any later one at once
-        if reports:
-            route.continue_()
-        reports.append(route)
 
     with serve(app) as base:
         sign_in(page, base)
@@ -205,7 +210,7 @@ def test_showing_the_dashboard_fetches_its_waiting_chart_once(app, page):
         expect(page.locator("#dash-load")).to_have_attribute("data-state", "waiting")
         settle(page)
         before = len(asked)
-        page.route("**/api/v1/supervisor/report?period=day*", hold_report)
+        page.route("**/api/v1/supervisor/report?period=day*", holding_the_first(reports))
         page.click('[data-tab="dashboard"]')
         page.wait_for_function("() => document.querySelector('#dash-load').dataset.state !== 'waiting'")
         expect(page.locator("#dash-load")).to_have_attribute("data-state", "shown")
@@ -230,11 +235,6 @@ def test_showing_the_reports_tab_fetches_each_waiting_chart_once(app, page):
     asked, reports = [], []
     page.on("request", lambda r: asked.append(r.url) if "/api/v1/supervisor/charts/" in r.url else None)
 
-    def hold_report(route):  # the first: answered when the test says; any later one at once
-        if reports:
-            route.continue_()
-        reports.append(route)
-
     with serve(app) as base:
         sign_in(page, base)
         page.click('[data-tab="reports"]')
@@ -248,7 +248,7 @@ def test_showing_the_reports_tab_fetches_each_waiting_chart_once(app, page):
             page.evaluate(COUNT_LOADS, chart)
         settle(page)
         before = len(asked)
-        page.route("**/api/v1/supervisor/report?*by=*", hold_report)
+        page.route("**/api/v1/supervisor/report?*by=*", holding_the_first(reports))
         page.click('[data-tab="reports"]')
         for chart in REPORT_CHARTS:
             expect(page.locator(f"#{chart}")).to_have_attribute("data-state", "shown")
