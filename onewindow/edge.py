@@ -131,7 +131,7 @@ class Caller:
         return self._edge.public_base(self._environ)
 
 
-_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+_URL_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")  # host_url's key, in order
 # per address the hall is reached by (a few: the Host header is the client's to choose)
 _host_urls: SmallMemo[tuple, str] = SmallMemo(
     32, lambda parts: Request({k: v for k, v in zip(_URL_PARTS, parts) if v is not None}).url_root.rstrip("/"))
@@ -141,7 +141,9 @@ def host_url(environ: dict) -> str:
     """werkzeug's ``request.url_root`` (the address the app was reached at, with the path a proxy mounts it under:
     ``SCRIPT_NAME``) without its slash, worked out once per address the hall is reached by (its IRI conversion is ~2 %
     of a ticket's CPU)."""
-    return _host_urls(tuple(environ.get(name) for name in _URL_PARTS))
+    get = environ.get  # a tuple display, not a generator: this runs on every ticket
+    return _host_urls((get("wsgi.url_scheme"), get("HTTP_HOST"), get("SERVER_NAME"), get("SERVER_PORT"),
+                       get("SCRIPT_NAME")))
 
 
 class WebEdge:
